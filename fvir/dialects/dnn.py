@@ -1,0 +1,1443 @@
+"""The `dnn` dialect: layer-level neural-network operations.
+
+This is the dialect the ONNX importer produces and the static compiler starts from. Values are
+builtin ranked `tensor<...>` types; images are NCHW, convolution weights OIHW. Recurrent layers
+use ONNX's layout 0 (`X: [seq, batch, input]`); the importer normalises layout 1 with transposes.
+
+Weights are not inlined: `dnn.weight "conv1.w"` names a tensor in a `WeightStore`
+(see `fvir.frontend.weights`). Small tests may inline values with `dnn.constant`.
+
+An activation may be fused into a producer (`conv2d`, `dense`, `add`) through the `act`
+property, an `#dnn.act<...>` attribute: `relu`, `clip lo hi`, `leaky_relu alpha`, `sigmoid`,
+`tanh`. The standalone activation ops (`dnn.relu`, ...) carry the same meaning.
+
+Anything an accelerator will never run (LRN, ...) is a `dnn.host` op naming its ONNX op type;
+the reference executor and the host segments of the runtime execute it in numpy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import auto
+from math import prod
+from typing import ClassVar
+
+from xdsl.dialects.builtin import (
+    I64,
+    ArrayAttr,
+    DenseArrayBase,
+    DenseIntOrFPElementsAttr,
+    DictionaryAttr,
+    Float64Type,
+    FloatAttr,
+    IntegerAttr,
+    StringAttr,
+    TensorType,
+    UnitAttr,
+    f64,
+    i64,
+)
+from xdsl.dialects.utils import EnumAttribute
+from xdsl.ir import (
+    Attribute,
+    Dialect,
+    Operation,
+    ParametrizedAttribute,
+    SpacedOpaqueSyntaxAttribute,
+    SSAValue,
+)
+from xdsl.irdl import (
+    AttrSizedOperandSegments,
+    IRDLOperation,
+    ParsePropInAttrDict,
+    VarConstraint,
+    base,
+    irdl_attr_definition,
+    irdl_op_definition,
+    operand_def,
+    opt_operand_def,
+    opt_prop_def,
+    prop_def,
+    result_def,
+    traits_def,
+    var_operand_def,
+    var_result_def,
+)
+from xdsl.parser import AttrParser, Parser
+from xdsl.printer import Printer
+from xdsl.traits import Pure
+from xdsl.utils.exceptions import VerifyException
+from xdsl.utils.str_enum import StrEnum
+
+Shape = tuple[int, ...]
+
+# ----------------------------------------------------------------------------------- helpers
+
+
+def shape_of(value: SSAValue) -> Shape:
+    """Static shape of a ranked tensor value (verifiers run after type checks)."""
+    ty = value.type
+    if not isinstance(ty, TensorType):
+        raise VerifyException(f"expected a ranked tensor, got {ty}")
+    return tuple(ty.get_shape())
+
+
+def ints(attr: DenseArrayBase) -> tuple[int, ...]:
+    """The Python ints of an `array<i64: ...>` property."""
+    return tuple(int(v) for v in attr.get_values())
+
+
+def i64_array(values: Sequence[int]) -> DenseArrayBase:
+    return DenseArrayBase.from_list(i64, [int(v) for v in values])
+
+
+def f64_attr(value: float) -> FloatAttr:
+    return FloatAttr(float(value), f64)
+
+
+def broadcast_shapes(*shapes: Shape) -> Shape:
+    """Numpy/ONNX multidirectional broadcasting; raises VerifyException if incompatible."""
+    rank = max(len(s) for s in shapes)
+    out: list[int] = []
+    for i in range(rank):
+        dims = {s[i - rank + len(s)] for s in shapes if i - rank + len(s) >= 0} - {1}
+        if len(dims) > 1:
+            raise VerifyException(f"shapes {list(map(list, shapes))} do not broadcast")
+        out.append(dims.pop() if dims else 1)
+    return tuple(out)
+
+
+def _expect_type(op: Operation, shape: Shape, result: SSAValue | None = None) -> None:
+    got = shape_of(result if result is not None else op.results[0])
+    if got != tuple(shape):
+        dims = "x".join(map(str, shape))
+        raise VerifyException(f"expected result shape {dims or 'scalar'}, got {'x'.join(map(str, got))}")
+
+
+def _tensor_like(value: SSAValue, shape: Sequence[int]) -> TensorType:
+    ty = value.type
+    assert isinstance(ty, TensorType)
+    return TensorType(ty.element_type, list(shape))
+
+
+def _check_len(op_name: str, prop: str, values: Sequence[int], n: int, positive: bool) -> None:
+    if len(values) != n:
+        raise VerifyException(f"'{prop}' must have {n} elements, got {len(values)}")
+    if positive and any(v < 1 for v in values):
+        raise VerifyException(f"'{prop}' must be positive, got {list(values)}")
+    if not positive and any(v < 0 for v in values):
+        raise VerifyException(f"'{prop}' must be non-negative, got {list(values)}")
+
+
+def window_out_dim(
+    size: int, k: int, stride: int, pad_lo: int, pad_hi: int, dil: int = 1, ceil: bool = False
+) -> int:
+    """Output extent of a sliding window (ONNX Conv/Pool); ceil_mode drops a window that would
+    start inside the trailing padding, as ONNX (opset >= 19) and PyTorch do."""
+    span = dil * (k - 1) + 1
+    num = size + pad_lo + pad_hi - span
+    if not ceil:
+        return num // stride + 1
+    out = -(-num // stride) + 1
+    if (out - 1) * stride >= size + pad_lo:
+        out -= 1
+    return out
+
+
+# -------------------------------------------------------------------------------- attributes
+
+
+class ActKind(StrEnum):
+    RELU = auto()
+    CLIP = auto()
+    LEAKY_RELU = auto()
+    SIGMOID = auto()
+    TANH = auto()
+
+
+_ACT_ARITY = {
+    ActKind.RELU: 0,
+    ActKind.CLIP: 2,
+    ActKind.LEAKY_RELU: 1,
+    ActKind.SIGMOID: 0,
+    ActKind.TANH: 0,
+}
+
+
+@irdl_attr_definition
+class ActivationAttr(ParametrizedAttribute):
+    """An activation function fused into an op: `#dnn.act<clip 0.0 6.0>`.
+
+    Parameters: `relu`, `clip lo hi`, `leaky_relu alpha`, `sigmoid`, `tanh`.
+    """
+
+    name = "dnn.act"
+
+    kind: StringAttr
+    params: ArrayAttr[FloatAttr[Float64Type]]
+
+    def __init__(self, kind: ActKind | str, params: Sequence[float] = ()):
+        super().__init__(StringAttr(str(kind)), ArrayAttr([f64_attr(p) for p in params]))
+
+    @property
+    def act_kind(self) -> ActKind:
+        return ActKind(self.kind.data)
+
+    @property
+    def values(self) -> tuple[float, ...]:
+        return tuple(p.value.data for p in self.params.data)
+
+    @classmethod
+    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        with parser.in_angle_brackets():
+            kind = parser.parse_identifier()
+            params: list[FloatAttr] = []
+            while (value := parser.parse_optional_number()) is not None:
+                params.append(f64_attr(value))
+        return (StringAttr(kind), ArrayAttr(params))
+
+    def print_parameters(self, printer: Printer) -> None:
+        with printer.in_angle_brackets():
+            printer.print_string(self.kind.data)
+            for value in self.values:
+                printer.print_string(f" {value!r}")
+
+    def verify(self) -> None:
+        try:
+            kind = ActKind(self.kind.data)
+        except ValueError:
+            raise VerifyException(
+                f"unknown activation '{self.kind.data}' "
+                f"(expected one of {', '.join(k.value for k in ActKind)})"
+            ) from None
+        if len(self.params.data) != _ACT_ARITY[kind]:
+            raise VerifyException(
+                f"activation '{kind}' takes {_ACT_ARITY[kind]} parameters, "
+                f"got {len(self.params.data)}"
+            )
+        if kind == ActKind.CLIP and self.values[0] > self.values[1]:
+            raise VerifyException(f"clip bounds must satisfy lo <= hi, got {list(self.values)}")
+
+
+class PoolKind(StrEnum):
+    MAX = auto()
+    AVG = auto()
+
+
+@irdl_attr_definition
+class PoolKindAttr(EnumAttribute[PoolKind], SpacedOpaqueSyntaxAttribute):
+    name = "dnn.pool_kind"
+
+
+class RnnDirection(StrEnum):
+    FORWARD = auto()
+    REVERSE = auto()
+    BIDIRECTIONAL = auto()
+
+
+@irdl_attr_definition
+class RnnDirectionAttr(EnumAttribute[RnnDirection], SpacedOpaqueSyntaxAttribute):
+    name = "dnn.direction"
+
+
+# ------------------------------------------------------------------------- weights and values
+
+
+@irdl_op_definition
+class WeightOp(IRDLOperation):
+    """A tensor held in the model's `WeightStore`, referenced by name.
+
+        %w = dnn.weight "layer1.0.conv1.weight" : tensor<64x64x3x3xf32>
+    """
+
+    name = "dnn.weight"
+
+    sym = prop_def(StringAttr)
+    output = result_def(TensorType)
+
+    assembly_format = "$sym attr-dict `:` type($output)"
+    traits = traits_def(Pure())
+
+    def __init__(self, name: str, result_type: TensorType):
+        super().__init__(properties={"sym": StringAttr(name)}, result_types=[result_type])
+
+    def verify_(self) -> None:
+        if not self.sym.data:
+            raise VerifyException("weight name must not be empty")
+
+
+@irdl_op_definition
+class ConstantOp(IRDLOperation):
+    """A small inline tensor, for tests and folded shape arithmetic.
+
+        %c = dnn.constant dense<[1.0, 2.0]> : tensor<2xf32>
+    """
+
+    name = "dnn.constant"
+
+    value = prop_def(DenseIntOrFPElementsAttr)
+    output = result_def(TensorType)
+
+    traits = traits_def(Pure())
+
+    def __init__(self, value: DenseIntOrFPElementsAttr):
+        super().__init__(properties={"value": value}, result_types=[value.type])
+
+    @classmethod
+    def parse(cls, parser: Parser) -> ConstantOp:
+        value = parser.parse_attribute()
+        if not isinstance(value, DenseIntOrFPElementsAttr):
+            parser.raise_error(f"expected a dense elements attribute, got {value}")
+        op = cls(value)
+        op.attributes.update(parser.parse_optional_attr_dict())
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_attribute(self.value)
+        printer.print_op_attributes(self.attributes)
+
+    def verify_(self) -> None:
+        if self.value.type != self.output.type:
+            raise VerifyException(f"value type {self.value.type} != result type {self.output.type}")
+
+
+# ------------------------------------------------------------------------------ convolution
+
+
+@irdl_op_definition
+class Conv2dOp(IRDLOperation):
+    """2-D convolution (ONNX Conv): NCHW input, OIHW weight, optional bias [O].
+
+    `pads` are [top, left, bottom, right] (ONNX order), `group` > 1 is grouped convolution and
+    `group` == C_in == C_out is depthwise.
+
+        %y = dnn.conv2d %x, %w, %b strides [2, 2] pads [3, 3, 3, 3] dilations [1, 1]
+               act #dnn.act<relu> : (tensor<1x3x224x224xf32>, ...) -> tensor<1x64x112x112xf32>
+    """
+
+    name = "dnn.conv2d"
+
+    input = operand_def(TensorType)
+    weight = operand_def(TensorType)
+    bias = opt_operand_def(TensorType)
+    output = result_def(TensorType)
+
+    strides = prop_def(DenseArrayBase[I64])
+    pads = prop_def(DenseArrayBase[I64])
+    dilations = prop_def(DenseArrayBase[I64])
+    group = prop_def(IntegerAttr[I64], default_value=IntegerAttr(1, 64))
+    act = opt_prop_def(ActivationAttr)
+
+    assembly_format = (
+        "$input `,` $weight (`,` $bias^)? `strides` $strides `pads` $pads "
+        "`dilations` $dilations (`group` $group^)? (`act` qualified($act)^)? attr-dict `:` "
+        "`(` type($input) `,` type($weight) (`,` type($bias)^)? `)` `->` type($output)"
+    )
+    traits = traits_def(Pure())
+
+    def __init__(
+        self,
+        input: SSAValue | Operation,
+        weight: SSAValue | Operation,
+        bias: SSAValue | Operation | None = None,
+        *,
+        strides: Sequence[int] = (1, 1),
+        pads: Sequence[int] = (0, 0, 0, 0),
+        dilations: Sequence[int] = (1, 1),
+        group: int = 1,
+        act: ActivationAttr | None = None,
+    ):
+        x, w = SSAValue.get(input), SSAValue.get(weight)
+        shape = conv2d_shape(shape_of(x), shape_of(w), strides, pads, dilations)
+        super().__init__(
+            operands=[x, w, bias],
+            result_types=[_tensor_like(x, shape)],
+            properties={
+                "strides": i64_array(strides),
+                "pads": i64_array(pads),
+                "dilations": i64_array(dilations),
+                "group": IntegerAttr(group, 64),
+                "act": act,
+            },
+        )
+
+    @property
+    def groups(self) -> int:
+        return self.group.value.data
+
+    def verify_(self) -> None:
+        x, w = shape_of(self.input), shape_of(self.weight)
+        if len(x) != 4 or len(w) != 4:
+            raise VerifyException(f"expected 4-D input and weight, got ranks {len(x)} and {len(w)}")
+        _check_len(self.name, "strides", ints(self.strides), 2, True)
+        _check_len(self.name, "pads", ints(self.pads), 4, False)
+        _check_len(self.name, "dilations", ints(self.dilations), 2, True)
+        g = self.groups
+        if g < 1 or x[1] != w[1] * g:
+            raise VerifyException(
+                f"input channels ({x[1]}) != weight channels ({w[1]}) * group ({g})"
+            )
+        if w[0] % g:
+            raise VerifyException(f"output channels ({w[0]}) not divisible by group ({g})")
+        if self.bias is not None and shape_of(self.bias) != (w[0],):
+            raise VerifyException(f"bias must have shape {w[0]}, got {shape_of(self.bias)}")
+        _expect_type(
+            self,
+            conv2d_shape(x, w, ints(self.strides), ints(self.pads), ints(self.dilations)),
+        )
+
+
+def conv2d_shape(
+    x: Shape, w: Shape, strides: Sequence[int], pads: Sequence[int], dilations: Sequence[int]
+) -> Shape:
+    if len(x) != 4 or len(w) != 4:
+        raise VerifyException(f"expected 4-D input and weight, got ranks {len(x)} and {len(w)}")
+    oh = window_out_dim(x[2], w[2], strides[0], pads[0], pads[2], dilations[0])
+    ow = window_out_dim(x[3], w[3], strides[1], pads[1], pads[3], dilations[1])
+    if oh < 1 or ow < 1:
+        raise VerifyException(f"convolution window larger than padded input {list(x)}")
+    return (x[0], w[0], oh, ow)
+
+
+# --------------------------------------------------------------------------------- pooling
+
+
+@irdl_op_definition
+class Pool2dOp(IRDLOperation):
+    """Max or average pooling over windows (ONNX MaxPool / AveragePool), NCHW.
+
+    `pads` are [top, left, bottom, right]; `ceil_mode` rounds the output size up;
+    `count_include_pad` (average only) divides by the full window including padding.
+
+        %y = dnn.pool2d max %x kernel [3, 3] strides [2, 2] pads [1, 1, 1, 1]
+               : tensor<1x64x112x112xf32> -> tensor<1x64x56x56xf32>
+    """
+
+    name = "dnn.pool2d"
+
+    kind = prop_def(PoolKindAttr)
+    input = operand_def(TensorType)
+    output = result_def(TensorType)
+
+    kernel = prop_def(DenseArrayBase[I64])
+    strides = prop_def(DenseArrayBase[I64])
+    pads = prop_def(DenseArrayBase[I64])
+    dilations = prop_def(DenseArrayBase[I64], default_value=i64_array((1, 1)))
+    ceil_mode = opt_prop_def(UnitAttr)
+    count_include_pad = opt_prop_def(UnitAttr)
+
+    assembly_format = (
+        "$kind $input `kernel` $kernel `strides` $strides `pads` $pads "
+        "(`dilations` $dilations^)? (`ceil_mode` $ceil_mode^)? "
+        "(`count_include_pad` $count_include_pad^)? attr-dict `:` type($input) `->` type($output)"
+    )
+    traits = traits_def(Pure())
+
+    def __init__(
+        self,
+        kind: PoolKind,
+        input: SSAValue | Operation,
+        *,
+        kernel: Sequence[int],
+        strides: Sequence[int] = (1, 1),
+        pads: Sequence[int] = (0, 0, 0, 0),
+        dilations: Sequence[int] = (1, 1),
+        ceil_mode: bool = False,
+        count_include_pad: bool = False,
+    ):
+        x = SSAValue.get(input)
+        shape = pool2d_shape(shape_of(x), kernel, strides, pads, dilations, ceil_mode)
+        super().__init__(
+            operands=[x],
+            result_types=[_tensor_like(x, shape)],
+            properties={
+                "kind": PoolKindAttr(kind),
+                "kernel": i64_array(kernel),
+                "strides": i64_array(strides),
+                "pads": i64_array(pads),
+                "dilations": i64_array(dilations),
+                "ceil_mode": UnitAttr() if ceil_mode else None,
+                "count_include_pad": UnitAttr() if count_include_pad else None,
+            },
+        )
+
+    def verify_(self) -> None:
+        x = shape_of(self.input)
+        _check_len(self.name, "kernel", ints(self.kernel), 2, True)
+        _check_len(self.name, "strides", ints(self.strides), 2, True)
+        _check_len(self.name, "pads", ints(self.pads), 4, False)
+        _check_len(self.name, "dilations", ints(self.dilations), 2, True)
+        k, p = ints(self.kernel), ints(self.pads)
+        if p[0] >= k[0] or p[2] >= k[0] or p[1] >= k[1] or p[3] >= k[1]:
+            raise VerifyException(f"pads {list(p)} must be smaller than the kernel {list(k)}")
+        if self.count_include_pad is not None and self.kind.data != PoolKind.AVG:
+            raise VerifyException("'count_include_pad' applies to average pooling only")
+        shape = pool2d_shape(
+            x, k, ints(self.strides), p, ints(self.dilations), self.ceil_mode is not None
+        )
+        _expect_type(self, shape)
+
+
+def pool2d_shape(
+    x: Shape,
+    kernel: Sequence[int],
+    strides: Sequence[int],
+    pads: Sequence[int],
+    dilations: Sequence[int],
+    ceil_mode: bool,
+) -> Shape:
+    if len(x) != 4:
+        raise VerifyException(f"expected a 4-D input, got rank {len(x)}")
+    oh = window_out_dim(x[2], kernel[0], strides[0], pads[0], pads[2], dilations[0], ceil_mode)
+    ow = window_out_dim(x[3], kernel[1], strides[1], pads[1], pads[3], dilations[1], ceil_mode)
+    if oh < 1 or ow < 1:
+        raise VerifyException(f"pooling window larger than padded input {list(x)}")
+    return (x[0], x[1], oh, ow)
+
+
+@irdl_op_definition
+class GlobalPoolOp(IRDLOperation):
+    """Global max or average pooling over all spatial positions: [N, C, ...] -> [N, C, 1, ...].
+
+        %y = dnn.global_pool avg %x : tensor<1x2048x7x7xf32> -> tensor<1x2048x1x1xf32>
+    """
+
+    name = "dnn.global_pool"
+
+    kind = prop_def(PoolKindAttr)
+    input = operand_def(TensorType)
+    output = result_def(TensorType)
+
+    assembly_format = "$kind $input attr-dict `:` type($input) `->` type($output)"
+    traits = traits_def(Pure())
+
+    def __init__(self, kind: PoolKind, input: SSAValue | Operation):
+        x = SSAValue.get(input)
+        s = shape_of(x)
+        super().__init__(
+            operands=[x],
+            result_types=[_tensor_like(x, s[:2] + (1,) * (len(s) - 2))],
+            properties={"kind": PoolKindAttr(kind)},
+        )
+
+    def verify_(self) -> None:
+        s = shape_of(self.input)
+        if len(s) < 3:
+            raise VerifyException(f"expected an input of rank >= 3, got rank {len(s)}")
+        _expect_type(self, s[:2] + (1,) * (len(s) - 2))
+
+
+# ------------------------------------------------------------------------- dense / matmul
+
+
+@irdl_op_definition
+class DenseOp(IRDLOperation):
+    """Fully connected layer (ONNX Gemm): `alpha * A' @ B' + beta * C`, with A' = A^T if
+    `trans_a`, B' = B^T if `trans_b`. `C` (the bias) broadcasts to [M, N].
+
+        %y = dnn.dense %x, %w, %b trans_b act #dnn.act<relu>
+               : (tensor<1x512xf32>, tensor<1000x512xf32>, tensor<1000xf32>) -> tensor<1x1000xf32>
+    """
+
+    name = "dnn.dense"
+
+    input = operand_def(TensorType)
+    weight = operand_def(TensorType)
+    bias = opt_operand_def(TensorType)
+    output = result_def(TensorType)
+
+    trans_a = opt_prop_def(UnitAttr)
+    trans_b = opt_prop_def(UnitAttr)
+    alpha = prop_def(FloatAttr[Float64Type], default_value=f64_attr(1.0))
+    beta = prop_def(FloatAttr[Float64Type], default_value=f64_attr(1.0))
+    act = opt_prop_def(ActivationAttr)
+
+    assembly_format = (
+        "$input `,` $weight (`,` $bias^)? (`trans_a` $trans_a^)? (`trans_b` $trans_b^)? "
+        "(`alpha` $alpha^)? (`beta` $beta^)? (`act` qualified($act)^)? attr-dict `:` "
+        "`(` type($input) `,` type($weight) (`,` type($bias)^)? `)` `->` type($output)"
+    )
+    traits = traits_def(Pure())
+
+    def __init__(
+        self,
+        input: SSAValue | Operation,
+        weight: SSAValue | Operation,
+        bias: SSAValue | Operation | None = None,
+        *,
+        trans_a: bool = False,
+        trans_b: bool = False,
+        alpha: float = 1.0,
+        beta: float = 1.0,
+        act: ActivationAttr | None = None,
+    ):
+        a, b = SSAValue.get(input), SSAValue.get(weight)
+        shape = dense_shape(shape_of(a), shape_of(b), trans_a, trans_b)
+        super().__init__(
+            operands=[a, b, bias],
+            result_types=[_tensor_like(a, shape)],
+            properties={
+                "trans_a": UnitAttr() if trans_a else None,
+                "trans_b": UnitAttr() if trans_b else None,
+                "alpha": f64_attr(alpha),
+                "beta": f64_attr(beta),
+                "act": act,
+            },
+        )
+
+    def verify_(self) -> None:
+        shape = dense_shape(
+            shape_of(self.input),
+            shape_of(self.weight),
+            self.trans_a is not None,
+            self.trans_b is not None,
+        )
+        if self.bias is not None and broadcast_shapes(shape_of(self.bias), shape) != shape:
+            raise VerifyException(
+                f"bias of shape {list(shape_of(self.bias))} does not broadcast to {list(shape)}"
+            )
+        _expect_type(self, shape)
+
+
+def dense_shape(a: Shape, b: Shape, trans_a: bool, trans_b: bool) -> Shape:
+    if len(a) != 2 or len(b) != 2:
+        raise VerifyException(f"expected 2-D operands, got ranks {len(a)} and {len(b)}")
+    m, k = (a[1], a[0]) if trans_a else a
+    k2, n = (b[1], b[0]) if trans_b else b
+    if k != k2:
+        raise VerifyException(f"inner dimensions differ: {k} != {k2}")
+    return (m, n)
+
+
+@irdl_op_definition
+class MatMulOp(IRDLOperation):
+    """Matrix product with numpy semantics (ONNX MatMul): batched, broadcast, 1-D promoted.
+
+        %y = dnn.matmul %a, %b : (tensor<2x3x4xf32>, tensor<4x5xf32>) -> tensor<2x3x5xf32>
+    """
+
+    name = "dnn.matmul"
+
+    lhs = operand_def(TensorType)
+    rhs = operand_def(TensorType)
+    output = result_def(TensorType)
+
+    assembly_format = (
+        "$lhs `,` $rhs attr-dict `:` `(` type($lhs) `,` type($rhs) `)` `->` type($output)"
+    )
+    traits = traits_def(Pure())
+
+    def __init__(self, lhs: SSAValue | Operation, rhs: SSAValue | Operation):
+        a, b = SSAValue.get(lhs), SSAValue.get(rhs)
+        shape = matmul_shape(shape_of(a), shape_of(b))
+        super().__init__(operands=[a, b], result_types=[_tensor_like(a, shape)])
+
+    def verify_(self) -> None:
+        _expect_type(self, matmul_shape(shape_of(self.lhs), shape_of(self.rhs)))
+
+
+def matmul_shape(a: Shape, b: Shape) -> Shape:
+    if not a or not b:
+        raise VerifyException("matmul operands must have rank >= 1")
+    a2 = (1, *a) if len(a) == 1 else a
+    b2 = (*b, 1) if len(b) == 1 else b
+    if a2[-1] != b2[-2]:
+        raise VerifyException(f"inner dimensions differ: {a2[-1]} != {b2[-2]}")
+    out = (*broadcast_shapes(a2[:-2], b2[:-2]), a2[-2], b2[-1])
+    if len(a) == 1:
+        out = out[:-2] + out[-1:]
+    if len(b) == 1:
+        out = out[:-1]
+    return out
+
+
+# ------------------------------------------------------------------------------ eltwise
+
+
+class _BinaryEltwise(IRDLOperation):
+    """Binary elementwise op with numpy broadcasting."""
+
+    lhs = operand_def(TensorType)
+    rhs = operand_def(TensorType)
+    output = result_def(TensorType)
+
+    assembly_format = (
+        "$lhs `,` $rhs attr-dict `:` `(` type($lhs) `,` type($rhs) `)` `->` type($output)"
+    )
+    traits = traits_def(Pure())
+
+    def __init__(self, lhs: SSAValue | Operation, rhs: SSAValue | Operation):
+        a, b = SSAValue.get(lhs), SSAValue.get(rhs)
+        shape = broadcast_shapes(shape_of(a), shape_of(b))
+        super().__init__(operands=[a, b], result_types=[_tensor_like(a, shape)])
+
+    def verify_(self) -> None:
+        _expect_type(self, broadcast_shapes(shape_of(self.lhs), shape_of(self.rhs)))
+
+
+@irdl_op_definition
+class AddOp(IRDLOperation):
+    """Elementwise addition with broadcasting (ONNX Add); may carry a fused activation, which
+    is how residual blocks end (`add` then `relu`).
+
+        %y = dnn.add %a, %b act #dnn.act<relu> : (tensor<1x64x8x8xf32>, tensor<1x64x8x8xf32>)
+               -> tensor<1x64x8x8xf32>
+    """
+
+    name = "dnn.add"
+
+    lhs = operand_def(TensorType)
+    rhs = operand_def(TensorType)
+    output = result_def(TensorType)
+    act = opt_prop_def(ActivationAttr)
+
+    assembly_format = (
+        "$lhs `,` $rhs (`act` qualified($act)^)? attr-dict `:` "
+        "`(` type($lhs) `,` type($rhs) `)` `->` type($output)"
+    )
+    traits = traits_def(Pure())
+
+    def __init__(
+        self,
+        lhs: SSAValue | Operation,
+        rhs: SSAValue | Operation,
+        act: ActivationAttr | None = None,
+    ):
+        a, b = SSAValue.get(lhs), SSAValue.get(rhs)
+        shape = broadcast_shapes(shape_of(a), shape_of(b))
+        super().__init__(
+            operands=[a, b], result_types=[_tensor_like(a, shape)], properties={"act": act}
+        )
+
+    def verify_(self) -> None:
+        _expect_type(self, broadcast_shapes(shape_of(self.lhs), shape_of(self.rhs)))
+
+
+@irdl_op_definition
+class SubOp(_BinaryEltwise):
+    """Elementwise subtraction with broadcasting (ONNX Sub)."""
+
+    name = "dnn.sub"
+
+
+@irdl_op_definition
+class MulOp(_BinaryEltwise):
+    """Elementwise product with broadcasting (ONNX Mul)."""
+
+    name = "dnn.mul"
+
+
+@irdl_op_definition
+class DivOp(_BinaryEltwise):
+    """Elementwise quotient with broadcasting (ONNX Div)."""
+
+    name = "dnn.div"
+
+
+@irdl_op_definition
+class SumOp(IRDLOperation):
+    """Elementwise sum of one or more tensors with broadcasting (ONNX Sum).
+
+        %y = dnn.sum %a, %b, %c : (tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+    """
+
+    name = "dnn.sum"
+
+    inputs = var_operand_def(TensorType)
+    output = result_def(TensorType)
+
+    assembly_format = "$inputs attr-dict `:` `(` type($inputs) `)` `->` type($output)"
+    traits = traits_def(Pure())
+
+    def __init__(self, inputs: Sequence[SSAValue | Operation]):
+        values = [SSAValue.get(v) for v in inputs]
+        shape = broadcast_shapes(*(shape_of(v) for v in values))
+        super().__init__(operands=[values], result_types=[_tensor_like(values[0], shape)])
+
+    def verify_(self) -> None:
+        if not self.inputs:
+            raise VerifyException("dnn.sum needs at least one input")
+        _expect_type(self, broadcast_shapes(*(shape_of(v) for v in self.inputs)))
+
+
+# -------------------------------------------------------------------------- activations
+
+
+class _Unary(IRDLOperation):
+    """Shape-preserving unary op."""
+
+    T: ClassVar = VarConstraint("T", base(TensorType))
+    input = operand_def(T)
+    output = result_def(T)
+
+    assembly_format = "$input attr-dict `:` type($input)"
+    traits = traits_def(Pure())
+
+    def __init__(self, input: SSAValue | Operation):
+        x = SSAValue.get(input)
+        super().__init__(operands=[x], result_types=[x.type])
+
+    def verify_(self) -> None:
+        if self.input.type != self.output.type:
+            raise VerifyException(
+                f"result type {self.output.type} differs from input type {self.input.type}"
+            )
+
+    def activation(self) -> ActivationAttr:
+        """The fused-activation attribute with the same meaning as this op."""
+        return ActivationAttr(self.name.removeprefix("dnn."))
+
+
+@irdl_op_definition
+class ReluOp(_Unary):
+    """max(x, 0) (ONNX Relu)."""
+
+    name = "dnn.relu"
+
+
+@irdl_op_definition
+class SigmoidOp(_Unary):
+    """1 / (1 + exp(-x)) (ONNX Sigmoid)."""
+
+    name = "dnn.sigmoid"
+
+
+@irdl_op_definition
+class TanhOp(_Unary):
+    """tanh(x) (ONNX Tanh)."""
+
+    name = "dnn.tanh"
+
+
+@irdl_op_definition
+class ClipOp(_Unary):
+    """min(max(x, lo), hi) (ONNX Clip with constant bounds; ReLU6 is `clip 0.0 6.0`).
+
+        %y = dnn.clip %x lo 0.0 hi 6.0 : tensor<1x32x56x56xf32>
+    """
+
+    name = "dnn.clip"
+
+    lo = prop_def(FloatAttr[Float64Type])
+    hi = prop_def(FloatAttr[Float64Type])
+
+    assembly_format = "$input `lo` $lo `hi` $hi attr-dict `:` type($input)"
+
+    def __init__(self, input: SSAValue | Operation, lo: float, hi: float):
+        x = SSAValue.get(input)
+        IRDLOperation.__init__(
+            self,
+            operands=[x],
+            result_types=[x.type],
+            properties={"lo": f64_attr(lo), "hi": f64_attr(hi)},
+        )
+
+    def verify_(self) -> None:
+        super().verify_()
+        if self.lo.value.data > self.hi.value.data:
+            raise VerifyException(
+                f"clip bounds must satisfy lo <= hi, got {self.lo.value.data} > {self.hi.value.data}"
+            )
+
+    def activation(self) -> ActivationAttr:
+        return ActivationAttr(ActKind.CLIP, (self.lo.value.data, self.hi.value.data))
+
+
+@irdl_op_definition
+class LeakyReluOp(_Unary):
+    """x if x >= 0 else alpha * x (ONNX LeakyRelu).
+
+        %y = dnn.leaky_relu %x alpha 0.1 : tensor<4xf32>
+    """
+
+    name = "dnn.leaky_relu"
+
+    alpha = prop_def(FloatAttr[Float64Type])
+
+    assembly_format = "$input `alpha` $alpha attr-dict `:` type($input)"
+
+    def __init__(self, input: SSAValue | Operation, alpha: float = 0.01):
+        x = SSAValue.get(input)
+        IRDLOperation.__init__(
+            self, operands=[x], result_types=[x.type], properties={"alpha": f64_attr(alpha)}
+        )
+
+    def activation(self) -> ActivationAttr:
+        return ActivationAttr(ActKind.LEAKY_RELU, (self.alpha.value.data,))
+
+
+ACTIVATION_OPS: tuple[type[_Unary], ...] = (ReluOp, SigmoidOp, TanhOp, ClipOp, LeakyReluOp)
+
+
+@irdl_op_definition
+class SoftmaxOp(_Unary):
+    """softmax along one axis (ONNX Softmax, opset >= 13 semantics).
+
+        %y = dnn.softmax %x axis 1 : tensor<1x1000xf32>
+    """
+
+    name = "dnn.softmax"
+
+    axis = prop_def(IntegerAttr[I64])
+
+    assembly_format = "$input `axis` $axis attr-dict `:` type($input)"
+
+    def __init__(self, input: SSAValue | Operation, axis: int = -1):
+        x = SSAValue.get(input)
+        IRDLOperation.__init__(
+            self, operands=[x], result_types=[x.type], properties={"axis": IntegerAttr(axis, 64)}
+        )
+
+    def verify_(self) -> None:
+        super().verify_()
+        _normalize_axis(self.axis.value.data, len(shape_of(self.input)))
+
+
+@irdl_op_definition
+class BatchNormOp(IRDLOperation):
+    """Inference batch normalization (ONNX BatchNormalization):
+    `scale * (x - mean) / sqrt(var + epsilon) + bias`, per channel (axis 1).
+
+        %y = dnn.batchnorm %x, %scale, %bias, %mean, %var epsilon 1.0e-05
+               : (tensor<1x64x56x56xf32>, tensor<64xf32>, ...) -> tensor<1x64x56x56xf32>
+    """
+
+    name = "dnn.batchnorm"
+
+    input = operand_def(TensorType)
+    scale = operand_def(TensorType)
+    bias = operand_def(TensorType)
+    mean = operand_def(TensorType)
+    var = operand_def(TensorType)
+    output = result_def(TensorType)
+
+    epsilon = prop_def(FloatAttr[Float64Type], default_value=f64_attr(1e-5))
+
+    assembly_format = (
+        "$input `,` $scale `,` $bias `,` $mean `,` $var (`epsilon` $epsilon^)? attr-dict `:` "
+        "`(` type($input) `,` type($scale) `,` type($bias) `,` type($mean) `,` type($var) `)` "
+        "`->` type($output)"
+    )
+    traits = traits_def(Pure())
+
+    def __init__(
+        self,
+        input: SSAValue | Operation,
+        scale: SSAValue | Operation,
+        bias: SSAValue | Operation,
+        mean: SSAValue | Operation,
+        var: SSAValue | Operation,
+        epsilon: float = 1e-5,
+    ):
+        x = SSAValue.get(input)
+        super().__init__(
+            operands=[x, scale, bias, mean, var],
+            result_types=[x.type],
+            properties={"epsilon": f64_attr(epsilon)},
+        )
+
+    def verify_(self) -> None:
+        x = shape_of(self.input)
+        if len(x) < 2:
+            raise VerifyException(f"expected an input of rank >= 2, got rank {len(x)}")
+        for name in ("scale", "bias", "mean", "var"):
+            if shape_of(getattr(self, name)) != (x[1],):
+                raise VerifyException(
+                    f"'{name}' must have shape {x[1]} (channels), "
+                    f"got {list(shape_of(getattr(self, name)))}"
+                )
+        _expect_type(self, x)
+
+
+# --------------------------------------------------------------------------- data movement
+
+
+def _normalize_axis(axis: int, rank: int, extra: int = 0) -> int:
+    """axis in [-rank, rank + extra) -> [0, rank + extra)."""
+    if not -rank - extra <= axis < rank + extra:
+        raise VerifyException(f"axis {axis} out of range for rank {rank}")
+    return axis + rank + extra if axis < 0 else axis
+
+
+@irdl_op_definition
+class ConcatOp(IRDLOperation):
+    """Concatenation along one axis (ONNX Concat).
+
+        %y = dnn.concat %a, %b axis 1 : (tensor<1x64x28x28xf32>, tensor<1x32x28x28xf32>)
+               -> tensor<1x96x28x28xf32>
+    """
+
+    name = "dnn.concat"
+
+    inputs = var_operand_def(TensorType)
+    output = result_def(TensorType)
+    axis = prop_def(IntegerAttr[I64])
+
+    assembly_format = "$inputs `axis` $axis attr-dict `:` `(` type($inputs) `)` `->` type($output)"
+    traits = traits_def(Pure())
+
+    def __init__(self, inputs: Sequence[SSAValue | Operation], axis: int):
+        values = [SSAValue.get(v) for v in inputs]
+        shape = concat_shape([shape_of(v) for v in values], axis)
+        super().__init__(
+            operands=[values],
+            result_types=[_tensor_like(values[0], shape)],
+            properties={"axis": IntegerAttr(axis, 64)},
+        )
+
+    def verify_(self) -> None:
+        if not self.inputs:
+            raise VerifyException("dnn.concat needs at least one input")
+        _expect_type(self, concat_shape([shape_of(v) for v in self.inputs], self.axis.value.data))
+
+
+def concat_shape(shapes: Sequence[Shape], axis: int) -> Shape:
+    rank = len(shapes[0])
+    ax = _normalize_axis(axis, rank)
+    for s in shapes:
+        if len(s) != rank or s[:ax] + s[ax + 1 :] != shapes[0][:ax] + shapes[0][ax + 1 :]:
+            raise VerifyException(
+                f"inputs {[list(s) for s in shapes]} differ outside the concat axis {axis}"
+            )
+    return shapes[0][:ax] + (sum(s[ax] for s in shapes),) + shapes[0][ax + 1 :]
+
+
+@irdl_op_definition
+class ReshapeOp(IRDLOperation):
+    """Reshape to the (static) result type; the element count is preserved.
+
+        %y = dnn.reshape %x : tensor<1x512x1x1xf32> -> tensor<1x512xf32>
+    """
+
+    name = "dnn.reshape"
+
+    input = operand_def(TensorType)
+    output = result_def(TensorType)
+
+    assembly_format = "$input attr-dict `:` type($input) `->` type($output)"
+    traits = traits_def(Pure())
+
+    def __init__(self, input: SSAValue | Operation, shape: Sequence[int]):
+        x = SSAValue.get(input)
+        super().__init__(operands=[x], result_types=[_tensor_like(x, shape)])
+
+    def verify_(self) -> None:
+        a, b = shape_of(self.input), shape_of(self.output)
+        if prod(a) != prod(b):
+            raise VerifyException(
+                f"reshape changes the element count: {list(a)} ({prod(a)}) -> "
+                f"{list(b)} ({prod(b)})"
+            )
+
+
+@irdl_op_definition
+class FlattenOp(IRDLOperation):
+    """Flatten to 2-D at `axis` (ONNX Flatten): [d0..d(a-1)] x [da..].
+
+        %y = dnn.flatten %x axis 1 : tensor<1x512x7x7xf32> -> tensor<1x25088xf32>
+    """
+
+    name = "dnn.flatten"
+
+    input = operand_def(TensorType)
+    output = result_def(TensorType)
+    axis = prop_def(IntegerAttr[I64], default_value=IntegerAttr(1, 64))
+
+    assembly_format = "$input (`axis` $axis^)? attr-dict `:` type($input) `->` type($output)"
+    traits = traits_def(Pure())
+
+    def __init__(self, input: SSAValue | Operation, axis: int = 1):
+        x = SSAValue.get(input)
+        super().__init__(
+            operands=[x],
+            result_types=[_tensor_like(x, flatten_shape(shape_of(x), axis))],
+            properties={"axis": IntegerAttr(axis, 64)},
+        )
+
+    def verify_(self) -> None:
+        _expect_type(self, flatten_shape(shape_of(self.input), self.axis.value.data))
+
+
+def flatten_shape(x: Shape, axis: int) -> Shape:
+    ax = _normalize_axis(axis, len(x), extra=1) if axis >= 0 else _normalize_axis(axis, len(x))
+    return (prod(x[:ax]), prod(x[ax:]))
+
+
+@irdl_op_definition
+class TransposeOp(IRDLOperation):
+    """Permute dimensions (ONNX Transpose): output dim i is input dim perm[i].
+
+        %y = dnn.transpose %x perm [0, 2, 3, 1] : tensor<1x3x4x5xf32> -> tensor<1x4x5x3xf32>
+    """
+
+    name = "dnn.transpose"
+
+    input = operand_def(TensorType)
+    output = result_def(TensorType)
+    perm = prop_def(DenseArrayBase[I64])
+
+    assembly_format = "$input `perm` $perm attr-dict `:` type($input) `->` type($output)"
+    traits = traits_def(Pure())
+
+    def __init__(self, input: SSAValue | Operation, perm: Sequence[int]):
+        x = SSAValue.get(input)
+        s = shape_of(x)
+        super().__init__(
+            operands=[x],
+            result_types=[_tensor_like(x, [s[p] for p in perm])],
+            properties={"perm": i64_array(perm)},
+        )
+
+    def verify_(self) -> None:
+        s, perm = shape_of(self.input), ints(self.perm)
+        if sorted(perm) != list(range(len(s))):
+            raise VerifyException(f"perm {list(perm)} is not a permutation of 0..{len(s) - 1}")
+        _expect_type(self, tuple(s[p] for p in perm))
+
+
+# ---------------------------------------------------------------------------- recurrent
+
+
+_RNN_GATES = {"dnn.lstm": 4, "dnn.gru": 3, "dnn.rnn": 1}
+
+
+class _Recurrent(IRDLOperation):
+    """Shared structure of dnn.lstm / dnn.gru / dnn.rnn (ONNX semantics, layout 0).
+
+    X: [seq, batch, input]; W: [dirs, G*H, input]; R: [dirs, G*H, H]; B: [dirs, 2*G*H];
+    sequence_lens: [batch] (integer); initial_h: [dirs, batch, H].
+    Results: Y [seq, dirs, batch, H] and Y_h [dirs, batch, H] (LSTM adds Y_c).
+    """
+
+    # Operands and results are declared by each concrete op: IRDL orders inherited fields
+    # after the subclass's own, which would scramble the operand segments.
+
+    hidden_size = prop_def(IntegerAttr[I64])
+    direction = prop_def(RnnDirectionAttr)
+    activations = opt_prop_def(ArrayAttr[StringAttr])
+    activation_alpha = opt_prop_def(ArrayAttr[FloatAttr[Float64Type]])
+    activation_beta = opt_prop_def(ArrayAttr[FloatAttr[Float64Type]])
+    clip = opt_prop_def(FloatAttr[Float64Type])
+
+    irdl_options = (AttrSizedOperandSegments(as_property=True), ParsePropInAttrDict())
+    traits = traits_def(Pure())
+
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.direction.data == RnnDirection.BIDIRECTIONAL else 1
+
+    @property
+    def hidden(self) -> int:
+        return self.hidden_size.value.data
+
+    def verify_(self) -> None:
+        gates = _RNN_GATES[self.name]
+        d, h = self.num_directions, self.hidden
+        x = shape_of(self.x)
+        if len(x) != 3:
+            raise VerifyException(f"X must be [seq, batch, input], got {list(x)}")
+        seq, batch, inp = x
+        expect = {
+            "w": (d, gates * h, inp),
+            "r": (d, gates * h, h),
+            "b": (d, 2 * gates * h),
+            "sequence_lens": (batch,),
+            "initial_h": (d, batch, h),
+            **self._extra_operand_shapes(d, batch, h),
+        }
+        for name, shape in expect.items():
+            value = getattr(self, name)
+            if value is not None and shape_of(value) != shape:
+                raise VerifyException(
+                    f"'{name}' must have shape {list(shape)}, got {list(shape_of(value))}"
+                )
+        if self.activations is not None:
+            n = len(self.activations.data)
+            per_dir = {"dnn.lstm": 3, "dnn.gru": 2, "dnn.rnn": 1}[self.name]
+            if n != per_dir * d:
+                raise VerifyException(f"expected {per_dir * d} activations, got {n}")
+        results = self.results
+        _expect_type(self, (seq, d, batch, h), results[0])
+        for res in results[1:]:
+            _expect_type(self, (d, batch, h), res)
+
+    def _extra_operand_shapes(self, d: int, batch: int, h: int) -> dict[str, Shape]:
+        return {}
+
+
+def _rnn_props(
+    hidden_size: int,
+    direction: RnnDirection,
+    activations: Sequence[str] | None,
+    activation_alpha: Sequence[float] | None,
+    activation_beta: Sequence[float] | None,
+    clip: float | None,
+) -> dict[str, Attribute | None]:
+    return {
+        "hidden_size": IntegerAttr(hidden_size, 64),
+        "direction": RnnDirectionAttr(direction),
+        "activations": None if activations is None else ArrayAttr([StringAttr(a) for a in activations]),
+        "activation_alpha": None
+        if activation_alpha is None
+        else ArrayAttr([f64_attr(a) for a in activation_alpha]),
+        "activation_beta": None
+        if activation_beta is None
+        else ArrayAttr([f64_attr(a) for a in activation_beta]),
+        "clip": None if clip is None else f64_attr(clip),
+    }
+
+
+def _rnn_result_types(x: SSAValue, direction: RnnDirection, hidden: int, n_states: int) -> list:
+    seq, batch, _ = shape_of(x)
+    d = 2 if direction == RnnDirection.BIDIRECTIONAL else 1
+    return [_tensor_like(x, (seq, d, batch, hidden))] + [
+        _tensor_like(x, (d, batch, hidden)) for _ in range(n_states)
+    ]
+
+
+def _rnn_format(extra_operands: Sequence[tuple[str, str]], results: Sequence[str]) -> str:
+    """Assembly format of a recurrent op: optional operands are introduced by a keyword and
+    their types repeat the keyword, so any subset of them parses unambiguously."""
+    optional = [("bias", "b"), ("seq_lens", "sequence_lens"), ("h0", "initial_h")]
+    optional += extra_operands
+    operands = "".join(f"(`{kw}` ${name}^)? " for kw, name in optional)
+    types = "".join(f"(`,` `{kw}` type(${name})^)? " for kw, name in optional)
+    outs = " `,` ".join(f"type(${r})" for r in results)
+    return (
+        f"$x `,` $w `,` $r {operands}attr-dict `:` "
+        f"`(` type($x) `,` type($w) `,` type($r) {types}`)` `->` `(` {outs} `)`"
+    )
+
+
+@irdl_op_definition
+class LstmOp(_Recurrent):
+    """LSTM layer with full ONNX semantics (gate order i, o, f, c; peepholes P: [dirs, 3H]).
+
+        %y, %yh, %yc = dnn.lstm %x, %w, %r bias %b {hidden_size = 512 : i64,
+               direction = #dnn<direction forward>} : (...) -> (...)
+    """
+
+    name = "dnn.lstm"
+
+    x = operand_def(TensorType)
+    w = operand_def(TensorType)
+    r = operand_def(TensorType)
+    b = opt_operand_def(TensorType)
+    sequence_lens = opt_operand_def(TensorType)
+    initial_h = opt_operand_def(TensorType)
+    initial_c = opt_operand_def(TensorType)
+    p = opt_operand_def(TensorType)
+    y = result_def(TensorType)
+    y_h = result_def(TensorType)
+    y_c = result_def(TensorType)
+    input_forget = opt_prop_def(UnitAttr)
+
+    assembly_format = _rnn_format([("c0", "initial_c"), ("peepholes", "p")], ["y", "y_h", "y_c"])
+
+    def __init__(
+        self,
+        x: SSAValue,
+        w: SSAValue,
+        r: SSAValue,
+        b: SSAValue | None = None,
+        *,
+        hidden_size: int,
+        sequence_lens: SSAValue | None = None,
+        initial_h: SSAValue | None = None,
+        initial_c: SSAValue | None = None,
+        p: SSAValue | None = None,
+        direction: RnnDirection = RnnDirection.FORWARD,
+        activations: Sequence[str] | None = None,
+        activation_alpha: Sequence[float] | None = None,
+        activation_beta: Sequence[float] | None = None,
+        clip: float | None = None,
+        input_forget: bool = False,
+    ):
+        props = _rnn_props(hidden_size, direction, activations, activation_alpha, activation_beta, clip)
+        props["input_forget"] = UnitAttr() if input_forget else None
+        super().__init__(
+            operands=[x, w, r, b, sequence_lens, initial_h, initial_c, p],
+            result_types=_rnn_result_types(SSAValue.get(x), direction, hidden_size, 2),
+            properties=props,
+        )
+
+    def _extra_operand_shapes(self, d: int, batch: int, h: int) -> dict[str, Shape]:
+        return {"initial_c": (d, batch, h), "p": (d, 3 * h)}
+
+
+@irdl_op_definition
+class GruOp(_Recurrent):
+    """GRU layer with full ONNX semantics (gate order z, r, h; `linear_before_reset`).
+
+        %y, %yh = dnn.gru %x, %w, %r {hidden_size = 128 : i64,
+               direction = #dnn<direction bidirectional>} : (...) -> (...)
+    """
+
+    name = "dnn.gru"
+
+    x = operand_def(TensorType)
+    w = operand_def(TensorType)
+    r = operand_def(TensorType)
+    b = opt_operand_def(TensorType)
+    sequence_lens = opt_operand_def(TensorType)
+    initial_h = opt_operand_def(TensorType)
+    y = result_def(TensorType)
+    y_h = result_def(TensorType)
+    linear_before_reset = opt_prop_def(UnitAttr)
+
+    assembly_format = _rnn_format([], ["y", "y_h"])
+
+    def __init__(
+        self,
+        x: SSAValue,
+        w: SSAValue,
+        r: SSAValue,
+        b: SSAValue | None = None,
+        *,
+        hidden_size: int,
+        sequence_lens: SSAValue | None = None,
+        initial_h: SSAValue | None = None,
+        direction: RnnDirection = RnnDirection.FORWARD,
+        activations: Sequence[str] | None = None,
+        activation_alpha: Sequence[float] | None = None,
+        activation_beta: Sequence[float] | None = None,
+        clip: float | None = None,
+        linear_before_reset: bool = False,
+    ):
+        props = _rnn_props(hidden_size, direction, activations, activation_alpha, activation_beta, clip)
+        props["linear_before_reset"] = UnitAttr() if linear_before_reset else None
+        super().__init__(
+            operands=[x, w, r, b, sequence_lens, initial_h],
+            result_types=_rnn_result_types(SSAValue.get(x), direction, hidden_size, 1),
+            properties=props,
+        )
+
+
+@irdl_op_definition
+class RnnOp(_Recurrent):
+    """Simple (Elman) RNN layer with full ONNX semantics (default activation tanh).
+
+        %y, %yh = dnn.rnn %x, %w, %r bias %b {hidden_size = 64 : i64,
+               direction = #dnn<direction reverse>} : (...) -> (...)
+    """
+
+    name = "dnn.rnn"
+
+    x = operand_def(TensorType)
+    w = operand_def(TensorType)
+    r = operand_def(TensorType)
+    b = opt_operand_def(TensorType)
+    sequence_lens = opt_operand_def(TensorType)
+    initial_h = opt_operand_def(TensorType)
+    y = result_def(TensorType)
+    y_h = result_def(TensorType)
+
+    assembly_format = _rnn_format([], ["y", "y_h"])
+
+    def __init__(
+        self,
+        x: SSAValue,
+        w: SSAValue,
+        r: SSAValue,
+        b: SSAValue | None = None,
+        *,
+        hidden_size: int,
+        sequence_lens: SSAValue | None = None,
+        initial_h: SSAValue | None = None,
+        direction: RnnDirection = RnnDirection.FORWARD,
+        activations: Sequence[str] | None = None,
+        activation_alpha: Sequence[float] | None = None,
+        activation_beta: Sequence[float] | None = None,
+        clip: float | None = None,
+    ):
+        super().__init__(
+            operands=[x, w, r, b, sequence_lens, initial_h],
+            result_types=_rnn_result_types(SSAValue.get(x), direction, hidden_size, 1),
+            properties=_rnn_props(
+                hidden_size, direction, activations, activation_alpha, activation_beta, clip
+            ),
+        )
+
+
+RECURRENT_OPS: tuple[type[_Recurrent], ...] = (LstmOp, GruOp, RnnOp)
+
+
+# --------------------------------------------------------------------------------- host
+
+
+@irdl_op_definition
+class HostOp(IRDLOperation):
+    """An operation the accelerator never runs, executed on the host in numpy.
+
+    `op_type` names the ONNX operator; `attrs` holds its ONNX attributes. The reference
+    executor and the runtime's host segments look the op type up in one table.
+
+        %y = dnn.host "LRN" (%x) {size = 5 : i64, alpha = 1.0e-04 : f64}
+               : (tensor<1x64x56x56xf32>) -> tensor<1x64x56x56xf32>
+    """
+
+    name = "dnn.host"
+
+    op_type = prop_def(StringAttr)
+    attrs = prop_def(DictionaryAttr, default_value=DictionaryAttr({}))
+    inputs = var_operand_def(TensorType)
+    outputs = var_result_def(TensorType)
+
+    assembly_format = (
+        "$op_type `(` $inputs `)` (`attrs` $attrs^)? attr-dict `:` functional-type($inputs, $outputs)"
+    )
+
+    def __init__(
+        self,
+        op_type: str,
+        inputs: Sequence[SSAValue | Operation],
+        result_types: Sequence[Attribute],
+        attrs: dict[str, Attribute] | None = None,
+    ):
+        super().__init__(
+            operands=[list(inputs)],
+            result_types=[list(result_types)],
+            properties={"op_type": StringAttr(op_type), "attrs": DictionaryAttr(attrs or {})},
+        )
+
+    def verify_(self) -> None:
+        if not self.op_type.data:
+            raise VerifyException("host op type must not be empty")
+        if not self.outputs:
+            raise VerifyException("a host op must produce at least one result")
+
+
+DNN = Dialect(
+    "dnn",
+    [
+        WeightOp,
+        ConstantOp,
+        Conv2dOp,
+        Pool2dOp,
+        GlobalPoolOp,
+        DenseOp,
+        MatMulOp,
+        AddOp,
+        SubOp,
+        MulOp,
+        DivOp,
+        SumOp,
+        ReluOp,
+        SigmoidOp,
+        TanhOp,
+        ClipOp,
+        LeakyReluOp,
+        SoftmaxOp,
+        BatchNormOp,
+        ConcatOp,
+        ReshapeOp,
+        FlattenOp,
+        TransposeOp,
+        LstmOp,
+        GruOp,
+        RnnOp,
+        HostOp,
+    ],
+    [ActivationAttr, PoolKindAttr, RnnDirectionAttr],
+)

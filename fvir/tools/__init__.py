@@ -1,0 +1,1 @@
+"""Command-line entry points: `fv` (the framework's driver) and `fv-opt` (xDSL's opt driver)."""

@@ -1,0 +1,67 @@
+"""`fv`: the fvir driver.
+
+Each subcommand lives in its own module `fvir/tools/cmd_<name>.py` exposing `HELP` (one line),
+`configure(parser)` and `run(args) -> int`; the modules import their heavy dependencies inside
+`run`, so `fv --help` stays fast. A `UserError` (bad file, flag or model) is printed as one line
+on stderr with exit code 1; argparse mistakes also give one line, with exit code 2.
+"""
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from fvir import __version__
+from fvir.errors import UserError
+
+# Subcommands, in the order `fv --help` lists them.
+COMMANDS = ("passes",)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake as a single line."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="fv",
+        description="fvir: compile DNNs into relocatable instruction frame packages, link them "
+        "to the cores a tenant has, and simulate virtualized multi-core FPGA accelerators.",
+    )
+    parser.add_argument("--version", action="version", version=f"fvir {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    for name in COMMANDS:
+        module = importlib.import_module(f"fvir.tools.cmd_{name}")
+        cmd = sub.add_parser(name, help=module.HELP, description=module.__doc__)
+        module.configure(cmd)
+        cmd.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args)
+    except UserError as exc:
+        print(f"fv {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"fv {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,96 @@
+"""`fv-opt`: xDSL's opt driver with fvir's dialects and passes, plus `--load-plugin`.
+
+Everything `xdsl-opt` accepts keeps working (`-p` pipelines with options, `--split-input-file`,
+`--verify-diagnostics`, `--print-op-generic`, ...). Bad input (a missing file, unparsable or
+invalid IR, an unknown pass, a broken plugin) ends with a diagnostic and exit code 1, never a
+Python traceback.
+"""
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+
+from xdsl.universe import Universe
+from xdsl.utils.exceptions import DiagnosticException, ParseError
+from xdsl.xdsl_opt_main import xDSLOptMain
+
+from fvir.dialects import get_all_dialects
+from fvir.errors import UserError
+from fvir.passes import get_all_passes
+from fvir.tools.plugins import load_plugin
+
+
+class FvOptMain(xDSLOptMain):
+    version_format = "fv-opt (fvir) built with xdsl {xdsl_version}"
+
+    def __init__(self, args: Sequence[str] | None = None):
+        # xDSLOptMain registers dialects and passes before it parses argv, so plugins are
+        # found with a pre-parse.
+        pre = argparse.ArgumentParser(add_help=False)
+        pre.add_argument("--load-plugin", action="append", default=[])
+        known, _ = pre.parse_known_args(args)
+        self._plugins: list[Universe] = [u for spec in known.load_plugin for u in load_plugin(spec)]
+        super().__init__("fvir modular optimizer driver (xdsl-opt with fvir)", args)
+
+    def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
+        super().register_all_arguments(arg_parser)
+        arg_parser.add_argument(
+            "--load-plugin",
+            action="append",
+            default=[],
+            metavar="MODULE_OR_FILE",
+            help="import a module or .py file and register the dialects and passes of every "
+            "xdsl.universe.Universe it defines (repeatable)",
+        )
+
+    def register_all_dialects(self) -> None:
+        super().register_all_dialects()  # upstream + every `xdsl.universe` entry point
+        extra = dict(get_all_dialects())
+        for universe in self._plugins:
+            extra.update(universe.all_dialects)
+        for name, factory in extra.items():
+            if name not in self.ctx.registered_dialect_names:  # fvir's entry point may have it
+                self.ctx.register_dialect(name, factory)
+
+    def register_all_passes(self) -> None:
+        super().register_all_passes()
+        extra = dict(get_all_passes())
+        for universe in self._plugins:
+            extra.update(universe.all_passes)
+        for name, factory in extra.items():
+            self.register_pass(name, factory)
+
+
+def main(args: Sequence[str] | None = None) -> int:
+    warnings.filterwarnings("default", category=DeprecationWarning)
+    try:
+        try:
+            driver = FvOptMain(args)
+        except ValueError as exc:  # unknown pass, bad pass option
+            raise UserError(str(exc)) from None
+        driver.run()
+    except UserError as exc:
+        print(f"fv-opt: error: {exc}", file=sys.stderr)
+        return 1
+    except ParseError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except DiagnosticException as exc:
+        print(exc, file=sys.stderr)
+        for note in getattr(exc, "__notes__", ()):
+            print(note, file=sys.stderr)
+        return 1
+    except OSError as exc:  # missing or unreadable input file
+        print(f"fv-opt: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()
