@@ -1366,6 +1366,39 @@ RECURRENT_OPS: tuple[type[_Recurrent], ...] = (LstmOp, GruOp, RnnOp)
 # --------------------------------------------------------------------------------- host
 
 
+HostAttrValue = int | float | str | list[int] | list[float] | list[str]
+
+
+def _host_attr(value: HostAttrValue | Attribute) -> Attribute:
+    """Python ONNX attribute value -> xDSL attribute (ints are i64, floats f64)."""
+    if isinstance(value, Attribute):
+        return value
+    if isinstance(value, bool | int):
+        return IntegerAttr(int(value), 64)
+    if isinstance(value, float):
+        return f64_attr(value)
+    if isinstance(value, str):
+        return StringAttr(value)
+    items = list(value)
+    if all(isinstance(v, bool | int) for v in items):
+        return i64_array(items)
+    return ArrayAttr([_host_attr(v) for v in items])
+
+
+def _python_value(attr: Attribute) -> HostAttrValue:
+    if isinstance(attr, IntegerAttr):
+        return int(attr.value.data)
+    if isinstance(attr, FloatAttr):
+        return float(attr.value.data)
+    if isinstance(attr, StringAttr):
+        return attr.data
+    if isinstance(attr, DenseArrayBase):
+        return [int(v) for v in attr.get_values()]
+    if isinstance(attr, ArrayAttr):
+        return [_python_value(v) for v in attr.data]  # type: ignore[misc]
+    raise VerifyException(f"unsupported host attribute {attr}")
+
+
 @irdl_op_definition
 class HostOp(IRDLOperation):
     """An operation the accelerator never runs, executed on the host in numpy.
@@ -1393,17 +1426,25 @@ class HostOp(IRDLOperation):
         op_type: str,
         inputs: Sequence[SSAValue | Operation],
         result_types: Sequence[Attribute],
-        attrs: dict[str, Attribute] | None = None,
+        attrs: dict[str, HostAttrValue] | None = None,
     ):
         super().__init__(
             operands=[list(inputs)],
             result_types=[list(result_types)],
-            properties={"op_type": StringAttr(op_type), "attrs": DictionaryAttr(attrs or {})},
+            properties={
+                "op_type": StringAttr(op_type),
+                "attrs": DictionaryAttr({k: _host_attr(v) for k, v in (attrs or {}).items()}),
+            },
         )
+
+    def python_attrs(self) -> dict[str, HostAttrValue]:
+        """The ONNX attributes as Python values (int, float, str or lists of them)."""
+        return {k: _python_value(v) for k, v in self.attrs.data.items()}
 
     def verify_(self) -> None:
         if not self.op_type.data:
             raise VerifyException("host op type must not be empty")
+        self.python_attrs()  # every attribute must map back to a Python value
         if not self.outputs:
             raise VerifyException("a host op must produce at least one result")
 
