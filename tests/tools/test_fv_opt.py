@@ -1,0 +1,142 @@
+"""`fv-opt`: xdsl-opt flags keep working, plugins load both ways, user mistakes give a
+diagnostic and exit code 1 rather than a traceback."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fvir.tools.fv_opt import main
+
+ROOT = Path(__file__).resolve().parents[2]
+PLUGIN = ROOT / "examples" / "plugin" / "fvir_example_plugin.py"
+
+GOOD = """
+func.func @main(%x: tensor<1x4xf32>) -> tensor<1x4xf32> {
+  %y = dnn.relu %x : tensor<1x4xf32>
+  func.return %y : tensor<1x4xf32>
+}
+"""
+
+# dnn.relu must keep its operand's type.
+BAD = """
+func.func @main(%x: tensor<1x4xf32>) -> tensor<1x5xf32> {
+  %y = "dnn.relu"(%x) : (tensor<1x4xf32>) -> tensor<1x5xf32>
+  func.return %y : tensor<1x5xf32>
+}
+"""
+
+
+def run_opt(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write(tmp_path: Path, text: str, name: str = "in.mlir") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_prints_module(tmp_path, capsys):
+    code, out, _ = run_opt(capsys, write(tmp_path, GOOD))
+    assert code == 0
+    assert "%y = dnn.relu %x : tensor<1x4xf32>" in out
+
+
+def test_generic_form(tmp_path, capsys):
+    code, out, _ = run_opt(capsys, write(tmp_path, GOOD), "--print-op-generic")
+    assert code == 0
+    assert '"dnn.relu"(%x) : (tensor<1x4xf32>) -> tensor<1x4xf32>' in out
+
+
+def test_missing_file(tmp_path, capsys):
+    code, _, err = run_opt(capsys, str(tmp_path / "nope.mlir"))
+    assert code == 1
+    assert err.startswith("fv-opt: error:") and "nope.mlir" in err
+    assert "Traceback" not in err
+
+
+def test_parse_error_has_location(tmp_path, capsys):
+    text = '%x = "test.op"() : () -> tensor<4xf32>\n%y = dnn.nosuch %x : tensor<4xf32>\n'
+    path = write(tmp_path, text)
+    code, _, err = run_opt(capsys, path)
+    assert code == 1
+    assert err.startswith(f"{path}:2:17\n") and "Operation dnn.nosuch is not registered" in err
+    assert "Traceback" not in err
+
+
+def test_verify_error_names_the_op(tmp_path, capsys):
+    code, _, err = run_opt(capsys, write(tmp_path, BAD))
+    assert code == 1
+    assert "Operation does not verify" in err and "dnn.relu" in err
+    assert "Traceback" not in err
+
+
+def test_verify_diagnostics_exit_zero(tmp_path, capsys):
+    code, out, _ = run_opt(capsys, write(tmp_path, BAD), "--verify-diagnostics")
+    assert code == 0
+    assert "Operation does not verify" in out
+
+
+def test_unknown_pass(tmp_path, capsys):
+    code, _, err = run_opt(capsys, write(tmp_path, GOOD), "-p", "no-such-pass")
+    assert code == 1
+    assert err == "fv-opt: error: Unrecognized passes: ['no-such-pass']\n"
+
+
+def test_plugin_file(tmp_path, capsys):
+    code, out, _ = run_opt(
+        capsys, write(tmp_path, GOOD), "--load-plugin", str(PLUGIN), "-p", "dnn-annotate-macs"
+    )
+    assert code == 0
+    assert "dnn.total_macs = 0 : i64" in out
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("def broken(:\n", "(line 1): SyntaxError"),
+        ("import no_such_module_anywhere\n", "(line 1): ModuleNotFoundError"),
+        ("x = 1\n", "defines no xdsl.universe.Universe"),
+    ],
+)
+def test_broken_plugin_is_one_line(tmp_path, capsys, source, message):
+    plugin = write(tmp_path, source, "myplugin.py")
+    code, _, err = run_opt(capsys, write(tmp_path, GOOD), "--load-plugin", plugin)
+    assert code == 1
+    assert err.count("\n") == 1, err
+    assert err.startswith("fv-opt: error: ") and "myplugin.py" in err and message in err
+
+
+def test_missing_plugin_file(tmp_path, capsys):
+    code, _, err = run_opt(capsys, write(tmp_path, GOOD), "--load-plugin", "nowhere/p.py")
+    assert code == 1
+    assert err == "fv-opt: error: cannot load plugin 'nowhere/p.py': no such file\n"
+
+
+def test_installed_plugin_entry_point(tmp_path):
+    """Install the example plugin as a real distribution; plain fv-opt and xdsl-opt see it."""
+    src = tmp_path / "src"
+    shutil.copytree(PLUGIN.parent, src)
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--target", str(target), str(src)],
+        check=True,
+        capture_output=True,
+    )
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    mlir = write(tmp_path, GOOD)
+    bindir = Path(sys.executable).parent
+    for tool in ("fv-opt", "xdsl-opt"):
+        proc = subprocess.run(
+            [str(bindir / tool), mlir, "-p", "dnn-annotate-macs"],
+            env=env, capture_output=True, text=True, check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert "dnn.total_macs = 0 : i64" in proc.stdout
