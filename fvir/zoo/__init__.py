@@ -1,0 +1,130 @@
+"""fvir's model zoo: ONNX builders for the DNN families a cloud FPGA accelerator serves (CNNs,
+RNNs and a mix of both), with real layer shapes and seeded random weights.
+
+No model hub is reachable from where fvir runs, so every model is constructed with
+`onnx.helper` (see `fvir.zoo.builder`) from its published layer table: VGG-16, ResNet-18/50,
+MobileNetV2 and GoogLeNet at 224x224 (batch 1, 1000 classes), a stacked LSTM, a stacked GRU
+and a CRNN (convolutions feeding bidirectional LSTMs). Each family module's docstring names
+its source. Weights come from `np.random.default_rng(seed)` with He / PyTorch-default scaling
+and BatchNorm statistics calibrated on a probe input, so activations stay O(1) and the models
+are numerically meaningful test inputs for the compiler and simulator. The same name and seed
+give byte-identical models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from fvir.errors import UserError
+from fvir.zoo import inception, mobilenet, resnet, rnn, vgg
+from fvir.zoo.builder import GraphBuilder
+
+if TYPE_CHECKING:
+    import onnx
+
+Kind = Literal["cnn", "rnn", "mixed"]
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    """One zoo model: its builder, a one-line description, its kind and its input shape."""
+
+    name: str
+    builder: Callable[[GraphBuilder], onnx.ModelProto]
+    description: str
+    kind: Kind
+    input_shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ModelStats:
+    """Size of a zoo model, counted while building it (without drawing any weights)."""
+
+    params: int  # trainable parameters (BatchNorm running statistics excluded)
+    macs: int  # multiply-accumulates of the Conv, Gemm, LSTM and GRU layers
+
+
+_IMAGE = (1, 3, 224, 224)
+
+MODELS: dict[str, ZooEntry] = {
+    e.name: e
+    for e in (
+        ZooEntry("vgg16", vgg.vgg16, "VGG-16: 13 3x3 convs and 3 FCs, no BatchNorm", "cnn", _IMAGE),
+        ZooEntry(
+            "resnet18", resnet.resnet18, "ResNet-18: 2-2-2-2 basic residual blocks", "cnn", _IMAGE
+        ),
+        ZooEntry(
+            "resnet50",
+            resnet.resnet50,
+            "ResNet-50 v1.5: 3-4-6-3 bottlenecks, stride on the 3x3",
+            "cnn",
+            _IMAGE,
+        ),
+        ZooEntry(
+            "mobilenetv2",
+            mobilenet.mobilenetv2,
+            "MobileNetV2 1.0: inverted residuals, depthwise convs, ReLU6",
+            "cnn",
+            _IMAGE,
+        ),
+        ZooEntry(
+            "googlenet",
+            inception.googlenet,
+            "GoogLeNet (Inception-v1): 9 inception modules, 2 LRNs (host ops), no aux heads",
+            "cnn",
+            _IMAGE,
+        ),
+        ZooEntry(
+            "lstm",
+            rnn.lstm,
+            "2-layer LSTM, input 512, hidden 512, 32 steps",
+            "rnn",
+            (rnn.SEQ, rnn.BATCH, rnn.FEATURES),
+        ),
+        ZooEntry(
+            "gru",
+            rnn.gru,
+            "2-layer GRU, input 512, hidden 512, 32 steps",
+            "rnn",
+            (rnn.SEQ, rnn.BATCH, rnn.FEATURES),
+        ),
+        ZooEntry(
+            "crnn",
+            rnn.crnn,
+            "CRNN text recogniser: 6 conv+BN+ReLU layers, 2 biLSTM-256, 37 classes per step",
+            "mixed",
+            (1, 1, 32, 128),
+        ),
+    )
+}
+
+
+def list_models() -> list[ZooEntry]:
+    """The zoo's models, in registry order (CNNs first)."""
+    return list(MODELS.values())
+
+
+def _entry(name: str) -> ZooEntry:
+    if name not in MODELS:
+        raise UserError(f"unknown model '{name}' (available: {', '.join(MODELS)})")
+    return MODELS[name]
+
+
+def build(name: str, seed: int = 0) -> onnx.ModelProto:
+    """Build zoo model `name` with weights drawn from `np.random.default_rng(seed)`."""
+    entry = _entry(name)
+    model = entry.builder(GraphBuilder(name, seed))
+    model.doc_string = f"fvir.zoo {name} (seed {seed}): {entry.description}"
+    return model
+
+
+def stats(name: str) -> ModelStats:
+    """Parameter and MAC counts of model `name`, without drawing its weights."""
+    b = GraphBuilder(name, materialize=False)
+    _entry(name).builder(b)
+    return ModelStats(b.params, b.macs)
+
+
+__all__ = ["MODELS", "GraphBuilder", "ModelStats", "ZooEntry", "build", "list_models", "stats"]
