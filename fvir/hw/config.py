@@ -1,0 +1,210 @@
+"""Hardware description: one core (`CoreConfig`) and the pool of cores around it (`PoolConfig`).
+
+The static compiler reads only the core: it tiles every layer to fit one core's buffers and
+parallelism, so a package is independent of how many cores a tenant later gets. The dynamic
+linker, the simulator and the hypervisor read the pool: how many cores, which DDR bank each core
+sits on and how much bandwidth a bank has (the paper's artifact: 16 cores, four per DDR bank).
+
+Both are frozen dataclasses, validated on construction; a bad value raises `HwConfigError`, a
+`UserError` whose message names the key (`core.pp: must be a positive integer, got 0`), so the
+TOML loader only has to prefix the file name. `config_hash()` is a digest of a canonical
+serialization: the `.ifp` package header stores the core's hash to reject packages compiled for
+other hardware. Presets live in `fvir.hw.presets`, the TOML format in `fvir.hw.toml`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from fvir.errors import UserError
+from fvir.isa.spec import MAX_BUFFER_BYTES, MAX_SYNC_CORES
+
+# Bumped whenever the meaning of a field changes, so old hashes stop matching.
+HASH_SCHEMA = "fvir-hw/1"
+
+
+class HwConfigError(UserError):
+    """An invalid hardware parameter; `key` is its dotted TOML name (`core.pp`)."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+def _positive_int(key: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise HwConfigError(key, f"must be a positive integer, got {value!r}")
+
+
+def _positive_number(key: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise HwConfigError(key, f"must be a positive number, got {value!r}")
+
+
+def format_size(n: int) -> str:
+    """`n` bytes in the largest binary unit that divides it exactly: 73728 -> "72 KiB"."""
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n and n % (1 << shift) == 0:
+            return f"{n >> shift} {unit}"
+    return f"{n} B"
+
+
+def _digest(payload: dict[str, Any]) -> str:
+    text = json.dumps({"schema": HASH_SCHEMA, **payload}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CoreConfig:
+    """One DPU-style convolution core (Angel-Eye lineage).
+
+    Per cycle the conv engine multiplies `pp` output pixels x `icp` input channels x `ocp`
+    output channels, so it does pp*icp*ocp int8 MACs = 2*pp*icp*ocp ops (Xilinx's convention:
+    PG338 "peak operations per cycle is equal to PP*ICP*OCP*2"). The three on-chip buffers hold
+    int8 feature maps, int8 weights and int32 biases; each must be addressable by the ISA's
+    buffer address fields.
+    """
+
+    pp: int  # pixel parallelism: output pixels (rows) per cycle
+    icp: int  # input-channel parallelism
+    ocp: int  # output-channel parallelism
+    clock_mhz: float
+    fmap_buffer_bytes: int
+    weight_buffer_bytes: int
+    bias_buffer_bytes: int
+    data_bits: int = 8  # int8 is the hardware's datatype (see docs/ARCHITECTURE.md)
+
+    def __post_init__(self) -> None:
+        for key in ("pp", "icp", "ocp"):
+            _positive_int(f"core.{key}", getattr(self, key))
+        _positive_number("core.clock_mhz", self.clock_mhz)
+        # 300 and 300.0 are the same clock: store a float so that equal configs hash equally.
+        object.__setattr__(self, "clock_mhz", float(self.clock_mhz))
+        for key in ("fmap_buffer_bytes", "weight_buffer_bytes", "bias_buffer_bytes"):
+            value = getattr(self, key)
+            _positive_int(f"core.{key}", value)
+            if value > MAX_BUFFER_BYTES:
+                raise HwConfigError(
+                    f"core.{key}",
+                    f"{value} bytes exceeds the {MAX_BUFFER_BYTES >> 20} MiB that the ISA's "
+                    f"buffer addresses reach",
+                )
+        if self.bias_buffer_bytes % 4:
+            raise HwConfigError(
+                "core.bias_buffer_bytes",
+                f"must be a multiple of 4 (int32 biases), got {self.bias_buffer_bytes}",
+            )
+        if self.data_bits != 8:
+            raise HwConfigError("core.data_bits",
+                                f"only 8-bit (int8) cores are supported, got {self.data_bits!r}")
+
+    @property
+    def macs_per_cycle(self) -> int:
+        return self.pp * self.icp * self.ocp
+
+    @property
+    def ops_per_cycle(self) -> int:
+        return 2 * self.macs_per_cycle
+
+    @property
+    def peak_gops(self) -> float:
+        """Peak GOP/s at `clock_mhz` (B512 at 300 MHz: 153.6)."""
+        return self.ops_per_cycle * self.clock_mhz / 1000.0
+
+    def config_hash(self) -> str:
+        """Hex SHA-256 of every core parameter: what a compiled package depends on."""
+        return _digest({"core": asdict(self)})
+
+
+@dataclass(frozen=True)
+class PoolConfig:
+    """A pool of identical cores sharing DDR banks: cores `k*cores_per_bank` to
+    `(k+1)*cores_per_bank - 1` sit on bank k. Bandwidth is in GB/s (10**9 bytes/s)."""
+
+    name: str
+    core: CoreConfig
+    num_cores: int
+    num_banks: int
+    cores_per_bank: int
+    bank_bandwidth_gbps: float
+    bank_bytes: int  # DDR capacity of one bank
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise HwConfigError("name", f"must be a non-empty string, got {self.name!r}")
+        if not isinstance(self.core, CoreConfig):
+            raise HwConfigError("core", f"must be a CoreConfig, got {type(self.core).__name__}")
+        for key in ("num_cores", "num_banks", "cores_per_bank", "bank_bytes"):
+            _positive_int(key, getattr(self, key))
+        _positive_number("bank_bandwidth_gbps", self.bank_bandwidth_gbps)
+        object.__setattr__(self, "bank_bandwidth_gbps", float(self.bank_bandwidth_gbps))
+        if self.num_cores > MAX_SYNC_CORES:
+            raise HwConfigError("num_cores", f"at most {MAX_SYNC_CORES} cores (the ISA's SYNC "
+                                             f"barrier counts), got {self.num_cores}")
+        if self.cores_per_bank * self.num_banks < self.num_cores:
+            raise HwConfigError(
+                "num_cores",
+                f"{self.num_cores} cores do not fit in {self.num_banks} banks x "
+                f"{self.cores_per_bank} cores per bank",
+            )
+        if self.cores_per_bank * (self.num_banks - 1) >= self.num_cores:
+            raise HwConfigError(
+                "num_banks",
+                f"bank {self.num_banks - 1} would have no cores ({self.num_cores} cores, "
+                f"{self.cores_per_bank} per bank)",
+            )
+
+    # Topology
+
+    def bank_of(self, core_id: int) -> int:
+        """The DDR bank core `core_id` is attached to."""
+        if not 0 <= core_id < self.num_cores:
+            raise ValueError(f"core {core_id} is not in 0..{self.num_cores - 1}")
+        return core_id // self.cores_per_bank
+
+    def cores_of_bank(self, bank: int) -> range:
+        """The cores attached to DDR bank `bank`."""
+        if not 0 <= bank < self.num_banks:
+            raise ValueError(f"bank {bank} is not in 0..{self.num_banks - 1}")
+        start = bank * self.cores_per_bank
+        return range(start, min(start + self.cores_per_bank, self.num_cores))
+
+    # Derived figures
+
+    @property
+    def ops_per_cycle(self) -> int:
+        return self.num_cores * self.core.ops_per_cycle
+
+    @property
+    def peak_gops(self) -> float:
+        return self.num_cores * self.core.peak_gops
+
+    @property
+    def total_bandwidth_gbps(self) -> float:
+        return self.num_banks * self.bank_bandwidth_gbps
+
+    @property
+    def bank_bytes_per_cycle(self) -> float:
+        """A bank's bandwidth in bytes per core clock cycle (U200 at 300 MHz: ~64)."""
+        return self.bank_bandwidth_gbps * 1e3 / self.core.clock_mhz
+
+    def config_hash(self) -> str:
+        """Hex SHA-256 of every hardware parameter (not the name): equal for equal hardware."""
+        params = {k: v for k, v in asdict(self).items() if k != "name"}
+        return _digest(params)
+
+    def summary(self) -> str:
+        """A few lines for `fv` to print."""
+        c = self.core
+        return "\n".join([
+            f"{self.name}: {self.num_cores} x core PP{c.pp} x ICP{c.icp} x OCP{c.ocp} "
+            f"({c.ops_per_cycle} ops/cycle) at {c.clock_mhz:g} MHz = {self.peak_gops:g} GOP/s",
+            f"  buffers per core: fmap {format_size(c.fmap_buffer_bytes)}, weight "
+            f"{format_size(c.weight_buffer_bytes)}, bias {format_size(c.bias_buffer_bytes)}",
+            f"  DDR: {self.num_banks} banks x {self.bank_bandwidth_gbps:g} GB/s, "
+            f"{self.cores_per_bank} cores per bank, {format_size(self.bank_bytes)} per bank",
+        ])

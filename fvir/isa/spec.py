@@ -1,0 +1,579 @@
+"""The fvir instruction set: every instruction format, defined once.
+
+This module is the single source of truth for the ISA, in the spirit of VTA's `hw_spec.h`: each
+instruction is a list of fields with bit widths, a short meaning per field and pseudo-code of its
+semantics. The encoder and decoder (`fvir.isa.encoding`), the assembler (`fvir.isa.asm`), the
+simulator and the generated reference `docs/isa.md` (`fvir.isa.docgen`) all read these tables;
+nothing else spells out a bit position.
+
+Lineage. The instruction types follow Angel-Eye and the Xilinx DPU (DPUV2, as tabulated in VART's
+`sim-runner`): LOAD/SAVE between DDR and on-chip buffers, CONVINIT/CONV, POOLINIT/POOL,
+ELEWINIT/ELEW and END, with the DPU's opcode numbers, its 4-bit `dpdon`/`dpdby` dependency masks
+across the LOAD, CONV, MISC and SAVE engines, and base-register-relative DDR addresses
+(`seg` = base register, `off` = byte offset; never an absolute address, so the dynamic linker binds
+a package to a tenant's DDR by writing base registers, not by rewriting instructions). Added for the
+RNN extension (TRETS'22, modelled on Brainwave): MVM (matrix-vector) and ACT (vector activation by
+lookup table); added for the multi-core pool: SYNC (a level-1 dispatcher barrier the linker
+inserts). Depthwise convolution, a separate DPU instruction pair, is a flag of CONV here.
+
+Format. Every instruction is one fixed-width word of 256 bits, stored as 8 little-endian uint32
+words (`INSTR_WORDS`). The DPU uses 1-6 words of 32 bits per instruction; VTA uses 128 bits. Fixed
+width is what the hot paths want: an instruction stream is an `[n, 8]` uint32 array, so the linker
+patches one field of every LOAD/SAVE with a single masked numpy operation and the simulator decodes
+all instructions of one opcode at once. 256 rather than 128 bits so that every field has a natural
+width: byte addresses into on-chip buffers of up to 16 MiB (the big-core baseline has 16x a B512
+core's buffers), full 32-bit DDR offsets, and 3-D strided transfers, without the compiler ever
+hitting a field limit on VGG/ResNet shapes. 100k instructions take 3.2 MB.
+
+Layout rule. Fields never straddle a 32-bit word. Each instruction's fields are packed in the order
+listed, starting at bit 0 of word 0 (VTA packs LSB-first too), each into the current word if it
+fits there and otherwise at bit 0 of the next word. The common header comes first: `opcode` (bits
+0-3 of word 0), `dpdon` (4-7), `dpdby` (8-11). Unused bits are reserved and must be zero. The field
+order in the tables below is therefore the binary layout; `docs/isa.md` prints the resulting bit
+ranges.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+WORD_BITS = 32
+INSTR_WORDS = 8
+INSTR_BITS = WORD_BITS * INSTR_WORDS
+
+# Widths shared by many fields, named once so that limits elsewhere derive from them (for example
+# `fvir.hw` rejects a core whose buffers the 24-bit buffer addresses cannot reach).
+OPCODE_BITS = 4
+DEP_BITS = 4
+BUF_ADDR_BITS = 24  # byte address into an on-chip buffer: 16 MiB
+SEG_BITS = 5  # base-register id: 32 DDR segments per tenant
+DDR_OFF_BITS = 32  # byte offset within a segment: 4 GiB
+COUNT_BITS = 16  # rows, columns, channels of one instruction
+PIX_STRIDE_BITS = 16  # bytes between adjacent pixels
+ROW_STRIDE_BITS = 24  # bytes between adjacent rows in a buffer
+PAD_BITS = 4
+SHIFT_BITS = 6
+SYNC_COUNT_BITS = 8  # cores taking part in one barrier
+
+NUM_SEGMENTS = 1 << SEG_BITS
+MAX_BUFFER_BYTES = 1 << BUF_ADDR_BITS
+MAX_SYNC_CORES = (1 << SYNC_COUNT_BITS) - 1
+
+
+class Opcode(enum.IntEnum):
+    """Instruction types. The numbers shared with the DPU are the DPU's (DPUV2)."""
+
+    LOAD = 0x0
+    MVM = 0x1
+    ACT = 0x2
+    SYNC = 0x3
+    SAVE = 0x4
+    POOLINIT = 0x6
+    END = 0x7
+    CONV = 0x8
+    CONVINIT = 0x9
+    POOL = 0xC
+    ELEWINIT = 0xD
+    ELEW = 0xE
+
+
+class Engine(enum.IntEnum):
+    """The four engines of a core; the value is the engine's bit in `dpdon`/`dpdby`."""
+
+    LOAD = 0
+    CONV = 1
+    MISC = 2
+    SAVE = 3
+
+    @property
+    def letter(self) -> str:
+        return self.name[0]
+
+    @property
+    def bit(self) -> int:
+        return 1 << self.value
+
+
+class Buf(enum.IntEnum):
+    """On-chip buffers of a core (sizes in `fvir.hw.CoreConfig`)."""
+
+    FMAP = 0  # int8 feature maps and vectors
+    WEIGHT = 1  # int8 weights
+    BIAS = 2  # int32 biases, little-endian
+
+
+class Act(enum.IntEnum):
+    """Activation fused into CONV, MVM and ELEW (applied after the requantization shift)."""
+
+    NONE = 0
+    RELU = 1
+    RELU6 = 2  # clamp to [0, act_arg]: act_arg is 6.0 in the output's fixed-point scale
+    LEAKY = 3  # negative y becomes rshift_round(y * act_arg, 8): slope act_arg / 256
+
+
+class PoolType(enum.IntEnum):
+    MAX = 0
+    AVG = 1
+
+
+class ElewType(enum.IntEnum):
+    ADD = 0
+    MUL = 1
+
+
+class ActFunc(enum.IntEnum):
+    """Functions of the ACT instruction's lookup table."""
+
+    IDENTITY = 0  # requantize from in_frac to out_frac
+    RELU = 1
+    SIGMOID = 2
+    TANH = 3
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of an instruction: `bits` wide, unsigned unless `signed` (two's complement)."""
+
+    name: str
+    bits: int
+    doc: str
+    signed: bool = False
+    enum: type[enum.IntEnum] | None = None
+    default: int | None = None  # None: the field must be given
+    hex: bool = False  # shown in hex by the disassembler
+
+    @property
+    def lo(self) -> int:
+        return -(1 << (self.bits - 1)) if self.signed else 0
+
+    @property
+    def hi(self) -> int:
+        return (1 << (self.bits - 1)) - 1 if self.signed else (1 << self.bits) - 1
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A field at its position: bits `lsb .. lsb+bits-1` of word `word`."""
+
+    field: Field
+    word: int
+    lsb: int
+
+    @property
+    def name(self) -> str:
+        return self.field.name
+
+    @property
+    def mask(self) -> int:
+        return (1 << self.field.bits) - 1
+
+
+@dataclass(frozen=True)
+class InstrSpec:
+    """One instruction type: its engine, fields (in layout order), meaning and semantics."""
+
+    op: Opcode
+    engine: Engine | None  # None: executed by the core's dispatcher as a full fence
+    doc: str
+    semantics: str
+    fields: tuple[Field, ...]
+    layout: tuple[Placed, ...] = field(init=False)
+    words_used: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        layout = _pack((*HEADER, *self.fields))
+        object.__setattr__(self, "layout", layout)
+        object.__setattr__(self, "words_used", layout[-1].word + 1)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Names of the type-specific fields (the header excluded), in layout order."""
+        return tuple(f.name for f in self.fields)
+
+    def placed(self, name: str) -> Placed:
+        for p in self.layout:
+            if p.name == name:
+                return p
+        raise KeyError(f"{self.op.name} has no field '{name}'")
+
+    def reserved_masks(self) -> tuple[int, ...]:
+        """Per word, the bits no field occupies (they must be zero)."""
+        used = [0] * INSTR_WORDS
+        for p in self.layout:
+            used[p.word] |= p.mask << p.lsb
+        return tuple(~u & 0xFFFFFFFF for u in used)
+
+
+HEADER = (
+    Field("opcode", OPCODE_BITS, "instruction type (`Opcode`)"),
+    Field("dpdon", DEP_BITS, "engines waited on: bit 0 LOAD, 1 CONV, 2 MISC, 3 SAVE"),
+    Field("dpdby", DEP_BITS, "engines this instruction signals when done (same bit order)"),
+)
+
+
+def _pack(fields: tuple[Field, ...]) -> tuple[Placed, ...]:
+    """The layout rule: in order, LSB first, a field that does not fit starts the next word."""
+    out: list[Placed] = []
+    word, lsb = 0, 0
+    for f in fields:
+        if not 0 < f.bits <= WORD_BITS:
+            raise ValueError(f"field '{f.name}' has {f.bits} bits; fields are 1-{WORD_BITS} bits")
+        if lsb + f.bits > WORD_BITS:
+            word, lsb = word + 1, 0
+        out.append(Placed(f, word, lsb))
+        lsb += f.bits
+    if word >= INSTR_WORDS:
+        raise ValueError(f"fields need {word + 1} words; instructions have {INSTR_WORDS}")
+    return tuple(out)
+
+
+# Field makers for the shapes that recur, so that equal things have equal widths.
+def _addr(name: str, doc: str) -> Field:
+    return Field(name, BUF_ADDR_BITS, doc)
+
+
+def _count(name: str, doc: str, bits: int = COUNT_BITS) -> Field:
+    return Field(name, bits, doc)
+
+
+def _shift(name: str, doc: str, default: int | None = None) -> Field:
+    return Field(name, SHIFT_BITS, doc, default=default)
+
+
+def _pads() -> tuple[Field, ...]:
+    return tuple(
+        Field(f"pad_{side}", PAD_BITS, f"zero rows/columns of padding at the {where} tile edge",
+              default=0)
+        for side, where in (("t", "top"), ("l", "left"), ("b", "bottom"), ("r", "right"))
+    )
+
+
+def _layout_strides() -> tuple[Field, ...]:
+    """Buffer layout of a compute instruction's operands: int8 HWC with explicit strides."""
+    return (
+        Field("in_row_stride", ROW_STRIDE_BITS, "bytes between input rows in the fmap buffer"),
+        Field("out_row_stride", ROW_STRIDE_BITS, "bytes between output rows in the fmap buffer"),
+        Field("in_pix_stride", PIX_STRIDE_BITS, "bytes between adjacent input pixels"),
+        Field("out_pix_stride", PIX_STRIDE_BITS, "bytes between adjacent output pixels"),
+    )
+
+
+def _act_field() -> Field:
+    return Field("act", 3, "fused activation (`Act`)", enum=Act, default=Act.NONE)
+
+
+def _act_arg_field() -> Field:
+    return Field("act_arg", 8, "RELU6: clamp value; LEAKY: slope in 1/256", default=0)
+
+
+def _requant() -> tuple[Field, ...]:
+    """The accumulator-to-int8 step of CONV and MVM (the DPU's shift_cut / shift_bias)."""
+    return (
+        _act_field(),
+        _shift("shift_cut", "right shift from the int32 accumulator to the int8 output"),
+        _shift("shift_bias", "left shift applied to the bias before it is added", default=0),
+        _act_arg_field(),
+    )
+
+
+def _dma_fields(direction: str) -> tuple[Field, ...]:
+    """LOAD and SAVE share one layout, so the linker patches both in one operation."""
+    buf_doc = "destination buffer (`Buf`)" if direction == "load" else "source buffer (`Buf`)"
+    return (
+        Field("buf", 2, buf_doc, enum=Buf),
+        Field("seg", SEG_BITS, "DDR segment: base-register id, bound by the linker"),
+        Field("off", DDR_OFF_BITS, "byte offset of the first byte within the segment", hex=True),
+        _addr("addr", "byte address of the first byte in the buffer"),
+        _count("rows", "rows to transfer"),
+        _count("cols", "pixels per row"),
+        _count("chans", "contiguous bytes per pixel (channels, for int8 data)"),
+        Field("buf_pix_stride", PIX_STRIDE_BITS, "bytes between adjacent pixels in the buffer"),
+        Field("ddr_row_stride", 32, "bytes between adjacent rows in DDR"),
+        Field("ddr_pix_stride", 24, "bytes between adjacent pixels in DDR"),
+        Field("buf_row_stride", ROW_STRIDE_BITS, "bytes between adjacent rows in the buffer"),
+    )
+
+
+# Helpers the pseudo-code below uses; docs/isa.md prints them once.
+SEMANTICS_HELPERS = """\
+rshift_round(x, s) = (x + (1 << (s - 1))) >> s  if s > 0 else x     # arithmetic shift, int64
+sat8(x)            = min(max(x, -128), 127)
+activate(y, act, arg) = y                                   if act == NONE
+                        max(y, 0)                           if act == RELU
+                        min(max(y, 0), arg)                 if act == RELU6
+                        y if y >= 0 else rshift_round(y * arg, 8)   if act == LEAKY
+requant(acc, s, act, arg) = sat8(activate(rshift_round(acc, s), act, arg))
+FMAP, WGT: int8 views of the fmap and weight buffers; BIAS32[a]: the int32 at byte a of the
+bias buffer; DDR[a]: byte a of DDR; BASE[seg]: the tenant's base register seg."""
+
+DEPENDENCY_RULES = """\
+Each engine executes its own instructions in program order; the four engines run concurrently.
+For every ordered pair of distinct engines (P, Q) a core keeps a token counter tok[P->Q], zero
+when a stream starts (the DPU's dpdon/dpdby; VTA's dependency queues are the same idea).
+
+before an instruction on engine E starts:  for each P in dpdon: wait until tok[P->E] > 0
+                                                                 tok[P->E] -= 1
+after it completes:                        for each Q in dpdby: tok[E->Q] += 1
+
+An instruction's own engine bit must be 0 in both masks; SYNC and END (no engine: the core's
+dispatcher runs them as full fences) have both masks 0. A frame leaves every counter as it found
+it (each token it signals is consumed within the frame), so any frame can run on any core after
+any other frame."""
+
+ADDRESSING_RULES = """\
+DDR is never addressed absolutely. LOAD and SAVE name a segment `seg` (a base register of the
+tenant, 0..NUM_SEGMENTS-1) and a byte offset `off` within it; the address is BASE[seg] + off.
+The static compiler emits packages whose segments (weights, input, output, activations...) are
+unbound; the dynamic linker binds them by writing the tenant's base registers, and the level-1
+dispatcher faults any access outside the segment's region. On-chip buffer fields (`*addr`,
+`in_*`, `out_*`) are byte addresses into the core's fmap, weight or bias buffer; a frame must
+re-issue every *INIT it relies on, since the previous frame on the core may be any layer's."""
+
+SPECS: dict[Opcode, InstrSpec] = {
+    s.op: s
+    for s in (
+        InstrSpec(
+            Opcode.LOAD,
+            Engine.LOAD,
+            "Copy a 3-D block (rows x cols x chans bytes) from DDR into an on-chip buffer.",
+            """\
+for r in range(rows), c in range(cols):
+    src = BASE[seg] + off + r * ddr_row_stride + c * ddr_pix_stride
+    dst = addr + r * buf_row_stride + c * buf_pix_stride
+    buffer(buf)[dst : dst + chans] = DDR[src : src + chans]
+# faults if a source byte lies outside segment seg of the tenant, or dst outside the buffer""",
+            _dma_fields("load"),
+        ),
+        InstrSpec(
+            Opcode.SAVE,
+            Engine.SAVE,
+            "Copy a 3-D block (rows x cols x chans bytes) from an on-chip buffer to DDR.",
+            """\
+for r in range(rows), c in range(cols):
+    src = addr + r * buf_row_stride + c * buf_pix_stride
+    dst = BASE[seg] + off + r * ddr_row_stride + c * ddr_pix_stride
+    DDR[dst : dst + chans] = buffer(buf)[src : src + chans]
+# faults if a destination byte lies outside segment seg of the tenant""",
+            _dma_fields("save"),
+        ),
+        InstrSpec(
+            Opcode.CONVINIT,
+            Engine.CONV,
+            "Configure the conv engine for the CONV instructions that follow (a layer's "
+            "constants).",
+            """\
+CONV_CFG = all fields of this instruction     # kept by the conv engine until the next CONVINIT""",
+            (
+                *_requant(),
+                Field("kernel_h", 4, "kernel height"),
+                Field("kernel_w", 4, "kernel width"),
+                Field("stride_h", 4, "vertical stride"),
+                Field("stride_w", 4, "horizontal stride"),
+                Field("dilation_h", 4, "vertical dilation", default=1),
+                Field("dilation_w", 4, "horizontal dilation", default=1),
+                *_layout_strides(),
+            ),
+        ),
+        InstrSpec(
+            Opcode.CONV,
+            Engine.CONV,
+            "Convolve one output block of rows x cols pixels x oc channels (one tile, or a "
+            "DPU-sized PP-row slice of one) with the CONVINIT configuration.",
+            """\
+c = CONV_CFG
+in_rows = (rows - 1) * c.stride_h + (c.kernel_h - 1) * c.dilation_h + 1 - pad_t - pad_b
+in_cols = (cols - 1) * c.stride_w + (c.kernel_w - 1) * c.dilation_w + 1 - pad_l - pad_r
+X[y, x, i] = FMAP[in_addr + y * c.in_row_stride + x * c.in_pix_stride + i]
+             for y < in_rows, x < in_cols, i < ic
+P = X with pad_t zero rows above, pad_b below, pad_l zero columns left, pad_r right
+for y < rows, x < cols, o < oc:
+    if not depthwise:     # weights [oc][kernel_h][kernel_w][ic], int8
+        acc = sum(P[y * c.stride_h + ky * c.dilation_h, x * c.stride_w + kx * c.dilation_w, i]
+                  * WGT[wgt_addr + ((o * c.kernel_h + ky) * c.kernel_w + kx) * ic + i]
+                  for ky < c.kernel_h, kx < c.kernel_w, i < ic)
+    else:                 # oc == ic, weights [kernel_h][kernel_w][oc], int8
+        acc = sum(P[y * c.stride_h + ky * c.dilation_h, x * c.stride_w + kx * c.dilation_w, o]
+                  * WGT[wgt_addr + (ky * c.kernel_w + kx) * oc + o]
+                  for ky < c.kernel_h, kx < c.kernel_w)
+    acc += BIAS32[bias_addr + 4 * o] << c.shift_bias
+    FMAP[out_addr + y * c.out_row_stride + x * c.out_pix_stride + o] = \\
+        requant(acc, c.shift_cut, c.act, c.act_arg)""",
+            (
+                *_pads(),
+                Field("depthwise", 1, "1: depthwise (channel i only feeds output i)", default=0),
+                _addr("in_addr", "fmap-buffer address of the input window's first pixel"),
+                _addr("wgt_addr", "weight-buffer address of the block's weights"),
+                _addr("bias_addr", "bias-buffer byte address of the block's int32 biases"),
+                _addr("out_addr", "fmap-buffer address of the output block's first pixel"),
+                _count("rows", "output rows"),
+                _count("cols", "output columns (DPU: length)"),
+                _count("ic", "input channels accumulated (DPU: channel_group x ICP)"),
+                _count("oc", "output channels"),
+            ),
+        ),
+        InstrSpec(
+            Opcode.POOLINIT,
+            Engine.MISC,
+            "Configure pooling for the POOL instructions that follow.",
+            """\
+POOL_CFG = all fields of this instruction     # kept by the misc engine until the next POOLINIT""",
+            (
+                Field("pool_type", 2, "MAX or AVG (`PoolType`)", enum=PoolType),
+                _shift("avg_shift", "AVG: right shift after multiplying by avg_mul", default=0),
+                Field("stride_h", 4, "vertical stride"),
+                Field("stride_w", 4, "horizontal stride"),
+                Field("kernel_h", 8, "window height (up to 255: global pooling)"),
+                Field("kernel_w", 8, "window width"),
+                Field("avg_mul", 16, "AVG: multiplier, about 2**avg_shift / window size",
+                      default=0),
+                *_layout_strides(),
+            ),
+        ),
+        InstrSpec(
+            Opcode.POOL,
+            Engine.MISC,
+            "Pool one output block of rows x cols pixels x chans channels.",
+            """\
+c = POOL_CFG
+in_rows = (rows - 1) * c.stride_h + c.kernel_h - pad_t - pad_b
+in_cols = (cols - 1) * c.stride_w + c.kernel_w - pad_l - pad_r
+X[y, x, i] = FMAP[in_addr + y * c.in_row_stride + x * c.in_pix_stride + i]
+             for y < in_rows, x < in_cols, i < chans
+for y < rows, x < cols, i < chans:
+    window = P[y * c.stride_h : y * c.stride_h + c.kernel_h,
+               x * c.stride_w : x * c.stride_w + c.kernel_w, i]
+    if c.pool_type == MAX:   # P = X padded with -inf: padding never wins
+        out = max(window)
+    else:                    # P = X padded with 0: padding counts in the average
+        out = sat8(rshift_round(sum(window) * c.avg_mul, c.avg_shift))
+    FMAP[out_addr + y * c.out_row_stride + x * c.out_pix_stride + i] = out""",
+            (
+                *_pads(),
+                _addr("in_addr", "fmap-buffer address of the input window's first pixel"),
+                _addr("out_addr", "fmap-buffer address of the output block's first pixel"),
+                _count("rows", "output rows"),
+                _count("cols", "output columns"),
+                _count("chans", "channels"),
+            ),
+        ),
+        InstrSpec(
+            Opcode.ELEWINIT,
+            Engine.MISC,
+            "Configure the element-wise unit for the ELEW instructions that follow.",
+            """\
+ELEW_CFG = all fields of this instruction     # kept by the misc engine until the next ELEWINIT""",
+            (
+                Field("elew_type", 2, "ADD or MUL (`ElewType`)", enum=ElewType),
+                _act_field(),
+                _shift("shift_a", "left shift of input a (aligns fixed-point scales)", default=0),
+                _shift("shift_b", "left shift of input b", default=0),
+                _shift("shift_out", "right shift from the int32 result to the int8 output"),
+                _act_arg_field(),
+                *_layout_strides(),
+            ),
+        ),
+        InstrSpec(
+            Opcode.ELEW,
+            Engine.MISC,
+            "Combine two int8 blocks element-wise (residual add; gate products of an LSTM).",
+            """\
+c = ELEW_CFG
+for y < rows, x < cols, i < chans:
+    a = FMAP[in_a + y * c.in_row_stride + x * c.in_pix_stride + i] << c.shift_a
+    b = FMAP[in_b + y * c.in_row_stride + x * c.in_pix_stride + i] << c.shift_b
+    acc = a + b if c.elew_type == ADD else a * b
+    FMAP[out_addr + y * c.out_row_stride + x * c.out_pix_stride + i] = \\
+        requant(acc, c.shift_out, c.act, c.act_arg)""",
+            (
+                _count("chans", "channels"),
+                _addr("in_a", "fmap-buffer address of input a"),
+                _addr("in_b", "fmap-buffer address of input b"),
+                _addr("out_addr", "fmap-buffer address of the output (may equal in_a or in_b)"),
+                _count("rows", "rows"),
+                _count("cols", "columns"),
+            ),
+        ),
+        InstrSpec(
+            Opcode.MVM,
+            Engine.CONV,
+            "Matrix-vector product y = W x + b of rows x cols int8 weights (dense and RNN "
+            "layers; an LSTM step multiplies [W_x | W_h] by the concatenated [x; h]).",
+            """\
+for r < rows:
+    acc = sum(WGT[wgt_addr + r * cols + k] * FMAP[vec_addr + k] for k < cols)
+    acc += BIAS32[bias_addr + 4 * r] << shift_bias
+    FMAP[out_addr + r] = requant(acc, shift_cut, act, act_arg)""",
+            (
+                *_requant(),
+                _addr("wgt_addr", "weight-buffer address of W, row-major [rows][cols]"),
+                _addr("vec_addr", "fmap-buffer address of x (cols bytes)"),
+                _addr("bias_addr", "bias-buffer byte address of b (rows int32)"),
+                _addr("out_addr", "fmap-buffer address of y (rows bytes)"),
+                _count("rows", "output elements (matrix rows)"),
+                _count("cols", "input elements (matrix columns)"),
+            ),
+        ),
+        InstrSpec(
+            Opcode.ACT,
+            Engine.MISC,
+            "Apply a function to an int8 vector through a 256-entry lookup table (sigmoid and "
+            "tanh of RNN gates).",
+            """\
+f = {IDENTITY: v -> v, RELU: v -> max(v, 0), SIGMOID: v -> 1 / (1 + exp(-v)), TANH: tanh}[func]
+LUT[q] = sat8(floor(f(q / 2**in_frac) * 2**out_frac + 0.5))   for q in -128..127 (float64)
+for i < length:
+    FMAP[out_addr + i] = LUT[FMAP[in_addr + i]]""",
+            (
+                Field("func", 3, "the function (`ActFunc`)", enum=ActFunc),
+                Field("in_frac", SHIFT_BITS, "fractional bits of the input: value = q / 2**in_frac",
+                      signed=True),
+                Field("out_frac", SHIFT_BITS, "fractional bits of the output", signed=True),
+                _addr("in_addr", "fmap-buffer address of the input vector"),
+                _addr("out_addr", "fmap-buffer address of the output (may equal in_addr)"),
+                Field("length", 24, "elements"),
+            ),
+        ),
+        InstrSpec(
+            Opcode.SYNC,
+            None,
+            "Barrier among the cores of one tenant, kept by the level-1 dispatcher; the linker "
+            "inserts one where frames of the next layer (or RNN time step) need the previous one.",
+            """\
+wait until every earlier instruction of this core has completed (all four engines idle)
+arrive at barrier `barrier` of this tenant in the level-1 dispatcher
+block until `count` cores have arrived at it; the barrier then resets and may be reused""",
+            (
+                _count("count", "cores that must arrive", bits=SYNC_COUNT_BITS),
+                _count("barrier", "barrier id, per tenant"),
+            ),
+        ),
+        InstrSpec(
+            Opcode.END,
+            None,
+            "End of this core's instruction stream.",
+            """\
+wait until every earlier instruction of this core has completed
+report completion of the stream to the level-1 dispatcher""",
+            (),
+        ),
+    )
+}
+
+
+def _check_tables() -> None:
+    """Invariants every table must keep; run at import so a bad edit fails immediately."""
+    for op, spec in SPECS.items():
+        names = [p.name for p in spec.layout]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{op.name}: duplicate field names")
+        for f in spec.fields:
+            if f.enum is not None and max(f.enum) >= 1 << f.bits:
+                raise ValueError(f"{op.name}.{f.name}: {f.enum.__name__} does not fit")
+            if f.default is not None and not f.lo <= f.default <= f.hi:
+                raise ValueError(f"{op.name}.{f.name}: default out of range")
+    if set(Opcode) != set(SPECS):
+        raise ValueError("every opcode needs exactly one InstrSpec")
+
+
+_check_tables()
