@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import auto
-from math import prod
+from math import isfinite, prod
 from typing import ClassVar
 
 from xdsl.dialects.builtin import (
@@ -31,6 +31,7 @@ from xdsl.dialects.builtin import (
     Float64Type,
     FloatAttr,
     IntegerAttr,
+    IntegerType,
     StringAttr,
     TensorType,
     UnitAttr,
@@ -111,7 +112,15 @@ def _expect_type(op: Operation, shape: Shape, result: SSAValue | None = None) ->
     got = shape_of(result if result is not None else op.results[0])
     if got != tuple(shape):
         dims = "x".join(map(str, shape))
-        raise VerifyException(f"expected result shape {dims or 'scalar'}, got {'x'.join(map(str, got))}")
+        raise VerifyException(
+            f"expected result shape {dims or 'scalar'}, got {'x'.join(map(str, got)) or 'scalar'}"
+        )
+
+
+def _element_type(value: SSAValue) -> Attribute:
+    ty = value.type
+    assert isinstance(ty, TensorType)
+    return ty.element_type
 
 
 def _tensor_like(value: SSAValue, shape: Sequence[int]) -> TensorType:
@@ -145,6 +154,12 @@ def window_out_dim(
 
 
 # -------------------------------------------------------------------------------- attributes
+
+
+def _float_literal(value: float) -> str:
+    """repr() of a float as an MLIR float literal, which needs a '.' (`1e-05` -> `1.0e-05`)."""
+    text = repr(float(value))
+    return text if "." in text else text.replace("e", ".0e")
 
 
 class ActKind(StrEnum):
@@ -200,7 +215,7 @@ class ActivationAttr(ParametrizedAttribute):
         with printer.in_angle_brackets():
             printer.print_string(self.kind.data)
             for value in self.values:
-                printer.print_string(f" {value!r}")
+                printer.print_string(f" {_float_literal(value)}")
 
     def verify(self) -> None:
         try:
@@ -215,6 +230,9 @@ class ActivationAttr(ParametrizedAttribute):
                 f"activation '{kind}' takes {_ACT_ARITY[kind]} parameters, "
                 f"got {len(self.params.data)}"
             )
+        if not all(isfinite(v) for v in self.values):
+            # inf/nan have no float literal in the custom syntax: they would not parse back.
+            raise VerifyException(f"activation parameters must be finite, got {list(self.values)}")
         if kind == ActKind.CLIP and self.values[0] > self.values[1]:
             raise VerifyException(f"clip bounds must satisfy lo <= hi, got {list(self.values)}")
 
@@ -374,14 +392,18 @@ class Conv2dOp(IRDLOperation):
         _check_len(self.name, "pads", ints(self.pads), 4, False)
         _check_len(self.name, "dilations", ints(self.dilations), 2, True)
         g = self.groups
-        if g < 1 or x[1] != w[1] * g:
+        if g < 1:
+            raise VerifyException(f"group must be positive, got {g}")
+        if x[1] != w[1] * g:
             raise VerifyException(
                 f"input channels ({x[1]}) != weight channels ({w[1]}) * group ({g})"
             )
         if w[0] % g:
             raise VerifyException(f"output channels ({w[0]}) not divisible by group ({g})")
         if self.bias is not None and shape_of(self.bias) != (w[0],):
-            raise VerifyException(f"bias must have shape {w[0]}, got {shape_of(self.bias)}")
+            raise VerifyException(
+                f"bias must have shape [{w[0]}] (output channels), got {list(shape_of(self.bias))}"
+            )
         _expect_type(
             self,
             conv2d_shape(x, w, ints(self.strides), ints(self.pads), ints(self.dilations)),
@@ -837,7 +859,8 @@ class ClipOp(_Unary):
         super().verify_()
         if self.lo.value.data > self.hi.value.data:
             raise VerifyException(
-                f"clip bounds must satisfy lo <= hi, got {self.lo.value.data} > {self.hi.value.data}"
+                "clip bounds must satisfy lo <= hi, "
+                f"got {self.lo.value.data} > {self.hi.value.data}"
             )
 
     def activation(self) -> ActivationAttr:
@@ -1000,7 +1023,7 @@ def concat_shape(shapes: Sequence[Shape], axis: int) -> Shape:
             raise VerifyException(
                 f"inputs {[list(s) for s in shapes]} differ outside the concat axis {axis}"
             )
-    return shapes[0][:ax] + (sum(s[ax] for s in shapes),) + shapes[0][ax + 1 :]
+    return (*shapes[0][:ax], sum(s[ax] for s in shapes), *shapes[0][ax + 1 :])
 
 
 @irdl_op_definition
@@ -1134,6 +1157,8 @@ class _Recurrent(IRDLOperation):
     def verify_(self) -> None:
         gates = _RNN_GATES[self.name]
         d, h = self.num_directions, self.hidden
+        if h < 1:
+            raise VerifyException(f"hidden_size must be positive, got {h}")
         x = shape_of(self.x)
         if len(x) != 3:
             raise VerifyException(f"X must be [seq, batch, input], got {list(x)}")
@@ -1152,6 +1177,11 @@ class _Recurrent(IRDLOperation):
                 raise VerifyException(
                     f"'{name}' must have shape {list(shape)}, got {list(shape_of(value))}"
                 )
+        lens = self.sequence_lens
+        if lens is not None and not isinstance(_element_type(lens), IntegerType):
+            raise VerifyException(
+                f"'sequence_lens' must hold integers (ONNX: int32), got {_element_type(lens)}"
+            )
         if self.activations is not None:
             n = len(self.activations.data)
             per_dir = {"dnn.lstm": 3, "dnn.gru": 2, "dnn.rnn": 1}[self.name]
@@ -1177,7 +1207,9 @@ def _rnn_props(
     return {
         "hidden_size": IntegerAttr(hidden_size, 64),
         "direction": RnnDirectionAttr(direction),
-        "activations": None if activations is None else ArrayAttr([StringAttr(a) for a in activations]),
+        "activations": None
+        if activations is None
+        else ArrayAttr([StringAttr(a) for a in activations]),
         "activation_alpha": None
         if activation_alpha is None
         else ArrayAttr([f64_attr(a) for a in activation_alpha]),
@@ -1198,11 +1230,13 @@ def _rnn_result_types(x: SSAValue, direction: RnnDirection, hidden: int, n_state
 
 def _rnn_format(extra_operands: Sequence[tuple[str, str]], results: Sequence[str]) -> str:
     """Assembly format of a recurrent op: optional operands are introduced by a keyword and
-    their types repeat the keyword, so any subset of them parses unambiguously."""
+    their types repeat the keyword, so any subset of them parses unambiguously. The keyword
+    must open its optional group (no leading comma): a group is chosen by its first token, and
+    a shared `,` would always select the first group (`c0` without `bias` would not parse)."""
     optional = [("bias", "b"), ("seq_lens", "sequence_lens"), ("h0", "initial_h")]
     optional += extra_operands
     operands = "".join(f"(`{kw}` ${name}^)? " for kw, name in optional)
-    types = "".join(f"(`,` `{kw}` type(${name})^)? " for kw, name in optional)
+    types = "".join(f"(`{kw}` type(${name})^)? " for kw, name in optional)
     outs = " `,` ".join(f"type(${r})" for r in results)
     return (
         f"$x `,` $w `,` $r {operands}attr-dict `:` "
@@ -1254,7 +1288,9 @@ class LstmOp(_Recurrent):
         clip: float | None = None,
         input_forget: bool = False,
     ):
-        props = _rnn_props(hidden_size, direction, activations, activation_alpha, activation_beta, clip)
+        props = _rnn_props(
+            hidden_size, direction, activations, activation_alpha, activation_beta, clip
+        )
         props["input_forget"] = UnitAttr() if input_forget else None
         super().__init__(
             operands=[x, w, r, b, sequence_lens, initial_h, initial_c, p],
@@ -1305,7 +1341,9 @@ class GruOp(_Recurrent):
         clip: float | None = None,
         linear_before_reset: bool = False,
     ):
-        props = _rnn_props(hidden_size, direction, activations, activation_alpha, activation_beta, clip)
+        props = _rnn_props(
+            hidden_size, direction, activations, activation_alpha, activation_beta, clip
+        )
         props["linear_before_reset"] = UnitAttr() if linear_before_reset else None
         super().__init__(
             operands=[x, w, r, b, sequence_lens, initial_h],
@@ -1418,7 +1456,8 @@ class HostOp(IRDLOperation):
     outputs = var_result_def(TensorType)
 
     assembly_format = (
-        "$op_type `(` $inputs `)` (`attrs` $attrs^)? attr-dict `:` functional-type($inputs, $outputs)"
+        "$op_type `(` $inputs `)` (`attrs` $attrs^)? attr-dict `:` "
+        "functional-type($inputs, $outputs)"
     )
 
     def __init__(

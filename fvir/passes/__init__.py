@@ -10,7 +10,11 @@ from importlib import import_module
 from xdsl.passes import ModulePass
 
 # pass name -> class name, in `fvir.passes.<pass name with underscores>`.
-_PASSES: dict[str, str] = {}
+_PASSES: dict[str, str] = {
+    "dnn-canonicalize": "DnnCanonicalizePass",
+    "dnn-fold-batchnorm": "DnnFoldBatchnormPass",
+    "dnn-fuse-activation": "DnnFuseActivationPass",
+}
 
 
 def _factory(pass_name: str, class_name: str) -> Callable[[], type[ModulePass]]:

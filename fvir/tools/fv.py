@@ -16,7 +16,7 @@ from fvir import __version__
 from fvir.errors import UserError
 
 # Subcommands, in the order `fv --help` lists them.
-COMMANDS = ("passes", "zoo")
+COMMANDS = ("import", "passes", "zoo")
 
 
 class OneLineParser(argparse.ArgumentParser):

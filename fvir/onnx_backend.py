@@ -1,0 +1,215 @@
+"""ONNX Backend API for fvir (`onnx.backend.base.Backend`).
+
+Lets ONNX's standard backend tests and users' own scripts run models through fvir:
+
+    import fvir.onnx_backend as backend
+    rep = backend.prepare(onnx.load("model.onnx"), device="CPU")
+    (y,) = rep.run([x])
+
+`prepare` imports the model into the dnn dialect (`fvir.frontend.onnx.import_model`);
+`FvirBackendRep.run` executes it on the chosen device. Devices are a small table: "CPU" runs
+the numpy reference executor; the simulator will add its own entry.
+
+fvir compiles for static shapes. So a model is imported at `prepare` when its input shapes are
+all known and no graph input decides a shape; otherwise it is imported at `run`, once per
+distinct set of input shapes, with the graph inputs that decide shapes (Reshape's `shape`,
+Slice's `starts`, ...) folded in as constants of the values given (once per distinct value).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+from onnx.backend.base import Backend, BackendRep, namedtupledict
+
+from fvir import reference
+from fvir.errors import UserError
+
+if TYPE_CHECKING:
+    from fvir.frontend.onnx import ImportedModel
+
+Inputs = Sequence[np.ndarray] | Mapping[str, np.ndarray] | np.ndarray
+Executor = Callable[["ImportedModel", Sequence[np.ndarray]], Sequence[np.ndarray]]
+
+
+def _run_reference(imported: ImportedModel, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    return reference.run(imported.module, imported.weights, inputs)
+
+
+DEVICES: dict[str, Executor] = {
+    "CPU": _run_reference,
+    # The simulator issue registers its device here.
+}
+"""Device name (the part before an optional ':id') -> how to execute an imported model."""
+
+# ONNX operands whose VALUE decides the shape of a result: op type -> input positions.
+SHAPE_OPERANDS: dict[str, tuple[int, ...]] = {
+    "Reshape": (1,),
+    "Expand": (1,),
+    "Tile": (1,),
+    "ConstantOfShape": (0,),
+    "Slice": (1, 2, 3, 4),
+    "Squeeze": (1,),
+    "Unsqueeze": (1,),
+    "Pad": (1, 3),
+    "Resize": (1, 2, 3),
+    "Upsample": (1,),
+    "Split": (1,),
+    "ReduceMean": (1,),
+    "ReduceSum": (1,),
+    "ReduceMax": (1,),
+    "ReduceMin": (1,),
+    "ReduceProd": (1,),
+    "Range": (0, 1, 2),
+    "TopK": (1,),
+    "OneHot": (1,),
+}
+
+
+def _device_kind(device: str) -> str:
+    return str(device).split(":", 1)[0].upper()
+
+
+def _graph_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
+    """The graph's real inputs (older IR versions also list initializers as inputs)."""
+    initializers = {t.name for t in model.graph.initializer}
+    return [i for i in model.graph.input if i.name not in initializers]
+
+
+def _static_shape(info: onnx.ValueInfoProto) -> tuple[int, ...] | None:
+    """The input's shape if every dimension is a known number, else None."""
+    ty = info.type
+    if not ty.HasField("tensor_type") or not ty.tensor_type.HasField("shape"):
+        return None
+    dims = ty.tensor_type.shape.dim
+    if not all(d.HasField("dim_value") for d in dims):
+        return None
+    return tuple(d.dim_value for d in dims)
+
+
+def _shape_deciding_inputs(model: onnx.ModelProto) -> set[str]:
+    """Graph inputs that feed a shape-deciding operand of a top-level node."""
+    names = {i.name for i in _graph_inputs(model)}
+    used: set[str] = set()
+    for node in model.graph.node:
+        if node.domain not in ("", "ai.onnx"):
+            continue
+        for pos in SHAPE_OPERANDS.get(node.op_type, ()):
+            if pos < len(node.input) and node.input[pos] in names:
+                used.add(node.input[pos])
+    return used
+
+
+def _freeze(model: onnx.ModelProto, values: Mapping[str, np.ndarray]) -> onnx.ModelProto:
+    """A copy of `model` where the graph inputs in `values` are initializers."""
+    frozen = onnx.ModelProto()
+    frozen.CopyFrom(model)
+    kept = [i for i in frozen.graph.input if i.name not in values]
+    del frozen.graph.input[:]
+    frozen.graph.input.extend(kept)
+    frozen.graph.initializer.extend(
+        numpy_helper.from_array(np.asarray(v), name) for name, v in values.items()
+    )
+    return frozen
+
+
+class FvirBackendRep(BackendRep):
+    """A prepared model: `run(inputs)` returns its outputs in ONNX output order."""
+
+    def __init__(self, model: onnx.ModelProto, device: str):
+        self.model = model
+        self.device = _device_kind(device)
+        self.input_names = [i.name for i in _graph_inputs(model)]
+        self.output_names = [o.name for o in model.graph.output]
+        self._frozen = _shape_deciding_inputs(model)
+        self._static = not self._frozen and all(
+            _static_shape(i) is not None for i in _graph_inputs(model)
+        )
+        self._imported: dict[Any, ImportedModel] = {}
+        if self._static:
+            self._imported[None] = self._import(model, None)
+
+    @staticmethod
+    def _import(model: onnx.ModelProto, shapes: dict[str, tuple[int, ...]] | None) -> ImportedModel:
+        from fvir.frontend.onnx import import_model  # the importer pulls in the whole frontend
+
+        return import_model(model, input_shapes=shapes)
+
+    def _specialized(self, given: Mapping[str, np.ndarray]) -> ImportedModel:
+        """The model imported for these input shapes and shape-deciding input values."""
+        if self._static:
+            return self._imported[None]
+        frozen = {n: given[n] for n in self.input_names if n in self._frozen}
+        key = (
+            tuple((n, a.shape) for n, a in given.items()),
+            tuple((n, a.dtype.str, a.tobytes()) for n, a in frozen.items()),
+        )
+        if key not in self._imported:
+            model = _freeze(self.model, frozen) if frozen else self.model
+            shapes = {n: a.shape for n, a in given.items() if n not in frozen}
+            self._imported[key] = self._import(model, shapes)
+        return self._imported[key]
+
+    def _bind(self, inputs: Inputs) -> dict[str, np.ndarray]:
+        """Inputs by position (a list, or one array for a one-input model) or by name."""
+        if isinstance(inputs, np.ndarray):
+            inputs = [inputs]
+        if isinstance(inputs, Mapping):
+            missing = [n for n in self.input_names if n not in inputs]
+            unknown = [n for n in inputs if n not in self.input_names]
+            if missing:
+                raise UserError(f"missing model input(s) {missing}")
+            if unknown:
+                raise UserError(f"unknown model input(s) {unknown}; inputs are {self.input_names}")
+            return {n: np.asarray(inputs[n]) for n in self.input_names}
+        arrays = [np.asarray(a) for a in inputs]
+        if len(arrays) != len(self.input_names):
+            raise UserError(f"the model takes {len(self.input_names)} input(s), got {len(arrays)}")
+        return dict(zip(self.input_names, arrays, strict=True))
+
+    def run(self, inputs: Inputs, **kwargs: Any) -> tuple[Any, ...]:
+        if kwargs:
+            raise UserError(f"unknown run option(s) {sorted(kwargs)}")
+        given = self._bind(inputs)
+        imported = self._specialized(given)
+        # In the imported function's order (inputs folded into constants are not arguments).
+        outputs = DEVICES[self.device](imported, [given[n] for n in imported.input_names])
+        by_name = dict(zip(imported.output_names, outputs, strict=True))
+        return namedtupledict("Outputs", self.output_names)(
+            *(by_name[n] for n in self.output_names)
+        )
+
+
+class FvirBackend(Backend):
+    """fvir as an ONNX backend: `prepare` imports, the returned rep runs on `device`."""
+
+    @classmethod
+    def prepare(cls, model: onnx.ModelProto, device: str = "CPU", **kwargs: Any) -> FvirBackendRep:
+        if kwargs:
+            raise UserError(f"unknown backend option(s) {sorted(kwargs)}")
+        if not cls.supports_device(device):
+            raise UserError(f"unsupported device '{device}' (fvir has {', '.join(DEVICES)})")
+        try:
+            onnx.checker.check_model(model)
+        except onnx.checker.ValidationError as exc:
+            raise UserError(f"invalid ONNX model: {str(exc).splitlines()[0]}") from None
+        return FvirBackendRep(model, device)
+
+    @classmethod
+    def run_model(
+        cls, model: onnx.ModelProto, inputs: Any, device: str = "CPU", **kwargs: Any
+    ) -> tuple[Any, ...]:
+        return cls.prepare(model, device, **kwargs).run(inputs)
+
+    @classmethod
+    def supports_device(cls, device: str) -> bool:
+        return _device_kind(device) in DEVICES
+
+
+prepare = FvirBackend.prepare
+run_model = FvirBackend.run_model
+supports_device = FvirBackend.supports_device

@@ -1,0 +1,129 @@
+"""The ONNX Backend API surface of `fvir.onnx_backend`: devices, input binding, output order,
+run-time import for dynamic shapes and shape-deciding inputs, and user errors. Expected
+values come from onnxruntime."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper
+
+from fvir import onnx_backend
+from fvir.errors import UserError
+from fvir.onnx_backend import FvirBackend
+
+
+def _model(nodes, inputs, outputs, initializers=()) -> onnx.ModelProto:
+    graph = helper.make_graph(nodes, "g", inputs, outputs, list(initializers))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model
+
+
+def _ort(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return sess.run(None, feeds)
+
+
+def _two_outputs() -> onnx.ModelProto:
+    """y = sigmoid(relu(x) @ w), z = relu(x), declared as outputs (z, y)."""
+    w = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    return _model(
+        [
+            helper.make_node("Relu", ["x"], ["z"]),
+            helper.make_node("MatMul", ["z", "w"], ["m"]),
+            helper.make_node("Sigmoid", ["m"], ["y"]),
+        ],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [
+            helper.make_tensor_value_info("z", TensorProto.FLOAT, [2, 3]),
+            helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4]),
+        ],
+        [onnx.numpy_helper.from_array(w, "w")],
+    )
+
+
+X = np.random.default_rng(1).standard_normal((2, 3)).astype(np.float32)
+
+
+def test_devices() -> None:
+    assert FvirBackend.supports_device("CPU")
+    assert onnx_backend.supports_device("CPU:0")
+    assert not onnx_backend.supports_device("CUDA")
+    with pytest.raises(UserError, match="unsupported device 'CUDA'"):
+        onnx_backend.prepare(_two_outputs(), device="CUDA")
+
+
+@pytest.mark.parametrize("how", ["list", "dict", "array"])
+def test_run_outputs_in_onnx_order(how: str) -> None:
+    model = _two_outputs()
+    rep = onnx_backend.prepare(model)
+    inputs = {"list": [X], "dict": {"x": X}, "array": X}[how]
+    got = rep.run(inputs)
+    want = _ort(model, {"x": X})
+    assert len(got) == 2
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-5)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-5)
+    np.testing.assert_array_equal(got["y"], got[1])  # also by output name
+
+
+def test_run_model() -> None:
+    model = _two_outputs()
+    got = onnx_backend.run_model(model, [X])
+    np.testing.assert_allclose(got[1], _ort(model, {"x": X})[1], rtol=1e-5)
+
+
+def test_dynamic_batch_is_imported_per_shape() -> None:
+    model = _model(
+        [helper.make_node("Softmax", ["x"], ["y"], axis=-1)],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])],
+    )
+    rep = onnx_backend.prepare(model)
+    for batch in (1, 4, 1):
+        x = np.random.default_rng(batch).standard_normal((batch, 3)).astype(np.float32)
+        (got,) = rep.run([x])
+        np.testing.assert_allclose(got, _ort(model, {"x": x})[0], rtol=1e-5)
+
+
+def test_shape_input_is_specialized_per_value() -> None:
+    model = _model(
+        [helper.make_node("Reshape", ["x", "shape"], ["y"])],
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3]),
+            helper.make_tensor_value_info("shape", TensorProto.INT64, [2]),
+        ],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["a", "b"])],
+    )
+    rep = onnx_backend.prepare(model)
+    for shape in ([3, 2], [1, 6], [3, 2]):
+        (got,) = rep.run([X, np.array(shape, np.int64)])
+        np.testing.assert_array_equal(got, X.reshape(shape))
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ([X, X], "takes 1 input"),
+        ({"nope": X}, "missing model input"),
+        ({"x": X, "nope": X}, "unknown model input"),
+        ([X.astype(np.float64)], "dtype float64"),
+        ([X[:1]], "shape 1x3"),
+    ],
+)
+def test_input_errors(inputs, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        onnx_backend.prepare(_two_outputs()).run(inputs)
+
+
+def test_option_and_model_errors() -> None:
+    with pytest.raises(UserError, match="unknown backend option"):
+        onnx_backend.prepare(_two_outputs(), fast=True)
+    with pytest.raises(UserError, match="unknown run option"):
+        onnx_backend.prepare(_two_outputs()).run([X], fast=True)
+    bad = _two_outputs()
+    bad.graph.node[1].input[1] = "undefined"
+    with pytest.raises(UserError, match="invalid ONNX model"):
+        onnx_backend.prepare(bad)

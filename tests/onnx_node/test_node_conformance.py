@@ -1,0 +1,207 @@
+"""ONNX's own backend node tests, run through fvir's ONNX Backend API.
+
+`onnx.backend.test.case.node.collect_testcases(None)` builds every node-test case (model,
+inputs and expected outputs) offline. We run the cases of the ops fvir covers (`GROUPS`)
+through `fvir.onnx_backend` and compare with ONNX's expected outputs (rtol 1e-4, atol 1e-5;
+integer and bool outputs exactly). Cases fvir knowingly does not support are listed with
+their reason in `unsupported.py` and reported as skips.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import warnings
+
+import numpy as np
+import pytest
+from onnx.backend.test.case.node import collect_testcases
+from onnx.backend.test.case.test_case import TestCase
+
+from fvir import onnx_backend
+
+from .unsupported import IMPORTER_XFAIL, UNSUPPORTED
+
+RTOL, ATOL = 1e-4, 1e-5
+
+# Cases whose expected values ONNX wrote down rounded, so rtol 1e-4 cannot hold: name ->
+# (rtol, why). ONNX's own runner uses rtol 1e-3 for every case.
+LOOSER_RTOL: dict[str, tuple[float, str]] = {
+    "test_averagepool_2d_ceil_last_window_starts_on_pad": (
+        1e-3,
+        "expected outputs are given to 4 decimals (0.1511 for 0.151056)",
+    ),
+}
+
+# Op group -> name patterns of its node tests (fnmatch); every in-scope case is in one group.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "lstm": ("test_lstm_*",),
+    "gru": ("test_gru_*",),
+    "rnn": ("test_rnn_*", "test_simple_rnn_*"),
+    "conv": ("test_conv*", "test_basic_conv*"),
+    "pool": ("test_*pool*",),
+    "gemm": ("test_gemm*",),
+    "matmul": ("test_matmul*",),
+    "batchnorm": ("test_batchnorm_*",),
+    "concat": ("test_concat_*",),
+    "relu": ("test_relu*",),
+    "sigmoid": ("test_sigmoid*",),
+    "tanh": ("test_tanh*",),
+    "softmax": ("test_softmax_*",),
+    "flatten": ("test_flatten_*",),
+    "reshape": ("test_reshape_*",),
+    "transpose": ("test_transpose_*",),
+    "add": ("test_add*",),
+    "sum": ("test_sum_*",),
+    "clip": ("test_clip*",),
+    "leakyrelu": ("test_leakyrelu*",),
+    "mul": ("test_mul*",),
+    "sub": ("test_sub*",),
+    "div": ("test_div*",),
+    "lrn": ("test_lrn*",),
+    "dropout": ("test_dropout*",),
+    "identity": ("test_identity*",),
+}
+
+# How many cases of each group pass (everything in scope minus UNSUPPORTED and IMPORTER_XFAIL),
+# with onnx 1.23's node tests. A change here is a change in conformance: update the note too.
+EXPECTED_PASSED: dict[str, int] = {
+    "lstm": 6,
+    "gru": 6,
+    "rnn": 6,
+    "conv": 6,
+    "pool": 31,
+    "gemm": 11,
+    "matmul": 7,
+    "batchnorm": 2,
+    "concat": 12,
+    "relu": 2,
+    "sigmoid": 2,
+    "tanh": 2,
+    "softmax": 21,
+    "flatten": 9,
+    "reshape": 10,
+    "transpose": 7,
+    "add": 8,
+    "sum": 3,
+    "clip": 24,
+    "leakyrelu": 6,
+    "mul": 9,
+    "sub": 9,
+    "div": 10,
+    "lrn": 2,
+    "dropout": 6,
+    "identity": 1,
+}
+
+
+def group_of(name: str) -> str | None:
+    for group, patterns in GROUPS.items():
+        if any(fnmatch.fnmatchcase(name, p) for p in patterns):
+            return group
+    return None
+
+
+@functools.cache
+def all_cases() -> dict[str, TestCase]:
+    """Every ONNX node-test case by name (generated once: it takes a few seconds)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # some generators divide by zero on purpose
+        return {case.name: case for case in collect_testcases(None)}
+
+
+def in_scope() -> list[str]:
+    return sorted(name for name in all_cases() if group_of(name) is not None)
+
+
+_RESULTS: dict[str, bool] = {}  # case name -> passed, filled as cases run
+
+
+def check_case(name: str) -> None:
+    """Run one case through the Backend API; raise (assertion or error) if it does not pass."""
+    case = all_cases()[name]
+    assert case.model is not None and case.data_sets is not None
+    rtol = LOOSER_RTOL.get(name, (RTOL, ""))[0]
+    try:
+        rep = onnx_backend.prepare(case.model, device="CPU")
+        for inputs, expected in case.data_sets:
+            outputs = rep.run(list(inputs))
+            assert len(outputs) == len(expected), f"{len(outputs)} outputs, want {len(expected)}"
+            for i, (got, want) in enumerate(zip(outputs, expected, strict=True)):
+                got, want = np.asarray(got), np.asarray(want)
+                assert got.dtype == want.dtype, f"output {i}: dtype {got.dtype}, want {want.dtype}"
+                assert got.shape == want.shape, f"output {i}: shape {got.shape}, want {want.shape}"
+                if want.dtype.kind in "biu":
+                    np.testing.assert_array_equal(got, want, err_msg=f"output {i}")
+                else:
+                    np.testing.assert_allclose(
+                        got, want, rtol=rtol, atol=ATOL, err_msg=f"output {i}"
+                    )
+    except BaseException:
+        _RESULTS[name] = False
+        raise
+    _RESULTS[name] = True
+
+
+def passes(name: str) -> bool:
+    if name not in _RESULTS:
+        try:
+            check_case(name)
+        except Exception:
+            pass
+    return _RESULTS[name]
+
+
+def _params() -> list:
+    params = []
+    for name in in_scope():
+        marks = []
+        if name in UNSUPPORTED:
+            marks.append(pytest.mark.skip(reason=f"unsupported: {UNSUPPORTED[name]}"))
+        elif name in IMPORTER_XFAIL:
+            marks.append(pytest.mark.xfail(strict=True, reason=IMPORTER_XFAIL[name]))
+        params.append(pytest.param(name, id=name, marks=marks))
+    return params
+
+
+@pytest.mark.parametrize("name", _params())
+def test_node(name: str) -> None:
+    check_case(name)
+
+
+def test_exclusion_lists_name_real_in_scope_cases() -> None:
+    scope = set(in_scope())
+    for table in (UNSUPPORTED, IMPORTER_XFAIL, LOOSER_RTOL):
+        stale = sorted(set(table) - scope)
+        assert not stale, f"not in-scope ONNX node tests: {stale}"
+        assert all(str(reason).strip() for reason in table.values())
+    assert not set(UNSUPPORTED) & set(IMPORTER_XFAIL)
+
+
+def test_groups_cover_the_brief() -> None:
+    """Each in-scope case falls in exactly one group, and every group has cases."""
+    for name in in_scope():
+        hits = [g for g, pats in GROUPS.items() if any(fnmatch.fnmatchcase(name, p) for p in pats)]
+        assert len(hits) == 1, f"{name} is in groups {hits}"
+    counts = {g: 0 for g in GROUPS}
+    for name in in_scope():
+        counts[group_of(name) or ""] += 1
+    assert all(counts.values()), counts
+
+
+def test_conformance_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    """Per op group: cases passed / skipped as unsupported / xfail (importer bugs)."""
+    rows = []
+    passed: dict[str, int] = {}
+    for group in GROUPS:
+        names = [n for n in in_scope() if group_of(n) == group]
+        skipped = [n for n in names if n in UNSUPPORTED]
+        xfail = [n for n in names if n in IMPORTER_XFAIL]
+        runnable = [n for n in names if n not in UNSUPPORTED and n not in IMPORTER_XFAIL]
+        passed[group] = sum(passes(n) for n in runnable)
+        rows.append(f"{group:10} {passed[group]:4} {len(skipped):4} {len(xfail):4} {len(names):5}")
+    with capsys.disabled():
+        print("\ngroup      pass skip xfail total")
+        print("\n".join(rows))
+        print(f"{'total':10} {sum(passed.values()):4}")
+    assert passed == EXPECTED_PASSED
