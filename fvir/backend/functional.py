@@ -1,0 +1,276 @@
+"""Functional execution: one core's instruction stream in program order, and a single-core
+runner for whole packages (the seed of the simulator; no timing).
+
+Why program order is enough for functional results
+--------------------------------------------------
+On hardware a core's dispatcher issues instructions in program order to four engines (LOAD,
+CONV, MISC, SAVE); each engine runs its own instructions in program order, and the dpdon/dpdby
+token counters are the only ordering between engines. `run_stream` executes each instruction
+to completion before the next and checks the token protocol as it goes: every token an
+instruction waits for must already have been produced by an earlier instruction (otherwise it
+raises `DependencyError`: an in-order dispatcher would stall on that instruction forever). When
+that check passes, the sequential schedule is one the hardware may itself choose: it keeps each
+engine's order, and every wait is satisfied when the instruction starts. A correct program (one
+whose tokens order every pair of instructions on different engines that touch the same buffer
+bytes, which is the compiler's job: double buffering is expressed exactly this way) computes the
+same values under every schedule the hardware may choose, so the sequential result is *the*
+result. Races (conflicting accesses that no token orders) are not detected here; the cycle
+model, which actually overlaps engines, is where they would show.
+
+Tokens are also checked at the end: a stream (each frame of a package) must leave every counter
+at zero, because any frame can run on any core after any other frame (docs/isa.md). An
+instruction naming its own engine in a mask, and SYNC/END with non-zero masks, are errors too.
+
+Streams and frames
+------------------
+A stream is an `[n, 8]` uint32 array. A linked per-core stream ends with END; a package frame
+has no END, and the end of the array ends it just the same. Instructions after an END are an
+error (dead code is a linker bug). SYNC is a full fence, which in program order is a no-op; a
+single core can pass a barrier only when it is the only participant (count <= 1), anything else
+would wait forever here, so it raises (the multi-core machine runs real barriers).
+
+`run_package` runs a `Package` on one core: one DDR region per package segment (base register
+i = segment i, so relocation is the identity), the model inputs quantized into the INPUT tensors,
+the layers in order (accelerator layers frame by frame through `run_stream`; host layers through
+the reference executor on dequantized values), the OUTPUT tensors dequantized. Before each frame
+it clears the latched *INIT configurations and (by default) poisons the buffers, so a frame that
+relies on anything a previous frame left on the core fails here rather than on another core
+later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from fvir.backend.faults import ProgramError, SimError
+from fvir.backend.memory import Memory, Mode, check_mode
+from fvir.backend.semantics import EXECUTE, CoreState, Tokens
+from fvir.errors import UserError
+from fvir.hw.config import CoreConfig
+from fvir.ifp.package import Layer, Package, SegmentKind, TensorInfo
+from fvir.isa.encoding import decode, select, set_field
+from fvir.isa.spec import NUM_SEGMENTS, Opcode
+
+# ---------------------------------------------------------------------------------------------
+# One stream
+
+
+def run_stream(words: np.ndarray, core: CoreConfig | CoreState, memory: Memory,
+               mode: Mode | None = None) -> CoreState:
+    """Execute one core's instruction stream in program order.
+
+    `core` is a `CoreConfig` (a fresh core with zeroed buffers) or a `CoreState` to continue
+    from (its buffers persist; its latched configurations too). `mode` defaults to the memory's
+    and must match it. Returns the core's state after the stream. Raises `SimError`s located at
+    the instruction (tenant and index), `DecodingError` for words that are not instructions.
+    """
+    mode = memory.mode if mode is None else check_mode(mode)
+    if mode != memory.mode:
+        raise ValueError(f"a {mode} run needs a {mode} memory, got a {memory.mode} one")
+    state = core if isinstance(core, CoreState) else CoreState(core, mode)
+    if state.mode != mode:
+        raise ValueError(f"a {mode} run needs a {mode} core state, got a {state.mode} one")
+    instrs = decode(words)
+    tokens = state.tokens
+    tokens.reset()  # counters are zero when a stream starts
+    i = 0
+    try:
+        for i, ins in enumerate(instrs):
+            op = ins.op
+            Tokens.check_masks(op, ins.dpdon, ins.dpdby)
+            fn = EXECUTE.get(op)
+            if fn is not None:
+                tokens.take(op, ins.dpdon)
+                fn(state, memory, ins.fields)
+                tokens.give(op, ins.dpdby)
+            elif op == Opcode.END:
+                if i != len(instrs) - 1:
+                    raise ProgramError(f"{len(instrs) - 1 - i} instruction(s) after END", "END")
+            elif ins["count"] > 1:  # SYNC
+                raise ProgramError(
+                    f"barrier {ins['barrier']} waits for {ins['count']} cores; a single-core "
+                    f"run can never pass it", "SYNC")
+    except SimError as e:
+        raise e.locate(tenant=memory.tenant, index=i) from None
+    try:
+        tokens.check_empty()
+    except SimError as e:
+        raise e.locate(tenant=memory.tenant) from None
+    return state
+
+
+# ---------------------------------------------------------------------------------------------
+# Tensors in DDR
+
+
+def quantize(x: np.ndarray, frac_bits: int) -> np.ndarray:
+    """q = sat8(floor(x * 2**F + 0.5)), computed in float64 (exact for float32 x)."""
+    scaled = np.floor(np.ldexp(np.asarray(x, np.float64), frac_bits) + 0.5)
+    return np.clip(scaled, -128, 127).astype(np.int8)
+
+
+def dequantize(q: np.ndarray, frac_bits: int) -> np.ndarray:
+    """x = q * 2**-F as float32 (exact)."""
+    return np.ldexp(q.astype(np.float32), -frac_bits).astype(np.float32)
+
+
+def _tensor_span(mem: Memory, info: TensorInfo, access: str) -> tuple[np.ndarray, int, int]:
+    """The segment array, element count and bytes per element of a tensor, bounds-checked."""
+    if info.dtype not in ("int8", "float32"):
+        raise UserError(f"tensor '{info.name}': unsupported dtype '{info.dtype}'")
+    count = int(np.prod(info.shape, dtype=np.int64))
+    item = 1 if info.dtype == "int8" else 4
+    arr = mem.access(f"tensor '{info.name}'", access, info.segment, info.offset,
+                     info.offset + count * item)
+    return arr, count, item
+
+
+def _to_storage_order(info: TensorInfo, x: np.ndarray) -> np.ndarray:
+    if info.layout == "flat":
+        return x
+    if info.layout == "nhwc" and x.ndim == 4:
+        return x.transpose(0, 2, 3, 1)
+    raise UserError(f"tensor '{info.name}': layout '{info.layout}' does not fit shape "
+                    f"{list(info.shape)}")
+
+
+def write_tensor(mem: Memory, info: TensorInfo, value: np.ndarray) -> None:
+    """Store real values (logical shape, e.g. NCHW) into the tensor's place in DDR: quantized
+    and NHWC for an int8 tensor in int8 mode; see `fvir.backend.semantics` for fp32 mode."""
+    x = np.asarray(value)
+    if x.shape != tuple(info.shape):
+        raise UserError(f"tensor '{info.name}' has shape {list(info.shape)}, got "
+                        f"{list(x.shape)}")
+    arr, count, item = _tensor_span(mem, info, "writes")
+    flat = np.ascontiguousarray(_to_storage_order(info, x)).reshape(count)
+    off, nbytes = info.offset, count * item
+    if mem.mode == "fp32":  # element i of a tensor at byte a sits at a + i * item
+        arr[off : off + nbytes : item] = flat.astype(np.float32)
+    elif info.dtype == "int8":
+        arr[off : off + nbytes] = quantize(flat, info.frac_bits).view(np.uint8)
+    else:
+        arr[off : off + nbytes] = flat.astype("<f4").view(np.uint8)
+
+
+def read_tensor(mem: Memory, info: TensorInfo) -> np.ndarray:
+    """The tensor's real values (float32, logical shape): the inverse of `write_tensor`."""
+    arr, count, item = _tensor_span(mem, info, "reads")
+    off, nbytes = info.offset, count * item
+    if mem.mode == "fp32":
+        flat = arr[off : off + nbytes : item].copy()
+    elif info.dtype == "int8":
+        flat = dequantize(arr[off : off + nbytes].view(np.int8), info.frac_bits)
+    else:
+        flat = arr[off : off + nbytes].copy().view("<f4").astype(np.float32)
+    shape = tuple(info.shape)
+    if info.layout == "nhwc" and len(shape) == 4:
+        n, c, h, w = shape
+        return np.ascontiguousarray(flat.reshape(n, h, w, c).transpose(0, 3, 1, 2))
+    return flat.reshape(shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# A whole package on one core
+
+
+def _identity_link(package: Package) -> np.ndarray:
+    """The package's words with every relocated `seg` field set to its segment's index: the
+    linker's job when base register i is bound to segment i."""
+    if len(package.segments) > NUM_SEGMENTS:
+        raise UserError(f"package '{package.name}' has {len(package.segments)} segments; "
+                        f"a tenant has {NUM_SEGMENTS} base registers")
+    words = np.array(package.words, dtype=np.uint32, copy=True).reshape(-1, 8)
+    relocs = package.relocs
+    missing = np.setdiff1d(select(words, Opcode.LOAD, Opcode.SAVE), relocs["instr"])
+    if missing.size:
+        raise UserError(f"package '{package.name}': LOAD/SAVE instruction {int(missing[0])} "
+                        f"has no relocation")
+    if relocs.size:
+        set_field(words, (Opcode.LOAD, Opcode.SAVE), "seg", relocs["segment"].astype(np.int64),
+                  rows=relocs["instr"].astype(np.intp))
+    return words
+
+
+def _weights(package: Package, mode: Mode) -> np.ndarray:
+    if mode == "int8":
+        return np.asarray(package.weights, np.uint8)
+    if package.weights_f32 is None:
+        raise UserError(f"package '{package.name}' has no float32 weights (weights_f32); "
+                        f"fp32 mode needs them")
+    return np.asarray(package.weights_f32, np.float32)
+
+
+def _run_host(layer: Layer, package: Package, mem: Memory) -> None:
+    """A host layer: its dnn function on the real values of its inputs, in numpy."""
+    from xdsl.context import Context
+    from xdsl.dialects.arith import Arith
+    from xdsl.dialects.builtin import Builtin
+    from xdsl.dialects.func import Func
+    from xdsl.parser import Parser
+
+    from fvir.dialects.dnn import DNN
+    from fvir.reference import run
+
+    ctx = Context()
+    for dialect in (Builtin, Func, Arith, DNN):
+        ctx.load_dialect(dialect)
+    module = Parser(ctx, layer.host_ir, f"host layer '{layer.name}'").parse_module()
+    args = [read_tensor(mem, package.tensors[t]) for t in layer.inputs]
+    results = run(module, {}, args)
+    if len(results) != len(layer.outputs):
+        raise UserError(f"host layer '{layer.name}' returns {len(results)} values for "
+                        f"{len(layer.outputs)} output tensors")
+    for t, value in zip(layer.outputs, results, strict=True):
+        write_tensor(mem, package.tensors[t], value)
+
+
+def run_package(package: Package, inputs: Sequence[np.ndarray], core: CoreConfig,
+                mode: Mode = "int8", *, tenant: str = "tenant",
+                poison: bool = True) -> list[np.ndarray]:
+    """Run a package on one core of `core`'s kind; float32 inputs and outputs in the model's
+    (NCHW) shapes, in ONNX order. `poison` fills the buffers with garbage before every frame."""
+    mode = check_mode(mode)
+    if package.core_hash != core.config_hash():
+        raise UserError(f"package '{package.name}' was compiled for another core "
+                        f"(hash {package.core_hash[:12]}, this core {core.config_hash()[:12]})")
+    if len(inputs) != len(package.inputs):
+        raise UserError(f"package '{package.name}' takes {len(package.inputs)} input(s), got "
+                        f"{len(inputs)}")
+    words = _identity_link(package)
+    mem = Memory(mode, tenant)
+    weight_segments = [i for i, s in enumerate(package.segments) if s.kind == SegmentKind.WEIGHTS]
+    if len(weight_segments) > 1:
+        raise UserError(f"package '{package.name}' has {len(weight_segments)} WEIGHTS segments; "
+                        f"Package.weights fills one")
+    for i, seg in enumerate(package.segments):
+        if seg.kind != SegmentKind.WEIGHTS:
+            mem.alloc(i, seg.size, seg.name)
+            continue
+        blob = _weights(package, mode)
+        if blob.size > seg.size:
+            raise UserError(f"package '{package.name}': {blob.size} bytes of weights for a "
+                            f"{seg.size}-byte segment")
+        region = np.zeros(seg.size, mem.dtype)
+        region[: blob.size] = blob
+        mem.bind(i, region, seg.name, writable=False)  # weights are read-only
+    for t, x in zip(package.inputs, inputs, strict=True):
+        write_tensor(mem, package.tensors[t], np.asarray(x, np.float32))
+
+    state = CoreState(core, mode)
+    for layer in package.layers:
+        if layer.kind == "host":
+            _run_host(layer, package, mem)
+            continue
+        for k in range(layer.frame_start, layer.frame_start + layer.frame_count):
+            state.clear_configs()
+            if poison:
+                state.poison()
+            frame = package.frames[k]
+            start = int(frame["instr_start"])
+            try:
+                run_stream(words[start : start + int(frame["instr_count"])], state, mem)
+            except SimError as e:
+                raise e.locate(layer=layer.name, frame=k) from None
+    return [read_tensor(mem, package.tensors[t]) for t in package.outputs]

@@ -1,0 +1,329 @@
+"""POOL, ELEW, MVM and ACT: int8 results bit-exact against loops over the pseudo-code, fp32
+mode against onnxruntime (rtol 1e-5), and their error cases."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper
+
+from fvir.backend import BufferFault, ProgramError
+from fvir.isa import Act, ActFunc, ElewType, Opcode, PoolType
+
+from .helpers import (
+    fresh,
+    get_block,
+    make,
+    pad_hwc,
+    put_block,
+    ref_requant,
+    ref_rshift_round,
+    ref_sat8,
+    run,
+)
+
+
+def ort_run(nodes: list, inputs: dict[str, np.ndarray],
+            inits: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """Run a one-output ONNX graph (output "y") with onnxruntime."""
+    graph = helper.make_graph(
+        nodes, "g",
+        [helper.make_tensor_value_info(k, TensorProto.FLOAT, list(v.shape))
+         for k, v in inputs.items()],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [onnx.numpy_helper.from_array(v.astype(np.float32), k)
+         for k, v in (inits or {}).items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return sess.run(None, {k: v.astype(np.float32) for k, v in inputs.items()})[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# POOL
+
+POOL_CASES = {
+    # name: (rows, cols, chans, kernel, stride, pads t l b r)
+    "2x2 s2": (3, 4, 5, (2, 2), (2, 2), (0, 0, 0, 0)),
+    "3x3 s2 pad": (4, 4, 3, (3, 3), (2, 2), (1, 1, 0, 0)),
+    "3x3 s1 pad all": (4, 5, 4, (3, 3), (1, 1), (1, 1, 1, 1)),
+    "global 7x7": (1, 1, 16, (7, 7), (1, 1), (0, 0, 0, 0)),
+    "3x2 asym": (2, 3, 6, (3, 2), (1, 2), (0, 1, 2, 0)),
+}
+
+
+def pool_program(pool_type: PoolType, rows: int, cols: int, chans: int, k: tuple[int, int],
+                 s: tuple[int, int], pads: tuple[int, int, int, int], avg_mul: int = 0,
+                 avg_shift: int = 0) -> list:
+    in_cols = (cols - 1) * s[1] + k[1] - pads[1] - pads[3]
+    in_pix, out_pix = chans + 2, chans + 1
+    return [
+        make(Opcode.POOLINIT, pool_type=pool_type, avg_shift=avg_shift, avg_mul=avg_mul,
+             stride_h=s[0], stride_w=s[1], kernel_h=k[0], kernel_w=k[1],
+             in_row_stride=in_cols * in_pix + 1, out_row_stride=cols * out_pix + 5,
+             in_pix_stride=in_pix, out_pix_stride=out_pix),
+        make(Opcode.POOL, pad_t=pads[0], pad_l=pads[1], pad_b=pads[2], pad_r=pads[3],
+             in_addr=7, out_addr=9000, rows=rows, cols=cols, chans=chans),
+    ]
+
+
+def run_pool(mode: str, x: np.ndarray, pool_type: PoolType, rows: int, cols: int, chans: int,
+             k: tuple[int, int], s: tuple[int, int], pads: tuple[int, int, int, int],
+             avg_mul: int = 0, avg_shift: int = 0) -> np.ndarray:
+    state, mem = fresh(mode)
+    init, op = pool_program(pool_type, rows, cols, chans, k, s, pads, avg_mul, avg_shift)
+    put_block(state.fmap, 7, init["in_row_stride"], init["in_pix_stride"], x)
+    run(state, mem, init, op)
+    return get_block(state.fmap, 9000, init["out_row_stride"], init["out_pix_stride"],
+                     (rows, cols, chans))
+
+
+def _pool_input(rows: int, cols: int, k: tuple[int, int], s: tuple[int, int],
+                pads: tuple[int, int, int, int]) -> tuple[int, int]:
+    return ((rows - 1) * s[0] + k[0] - pads[0] - pads[2],
+            (cols - 1) * s[1] + k[1] - pads[1] - pads[3])
+
+
+@pytest.mark.parametrize("name", list(POOL_CASES))
+@pytest.mark.parametrize("pool_type", [PoolType.MAX, PoolType.AVG])
+def test_pool_int8_is_bit_exact(name: str, pool_type: PoolType) -> None:
+    rows, cols, chans, k, s, pads = POOL_CASES[name]
+    in_rows, in_cols = _pool_input(rows, cols, k, s, pads)
+    x = np.random.default_rng(3).integers(-128, 128, (in_rows, in_cols, chans)).astype(np.int8)
+    avg_shift = 14
+    avg_mul = round(2**avg_shift / (k[0] * k[1]))
+    got = run_pool("int8", x, pool_type, rows, cols, chans, k, s, pads, avg_mul, avg_shift)
+    p = pad_hwc(x, pads, -math.inf if pool_type == PoolType.MAX else 0)
+    expected = np.zeros((rows, cols, chans), np.int8)
+    for y in range(rows):
+        for xx in range(cols):
+            for i in range(chans):
+                window = p[y * s[0] : y * s[0] + k[0], xx * s[1] : xx * s[1] + k[1], i]
+                if pool_type == PoolType.MAX:
+                    expected[y, xx, i] = int(window.max())
+                else:
+                    total = sum(int(v) for v in window.ravel())
+                    expected[y, xx, i] = ref_sat8(ref_rshift_round(total * avg_mul, avg_shift))
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("name", list(POOL_CASES))
+@pytest.mark.parametrize("pool_type", [PoolType.MAX, PoolType.AVG])
+def test_pool_fp32_matches_onnxruntime(name: str, pool_type: PoolType) -> None:
+    rows, cols, chans, k, s, pads = POOL_CASES[name]
+    in_rows, in_cols = _pool_input(rows, cols, k, s, pads)
+    x = np.random.default_rng(4).standard_normal((in_rows, in_cols, chans)).astype(np.float32)
+    got = run_pool("fp32", x, pool_type, rows, cols, chans, k, s, pads)
+    onnx_pads = [pads[0], pads[1], pads[2], pads[3]]
+    if pool_type == PoolType.MAX:
+        node = helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=list(k), strides=list(s),
+                                pads=onnx_pads)
+    else:  # the ISA counts padding in the average
+        node = helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=list(k),
+                                strides=list(s), pads=onnx_pads, count_include_pad=1)
+    expected = ort_run([node], {"x": x.transpose(2, 0, 1)[None]})
+    np.testing.assert_allclose(got, expected[0].transpose(1, 2, 0), rtol=1e-5, atol=1e-6)
+
+
+def test_pool_errors() -> None:
+    state, mem = fresh(tenant="t")
+    with pytest.raises(ProgramError, match=re.escape(
+            "tenant 't', instruction 0 (POOL): no POOLINIT before it")):
+        run(state, mem, make(Opcode.POOL, in_addr=0, out_addr=0, rows=1, cols=1, chans=1))
+    init = pool_program(PoolType.MAX, 1, 2, 1, (2, 2), (2, 2), (0, 0, 0, 0))[0]
+    with pytest.raises(ProgramError, match=re.escape(
+            "instruction 1 (POOL): a max-pool window lies entirely in the padding")):
+        # Window 1 of the row lies in pad_r = 2 columns only.
+        run(state, mem, init, make(Opcode.POOL, pad_r=2, in_addr=0, out_addr=100, rows=1,
+                                   cols=2, chans=1))
+    with pytest.raises(ProgramError, match=re.escape("(POOLINIT): kernel_h = 0: must be at")):
+        run(state, mem, make(Opcode.POOLINIT, pool_type=PoolType.MAX, stride_h=1, stride_w=1,
+                             kernel_h=0, kernel_w=1, in_row_stride=0, out_row_stride=0,
+                             in_pix_stride=0, out_pix_stride=0))
+
+
+# ---------------------------------------------------------------------------------------------
+# ELEW
+
+
+def elew_program(elew_type: ElewType, rows: int, cols: int, chans: int, act: Act = Act.NONE,
+                 act_arg: int = 0, shift_a: int = 0, shift_b: int = 0, shift_out: int = 0,
+                 in_a: int = 0, in_b: int = 2000, out: int = 4000) -> list:
+    in_pix, out_pix = chans + 3, chans
+    return [
+        make(Opcode.ELEWINIT, elew_type=elew_type, act=act, act_arg=act_arg, shift_a=shift_a,
+             shift_b=shift_b, shift_out=shift_out, in_row_stride=cols * in_pix + 2,
+             out_row_stride=cols * out_pix, in_pix_stride=in_pix, out_pix_stride=out_pix),
+        make(Opcode.ELEW, chans=chans, in_a=in_a, in_b=in_b, out_addr=out, rows=rows, cols=cols),
+    ]
+
+
+ELEW_CASES = {
+    "add aligned": dict(elew_type=ElewType.ADD, shift_a=2, shift_b=0, shift_out=1),
+    "add relu": dict(elew_type=ElewType.ADD, shift_a=0, shift_b=1, shift_out=1, act=Act.RELU),
+    "add relu6": dict(elew_type=ElewType.ADD, shift_out=0, act=Act.RELU6, act_arg=50),
+    "add leaky": dict(elew_type=ElewType.ADD, shift_out=0, act=Act.LEAKY, act_arg=77),
+    "mul": dict(elew_type=ElewType.MUL, shift_out=7),
+    "mul shifted": dict(elew_type=ElewType.MUL, shift_a=1, shift_b=2, shift_out=9),
+}
+
+
+@pytest.mark.parametrize("name", list(ELEW_CASES))
+def test_elew_int8_is_bit_exact(name: str) -> None:
+    cfg = ELEW_CASES[name]
+    rows, cols, chans = 3, 4, 5
+    rng = np.random.default_rng(7)
+    a, b = (rng.integers(-128, 128, (rows, cols, chans)).astype(np.int8) for _ in range(2))
+    state, mem = fresh()
+    init, op = elew_program(rows=rows, cols=cols, chans=chans, **cfg)
+    for addr, v in ((0, a), (2000, b)):
+        put_block(state.fmap, addr, init["in_row_stride"], init["in_pix_stride"], v)
+    run(state, mem, init, op)
+    got = get_block(state.fmap, 4000, init["out_row_stride"], chans, (rows, cols, chans))
+    expected = np.zeros_like(got)
+    for idx in np.ndindex(a.shape):
+        va, vb = int(a[idx]) << cfg.get("shift_a", 0), int(b[idx]) << cfg.get("shift_b", 0)
+        acc = va + vb if cfg["elew_type"] == ElewType.ADD else va * vb
+        expected[idx] = ref_requant(acc, cfg["shift_out"], cfg.get("act", 0),
+                                    cfg.get("act_arg", 0))
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("name", ["add relu", "mul", "add leaky"])
+def test_elew_fp32_matches_onnxruntime(name: str) -> None:
+    cfg = ELEW_CASES[name]
+    rows, cols, chans = 2, 3, 4
+    rng = np.random.default_rng(8)
+    a, b = (rng.standard_normal((rows, cols, chans)).astype(np.float32) for _ in range(2))
+    state, mem = fresh("fp32")
+    init, op = elew_program(rows=rows, cols=cols, chans=chans, **cfg)
+    for addr, v in ((0, a), (2000, b)):
+        put_block(state.fmap, addr, init["in_row_stride"], init["in_pix_stride"], v)
+    run(state, mem, init, op)
+    got = get_block(state.fmap, 4000, init["out_row_stride"], chans, (rows, cols, chans))
+    kind = "Add" if cfg["elew_type"] == ElewType.ADD else "Mul"
+    nodes = [helper.make_node(kind, ["a", "b"], ["c"])]
+    if cfg.get("act") == Act.RELU:
+        nodes.append(helper.make_node("Relu", ["c"], ["y"]))
+    elif cfg.get("act") == Act.LEAKY:
+        nodes.append(helper.make_node("LeakyRelu", ["c"], ["y"], alpha=cfg["act_arg"] / 256))
+    else:
+        nodes.append(helper.make_node("Identity", ["c"], ["y"]))
+    np.testing.assert_allclose(got, ort_run(nodes, {"a": a, "b": b}), rtol=1e-5, atol=1e-6)
+
+
+def test_elew_in_place() -> None:
+    """out_addr == in_a: allowed by the ISA."""
+    state, mem = fresh()
+    a = np.arange(-8, 8, dtype=np.int8).reshape(1, 4, 4)
+    put_block(state.fmap, 0, 16, 4, a)
+    run(state, mem,
+        make(Opcode.ELEWINIT, elew_type=ElewType.ADD, shift_out=0, in_row_stride=16,
+             out_row_stride=16, in_pix_stride=4, out_pix_stride=4),
+        make(Opcode.ELEW, chans=4, in_a=0, in_b=0, out_addr=0, rows=1, cols=4))
+    np.testing.assert_array_equal(get_block(state.fmap, 0, 16, 4, (1, 4, 4)), 2 * a)
+
+
+def test_elew_without_elewinit() -> None:
+    state, mem = fresh()
+    with pytest.raises(ProgramError, match=re.escape("(ELEW): no ELEWINIT before it")):
+        run(state, mem, elew_program(ElewType.ADD, 1, 1, 1)[1])
+
+
+# ---------------------------------------------------------------------------------------------
+# MVM
+
+
+def run_mvm(mode: str, w: np.ndarray, x: np.ndarray, bias: np.ndarray, **cfg: int) -> np.ndarray:
+    rows, cols = w.shape
+    state, mem = fresh(mode)
+    state.weight[5 : 5 + w.size] = w.ravel()
+    state.fmap[3 : 3 + cols] = x
+    if mode == "int8":
+        state.bias[8 : 8 + 4 * rows] = bias.astype("<i4").view(np.uint8)
+    else:
+        state.bias[8 : 8 + 4 * rows : 4] = bias
+    run(state, mem, make(Opcode.MVM, wgt_addr=5, vec_addr=3, bias_addr=8, out_addr=9000,
+                         rows=rows, cols=cols, **cfg))
+    return state.fmap[9000 : 9000 + rows].copy()
+
+
+@pytest.mark.parametrize(("rows", "cols", "cfg"), [
+    (7, 13, dict(shift_cut=8)),
+    (16, 40, dict(shift_cut=9, act=Act.RELU, shift_bias=2)),
+    (5, 3000, dict(shift_cut=14, act=Act.LEAKY, act_arg=30)),  # > 1024 terms
+])
+def test_mvm_int8_is_bit_exact(rows: int, cols: int, cfg: dict[str, int]) -> None:
+    rng = np.random.default_rng(9)
+    w = rng.integers(-128, 128, (rows, cols)).astype(np.int8)
+    x = rng.integers(-128, 128, cols).astype(np.int8)
+    bias = rng.integers(-5000, 5000, rows)
+    got = run_mvm("int8", w, x, bias, **cfg)
+    expected = [ref_requant(sum(int(w[r, k]) * int(x[k]) for k in range(cols))
+                            + (int(bias[r]) << cfg.get("shift_bias", 0)),
+                            cfg["shift_cut"], cfg.get("act", 0), cfg.get("act_arg", 0))
+                for r in range(rows)]
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_mvm_fp32_matches_onnxruntime() -> None:
+    rng = np.random.default_rng(10)
+    w = rng.standard_normal((12, 30)).astype(np.float32)
+    x = rng.standard_normal(30).astype(np.float32)
+    bias = rng.standard_normal(12).astype(np.float32)
+    got = run_mvm("fp32", w, x, bias, shift_cut=3, act=Act.RELU)
+    node_mm = helper.make_node("Gemm", ["x", "w", "b"], ["c"], transB=1)
+    expected = ort_run([node_mm, helper.make_node("Relu", ["c"], ["y"])], {"x": x[None]},
+                       {"w": w, "b": bias})
+    np.testing.assert_allclose(got, expected[0], rtol=1e-5, atol=1e-6)
+
+
+def test_mvm_vector_past_the_fmap_end() -> None:
+    state, mem = fresh()
+    size = state.fmap.size
+    with pytest.raises(BufferFault, match=re.escape(
+            f"(MVM): reads bytes {size - 2}..{size + 1} of the fmap buffer")):
+        run(state, mem, make(Opcode.MVM, shift_cut=0, wgt_addr=0, vec_addr=size - 2,
+                             bias_addr=0, out_addr=0, rows=1, cols=4))
+
+
+# ---------------------------------------------------------------------------------------------
+# ACT
+
+
+FUNCS = {
+    ActFunc.IDENTITY: lambda v: v,
+    ActFunc.RELU: lambda v: max(v, 0.0),
+    ActFunc.SIGMOID: lambda v: 1 / (1 + math.exp(-v)),
+    ActFunc.TANH: math.tanh,
+}
+
+
+@pytest.mark.parametrize("func", list(ActFunc))
+@pytest.mark.parametrize(("in_frac", "out_frac"), [(5, 7), (4, 6), (-2, 3), (0, -1)])
+def test_act_int8_table(func: ActFunc, in_frac: int, out_frac: int) -> None:
+    """Every int8 input once, in place (out_addr == in_addr)."""
+    q = np.arange(-128, 128, dtype=np.int8)
+    state, mem = fresh()
+    state.fmap[100:356] = q
+    run(state, mem, make(Opcode.ACT, func=func, in_frac=in_frac, out_frac=out_frac,
+                         in_addr=100, out_addr=100, length=256))
+    expected = [ref_sat8(math.floor(FUNCS[func](int(v) / 2**in_frac) * 2**out_frac + 0.5))
+                for v in q]
+    np.testing.assert_array_equal(state.fmap[100:356], expected)
+
+
+@pytest.mark.parametrize(("func", "onnx_op"), [(ActFunc.SIGMOID, "Sigmoid"),
+                                               (ActFunc.TANH, "Tanh"), (ActFunc.RELU, "Relu")])
+def test_act_fp32_matches_onnxruntime(func: ActFunc, onnx_op: str) -> None:
+    x = np.random.default_rng(11).standard_normal(50).astype(np.float32) * 4
+    state, mem = fresh("fp32")
+    state.fmap[0:50] = x
+    run(state, mem, make(Opcode.ACT, func=func, in_frac=3, out_frac=3, in_addr=0, out_addr=64,
+                         length=50))
+    expected = ort_run([helper.make_node(onnx_op, ["x"], ["y"])], {"x": x})
+    np.testing.assert_allclose(state.fmap[64:114], expected, rtol=1e-5, atol=1e-6)
