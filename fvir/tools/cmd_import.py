@@ -9,16 +9,14 @@ IR; `--generic` prints MLIR's generic op syntax instead of the readable custom s
 """
 
 import argparse
-import re
 import sys
 from io import StringIO
 from pathlib import Path
 
 from fvir.errors import UserError
+from fvir.tools.models import parse_shapes
 
 HELP = "import an ONNX model and print its dnn IR"
-
-_SHAPE = re.compile(r"(?P<name>.+)=(?P<dims>[0-9]+(?:x[0-9]+)*)")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -37,23 +35,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--generic", action="store_true", help="print the generic op syntax (for debugging)"
     )
-
-
-def parse_shapes(specs: list[str]) -> dict[str, tuple[int, ...]]:
-    """`NAME=1x3x224x224` strings -> {NAME: (1, 3, 224, 224)}."""
-    shapes: dict[str, tuple[int, ...]] = {}
-    for spec in specs:
-        match = _SHAPE.fullmatch(spec)
-        if match is None:
-            raise UserError(
-                f"bad --shape '{spec}': expected NAME=DIMS with dims separated by 'x', "
-                "e.g. data=1x3x224x224"
-            )
-        name = match["name"]
-        if name in shapes:
-            raise UserError(f"--shape gives input '{name}' twice")
-        shapes[name] = tuple(int(d) for d in match["dims"].split("x"))
-    return shapes
 
 
 def run(args: argparse.Namespace) -> int:
