@@ -13,4 +13,19 @@ def get_all_dialects() -> dict[str, Callable[[], Dialect]]:
 
         return DNN
 
-    return {"dnn": get_dnn}
+    def get_tile() -> Dialect:
+        from fvir.dialects.tile import Tile
+
+        return Tile
+
+    def get_vcore() -> Dialect:
+        from fvir.dialects.vcore import VCore
+
+        return VCore
+
+    def get_ifp() -> Dialect:
+        from fvir.dialects.ifp import IFP
+
+        return IFP
+
+    return {"dnn": get_dnn, "tile": get_tile, "vcore": get_vcore, "ifp": get_ifp}

@@ -19,23 +19,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import auto
-from math import isfinite, prod
+from fractions import Fraction
+from math import floor, isfinite, prod
 from typing import ClassVar
 
 from xdsl.dialects.builtin import (
     I64,
+    AnyFloat,
     ArrayAttr,
     DenseArrayBase,
     DenseIntOrFPElementsAttr,
     DictionaryAttr,
     Float64Type,
     FloatAttr,
+    IntAttr,
     IntegerAttr,
     IntegerType,
     StringAttr,
     TensorType,
     UnitAttr,
+    f32,
     f64,
+    i8,
+    i32,
     i64,
 )
 from xdsl.dialects.utils import EnumAttribute
@@ -124,9 +130,11 @@ def _element_type(value: SSAValue) -> Attribute:
 
 
 def _tensor_like(value: SSAValue, shape: Sequence[int]) -> TensorType:
+    """`value`'s tensor type with another shape; the encoding (`#dnn.fixed<F>`) is kept, so
+    layout ops built on int8 fixed-point values infer the right result type."""
     ty = value.type
     assert isinstance(ty, TensorType)
-    return TensorType(ty.element_type, list(shape))
+    return TensorType(ty.element_type, list(shape), ty.encoding)
 
 
 def _check_len(op_name: str, prop: str, values: Sequence[int], n: int, positive: bool) -> None:
@@ -258,6 +266,186 @@ class RnnDirectionAttr(EnumAttribute[RnnDirection], SpacedOpaqueSyntaxAttribute)
     name = "dnn.direction"
 
 
+# ------------------------------------------------------------------------ int8 fixed point
+
+# Ranges of the integer parameters, from the ISA fields that realise them (fvir/isa/spec.py:
+# u6 shifts, u8 act_arg, u16 avg_mul, s6 ACT in_frac/out_frac). tests/quant checks that they
+# agree with the ISA table; the dialect does not import it, to stay light.
+SHIFT_MAX = 63
+ACT_ARG_MAX = 255
+AVG_MUL_MAX = 65535
+LUT_FRAC_MIN, LUT_FRAC_MAX = -32, 31
+
+
+@irdl_attr_definition
+class FixedPointAttr(ParametrizedAttribute):
+    """The encoding of an int8 fixed-point tensor: `tensor<1x64x56x56xi8, #dnn.fixed<5>>`
+    holds q with value q * 2**-F (F may be negative). See docs/quantization.md."""
+
+    name = "dnn.fixed"
+
+    frac: IntAttr
+
+    def __init__(self, frac: int):
+        super().__init__(IntAttr(frac))
+
+    @classmethod
+    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        with parser.in_angle_brackets():
+            frac = parser.parse_integer()
+        return (IntAttr(frac),)
+
+    def print_parameters(self, printer: Printer) -> None:
+        with printer.in_angle_brackets():
+            printer.print_string(str(self.frac.data))
+
+
+def fixed_type(shape: Sequence[int], frac: int) -> TensorType:
+    """`tensor<shape x i8, #dnn.fixed<frac>>`."""
+    return TensorType(i8, list(shape), FixedPointAttr(frac))
+
+
+def fixed_frac(value: SSAValue | Attribute) -> int | None:
+    """F of an int8 fixed-point tensor value (or type), None for anything else."""
+    ty = value.type if isinstance(value, SSAValue) else value
+    if isinstance(ty, TensorType) and isinstance(ty.encoding, FixedPointAttr):
+        return ty.encoding.frac.data
+    return None
+
+
+def is_fixed_op(op: Operation) -> bool:
+    """Does `op` compute on int8 fixed-point tensors (any operand or result)?"""
+    return any(fixed_frac(v) is not None for v in (*op.operands, *op.results))
+
+
+def round_half_up(x: float) -> int:
+    """floor(x + 0.5): the rounding of every real-to-integer step of the int8 contract."""
+    return floor(x + 0.5)
+
+
+def _fixed_fracs(values: Sequence[SSAValue], what: str = "operands and result") -> list[int] | None:
+    """The exponents of `values` if all are int8 fixed-point, None if none is; a mix, or a
+    `#dnn.fixed` encoding on something other than i8, is an error."""
+    fracs = [fixed_frac(v) for v in values]
+    if all(f is None for f in fracs):
+        return None
+    for v, f in zip(values, fracs, strict=True):
+        if f is None:
+            raise VerifyException(
+                f"{what} must be all int8 fixed-point or all not, got {v.type} among "
+                "#dnn.fixed tensors"
+            )
+        if _element_type(v) != i8:
+            raise VerifyException(f"#dnn.fixed applies to i8 tensors, got {v.type}")
+    return [f for f in fracs if f is not None]
+
+
+def _same_frac(op: Operation, values: Sequence[SSAValue]) -> None:
+    """Exact int8 ops (layout, max pooling, relu/clip) keep the exponent: Fy = Fx."""
+    fracs = _fixed_fracs(values)
+    if fracs is not None and len(set(fracs)) > 1:
+        raise VerifyException(
+            f"int8 fixed-point {op.name} needs one exponent for its inputs and result, got "
+            f"#dnn.fixed<{fracs[0]}> ... #dnn.fixed<{fracs[-1]}> ({fracs})"
+        )
+
+
+def _in_range(name: str, value: int, lo: int, hi: int) -> None:
+    if not lo <= value <= hi:
+        raise VerifyException(f"'{name}' must be in {lo}..{hi}, got {value}")
+
+
+def _int_prop(attr: IntegerAttr | None, default: int = 0) -> int:
+    return default if attr is None else attr.value.data
+
+
+def _no_int8_props(op: Operation, names: Sequence[str], what: str = "") -> None:
+    """Integer parameters where they mean nothing (a float op) are a mistake, not something
+    to ignore."""
+    present = [n for n in names if n in op.properties]
+    if present:
+        raise VerifyException(
+            f"'{present[0]}' applies to {what or f'int8 fixed-point {op.name}'} only"
+        )
+
+
+def _require_props(op: Operation, names: Sequence[str]) -> None:
+    missing = [n for n in names if n not in op.properties]
+    if missing:
+        raise VerifyException(f"int8 fixed-point {op.name} needs '{missing[0]}'")
+
+
+def _verify_int8_act(act: ActivationAttr | None, frac_out: int) -> None:
+    """The fused activations an int8 op can realise on its output (docs/quantization.md):
+    relu, clip(0, hi) as RELU6 with act_arg = round(hi * 2**Fy), leaky_relu as LEAKY with
+    act_arg = round(alpha * 256); sigmoid and tanh are separate (LUT) ops."""
+    if act is None:
+        return
+    kind, p = act.act_kind, act.values
+    if kind in (ActKind.SIGMOID, ActKind.TANH):
+        raise VerifyException(
+            f"#dnn.act<{kind}> cannot be fused into an int8 fixed-point op (it is a separate "
+            f"dnn.{kind} lookup table)"
+        )
+    if kind == ActKind.CLIP:
+        if p[0] != 0.0:
+            raise VerifyException(
+                f"an int8 fixed-point op realises clip as RELU6, which needs lo = 0, got "
+                f"clip {p[0]} {p[1]}"
+            )
+        arg = round_half_up(p[1] * 2.0**frac_out)
+        if arg > ACT_ARG_MAX:
+            raise VerifyException(
+                f"RELU6 act_arg = round({p[1]} * 2**{frac_out}) = {arg} exceeds {ACT_ARG_MAX}"
+            )
+    if kind == ActKind.LEAKY_RELU:
+        arg = round_half_up(p[0] * 256)
+        if not 0 <= arg <= ACT_ARG_MAX:
+            raise VerifyException(
+                f"LEAKY act_arg = round({p[0]} * 256) = {arg} is outside 0..{ACT_ARG_MAX}"
+            )
+
+
+def _verify_accumulating(op: Conv2dOp | DenseOp, out_channels: int, frac_out: int) -> None:
+    """conv2d / dense on int8: i8 weight, i32 bias, `shift` with 1 or C_out entries."""
+    if _element_type(op.weight) != i8 or fixed_frac(op.weight) is not None:
+        raise VerifyException(
+            f"int8 fixed-point {op.name} needs a plain i8 weight, got {op.weight.type}"
+        )
+    if op.bias is not None and (_element_type(op.bias) != i32 or fixed_frac(op.bias) is not None):
+        raise VerifyException(
+            f"int8 fixed-point {op.name} needs an i32 bias (at the accumulator's scale), got "
+            f"{op.bias.type}"
+        )
+    _require_props(op, ["shift"])
+    assert op.shift is not None
+    shifts = ints(op.shift)
+    if len(shifts) not in (1, out_channels):
+        raise VerifyException(
+            f"'shift' must have 1 or {out_channels} (output channels) entries, got {len(shifts)}"
+        )
+    for s in shifts:
+        _in_range("shift", s, 0, SHIFT_MAX)
+    _verify_int8_act(op.act, frac_out)
+
+
+def avg_multiplier(window: int, avg_shift: int, frac_change: int = 0) -> int:
+    """avg_mul = round(2**(avg_shift + Fy - Fx) / window) (round half up), exactly:
+    averaging and moving from exponent Fx to Fy in one multiply-and-shift."""
+    return floor(Fraction(2) ** (avg_shift + frac_change) / window + Fraction(1, 2))
+
+
+def _verify_int8_avg(op: Operation, window: int, fx: int, fy: int) -> None:
+    _require_props(op, ["avg_mul", "avg_shift"])
+    mul, shift = _int_prop(op.properties["avg_mul"]), _int_prop(op.properties["avg_shift"])
+    _in_range("avg_shift", shift, 0, SHIFT_MAX)
+    _in_range("avg_mul", mul, 0, AVG_MUL_MAX)
+    if mul != (want := avg_multiplier(window, shift, fy - fx)):
+        raise VerifyException(
+            f"'avg_mul' must be round(2**({shift} + {fy} - {fx}) / {window}) = {want}, got {mul}"
+        )
+
+
 # ------------------------------------------------------------------------- weights and values
 
 
@@ -332,6 +520,13 @@ class Conv2dOp(IRDLOperation):
 
         %y = dnn.conv2d %x, %w, %b strides [2, 2] pads [3, 3, 3, 3] dilations [1, 1]
                act #dnn.act<relu> : (tensor<1x3x224x224xf32>, ...) -> tensor<1x64x112x112xf32>
+
+    On int8 fixed-point tensors the weight is i8, the bias i32 and `shift` (one entry, or one
+    per output channel) is the requantization shift (docs/quantization.md):
+
+        %y = dnn.conv2d %x, %w, %b strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1]
+               act #dnn.act<relu> shift [9, 10, 9, 8] : (tensor<1x3x8x8xi8, #dnn.fixed<5>>,
+               tensor<4x3x3x3xi8>, tensor<4xi32>) -> tensor<1x4x8x8xi8, #dnn.fixed<4>>
     """
 
     name = "dnn.conv2d"
@@ -346,10 +541,12 @@ class Conv2dOp(IRDLOperation):
     dilations = prop_def(DenseArrayBase[I64])
     group = prop_def(IntegerAttr[I64], default_value=IntegerAttr(1, 64))
     act = opt_prop_def(ActivationAttr)
+    shift = opt_prop_def(DenseArrayBase[I64])
 
     assembly_format = (
         "$input `,` $weight (`,` $bias^)? `strides` $strides `pads` $pads "
-        "`dilations` $dilations (`group` $group^)? (`act` qualified($act)^)? attr-dict `:` "
+        "`dilations` $dilations (`group` $group^)? (`act` qualified($act)^)? "
+        "(`shift` $shift^)? attr-dict `:` "
         "`(` type($input) `,` type($weight) (`,` type($bias)^)? `)` `->` type($output)"
     )
     traits = traits_def(Pure())
@@ -365,18 +562,22 @@ class Conv2dOp(IRDLOperation):
         dilations: Sequence[int] = (1, 1),
         group: int = 1,
         act: ActivationAttr | None = None,
+        shift: Sequence[int] | None = None,
+        result_type: TensorType | None = None,
     ):
+        """`result_type` overrides the inferred one (int8: the output's exponent)."""
         x, w = SSAValue.get(input), SSAValue.get(weight)
         shape = conv2d_shape(shape_of(x), shape_of(w), strides, pads, dilations)
         super().__init__(
             operands=[x, w, bias],
-            result_types=[_tensor_like(x, shape)],
+            result_types=[result_type or _tensor_like(x, shape)],
             properties={
                 "strides": i64_array(strides),
                 "pads": i64_array(pads),
                 "dilations": i64_array(dilations),
                 "group": IntegerAttr(group, 64),
                 "act": act,
+                "shift": None if shift is None else i64_array(shift),
             },
         )
 
@@ -408,6 +609,11 @@ class Conv2dOp(IRDLOperation):
             self,
             conv2d_shape(x, w, ints(self.strides), ints(self.pads), ints(self.dilations)),
         )
+        fracs = _fixed_fracs([self.input, self.output])
+        if fracs is None:
+            _no_int8_props(self, ["shift"])
+        else:
+            _verify_accumulating(self, w[0], fracs[-1])
 
 
 def conv2d_shape(
@@ -434,6 +640,14 @@ class Pool2dOp(IRDLOperation):
 
         %y = dnn.pool2d max %x kernel [3, 3] strides [2, 2] pads [1, 1, 1, 1]
                : tensor<1x64x112x112xf32> -> tensor<1x64x56x56xf32>
+
+    On int8 fixed-point tensors max pooling keeps the exponent; average pooling multiplies
+    the window sum by `avg_mul` = round(2**(avg_shift + Fy - Fx) / window) and shifts right by
+    `avg_shift`:
+
+        %y = dnn.pool2d avg %x kernel [2, 2] strides [2, 2] pads [0, 0, 0, 0]
+               avg_mul 16384 avg_shift 16 : tensor<1x8x8x8xi8, #dnn.fixed<4>>
+               -> tensor<1x8x4x4xi8, #dnn.fixed<4>>
     """
 
     name = "dnn.pool2d"
@@ -448,11 +662,14 @@ class Pool2dOp(IRDLOperation):
     dilations = prop_def(DenseArrayBase[I64], default_value=i64_array((1, 1)))
     ceil_mode = opt_prop_def(UnitAttr)
     count_include_pad = opt_prop_def(UnitAttr)
+    avg_mul = opt_prop_def(IntegerAttr[I64])
+    avg_shift = opt_prop_def(IntegerAttr[I64])
 
     assembly_format = (
         "$kind $input `kernel` $kernel `strides` $strides `pads` $pads "
         "(`dilations` $dilations^)? (`ceil_mode` $ceil_mode^)? "
-        "(`count_include_pad` $count_include_pad^)? attr-dict `:` type($input) `->` type($output)"
+        "(`count_include_pad` $count_include_pad^)? (`avg_mul` $avg_mul^)? "
+        "(`avg_shift` $avg_shift^)? attr-dict `:` type($input) `->` type($output)"
     )
     traits = traits_def(Pure())
 
@@ -467,12 +684,16 @@ class Pool2dOp(IRDLOperation):
         dilations: Sequence[int] = (1, 1),
         ceil_mode: bool = False,
         count_include_pad: bool = False,
+        avg_mul: int | None = None,
+        avg_shift: int | None = None,
+        result_type: TensorType | None = None,
     ):
+        """`result_type` overrides the inferred one (int8 average: the output's exponent)."""
         x = SSAValue.get(input)
         shape = pool2d_shape(shape_of(x), kernel, strides, pads, dilations, ceil_mode)
         super().__init__(
             operands=[x],
-            result_types=[_tensor_like(x, shape)],
+            result_types=[result_type or _tensor_like(x, shape)],
             properties={
                 "kind": PoolKindAttr(kind),
                 "kernel": i64_array(kernel),
@@ -481,6 +702,8 @@ class Pool2dOp(IRDLOperation):
                 "dilations": i64_array(dilations),
                 "ceil_mode": UnitAttr() if ceil_mode else None,
                 "count_include_pad": UnitAttr() if count_include_pad else None,
+                "avg_mul": None if avg_mul is None else IntegerAttr(avg_mul, 64),
+                "avg_shift": None if avg_shift is None else IntegerAttr(avg_shift, 64),
             },
         )
 
@@ -499,6 +722,39 @@ class Pool2dOp(IRDLOperation):
             x, k, ints(self.strides), p, ints(self.dilations), self.ceil_mode is not None
         )
         _expect_type(self, shape)
+        self._verify_int8()
+
+    def ceil_extension(self) -> tuple[int, int]:
+        """Rows and columns that ceil_mode adds below and right of `pads` so that the last
+        window fits (0, 0 when the declared output needs none)."""
+        h, w = shape_of(self.input)[2:]
+        oh, ow = shape_of(self.output)[2:]
+        k, st, d, p = ints(self.kernel), ints(self.strides), ints(self.dilations), ints(self.pads)
+        need_h = (oh - 1) * st[0] + d[0] * (k[0] - 1) + 1
+        need_w = (ow - 1) * st[1] + d[1] * (k[1] - 1) + 1
+        return max(0, need_h - (h + p[0] + p[2])), max(0, need_w - (w + p[1] + p[3]))
+
+    def _verify_int8(self) -> None:
+        names = ["avg_mul", "avg_shift"]
+        if (fracs := _fixed_fracs([self.input, self.output])) is None:
+            _no_int8_props(self, names)
+            return
+        if self.kind.data == PoolKind.MAX:
+            _same_frac(self, [self.input, self.output])
+            _no_int8_props(self, names, "int8 average pooling")  # max pooling is exact
+            return
+        if any(ints(self.pads)) and self.count_include_pad is None:
+            raise VerifyException(
+                "int8 average pooling divides by the whole window: padding must count "
+                "(count_include_pad) or pads must be 0"
+            )
+        if self.ceil_extension() != (0, 0):
+            raise VerifyException(
+                "int8 average pooling divides by the whole window, which a ceil_mode window "
+                "reaching past the padding does not cover"
+            )
+        k = ints(self.kernel)
+        _verify_int8_avg(self, k[0] * k[1], *fracs)
 
 
 def pool2d_shape(
@@ -523,6 +779,12 @@ class GlobalPoolOp(IRDLOperation):
     """Global max or average pooling over all spatial positions: [N, C, ...] -> [N, C, 1, ...].
 
         %y = dnn.global_pool avg %x : tensor<1x2048x7x7xf32> -> tensor<1x2048x1x1xf32>
+
+    On int8 fixed-point tensors, average pooling takes `avg_mul` and `avg_shift` as pool2d does
+    (the window is every spatial position):
+
+        %y = dnn.global_pool avg %x avg_mul 42799 avg_shift 18
+               : tensor<1x512x7x7xi8, #dnn.fixed<3>> -> tensor<1x512x1x1xi8, #dnn.fixed<6>>
     """
 
     name = "dnn.global_pool"
@@ -530,17 +792,35 @@ class GlobalPoolOp(IRDLOperation):
     kind = prop_def(PoolKindAttr)
     input = operand_def(TensorType)
     output = result_def(TensorType)
+    avg_mul = opt_prop_def(IntegerAttr[I64])
+    avg_shift = opt_prop_def(IntegerAttr[I64])
 
-    assembly_format = "$kind $input attr-dict `:` type($input) `->` type($output)"
+    assembly_format = (
+        "$kind $input (`avg_mul` $avg_mul^)? (`avg_shift` $avg_shift^)? attr-dict `:` "
+        "type($input) `->` type($output)"
+    )
     traits = traits_def(Pure())
 
-    def __init__(self, kind: PoolKind, input: SSAValue | Operation):
+    def __init__(
+        self,
+        kind: PoolKind,
+        input: SSAValue | Operation,
+        *,
+        avg_mul: int | None = None,
+        avg_shift: int | None = None,
+        result_type: TensorType | None = None,
+    ):
+        """`result_type` overrides the inferred one (int8 average: the output's exponent)."""
         x = SSAValue.get(input)
         s = shape_of(x)
         super().__init__(
             operands=[x],
-            result_types=[_tensor_like(x, s[:2] + (1,) * (len(s) - 2))],
-            properties={"kind": PoolKindAttr(kind)},
+            result_types=[result_type or _tensor_like(x, s[:2] + (1,) * (len(s) - 2))],
+            properties={
+                "kind": PoolKindAttr(kind),
+                "avg_mul": None if avg_mul is None else IntegerAttr(avg_mul, 64),
+                "avg_shift": None if avg_shift is None else IntegerAttr(avg_shift, 64),
+            },
         )
 
     def verify_(self) -> None:
@@ -548,6 +828,15 @@ class GlobalPoolOp(IRDLOperation):
         if len(s) < 3:
             raise VerifyException(f"expected an input of rank >= 3, got rank {len(s)}")
         _expect_type(self, s[:2] + (1,) * (len(s) - 2))
+        names = ["avg_mul", "avg_shift"]
+        if (fracs := _fixed_fracs([self.input, self.output])) is None:
+            _no_int8_props(self, names)
+            return
+        if self.kind.data == PoolKind.MAX:
+            _same_frac(self, [self.input, self.output])
+            _no_int8_props(self, names, "int8 average pooling")
+        else:
+            _verify_int8_avg(self, prod(s[2:]), *fracs)
 
 
 # ------------------------------------------------------------------------- dense / matmul
@@ -560,6 +849,12 @@ class DenseOp(IRDLOperation):
 
         %y = dnn.dense %x, %w, %b trans_b act #dnn.act<relu>
                : (tensor<1x512xf32>, tensor<1000x512xf32>, tensor<1000xf32>) -> tensor<1x1000xf32>
+
+    On int8 fixed-point tensors (alpha = beta = 1, no trans_a, bias [N]) the weight is i8, the
+    bias i32 and `shift` the requantization shift, one entry or one per output (N):
+
+        %y = dnn.dense %x, %w, %b trans_b shift [12] : (tensor<1x512xi8, #dnn.fixed<3>>,
+               tensor<1000x512xi8>, tensor<1000xi32>) -> tensor<1x1000xi8, #dnn.fixed<2>>
     """
 
     name = "dnn.dense"
@@ -574,10 +869,12 @@ class DenseOp(IRDLOperation):
     alpha = prop_def(FloatAttr[Float64Type], default_value=f64_attr(1.0))
     beta = prop_def(FloatAttr[Float64Type], default_value=f64_attr(1.0))
     act = opt_prop_def(ActivationAttr)
+    shift = opt_prop_def(DenseArrayBase[I64])
 
     assembly_format = (
         "$input `,` $weight (`,` $bias^)? (`trans_a` $trans_a^)? (`trans_b` $trans_b^)? "
-        "(`alpha` $alpha^)? (`beta` $beta^)? (`act` qualified($act)^)? attr-dict `:` "
+        "(`alpha` $alpha^)? (`beta` $beta^)? (`act` qualified($act)^)? (`shift` $shift^)? "
+        "attr-dict `:` "
         "`(` type($input) `,` type($weight) (`,` type($bias)^)? `)` `->` type($output)"
     )
     traits = traits_def(Pure())
@@ -593,18 +890,22 @@ class DenseOp(IRDLOperation):
         alpha: float = 1.0,
         beta: float = 1.0,
         act: ActivationAttr | None = None,
+        shift: Sequence[int] | None = None,
+        result_type: TensorType | None = None,
     ):
+        """`result_type` overrides the inferred one (int8: the output's exponent)."""
         a, b = SSAValue.get(input), SSAValue.get(weight)
         shape = dense_shape(shape_of(a), shape_of(b), trans_a, trans_b)
         super().__init__(
             operands=[a, b, bias],
-            result_types=[_tensor_like(a, shape)],
+            result_types=[result_type or _tensor_like(a, shape)],
             properties={
                 "trans_a": UnitAttr() if trans_a else None,
                 "trans_b": UnitAttr() if trans_b else None,
                 "alpha": f64_attr(alpha),
                 "beta": f64_attr(beta),
                 "act": act,
+                "shift": None if shift is None else i64_array(shift),
             },
         )
 
@@ -620,6 +921,21 @@ class DenseOp(IRDLOperation):
                 f"bias of shape {list(shape_of(self.bias))} does not broadcast to {list(shape)}"
             )
         _expect_type(self, shape)
+        fracs = _fixed_fracs([self.input, self.output])
+        if fracs is None:
+            _no_int8_props(self, ["shift"])
+            return
+        if self.trans_a is not None or self.alpha.value.data != 1 or self.beta.value.data != 1:
+            raise VerifyException(
+                "int8 fixed-point dnn.dense computes x @ W + b: no trans_a, alpha = beta = 1 "
+                "(the quantizer folds them into the weights)"
+            )
+        if self.bias is not None and shape_of(self.bias) != (shape[1],):
+            raise VerifyException(
+                f"int8 fixed-point dnn.dense needs a bias of shape [{shape[1]}], "
+                f"got {list(shape_of(self.bias))}"
+            )
+        _verify_accumulating(self, shape[1], fracs[-1])
 
 
 def dense_shape(a: Shape, b: Shape, trans_a: bool, trans_b: bool) -> Shape:
@@ -705,6 +1021,14 @@ class AddOp(IRDLOperation):
 
         %y = dnn.add %a, %b act #dnn.act<relu> : (tensor<1x64x8x8xf32>, tensor<1x64x8x8xf32>)
                -> tensor<1x64x8x8xf32>
+
+    On int8 fixed-point tensors (equal shapes) the inputs are aligned by left shifts
+    `shift_a` / `shift_b` (absent: 0) and the sum requantized by `shift`, with
+    Fa + shift_a = Fb + shift_b = Fy + shift:
+
+        %y = dnn.add %a, %b act #dnn.act<relu> shift_b 1 shift 1
+               : (tensor<4xi8, #dnn.fixed<5>>, tensor<4xi8, #dnn.fixed<4>>)
+               -> tensor<4xi8, #dnn.fixed<4>>
     """
 
     name = "dnn.add"
@@ -713,10 +1037,13 @@ class AddOp(IRDLOperation):
     rhs = operand_def(TensorType)
     output = result_def(TensorType)
     act = opt_prop_def(ActivationAttr)
+    shift_a = opt_prop_def(IntegerAttr[I64])
+    shift_b = opt_prop_def(IntegerAttr[I64])
+    shift = opt_prop_def(IntegerAttr[I64])
 
     assembly_format = (
-        "$lhs `,` $rhs (`act` qualified($act)^)? attr-dict `:` "
-        "`(` type($lhs) `,` type($rhs) `)` `->` type($output)"
+        "$lhs `,` $rhs (`act` qualified($act)^)? (`shift_a` $shift_a^)? (`shift_b` $shift_b^)? "
+        "(`shift` $shift^)? attr-dict `:` `(` type($lhs) `,` type($rhs) `)` `->` type($output)"
     )
     traits = traits_def(Pure())
 
@@ -725,15 +1052,64 @@ class AddOp(IRDLOperation):
         lhs: SSAValue | Operation,
         rhs: SSAValue | Operation,
         act: ActivationAttr | None = None,
+        *,
+        shift_a: int | None = None,
+        shift_b: int | None = None,
+        shift: int | None = None,
+        result_type: TensorType | None = None,
     ):
+        """`result_type` overrides the inferred one (int8: the output's exponent)."""
         a, b = SSAValue.get(lhs), SSAValue.get(rhs)
         shape = broadcast_shapes(shape_of(a), shape_of(b))
         super().__init__(
-            operands=[a, b], result_types=[_tensor_like(a, shape)], properties={"act": act}
+            operands=[a, b],
+            result_types=[result_type or _tensor_like(a, shape)],
+            properties={"act": act, **_shift_props(shift_a, shift_b, shift)},
         )
 
     def verify_(self) -> None:
         _expect_type(self, broadcast_shapes(shape_of(self.lhs), shape_of(self.rhs)))
+        if (fracs := _verify_int8_eltwise(self)) is None:
+            return
+        (fa, fb, fy), (sa, sb, s) = fracs, _shifts(self)
+        if not fa + sa == fb + sb == fy + s:
+            raise VerifyException(
+                "int8 fixed-point dnn.add needs Fa + shift_a == Fb + shift_b == Fy + shift, got "
+                f"{fa} + {sa}, {fb} + {sb}, {fy} + {s}"
+            )
+        _verify_int8_act(self.act, fy)
+
+
+def _shift_props(
+    shift_a: int | None, shift_b: int | None, shift: int | None
+) -> dict[str, Attribute | None]:
+    return {
+        name: None if v is None else IntegerAttr(v, 64)
+        for name, v in (("shift_a", shift_a), ("shift_b", shift_b), ("shift", shift))
+    }
+
+
+def _shifts(op: AddOp | MulOp) -> tuple[int, int, int]:
+    return _int_prop(op.shift_a), _int_prop(op.shift_b), _int_prop(op.shift)
+
+
+def _verify_int8_eltwise(op: AddOp | MulOp) -> list[int] | None:
+    """Shared int8 checks of add and mul: equal shapes, `shift` present, shifts in range.
+    Returns [Fa, Fb, Fy], or None for the float form."""
+    fracs = _fixed_fracs([op.lhs, op.rhs, op.output])
+    if fracs is None:
+        _no_int8_props(op, ["shift_a", "shift_b", "shift"])
+        return None
+    shapes = [shape_of(v) for v in (op.lhs, op.rhs, op.output)]
+    if len(set(shapes)) != 1:
+        raise VerifyException(
+            f"int8 fixed-point {op.name} needs equal shapes (no broadcast), got "
+            f"{[list(s) for s in shapes]}"
+        )
+    _require_props(op, ["shift"])
+    for name, value in zip(("shift_a", "shift_b", "shift"), _shifts(op), strict=True):
+        _in_range(name, value, 0, SHIFT_MAX)
+    return fracs
 
 
 @irdl_op_definition
@@ -745,9 +1121,57 @@ class SubOp(_BinaryEltwise):
 
 @irdl_op_definition
 class MulOp(_BinaryEltwise):
-    """Elementwise product with broadcasting (ONNX Mul)."""
+    """Elementwise product with broadcasting (ONNX Mul).
+
+    On int8 fixed-point tensors (equal shapes): acc = (a << shift_a) * (b << shift_b)
+    (absent shifts are 0), requantized by `shift`, with Fa + shift_a + Fb + shift_b =
+    Fy + shift:
+
+        %y = dnn.mul %a, %b shift 7 : (tensor<4xi8, #dnn.fixed<6>>,
+               tensor<4xi8, #dnn.fixed<7>>) -> tensor<4xi8, #dnn.fixed<6>>
+    """
 
     name = "dnn.mul"
+
+    shift_a = opt_prop_def(IntegerAttr[I64])
+    shift_b = opt_prop_def(IntegerAttr[I64])
+    shift = opt_prop_def(IntegerAttr[I64])
+
+    assembly_format = (
+        "$lhs `,` $rhs (`shift_a` $shift_a^)? (`shift_b` $shift_b^)? (`shift` $shift^)? "
+        "attr-dict `:` `(` type($lhs) `,` type($rhs) `)` `->` type($output)"
+    )
+
+    def __init__(
+        self,
+        lhs: SSAValue | Operation,
+        rhs: SSAValue | Operation,
+        *,
+        shift_a: int | None = None,
+        shift_b: int | None = None,
+        shift: int | None = None,
+        result_type: TensorType | None = None,
+    ):
+        """`result_type` overrides the inferred one (int8: the output's exponent)."""
+        a, b = SSAValue.get(lhs), SSAValue.get(rhs)
+        shape = broadcast_shapes(shape_of(a), shape_of(b))
+        IRDLOperation.__init__(
+            self,
+            operands=[a, b],
+            result_types=[result_type or _tensor_like(a, shape)],
+            properties=_shift_props(shift_a, shift_b, shift),
+        )
+
+    def verify_(self) -> None:
+        super().verify_()
+        if (fracs := _verify_int8_eltwise(self)) is None:
+            return
+        (fa, fb, fy), (sa, sb, s) = fracs, _shifts(self)
+        if fa + sa + fb + sb != fy + s:
+            raise VerifyException(
+                "int8 fixed-point dnn.mul needs Fa + shift_a + Fb + shift_b == Fy + shift, got "
+                f"{fa} + {sa} + {fb} + {sb} != {fy} + {s}"
+            )
 
 
 @irdl_op_definition
@@ -787,7 +1211,8 @@ class SumOp(IRDLOperation):
 
 
 class _Unary(IRDLOperation):
-    """Shape-preserving unary op."""
+    """Shape-preserving unary op. On int8 fixed-point tensors (relu, clip) the type, hence the
+    exponent, is kept: the op is exact on the int8 values (docs/quantization.md)."""
 
     T: ClassVar = VarConstraint("T", base(TensorType))
     input = operand_def(T)
@@ -805,6 +1230,7 @@ class _Unary(IRDLOperation):
             raise VerifyException(
                 f"result type {self.output.type} differs from input type {self.input.type}"
             )
+        _fixed_fracs([self.input, self.output])
 
     def activation(self) -> ActivationAttr:
         """The fused-activation attribute with the same meaning as this op."""
@@ -818,15 +1244,77 @@ class ReluOp(_Unary):
     name = "dnn.relu"
 
 
+class _LookupUnary(_Unary):
+    """sigmoid / tanh: on int8 fixed-point tensors a 256-entry lookup table (the ISA's ACT),
+    whose output has its own exponent. The float form prints one type as every unary op
+    does; an int8 form whose exponents differ prints both:
+
+        %y = dnn.sigmoid %x : tensor<4xf32>
+        %y = dnn.sigmoid %x : tensor<4xi8, #dnn.fixed<4>> -> tensor<4xi8, #dnn.fixed<7>>
+    """
+
+    input = operand_def(TensorType)
+    output = result_def(TensorType)
+
+    assembly_format = None
+
+    def __init__(self, input: SSAValue | Operation, result_type: TensorType | None = None):
+        x = SSAValue.get(input)
+        IRDLOperation.__init__(self, operands=[x], result_types=[result_type or x.type])
+
+    @classmethod
+    def parse(cls, parser: Parser) -> _LookupUnary:
+        x = parser.parse_unresolved_operand()
+        attrs = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        in_type = parser.parse_type()
+        out_type = parser.parse_type() if parser.parse_optional_punctuation("->") else in_type
+        op = cls.create(operands=[parser.resolve_operand(x, in_type)], result_types=[out_type])
+        op.attributes.update(attrs)
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.input)
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.input.type)
+        if self.output.type != self.input.type:
+            printer.print_string(" -> ")
+            printer.print_attribute(self.output.type)
+
+    def verify_(self) -> None:
+        fracs = _fixed_fracs([self.input, self.output])
+        if fracs is None:
+            if self.input.type != self.output.type:
+                # The float form keeps the message of the other unary ops' type variable.
+                raise VerifyException(
+                    f"attribute {self.input.type} expected from variable 'T', "
+                    f"but got {self.output.type}"
+                )
+            return
+        if shape_of(self.input) != shape_of(self.output):
+            raise VerifyException(
+                f"result shape {list(shape_of(self.output))} differs from input shape "
+                f"{list(shape_of(self.input))}"
+            )
+        for f in fracs:
+            if not LUT_FRAC_MIN <= f <= LUT_FRAC_MAX:
+                raise VerifyException(
+                    f"int8 fixed-point {self.name} needs exponents in "
+                    f"{LUT_FRAC_MIN}..{LUT_FRAC_MAX} (ACT in_frac/out_frac), got {f}"
+                )
+
+
 @irdl_op_definition
-class SigmoidOp(_Unary):
+class SigmoidOp(_LookupUnary):
     """1 / (1 + exp(-x)) (ONNX Sigmoid)."""
 
     name = "dnn.sigmoid"
 
 
 @irdl_op_definition
-class TanhOp(_Unary):
+class TanhOp(_LookupUnary):
     """tanh(x) (ONNX Tanh)."""
 
     name = "dnn.tanh"
@@ -1013,6 +1501,7 @@ class ConcatOp(IRDLOperation):
         if not self.inputs:
             raise VerifyException("dnn.concat needs at least one input")
         _expect_type(self, concat_shape([shape_of(v) for v in self.inputs], self.axis.value.data))
+        _same_frac(self, [*self.inputs, self.output])
 
 
 def concat_shape(shapes: Sequence[Shape], axis: int) -> Shape:
@@ -1052,6 +1541,7 @@ class ReshapeOp(IRDLOperation):
                 f"reshape changes the element count: {list(a)} ({prod(a)}) -> "
                 f"{list(b)} ({prod(b)})"
             )
+        _same_frac(self, [self.input, self.output])
 
 
 @irdl_op_definition
@@ -1080,6 +1570,7 @@ class FlattenOp(IRDLOperation):
 
     def verify_(self) -> None:
         _expect_type(self, flatten_shape(shape_of(self.input), self.axis.value.data))
+        _same_frac(self, [self.input, self.output])
 
 
 def flatten_shape(x: Shape, axis: int) -> Shape:
@@ -1117,6 +1608,64 @@ class TransposeOp(IRDLOperation):
         if sorted(perm) != list(range(len(s))):
             raise VerifyException(f"perm {list(perm)} is not a permutation of 0..{len(s) - 1}")
         _expect_type(self, tuple(s[p] for p in perm))
+        _same_frac(self, [self.input, self.output])
+
+
+# ---------------------------------------------------------------------- quantize / dequantize
+
+
+@irdl_op_definition
+class QuantizeOp(IRDLOperation):
+    """float -> int8 fixed point: q = sat8(floor(x * 2**F + 0.5)) (docs/quantization.md).
+
+        %q = dnn.quantize %x : tensor<1x3x224x224xf32> -> tensor<1x3x224x224xi8, #dnn.fixed<5>>
+    """
+
+    name = "dnn.quantize"
+
+    input = operand_def(TensorType[AnyFloat])
+    output = result_def(TensorType)
+
+    assembly_format = "$input attr-dict `:` type($input) `->` type($output)"
+    traits = traits_def(Pure())
+
+    def __init__(self, input: SSAValue | Operation, frac: int):
+        x = SSAValue.get(input)
+        super().__init__(operands=[x], result_types=[fixed_type(shape_of(x), frac)])
+
+    def verify_(self) -> None:
+        if _fixed_fracs([self.output], "the result") is None:
+            raise VerifyException(
+                f"result must be an int8 fixed-point tensor, got {self.output.type}"
+            )
+        _expect_type(self, shape_of(self.input))
+
+
+@irdl_op_definition
+class DequantizeOp(IRDLOperation):
+    """int8 fixed point -> float: x = q * 2**-F, exact.
+
+        %x = dnn.dequantize %q : tensor<1x1000xi8, #dnn.fixed<4>> -> tensor<1x1000xf32>
+    """
+
+    name = "dnn.dequantize"
+
+    input = operand_def(TensorType)
+    output = result_def(TensorType[AnyFloat])
+
+    assembly_format = "$input attr-dict `:` type($input) `->` type($output)"
+    traits = traits_def(Pure())
+
+    def __init__(self, input: SSAValue | Operation, element_type: Attribute = f32):
+        x = SSAValue.get(input)
+        super().__init__(operands=[x], result_types=[TensorType(element_type, shape_of(x))])
+
+    def verify_(self) -> None:
+        if _fixed_fracs([self.input], "the input") is None:
+            raise VerifyException(
+                f"input must be an int8 fixed-point tensor, got {self.input.type}"
+            )
+        _expect_type(self, shape_of(self.input))
 
 
 # ---------------------------------------------------------------------------- recurrent
@@ -1514,10 +2063,12 @@ DNN = Dialect(
         ReshapeOp,
         FlattenOp,
         TransposeOp,
+        QuantizeOp,
+        DequantizeOp,
         LstmOp,
         GruOp,
         RnnOp,
         HostOp,
     ],
-    [ActivationAttr, PoolKindAttr, RnnDirectionAttr],
+    [ActivationAttr, PoolKindAttr, RnnDirectionAttr, FixedPointAttr],
 )

@@ -14,6 +14,10 @@ _PASSES: dict[str, str] = {
     "dnn-canonicalize": "DnnCanonicalizePass",
     "dnn-fold-batchnorm": "DnnFoldBatchnormPass",
     "dnn-fuse-activation": "DnnFuseActivationPass",
+    "dnn-partition": "DnnPartitionPass",
+    "dnn-quantize": "DnnQuantizePass",
+    "dnn-tile": "DnnTilePass",
+    "tile-compile-frames": "TileCompileFramesPass",
 }
 
 

@@ -7,6 +7,11 @@ time steps). Ops execute in program order from a `{OpClass: function}` table. Fl
 math is done in the tensors' own type (float32 for real models, like ONNX runtimes), and every
 result is checked against the shape and cast to the element type its IR type declares, so an
 op implemented wrongly, or IR that lies about its types, fails loudly instead of propagating.
+
+Ops on int8 fixed-point tensors (`tensor<...xi8, #dnn.fixed<F>>`, the output of
+`dnn-quantize`) run the integer semantics of docs/quantization.md from `fvir.reference.int8`
+instead: the bit-exact oracle of the accelerator. `run(..., observe=f)` calls `f(value, array)`
+for every argument and op result as it is computed (calibration reads activation ranges so).
 """
 
 from __future__ import annotations
@@ -679,22 +684,46 @@ def _store(op: Operation, results: list[np.ndarray], frame: _Frame) -> None:
         frame.values[value] = array.astype(numpy_dtype(ty.get_element_type()), copy=False)
 
 
+Observer = Callable[[SSAValue, np.ndarray], None]
+
+
+def _impl(op: Operation) -> OpImpl:
+    """The implementation of `op`: integer semantics when it touches int8 fixed-point tensors."""
+    if dnn.is_fixed_op(op):
+        from fvir.reference.int8 import INT8_OPS  # int8 builds on this module's helpers
+
+        impl = INT8_OPS.get(type(op))
+        if impl is None:
+            raise UserError(f"the reference executor cannot run '{op.name}' on int8 fixed-point")
+        return impl
+    impl = OPS.get(type(op))
+    if impl is None:
+        raise UserError(f"the reference executor cannot run '{op.name}'")
+    return impl
+
+
 def run(
     module: ModuleOp,
     weights: WeightLookup,
     inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray],
+    *,
+    observe: Observer | None = None,
 ) -> list[np.ndarray]:
     """Execute `@main` of a dnn module on `inputs` (by position, or a mapping by ONNX input
-    name); returns the results in order. `weights` maps `dnn.weight` names to arrays."""
+    name); returns the results in order. `weights` maps `dnn.weight` names to arrays.
+    `observe(value, array)`, if given, sees every argument and op result once computed (the
+    executor's own array: read it, do not modify it)."""
     fn = main_function(module)
     frame = _Frame(weights)
     for arg, array in zip(fn.body.block.args, _bind_inputs(fn, inputs), strict=True):
         frame.values[arg] = array
+        if observe is not None:
+            observe(arg, array)
     for op in fn.body.block.ops:
         if isinstance(op, func.ReturnOp):
             return [np.array(frame(x)) for x in op.arguments]
-        impl = OPS.get(type(op))
-        if impl is None:
-            raise UserError(f"the reference executor cannot run '{op.name}'")
-        _store(op, impl(op, frame), frame)
+        _store(op, _impl(op)(op, frame), frame)
+        if observe is not None:
+            for value in op.results:
+                observe(value, frame(value))
     raise UserError("@main has no func.return")

@@ -1,0 +1,112 @@
+"""Benchmark: the static compiler, ONNX file -> Package (`fvir.compiler.compile_model`), on the
+zoo's ResNet-50 and VGG-16 for paper-u200. Targets (ResNet-50): <= 10 s and <= 1 GiB peak RSS.
+
+    python benchmarks/bench_compile.py [--models resnet50,vgg16] [--hw paper-u200]
+                                       [--repeat 3] [--json]
+
+Each run is a fresh Python process (so the peak RSS, `resource.getrusage(RUSAGE_SELF)`, is the
+compile's own and no cache is warm) that loads the ONNX file, compiles it and reports the time
+of every stage. The table shows medians over the runs: total compile time (loading the file
+excluded), the slowest stages, peak RSS (loading included, since the weights must be read) and
+the package's layers, frames, instructions and `.ifp` size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def child(path: str, hw_name: str) -> None:
+    """One compile in this process; prints one JSON line."""
+    import resource
+
+    from fvir.compiler import compile_model
+    from fvir.frontend.onnx import load_model
+    from fvir.hw import load_hw
+    from fvir.ifp.fileformat import to_bytes
+
+    hw = load_hw(hw_name)
+    start = time.perf_counter()
+    model = load_model(path)
+    load_s = time.perf_counter() - start
+    stages: dict[str, float] = {}
+    last = [time.perf_counter(), ""]
+
+    def progress(stage: str) -> None:
+        now = time.perf_counter()
+        if last[1]:
+            stages[last[1]] = stages.get(last[1], 0.0) + now - last[0]
+        last[:] = [now, stage]
+
+    start = time.perf_counter()
+    package = compile_model(model, hw, progress=progress)
+    progress("")
+    compile_s = time.perf_counter() - start
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+    print(json.dumps({
+        "load_s": load_s, "compile_s": compile_s, "stages": stages, "peak_rss": rss,
+        "layers": len(package.layers), "frames": len(package.frames),
+        "instructions": len(package.words), "ifp_bytes": len(to_bytes(package)),
+        "weights_bytes": int(package.weights.nbytes),
+        "cycles": int(package.frames["cost"].sum()),
+    }))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default="resnet50,vgg16")
+    parser.add_argument("--hw", default="paper-u200")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.hw)
+        return
+
+    from fvir import zoo
+
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.models.split(","):
+            import onnx
+
+            path = Path(tmp) / f"{name}.onnx"
+            onnx.save(zoo.build(name), path)
+            runs = []
+            for _ in range(args.repeat):
+                out = subprocess.run(
+                    [sys.executable, __file__, "--child", str(path), "--hw", args.hw],
+                    check=True, capture_output=True, text=True,
+                )
+                runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            med = {k: statistics.median(r[k] for r in runs)
+                   for k in ("load_s", "compile_s", "peak_rss")}
+            stages = {s: statistics.median(r["stages"].get(s, 0.0) for r in runs)
+                      for s in runs[0]["stages"]}
+            results[name] = {**med, "stages": stages, "repeat": args.repeat,
+                             **{k: runs[0][k] for k in ("layers", "frames", "instructions",
+                                                        "ifp_bytes", "weights_bytes", "cycles")}}
+    if args.json:
+        print(json.dumps({"benchmark": "static compile", "hw": args.hw, "results": results},
+                         indent=2))
+        return
+    print(f"== static compile (ONNX -> Package) for {args.hw}, median of {args.repeat} runs")
+    for name, r in results.items():
+        top = sorted(r["stages"].items(), key=lambda kv: -kv[1])[:4]
+        print(f"{name}: compile {r['compile_s']:.2f} s (+ load {r['load_s']:.2f} s), peak RSS "
+              f"{r['peak_rss'] / 2**20:.0f} MiB; {r['layers']} layers, {r['frames']} frames, "
+              f"{r['instructions']} instructions, .ifp {r['ifp_bytes'] / 1e6:.1f} MB "
+              f"(weights {r['weights_bytes'] / 1e6:.1f} MB), {r['cycles']} cycles on one core")
+        print("  slowest stages: " + ", ".join(f"{s} {t:.2f} s" for s, t in top))
+
+
+if __name__ == "__main__":
+    main()

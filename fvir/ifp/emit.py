@@ -1,0 +1,211 @@
+"""Emit a `Package` (`fvir/ifp/package.py`): from `ifp` IR (`emit_package`) or directly from a
+frame plan (`build_package`, the compiler's fast path). Both go through `build_package`, so the
+IR path and the direct path produce identical packages.
+
+1. Instructions: every frame's instructions, frame after frame, encoded with one vectorized
+   `fvir.isa.encoding.encode` call (grouped per opcode, range-checked there).
+2. Frames and relocations: the `FRAME_DTYPE` table (layer, tile, cost, instruction range, DDR
+   bytes) and one `RELOC_DTYPE` entry per LOAD/SAVE (its index and segment).
+3. Weights: each `ifp.const` block is its WeightStore array transformed to the layout the
+   frames expect (`fvir.passes.frame_plan`), written at its offset; `weights_f32` holds the
+   real value of every int8 weight at its byte (for an int32 bias at byte a, element a): the
+   float of a quantized weight `name.q` is the store's `name` (docs/quantization.md). A float
+   model (unquantized IR, for fp32-mode tests) has float weights only: its int8 bytes are 0
+   and `weights_f32` carries the values. A quantized weight without its float original gets
+   its integer values as the shadow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from itertools import pairwise
+
+import numpy as np
+from xdsl.dialects.builtin import ModuleOp
+
+from fvir.dialects import dnn, ifp
+from fvir.dialects.vcore import VCoreOp
+from fvir.hw.config import CoreConfig
+from fvir.ifp.package import (
+    FRAME_DTYPE,
+    RELOC_DTYPE,
+    Layer,
+    Package,
+    Segment,
+    SegmentKind,
+    TensorInfo,
+)
+from fvir.isa import Opcode, encode
+from fvir.isa.instr import Instruction
+from fvir.passes.frame_plan import (
+    SEGMENTS,
+    ConstPlan,
+    FramePlan,
+    LayerPlan,
+    Plan,
+    TensorPlan,
+)
+
+WeightLookup = Mapping[str, np.ndarray]
+
+
+class EmitError(ValueError):
+    """The IR or the weights do not make a package (names the weight or op)."""
+
+
+# -------------------------------------------------------------------------------- weights
+
+
+def _transform(a: np.ndarray, c: ConstPlan) -> np.ndarray:
+    """Array `a` (a weight or its float original) in the block's layout, flattened."""
+    if c.transform == "ohwi":
+        return a.transpose(0, 2, 3, 1).reshape(-1)
+    if c.transform == "dw":
+        cuts = c.params
+        return np.concatenate([a[s:e, 0].transpose(1, 2, 0).reshape(-1)
+                               for s, e in pairwise(cuts)])
+    if c.transform == "rows":
+        trans, ch, h, w = c.params
+        m = a.T if trans else a
+        if ch * h * w:
+            m = m.reshape(m.shape[0], ch, h, w).transpose(0, 2, 3, 1).reshape(m.shape[0], -1)
+        return m.reshape(-1)
+    if c.transform == "bias":
+        return a.reshape(-1)
+    raise EmitError(f"unknown weight transform '{c.transform}'")
+
+
+def _block(c: ConstPlan, weights: WeightLookup) -> tuple[np.ndarray, np.ndarray]:
+    """The int8 bytes and float shadow of one weights block."""
+    if c.transform == "zeros":
+        return np.zeros(c.size, np.uint8), np.zeros(c.size, np.float32)
+    if c.transform == "ones":
+        return np.ones(c.size, np.uint8), np.ones(c.size, np.float32)
+    if c.source not in weights:
+        raise EmitError(f"weight '{c.source}' is not in the weight store")
+    a = np.asarray(weights[c.source])
+    if a.dtype.kind == "f":
+        real, q = a, None
+    else:
+        base = c.source.removesuffix(".q")
+        real = weights[base] if base != c.source and base in weights else a
+        q = a
+    real_t = _transform(np.asarray(real, dtype=np.float32), c)
+    if c.transform == "bias":
+        raw = (np.zeros(real_t.size, np.int32) if q is None
+               else _transform(q, c).astype("<i4")).view(np.uint8)
+        shadow = np.zeros(4 * real_t.size, np.float32)
+        shadow[0::4] = real_t
+    else:
+        raw = (np.zeros(real_t.size, np.int8) if q is None
+               else _transform(q, c).astype(np.int8)).view(np.uint8)
+        shadow = real_t
+    if raw.size != c.size:
+        raise EmitError(f"weight '{c.source}' gives {raw.size} bytes, its block has {c.size}")
+    return raw, shadow
+
+
+# -------------------------------------------------------------------------------- package
+
+
+def build_package(plan: Plan, weights: WeightLookup, core: CoreConfig,
+                  name: str | None = None, meta: dict[str, str] | None = None) -> Package:
+    """The `Package` of a frame plan (module docstring)."""
+    segments = [Segment(n, k, size)
+                for (n, k), size in zip(SEGMENTS, plan.segment_sizes, strict=True)]
+    tensors = [TensorInfo(t.name, t.segment, t.offset, tuple(t.shape), t.dtype, t.frac_bits,
+                          t.layout) for t in plan.tensors]
+    layers: list[Layer] = []
+    frame_rows: list[tuple] = []
+    instrs: list[Instruction] = []
+    for li, layer in enumerate(plan.layers):
+        start = len(frame_rows)
+        for f in layer.frames:
+            frame_rows.append((li, f.tile, f.cost, len(instrs), len(f.instrs), f.load_bytes,
+                               f.save_bytes))
+            instrs += f.instrs
+        layers.append(Layer(layer.name, layer.kind, tuple(layer.inputs), tuple(layer.outputs),
+                            start if layer.frames else 0, len(layer.frames), layer.host_ir))
+    frames = np.array(frame_rows, dtype=FRAME_DTYPE)
+    words = encode(instrs)
+    ops = words[:, 0] & 0xF
+    dma = np.flatnonzero((ops == Opcode.LOAD) | (ops == Opcode.SAVE))
+    relocs = np.zeros(len(dma), dtype=RELOC_DTYPE)
+    relocs["instr"] = dma
+    relocs["segment"] = [instrs[i].fields["seg"] for i in dma.tolist()]
+    blob = np.zeros(plan.segment_sizes[0], np.uint8)
+    shadow = np.zeros(plan.segment_sizes[0], np.float32)
+    for c in plan.consts:
+        raw, f32 = _block(c, weights)
+        blob[c.offset : c.offset + c.size] = raw
+        shadow[c.offset : c.offset + c.size] = f32
+    return Package(
+        name=name or plan.name,
+        core_hash=core.config_hash(),
+        segments=segments,
+        tensors=tensors,
+        inputs=list(plan.inputs),
+        outputs=list(plan.outputs),
+        input_names=list(plan.input_names),
+        output_names=list(plan.output_names),
+        layers=layers,
+        frames=frames,
+        words=words,
+        relocs=relocs,
+        weights=blob,
+        weights_f32=shadow,
+        meta=dict(meta or {}),
+    )
+
+
+def plan_from_ir(package: ifp.PackageOp) -> Plan:
+    """The frame plan an `ifp.package` spells out (the inverse of `plan_to_ir`)."""
+    segments = package.ops_of(ifp.SegmentOp)
+    seg_ids = {s.sym_name.data: i for i, s in enumerate(segments)}
+    expected = [k for k in SegmentKind]
+    if [s.segment_kind for s in segments] != expected:
+        raise EmitError("a package has the segments weights, input, output, activation in order")
+    tensors = package.ops_of(ifp.TensorOp)
+    tensor_ids = {t.sym_name.data: i for i, t in enumerate(tensors)}
+
+    def ids(refs) -> list[int]:
+        return [tensor_ids[r.root_reference.data] for r in refs.data]
+
+    layers = []
+    for layer in package.ops_of(ifp.LayerOp):
+        frames = [
+            FramePlan(f.tile.value.data, f.cost.value.data,
+                      [op.instruction(seg_ids) for op in f.body.block.ops
+                       if isinstance(op, VCoreOp)],
+                      f.load_bytes.value.data, f.save_bytes.value.data)
+            for f in layer.frames
+        ]
+        layers.append(LayerPlan(layer.layer.data, layer.kind.data, ids(layer.ins), ids(layer.outs),
+                                frames, layer.host_ir.data if layer.host_ir is not None else ""))
+    return Plan(
+        name=package.sym_name.data,
+        segment_sizes=[s.size.value.data for s in segments],
+        tensors=[TensorPlan(t.sym_name.data, seg_ids[t.segment.root_reference.data],
+                            t.offset.value.data, dnn.ints(t.shape), t.dtype.data,
+                            t.frac_bits.value.data, t.layout.data) for t in tensors],
+        consts=[ConstPlan(c.source.data, c.offset.value.data, c.size.value.data,
+                          c.transform.data, dnn.ints(c.params))
+                for c in package.ops_of(ifp.ConstOp)],
+        layers=layers,
+        inputs=ids(package.inputs),
+        outputs=ids(package.outputs),
+        input_names=[a.data for a in package.input_names.data],
+        output_names=[a.data for a in package.output_names.data],
+    )
+
+
+def emit_package(module: ModuleOp, weights: WeightLookup, core: CoreConfig,
+                 name: str | None = None) -> Package:
+    """The `Package` of the `ifp.package` in `module` (after `tile-compile-frames`)."""
+    packages = [op for op in module.walk() if isinstance(op, ifp.PackageOp)]
+    if len(packages) != 1:
+        raise EmitError(f"expected one ifp.package, found {len(packages)}")
+    package = packages[0]
+    if package.core.data and package.core.data != core.config_hash():
+        raise EmitError("the package was compiled for a different core")
+    return build_package(plan_from_ir(package), weights, core, name)

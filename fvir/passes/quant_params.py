@@ -1,0 +1,134 @@
+"""Reading the integer parameters of quantized dnn IR (docs/quantization.md) for the backend.
+
+The quantized forms are: int8 tensors `tensor<...xi8, #dnn.fixed<F>>` (value = q * 2**-F) and
+integer properties on the accelerator ops (`shift` per output channel or one for all on conv2d
+and dense; `shift_a`, `shift_b`, `shift` on add; `shift` on mul; `avg_mul`, `avg_shift` on
+average pooling). Float dnn IR is accepted too, as if it were int8 with F = 0 and zero shifts,
+so that FileCheck tests and fp32-mode packages can start from float IR.
+
+Everything here reads attributes by name rather than by class, so it keeps working whatever
+Python class the dnn dialect gives `#dnn.fixed`; a property of the wrong kind is a clear error.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from xdsl.dialects.builtin import DenseArrayBase, IntAttr, IntegerAttr, TensorType
+from xdsl.ir import Attribute, Operation, ParametrizedAttribute
+
+from fvir.dialects import dnn
+from fvir.isa import Act
+
+
+class QuantError(ValueError):
+    """Quantized IR that breaks the contract (a shift of the wrong form, an unsupported act)."""
+
+
+def _int_of(attr: Attribute) -> int | None:
+    if isinstance(attr, IntAttr):
+        return attr.data
+    if isinstance(attr, IntegerAttr):
+        return attr.value.data
+    return None
+
+
+def frac_bits(ty: Attribute) -> int | None:
+    """F of a `tensor<...xi8, #dnn.fixed<F>>`, None for a tensor without that encoding."""
+    if not isinstance(ty, TensorType):
+        return None
+    enc = ty.encoding
+    if getattr(enc, "name", None) != "dnn.fixed" or not isinstance(enc, ParametrizedAttribute):
+        return None
+    for p in enc.parameters:
+        value = _int_of(p)
+        if value is not None:
+            return value
+    raise QuantError(f"cannot read the fraction bits of {enc}")
+
+
+def is_int8(ty: Attribute) -> bool:
+    return isinstance(ty, TensorType) and frac_bits(ty) is not None
+
+
+def int_prop(op: Operation, name: str, default: int = 0) -> int:
+    """An integer property (IntegerAttr or one-element array), or `default` if absent."""
+    attr = op.properties.get(name)
+    if attr is None:
+        return default
+    value = _int_of(attr)
+    if value is None and isinstance(attr, DenseArrayBase):
+        values = dnn.ints(attr)
+        if len(values) == 1:
+            value = values[0]
+    if value is None:
+        raise QuantError(f"{op.name}: property '{name}' must be one integer, got {attr}")
+    return value
+
+
+def channel_shifts(op: Operation, channels: int) -> list[int]:
+    """The requantization shift of each of `channels` output channels (`shift`: one per
+    channel, or one for all; 0 in float IR)."""
+    attr = op.properties.get("shift")
+    if attr is None:
+        return [0] * channels
+    if isinstance(attr, DenseArrayBase):
+        values = list(dnn.ints(attr))
+    elif (v := _int_of(attr)) is not None:
+        values = [v]
+    else:
+        raise QuantError(f"{op.name}: 'shift' must be integers, got {attr}")
+    if len(values) == 1:
+        return values * channels
+    if len(values) != channels:
+        raise QuantError(f"{op.name}: {len(values)} shifts for {channels} output channels")
+    return values
+
+
+def shift_runs(shifts: Sequence[int], lo: int, hi: int) -> list[tuple[int, int, int]]:
+    """Maximal runs [a, b) of equal shift within channels [lo, hi): (a, b, shift)."""
+    runs: list[tuple[int, int, int]] = []
+    start = lo
+    for c in range(lo + 1, hi + 1):
+        if c == hi or shifts[c] != shifts[start]:
+            runs.append((start, c, shifts[start]))
+            start = c
+    return runs
+
+
+def round_half_up(x: float) -> int:
+    return math.floor(x + 0.5)
+
+
+def activation(op: Operation, out_frac: int | None) -> tuple[Act, int]:
+    """The ISA activation and act_arg of an op's fused `act` (docs/quantization.md)."""
+    if isinstance(op, dnn.ClipOp):
+        # Standalone: y = min(max(x, 0), hi_q), hi_q = sat8(round(hi * 2**F)) (the int8
+        # reference's bounds), through a unit depthwise conv and its RELU6 stage.
+        hi, frac = op.hi.value.data, frac_bits(op.input.type)
+        arg = round_half_up(hi * 2.0**frac) if frac is not None else round_half_up(hi)
+        return Act.RELU6, min(max(arg, 0), 127 if frac is not None else 255)
+    act = op.properties.get("act")
+    if act is None:
+        return Act.NONE, 0
+    assert isinstance(act, dnn.ActivationAttr)
+    kind, params = act.act_kind, act.values
+    if kind == dnn.ActKind.RELU:
+        return Act.RELU, 0
+    if kind == dnn.ActKind.CLIP:
+        lo, hi = params
+        if lo != 0.0:
+            raise QuantError(f"{op.name}: fused clip must start at 0 (got {lo}); only RELU6-style "
+                             "clips run on the accelerator")
+        arg = round_half_up(hi * 2.0 ** (out_frac or 0))
+        if arg < 0:
+            raise QuantError(f"{op.name}: clip bound {hi} is negative on the output's grid")
+        # Above 127 the clamp never acts after sat8: 255 gives the same int8 results.
+        return Act.RELU6, min(arg, 255)
+    if kind == dnn.ActKind.LEAKY_RELU:
+        arg = round_half_up(params[0] * 256)
+        if not 0 <= arg <= 255:
+            raise QuantError(f"{op.name}: leaky_relu slope {params[0]} does not fit act_arg")
+        return Act.LEAKY, arg
+    raise QuantError(f"{op.name}: a fused {kind} cannot run on the accelerator (split it out)")

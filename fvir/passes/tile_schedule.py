@@ -1,0 +1,184 @@
+"""How one tile uses a core: its on-chip buffer layout, its compute steps and its cost.
+
+Shared by `dnn-tile` (which needs footprints and costs to choose a tiling) and
+`tile-compile-frames` (which emits exactly this layout and these steps), so the tiling is
+chosen on the frame that will really run.
+
+Buffer layout (per frame; nothing is shared with the previous frame on the core, which may be
+any layer's):
+- fmap buffer: the input window at 0 (rows x cols x window channels, HWC, channels innermost),
+  then for an eltwise layer the second input, then the output block (rows x cols x tile
+  channels); each region starts at a multiple of `ALIGN`. Eltwise, ACT and copy tiles compute
+  in place (the output overwrites the first input), so they need no output region. Dense: the
+  input vector, then the output vector.
+- weight buffer: the tile's weights at 0 (its output channels' slice of the layer's block in
+  the weights segment); bias buffer: its int32 biases at 0.
+The whole tile stays resident: frames are not double-buffered against each other (the next
+frame on a core is unknown, see `frame_plan`), and within a frame every step has its own rows,
+so steps never overwrite each other.
+
+Steps: the output rows are cut into steps of `step` rows (a multiple of PP). Step k loads the
+input rows that no earlier step loaded, computes its rows and saves them, so loads, compute and
+saves of successive steps overlap (`fvir.hw.cost.pipeline_cycles`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from fvir.dialects.tile import Geometry, TileKind
+from fvir.hw import cost
+from fvir.hw.config import CoreConfig
+
+ALIGN = 16  # bytes: regions of the fmap buffer start at multiples of this
+MAX_STEPS = 4  # compute steps per frame: enough to overlap load/compute/save
+
+
+def align(n: int) -> int:
+    return -(-n // ALIGN) * ALIGN
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Addresses (bytes) of a tile's operands in the core's buffers, and their strides."""
+
+    inputs: tuple[int, ...]  # fmap address of each input region
+    out: int  # fmap address of the output block
+    in_pix: int  # bytes per input pixel (the window's channels)
+    in_row: int  # bytes per input row
+    out_pix: int
+    out_row: int
+    footprint: tuple[int, int, int]  # fmap, weight, bias bytes used
+
+
+def layout(geom: Geometry, out: Sequence[int], window: Sequence[int]) -> Layout:
+    """The buffer layout of the tile with output box `out` and input window `window`."""
+    r0, r1, c0, c1, k0, k1 = out
+    wr0, wr1, wc0, wc1, wk0, wk1 = window
+    g = k1 - k0
+    in_pix = wk1 - wk0
+    in_row = (wc1 - wc0) * in_pix
+    in_bytes = (wr1 - wr0) * in_row
+    out_pix, out_row = g, (c1 - c0) * g
+    out_bytes = (r1 - r0) * out_row
+    wgt = g * geom.weight_bytes_per_channel
+    bias = 4 * g if geom.has_weights else 0
+    if geom.kind in (TileKind.ELTWISE, TileKind.ACT, TileKind.COPY):
+        inputs = tuple(i * align(in_bytes) for i in range(geom.n_inputs))
+        fmap = align(in_bytes) * (geom.n_inputs - 1) + in_bytes
+        return Layout(inputs, 0, in_pix, in_row, in_pix, in_row, (fmap, wgt, bias))
+    out_addr = align(in_bytes)
+    return Layout((0,), out_addr, in_pix, in_row, out_pix, out_row,
+                  (out_addr + out_bytes, wgt, bias))
+
+
+def worst_footprint(geom: Geometry, rows: int, cols: int, chans: int) -> tuple[int, int, int]:
+    """The largest footprint of a tile of rows x cols x chans outputs anywhere in the layer
+    (its window unclipped by the image edges, but never larger than the image)."""
+    h, w, c = geom.in_shape
+    win_r = min((rows - 1) * geom.stride[0] + geom.span(0), h)
+    win_c = min((cols - 1) * geom.stride[1] + geom.span(1), w)
+    if geom.kind == TileKind.DENSE:
+        win_r = win_c = 1
+    win_k = c if geom.all_input_channels else chans
+    return layout(geom, (0, rows, 0, cols, 0, chans), (0, win_r, 0, win_c, 0, win_k)).footprint
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """One compute step of a tile: output rows [rows), the input rows it reads from
+    `in_start`, the new input rows it loads (`load`, empty when earlier steps loaded them all),
+    and the zero rows its compute instruction adds above and below."""
+
+    rows: tuple[int, int]
+    in_start: int
+    load: tuple[int, int]
+    pad_t: int
+    pad_b: int
+
+
+def steps(geom: Geometry, out: Sequence[int], window: Sequence[int], step: int) -> list[StepPlan]:
+    """The compute steps of a tile (one step for dense and global pooling)."""
+    r0, r1 = out[0], out[1]
+    if geom.kind in (TileKind.DENSE, TileKind.GPOOL):
+        return [StepPlan((r0, r1), window[0], (window[0], window[1]), 0, 0)]
+    plans: list[StepPlan] = []
+    loaded = window[0]
+    for a in range(r0, r1, step):
+        b = min(a + step, r1)
+        lo, hi, pt, pb = geom._axis(0, a, b)
+        plans.append(StepPlan((a, b), lo, (loaded, max(hi, loaded)), pt, pb))
+        loaded = max(hi, loaded)
+    return plans
+
+
+def step_rows(core: CoreConfig, rows: int) -> int:
+    """Rows per compute step for a tile of `rows` output rows: a multiple of PP giving at most
+    MAX_STEPS steps (all rows in one step when the tile has fewer than PP)."""
+    if rows <= core.pp:
+        return rows
+    groups = -(-rows // core.pp)
+    return core.pp * -(-groups // MAX_STEPS)
+
+
+def tile_cycles(
+    geom: Geometry,
+    out: Sequence[int],
+    window: Sequence[int],
+    step: int,
+    core: CoreConfig,
+    bytes_per_cycle: float,
+    runs: Sequence[int] | None = None,
+    distinct: int = 1,
+    timing: cost.Timing = cost.DEFAULT_TIMING,
+) -> int:
+    """Cycles of the frame of one tile (`fvir.hw.cost.pipeline_cycles` over its steps), with
+    the instructions `tile-compile-frames` emits for it. `runs` are the channel counts of the
+    tile's runs of equal requantization shift (one compute instruction each; default one run)
+    and `distinct` the number of different shifts among them (one INIT each)."""
+    _, _, c0, c1, k0, k1 = out
+    g, cols = k1 - k0, c1 - c0
+    win_cols, win_ch = window[3] - window[2], window[5] - window[4]
+    kh, kw = geom.kernel
+    t_i = timing.instr_cycles
+    sizes = list(runs) if runs is not None else [g]
+
+    def xfer(nbytes: int, n: int = 1) -> int:  # n LOAD/SAVE instructions moving nbytes
+        return cost.transfer_cycles(nbytes, bytes_per_cycle) + n * (timing.dma_latency + t_i)
+
+    prologue = 0
+    if geom.has_weights:
+        prologue = xfer(g * geom.weight_bytes_per_channel) + xfer(4 * g)
+    kind = geom.kind
+    if kind == TileKind.DENSE:
+        compute = sum(cost.mvm_cycles(core, n, win_ch) for n in sizes) + len(sizes) * t_i
+        return cost.pipeline_cycles(
+            prologue + xfer(win_ch), [cost.Step(0, compute, xfer(g))], timing
+        ) + t_i
+    plans = steps(geom, out, window, step)
+    inits = distinct if kind in (TileKind.CONV, TileKind.DWCONV) else 1
+    per_step_inits = inits if inits > 1 else 0
+    stages: list[cost.Step] = []
+    for s in plans:
+        rows = s.rows[1] - s.rows[0]
+        new_rows = s.load[1] - s.load[0]
+        load = xfer(new_rows * win_cols * win_ch, geom.n_inputs) if new_rows else 0
+        if kind == TileKind.CONV:
+            c = sum(cost.conv_cycles(core, rows, cols, win_ch, oc, kh, kw) for oc in sizes)
+        elif kind == TileKind.DWCONV:
+            c = sum(cost.dwconv_cycles(core, rows, cols, n, kh, kw) for n in sizes)
+        elif kind in (TileKind.POOL, TileKind.GPOOL):
+            c = cost.pool_cycles(core, rows, cols, g, kh, kw)
+        elif kind == TileKind.ELTWISE:
+            c = cost.elew_cycles(core, rows, cols, g)
+        elif kind == TileKind.ACT:
+            c = cost.act_cycles(core, rows * cols * g)
+        else:  # COPY: the data goes straight from the load to the save
+            c = 0
+        n_compute = 0 if kind == TileKind.COPY else len(sizes) + per_step_inits
+        stages.append(cost.Step(load, c + n_compute * t_i, xfer(rows * cols * g)))
+    head = (inits if per_step_inits == 0 and kind != TileKind.COPY else 0) * t_i
+    # The closing fence is one more (empty) LOAD.
+    return cost.pipeline_cycles(prologue + head, stages, timing) + t_i
+

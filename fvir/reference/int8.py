@@ -1,0 +1,301 @@
+"""int8 mode of the reference executor: the integer semantics of docs/quantization.md.
+
+This is the bit-exact oracle for quantized `dnn` IR. It is written from the contract
+(docs/quantization.md) and the ISA's helper definitions (docs/isa.md: `rshift_round`, `sat8`,
+`activate`, `requant`, the POOL average and the ACT lookup table) and from nothing else: no
+tiling, no instruction streams, no knowledge of how the backend lowers an op. The executor
+(`fvir.reference.executor`) dispatches here whenever an op has an int8 fixed-point operand or
+result (`tensor<...xi8, #dnn.fixed<F>>`).
+
+Integer arithmetic is done in int64, so nothing overflows before saturation. Convolutions and
+matrix products multiply in float64 instead, because numpy's integer matmul does not use BLAS
+and is two orders of magnitude slower. That is exact: every product of two int8 values has
+magnitude at most 2**14, so a sum of n of them, and every partial sum in whatever order BLAS
+adds them, is an integer of magnitude at most n * 2**14. float64 represents every integer up
+to 2**53 exactly, so each addition is exact as long as n <= 2**39; a layer has at most a few
+hundred thousand terms per output (and the int32 accumulator of the contract already bounds n
+far below that). The float64 result is therefore the exact integer sum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from xdsl.dialects.builtin import IntegerAttr
+from xdsl.ir import Operation, SSAValue
+
+from fvir.dialects import dnn
+from fvir.reference import executor
+from fvir.reference.executor import _Frame, _pad_hw, _windows
+
+# ------------------------------------------------------------------ the integer helpers
+
+
+def rshift_round(x: np.ndarray | int, s: np.ndarray | int) -> np.ndarray:
+    """(x + (1 << (s - 1))) >> s for s > 0, x for s = 0: arithmetic shift, round half up.
+    `s` may be an array broadcasting against `x` (per-channel shifts)."""
+    x64 = np.asarray(x, dtype=np.int64)
+    s64 = np.asarray(s, dtype=np.int64)
+    half = np.where(s64 > 0, np.left_shift(np.int64(1), np.maximum(s64 - 1, 0)), 0)
+    return np.right_shift(x64 + half, s64)
+
+
+def sat8(x: np.ndarray) -> np.ndarray:
+    """Saturate to [-128, 127] and return int8."""
+    return np.clip(np.asarray(x, dtype=np.int64), -128, 127).astype(np.int8)
+
+
+# ISA activation kinds (docs/isa.md `activate`).
+NONE, RELU, RELU6, LEAKY = "none", "relu", "relu6", "leaky"
+
+
+def activate(y: np.ndarray, kind: str, arg: int) -> np.ndarray:
+    """docs/isa.md `activate` on int64 values."""
+    if kind == NONE:
+        return y
+    if kind == RELU:
+        return np.maximum(y, 0)
+    if kind == RELU6:
+        return np.minimum(np.maximum(y, 0), arg)
+    if kind == LEAKY:
+        return np.where(y >= 0, y, rshift_round(y * arg, 8))
+    raise ValueError(f"unknown activation {kind}")
+
+
+def requant(acc: np.ndarray, s: np.ndarray | int, kind: str = NONE, arg: int = 0) -> np.ndarray:
+    """sat8(activate(rshift_round(acc, s), kind, arg))."""
+    return sat8(activate(rshift_round(acc, s), kind, arg))
+
+
+def round_half_up(x: np.ndarray | float) -> np.ndarray:
+    """floor(x + 0.5) in float64, as int64."""
+    return np.floor(np.asarray(x, dtype=np.float64) + 0.5).astype(np.int64)
+
+
+def isa_act(act: dnn.ActivationAttr | None, frac_out: int) -> tuple[str, int]:
+    """The ISA activation and act_arg that realise a fused `act` on an output of exponent
+    `frac_out` (the contract's table): relu -> RELU; clip(0, hi) -> RELU6 with
+    act_arg = round(hi * 2**Fy); leaky_relu(a) -> LEAKY with act_arg = round(a * 256)."""
+    if act is None:
+        return NONE, 0
+    kind, p = act.act_kind, act.values
+    if kind == dnn.ActKind.RELU:
+        return RELU, 0
+    if kind == dnn.ActKind.CLIP:
+        assert p[0] == 0.0, "the verifier admits clip(0, hi) only"
+        return RELU6, int(round_half_up(p[1] * 2.0**frac_out))
+    if kind == dnn.ActKind.LEAKY_RELU:
+        return LEAKY, int(round_half_up(p[0] * 256))
+    raise ValueError(f"#dnn.act<{kind}> has no int8 form")
+
+
+def lut(fn: Callable[[np.ndarray], np.ndarray], frac_in: int, frac_out: int) -> np.ndarray:
+    """The ACT table: LUT[q + 128] = sat8(floor(f(q * 2**-Fx) * 2**Fy + 0.5)), q = -128..127,
+    in float64."""
+    q = np.arange(-128, 128, dtype=np.float64)
+    return sat8(np.floor(fn(q * 2.0**-frac_in) * 2.0**frac_out + 0.5))
+
+
+def quantize(x: np.ndarray, frac: int) -> np.ndarray:
+    """q = sat8(floor(x * 2**F + 0.5)) in float64."""
+    return sat8(np.floor(np.asarray(x, dtype=np.float64) * 2.0**frac + 0.5))
+
+
+def dequantize(q: np.ndarray, frac: int) -> np.ndarray:
+    """x = q * 2**-F: exact in float32 (8 significant bits)."""
+    return (q.astype(np.float64) * 2.0**-frac).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- op helpers
+
+
+def _frac(value: SSAValue) -> int:
+    frac = dnn.fixed_frac(value)
+    assert frac is not None, "the verifier guarantees int8 fixed-point operands here"
+    return frac
+
+
+def _i64(v: _Frame, value: SSAValue) -> np.ndarray:
+    return v(value).astype(np.int64)
+
+
+def _int(attr: IntegerAttr | None) -> int:
+    """An optional integer property; absent shifts are 0."""
+    return 0 if attr is None else attr.value.data
+
+
+def _shifts(op: dnn.Conv2dOp | dnn.DenseOp) -> np.ndarray:
+    assert op.shift is not None
+    return np.array(dnn.ints(op.shift), dtype=np.int64)
+
+
+# --------------------------------------------------------------------------------- ops
+
+
+def _quantize(op: dnn.QuantizeOp, v: _Frame) -> list[np.ndarray]:
+    return [quantize(v(op.input), _frac(op.output))]
+
+
+def _dequantize(op: dnn.DequantizeOp, v: _Frame) -> list[np.ndarray]:
+    return [dequantize(v(op.input), _frac(op.input))]
+
+
+def _conv2d(op: dnn.Conv2dOp, v: _Frame) -> list[np.ndarray]:
+    """acc[n, o] = sum over the window of x_q * w_q (+ b_q[o]); y = requant(acc, shift[o])."""
+    x, w = v(op.input).astype(np.float64), v(op.weight).astype(np.float64)
+    n, (o, cg, kh, kw), g = x.shape[0], w.shape, op.groups
+    og = o // g
+    oh, ow = dnn.shape_of(op.output)[2:]
+    xp = _pad_hw(x, dnn.ints(op.pads), 0)  # padding is 0 in the int8 domain
+    acc = np.empty((n, o, oh, ow), dtype=np.float64)
+    for gi in range(g):
+        cols = _windows(
+            xp[:, gi * cg : (gi + 1) * cg],
+            (kh, kw),
+            dnn.ints(op.strides),
+            dnn.ints(op.dilations),
+            (oh, ow),
+        ).reshape(n, cg * kh * kw, oh * ow)
+        wg = w[gi * og : (gi + 1) * og].reshape(og, cg * kh * kw)
+        acc[:, gi * og : (gi + 1) * og] = (wg @ cols).reshape(n, og, oh, ow)
+    total = acc.astype(np.int64)  # exact integers (see the module docstring)
+    if op.bias is not None:
+        total += _i64(v, op.bias).reshape(1, -1, 1, 1)
+    kind, arg = isa_act(op.act, _frac(op.output))
+    return [requant(total, _shifts(op).reshape(1, -1, 1, 1), kind, arg)]
+
+
+def _dense(op: dnn.DenseOp, v: _Frame) -> list[np.ndarray]:
+    """acc[m, j] = sum_k x_q[m, k] * W_q[k, j] (+ b_q[j]); y = requant(acc, shift[j])."""
+    x, w = v(op.input).astype(np.float64), v(op.weight).astype(np.float64)
+    if op.trans_b is not None:
+        w = w.T
+    total = (x @ w).astype(np.int64)  # exact integers
+    if op.bias is not None:
+        total += _i64(v, op.bias)
+    kind, arg = isa_act(op.act, _frac(op.output))
+    return [requant(total, _shifts(op), kind, arg)]
+
+
+def _add(op: dnn.AddOp, v: _Frame) -> list[np.ndarray]:
+    """acc = (a << shift_a) + (b << shift_b); y = requant(acc, shift, act)."""
+    a = np.left_shift(_i64(v, op.lhs), _int(op.shift_a))
+    b = np.left_shift(_i64(v, op.rhs), _int(op.shift_b))
+    kind, arg = isa_act(op.act, _frac(op.output))
+    return [requant(a + b, _int(op.shift), kind, arg)]
+
+
+def _mul(op: dnn.MulOp, v: _Frame) -> list[np.ndarray]:
+    """acc = (a << shift_a) * (b << shift_b); y = requant(acc, shift)."""
+    a = np.left_shift(_i64(v, op.lhs), _int(op.shift_a))
+    b = np.left_shift(_i64(v, op.rhs), _int(op.shift_b))
+    return [requant(a * b, _int(op.shift))]
+
+
+def _pool2d(op: dnn.Pool2dOp, v: _Frame) -> list[np.ndarray]:
+    """max: the largest value of the window, padding never wins; avg: the window sum with
+    zero padding, times avg_mul, rshift_round by avg_shift, saturated."""
+    x = _i64(v, op.input)
+    kernel, strides = dnn.ints(op.kernel), dnn.ints(op.strides)
+    dilations, (top, left, bottom, right) = dnn.ints(op.dilations), dnn.ints(op.pads)
+    out_hw = dnn.shape_of(op.output)[2:]
+    extra_h, extra_w = op.ceil_extension()
+    pads = (top, left, bottom + extra_h, right + extra_w)
+    if op.kind.data == dnn.PoolKind.MAX:
+        # -129 is below every int8 value: a padded tap never wins.
+        cols = _windows(_pad_hw(x, pads, -129), kernel, strides, dilations, out_hw)
+        return [sat8(cols.max(axis=2))]
+    sums = _windows(_pad_hw(x, pads, 0), kernel, strides, dilations, out_hw).sum(axis=2)
+    return [_average(op, sums)]
+
+
+def _average(op: dnn.Pool2dOp | dnn.GlobalPoolOp, sums: np.ndarray) -> np.ndarray:
+    mul, shift = _int(op.avg_mul), _int(op.avg_shift)
+    return sat8(rshift_round(sums * mul, shift))
+
+
+def _global_pool(op: dnn.GlobalPoolOp, v: _Frame) -> list[np.ndarray]:
+    x = _i64(v, op.input)
+    axes = tuple(range(2, x.ndim))
+    if op.kind.data == dnn.PoolKind.MAX:
+        return [sat8(x.max(axis=axes, keepdims=True))]
+    return [_average(op, x.sum(axis=axes, keepdims=True))]
+
+
+def _sigmoid_f64(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):  # exp(-x) -> inf gives the right limit 0
+        return 1 / (1 + np.exp(-x))
+
+
+def _lookup(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[Any, _Frame], list[np.ndarray]]:
+    def impl(op: dnn.SigmoidOp | dnn.TanhOp, v: _Frame) -> list[np.ndarray]:
+        table = lut(fn, _frac(op.input), _frac(op.output))
+        return [table[v(op.input).astype(np.int64) + 128]]
+
+    return impl
+
+
+def _relu(op: dnn.ReluOp, v: _Frame) -> list[np.ndarray]:
+    return [np.maximum(v(op.input), np.int8(0))]
+
+
+def clip_bounds(lo: float, hi: float, frac: int) -> tuple[int, int]:
+    """A standalone clip's bounds on the int8 grid: sat8(round(bound * 2**F))."""
+    q_lo, q_hi = sat8(round_half_up(np.array([lo, hi]) * 2.0**frac))
+    return int(q_lo), int(q_hi)
+
+
+def _clip(op: dnn.ClipOp, v: _Frame) -> list[np.ndarray]:
+    lo, hi = clip_bounds(op.lo.value.data, op.hi.value.data, _frac(op.input))
+    return [np.clip(v(op.input), lo, hi).astype(np.int8)]
+
+
+def _checked(impl: Callable[[Any, _Frame], list[np.ndarray]]) -> executor.OpImpl:
+    """Every int8 fixed-point result must come out as int8: the executor's cast to the
+    declared type would otherwise wrap an unsaturated value silently."""
+
+    def run(op: Operation, v: _Frame) -> list[np.ndarray]:
+        results = impl(op, v)
+        for value, array in zip(op.results, results, strict=True):
+            if dnn.fixed_frac(value) is not None and np.asarray(array).dtype != np.int8:
+                raise RuntimeError(f"int8 {op.name} produced {np.asarray(array).dtype}")
+        return results
+
+    return run
+
+
+# Layout ops move int8 values without arithmetic: the float implementations are exact on them.
+_EXACT_LAYOUT = (dnn.ConcatOp, dnn.ReshapeOp, dnn.FlattenOp, dnn.TransposeOp)
+
+INT8_OPS: dict[type[Operation], executor.OpImpl] = {
+    dnn.QuantizeOp: _checked(_quantize),
+    dnn.DequantizeOp: _checked(_dequantize),
+    dnn.Conv2dOp: _checked(_conv2d),
+    dnn.DenseOp: _checked(_dense),
+    dnn.AddOp: _checked(_add),
+    dnn.MulOp: _checked(_mul),
+    dnn.Pool2dOp: _checked(_pool2d),
+    dnn.GlobalPoolOp: _checked(_global_pool),
+    dnn.SigmoidOp: _checked(_lookup(_sigmoid_f64)),
+    dnn.TanhOp: _checked(_lookup(np.tanh)),
+    dnn.ReluOp: _checked(_relu),
+    dnn.ClipOp: _checked(_clip),
+    **{cls: _checked(executor.OPS[cls]) for cls in _EXACT_LAYOUT},
+}
+"""The integer implementation of every op that has an int8 fixed-point form."""
+
+__all__ = [
+    "INT8_OPS",
+    "activate",
+    "clip_bounds",
+    "dequantize",
+    "isa_act",
+    "lut",
+    "quantize",
+    "requant",
+    "round_half_up",
+    "rshift_round",
+    "sat8",
+]
