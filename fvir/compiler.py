@@ -70,11 +70,13 @@ def quantize_model(
     calibration: Calibration = None,
     seed: int = 0,
     progress: Progress | None = None,
+    channel_group: int = 1,
 ) -> ImportedModel:
     """Stages 1-4: the quantized, partitioned dnn module and its weights (`.q` arrays added).
 
     `calibration`: input samples keyed by ONNX input name, or `.npy`/`.npz` files
-    (`fvir.quant.calibrate.load_calibration`); default: seeded random inputs."""
+    (`fvir.quant.calibrate.load_calibration`); default: seeded random inputs.
+    `channel_group`: output channels that share a weight exponent (the target core's OCP)."""
     from fvir.passes.dnn_canonicalize import DnnCanonicalizePass
     from fvir.passes.dnn_fold_batchnorm import fold_batchnorm
     from fvir.passes.dnn_fuse_activation import DnnFuseActivationPass
@@ -97,14 +99,14 @@ def quantize_model(
     samples: Any = calibration
     if calibration is not None and len(calibration) and isinstance(calibration[0], str | Path):
         samples = load_calibration(list(calibration), module)  # type: ignore[arg-type]
-    quantize(module, weights, samples, seed=seed)
+    quantize(module, weights, samples, seed=seed, channel_group=channel_group)
     _stage(progress, "partition")
     partition(module)
     return model
 
 
 def package_model(model: ImportedModel, hw: PoolConfig, *, min_tiles: int | None = None,
-                  progress: Progress | None = None) -> Package:
+                  progress: Progress | None = None, fp32_shadow: bool = True) -> Package:
     """Stages 5-7 on a quantized, partitioned model (its module is tiled in place)."""
     from fvir.passes.dnn_tile import tile_module
     from fvir.passes.frame_plan import build_plan
@@ -115,7 +117,9 @@ def package_model(model: ImportedModel, hw: PoolConfig, *, min_tiles: int | None
         _stage(progress, "frames")
         plan = build_plan(model.module, model.weights)
         _stage(progress, "emit")
-        return build_package(plan, model.weights, hw.core, meta={"hw": hw.name})
+        return build_package(
+            plan, model.weights, hw.core, meta={"hw": hw.name}, fp32_shadow=fp32_shadow
+        )
 
 
 def compile_model(
@@ -126,8 +130,14 @@ def compile_model(
     seed: int = 0,
     progress: Progress | None = None,
     min_tiles: int | None = None,
+    fp32_shadow: bool = True,
 ) -> Package:
     """Compile `model` for the cores of `hw` (the stages above). `min_tiles` defaults to the
-    pool size, so that any core count up to it balances."""
-    imported = quantize_model(model, calibration=calibration, seed=seed, progress=progress)
-    return package_model(imported, hw, min_tiles=min_tiles, progress=progress)
+    pool size, so that any core count up to it balances. `fp32_shadow` keeps the float32
+    copy of the weights that the simulator's fp32 mode needs (4x the int8 weights)."""
+    imported = quantize_model(
+        model, calibration=calibration, seed=seed, progress=progress, channel_group=hw.core.ocp
+    )
+    return package_model(
+        imported, hw, min_tiles=min_tiles, progress=progress, fp32_shadow=fp32_shadow
+    )

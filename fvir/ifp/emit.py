@@ -109,8 +109,10 @@ def _block(c: ConstPlan, weights: WeightLookup) -> tuple[np.ndarray, np.ndarray]
 
 
 def build_package(plan: Plan, weights: WeightLookup, core: CoreConfig,
-                  name: str | None = None, meta: dict[str, str] | None = None) -> Package:
-    """The `Package` of a frame plan (module docstring)."""
+                  name: str | None = None, meta: dict[str, str] | None = None,
+                  fp32_shadow: bool = True) -> Package:
+    """The `Package` of a frame plan (module docstring). Without `fp32_shadow` the package
+    has no `weights_f32` (4x the int8 weights): it then runs in int8 mode only."""
     segments = [Segment(n, k, size)
                 for (n, k), size in zip(SEGMENTS, plan.segment_sizes, strict=True)]
     tensors = [TensorInfo(t.name, t.segment, t.offset, tuple(t.shape), t.dtype, t.frac_bits,
@@ -134,11 +136,12 @@ def build_package(plan: Plan, weights: WeightLookup, core: CoreConfig,
     relocs["instr"] = dma
     relocs["segment"] = [instrs[i].fields["seg"] for i in dma.tolist()]
     blob = np.zeros(plan.segment_sizes[0], np.uint8)
-    shadow = np.zeros(plan.segment_sizes[0], np.float32)
+    shadow = np.zeros(plan.segment_sizes[0], np.float32) if fp32_shadow else None
     for c in plan.consts:
         raw, f32 = _block(c, weights)
         blob[c.offset : c.offset + c.size] = raw
-        shadow[c.offset : c.offset + c.size] = f32
+        if shadow is not None:
+            shadow[c.offset : c.offset + c.size] = f32
     return Package(
         name=name or plan.name,
         core_hash=core.config_hash(),

@@ -379,6 +379,7 @@ class _Rewriter:
     fracs: dict[SSAValue, int]
     weights: WeightStoreLike | None
     per_channel: bool
+    channel_group: int
     report: QuantReport
     old: set[Operation] = field(default_factory=set)  # the float ops being replaced
     int8_of: dict[SSAValue, SSAValue] = field(default_factory=dict)
@@ -462,7 +463,9 @@ class _Rewriter:
             props["alpha"] = props["beta"] = dnn.f64_attr(1.0)
         else:
             axis, terms = 0, int(np.prod(w.shape[1:]))
-        fw, per_channel = rules.weight_fracs(w, axis, self.per_channel, fy - fx, fy - fx + 63)
+        fw, per_channel = rules.weight_fracs(
+            w, axis, self.per_channel, fy - fx, fy - fx + 63, self.channel_group
+        )
         w_q, w_sat = rules.quantize_weight(w, fw, axis)
         new_w = self.store(w_src, w_q, i8)
         extra, operands = [new_w], [x, new_w.results[0]]
@@ -555,10 +558,12 @@ def quantize(
     seed: int = 0,
     samples: int = 4,
     per_channel: bool = True,
+    channel_group: int = 1,
 ) -> QuantReport:
     """Quantize `@main` of `module` in place (the algorithm above); `.q` weights are added to
     `weights`. `calibration` is a list of inputs keyed by ONNX input name (default: `samples`
-    seeded standard-normal inputs)."""
+    seeded standard-normal inputs). `channel_group` > 1 shares per-channel weight exponents
+    within aligned groups of that many output channels (see `rules.weight_fracs`)."""
     fn = main_function(module)
     block = fn.body.block
     if any(dnn.is_fixed_op(op) for op in block.ops):
@@ -590,7 +595,7 @@ def quantize(
         clipped = c.clipped[c.fracs.index(f)] / c.size if c.size else 0.0
         report.tensors.append(TensorStat(_name(v), f, maxes.get(v, 0.0), float(clipped)))
     report.float_ops = [(f"{op.name} {_name(op.results[0])}", why) for op, why in float_ops]
-    rewriter = _Rewriter(fracs, store, per_channel, report, set(int8_ops))
+    rewriter = _Rewriter(fracs, store, per_channel, channel_group, report, set(int8_ops))
     for op in int8_ops:
         rewriter.rewrite(op)
     rewriter.finish(int8_ops)
@@ -603,7 +608,8 @@ class DnnQuantizePass(ModulePass):
 
     Options: `weights` (.npz WeightStore; needed when @main has dnn.weight ops),
     `out-weights` (where to write the store with the new `.q` arrays), `calibration`
-    (.npy/.npz files; default: seeded random inputs), `seed`, `samples`, `per-channel`."""
+    (.npy/.npz files; default: seeded random inputs), `seed`, `samples`, `per-channel`,
+    `channel-group` (output channels sharing one weight exponent; a backend passes its OCP)."""
 
     name = "dnn-quantize"
 
@@ -613,6 +619,7 @@ class DnnQuantizePass(ModulePass):
     seed: int = 0
     samples: int = 4
     per_channel: bool = True
+    channel_group: int = 1
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
         from fvir.frontend.weights import WeightStore
@@ -626,6 +633,7 @@ class DnnQuantizePass(ModulePass):
             seed=self.seed,
             samples=self.samples,
             per_channel=self.per_channel,
+            channel_group=self.channel_group,
         )
         if self.out_weights is not None:
             (store if store is not None else WeightStore()).save(self.out_weights)

@@ -54,7 +54,13 @@ class ZooResult:
 
 
 def zoo_accuracy(
-    name: str, *, seed: int = 0, eval_seed: int = 1234, samples: int = 4, per_channel: bool = True
+    name: str,
+    *,
+    seed: int = 0,
+    eval_seed: int = 1234,
+    samples: int = 4,
+    per_channel: bool = True,
+    channel_group: int = 1,
 ) -> ZooResult:
     """Import zoo model `name`, run the static pipeline (fold-bn, fuse, canonicalize, quantize
     with `samples` calibration inputs from `seed`), and compare fp32 and int8 on a
@@ -76,7 +82,14 @@ def zoo_accuracy(
     DnnFuseActivationPass().apply(Context(), module)
     DnnCanonicalizePass().apply(Context(), module)
     float_module = module.clone()
-    quantize(module, weights, seed=seed, samples=samples, per_channel=per_channel)
+    quantize(
+        module,
+        weights,
+        seed=seed,
+        samples=samples,
+        per_channel=per_channel,
+        channel_group=channel_group,
+    )
     (x,) = random_inputs(float_module, eval_seed, 1)
     accuracy = compare(run(float_module, weights, x), run(module, weights, x))
     return ZooResult(name, accuracy, [f"{p.op}: {p.reason}" for p in host_ops(module)])

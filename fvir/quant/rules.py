@@ -50,14 +50,18 @@ def channel_max(w: np.ndarray, axis: int) -> np.ndarray:
 
 
 def weight_fracs(
-    w: np.ndarray, axis: int, per_channel: bool, lo: int, hi: int
+    w: np.ndarray, axis: int, per_channel: bool, lo: int, hi: int, group: int = 1
 ) -> tuple[list[int], bool]:
     """Weight exponents Fw[c] for each output channel c (along `axis`), and whether they are
     per channel.
 
     Each channel's natural exponent is 7 - ceil(log2(max |w_c|)). Per channel is used when
     `per_channel` is set and it pays: some channel gains at least one bit over the per-tensor
-    exponent (the minimum). Exponents are clamped to [lo, hi] = [Fy - Fx, Fy - Fx + 63], which
+    exponent (the minimum). With `group` > 1 the channels of each aligned group of `group`
+    share one exponent (the group's minimum): a backend whose requantization shift is set per
+    instruction computes `group` output channels at a time (the ISA's OCP lanes), so exponents
+    that change inside a group would cost it a partly idle instruction per distinct shift.
+    Exponents are clamped to [lo, hi] = [Fy - Fx, Fy - Fx + 63], which
     makes the requantization shift Fx + Fw - Fy land in 0..63: raising Fw to `lo` may saturate
     weights (reported), lowering it to `hi` only affects channels whose outputs shift to 0
     anyway. An all-zero channel takes `lo` (shift 0), so its bias is quantized at the output's
@@ -65,7 +69,15 @@ def weight_fracs(
     nat = [natural_frac(m) for m in channel_max(w, axis)]
     known = [f for f in nat if f is not None]
     tensor_f = min(known) if known else lo
+    if group > 1:
+        grouped: list[int | None] = []
+        for start in range(0, len(nat), group):
+            members = [f for f in nat[start : start + group] if f is not None]
+            shared = min(members) if members else None
+            grouped += [shared] * len(nat[start : start + group])
+        nat = grouped
     use_channels = per_channel and any(f != tensor_f for f in known)
+    use_channels = use_channels and any(f is not None and f != tensor_f for f in nat)
     fracs = [(lo if f is None else f) if use_channels else tensor_f for f in nat]
     return [min(max(f, lo), hi) for f in fracs], use_channels
 

@@ -13,6 +13,8 @@ once per model and core type, whatever number of cores a tenant later gets.
                       sample) or with one more leading axis (a batch); a .npz maps input names
                       to such arrays. Default: seeded random inputs
   --seed N            seed of the random calibration inputs (default 0)
+  --fp32              also store the float32 copy of the weights that `fv run --dtype fp32`
+                      needs (makes the package about 5x larger)
   --json              print the summary as one JSON object
 
 Progress goes to stderr, one line per compilation stage with the seconds elapsed. The summary
@@ -63,6 +65,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=int, default=0, metavar="N",
         help="seed of the random calibration inputs (default 0)",
+    )
+    parser.add_argument(
+        "--fp32", action="store_true",
+        help="also store float32 weights for the simulator's fp32 mode (about 5x larger)",
     )
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
@@ -121,7 +127,12 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         package = compile_model(
-            model, hw, calibration=list(args.calib) or None, seed=args.seed, progress=progress
+            model,
+            hw,
+            calibration=list(args.calib) or None,
+            seed=args.seed,
+            progress=progress,
+            fp32_shadow=args.fp32,
         )
     except PassFailedException as exc:
         # A pass that cannot handle this model on this hardware (a layer no tile of which

@@ -119,3 +119,10 @@ def test_avg_multiplier_rounds_half_up():
     assert dnn.avg_multiplier(2, 0) == 1  # 0.5 -> 1
     assert dnn.avg_multiplier(3, 1) == 1  # 0.667 -> 1
     assert dnn.avg_multiplier(4, 0, -1) == 0  # 2**-1 / 4 = 0.125 -> 0
+
+
+def test_weight_fracs_shared_within_channel_groups():
+    # groups of 2: (7, 6) -> 6, (none, 10) -> 10; the zero channel joins its group's exponent
+    assert rules.weight_fracs(W, 0, True, -1, 62, group=2) == ([6, 6, 10, 10], True)
+    # one group spanning every channel is per-tensor
+    assert rules.weight_fracs(W, 0, True, -1, 62, group=4) == ([6, 6, 6, 6], False)

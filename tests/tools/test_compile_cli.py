@@ -48,8 +48,9 @@ class FakeCompiler:
     def __init__(self) -> None:
         self.calls: list[dict] = []
 
-    def __call__(self, model, hw, *, calibration=None, seed=0, progress=None):
-        self.calls.append({"model": model, "hw": hw, "calibration": calibration, "seed": seed})
+    def __call__(self, model, hw, *, calibration=None, seed=0, progress=None, fp32_shadow=True):
+        self.calls.append({"model": model, "hw": hw, "calibration": calibration, "seed": seed,
+                           "fp32_shadow": fp32_shadow})
         for stage, detail in [("import", ""), ("tile", "layer 1/2"), ("tile", "layer 2/2"),
                               ("emit", "")]:
             progress(stage, detail) if detail else progress(stage)
@@ -266,3 +267,9 @@ def test_real_compile_then_inspect(tmp_path, capsys):
     assert main(["inspect", str(out_path), "--disasm", "--hw", "tiny"]) == 0
     out = capsys.readouterr().out
     assert "disassembly:" in out
+
+
+def test_fp32_shadow_only_on_request(fake, tmp_path, capsys):
+    compile_ok(capsys, "resnet18", "-o", tmp_path / "a.ifp")
+    compile_ok(capsys, "resnet18", "-o", tmp_path / "b.ifp", "--fp32")
+    assert [c["fp32_shadow"] for c in fake.calls] == [False, True]
