@@ -27,9 +27,8 @@ def load_package(pool, synthetic: bool):
     """(package, source, static compile seconds or None)."""
     if not synthetic:
         try:
-            from fvir.compiler import compile_model
-
             from fvir import zoo
+            from fvir.compiler import compile_model
 
             model = zoo.build("resnet50")
             start = time.perf_counter()
