@@ -46,7 +46,7 @@ def child(path: str, hw_name: str) -> None:
         last[:] = [now, stage]
 
     start = time.perf_counter()
-    package = compile_model(model, hw, progress=progress)
+    package = compile_model(model, hw, progress=progress, fp32_shadow=False)  # as `fv compile`
     progress("")
     compile_s = time.perf_counter() - start
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB

@@ -7,8 +7,18 @@ Lets ONNX's standard backend tests and users' own scripts run models through fvi
     (y,) = rep.run([x])
 
 `prepare` imports the model into the dnn dialect (`fvir.frontend.onnx.import_model`);
-`FvirBackendRep.run` executes it on the chosen device. Devices are a small table: "CPU" runs
-the numpy reference executor; the simulator will add its own entry.
+`FvirBackendRep.run` executes it on the chosen device. Devices are a small table:
+
+- "CPU" runs the numpy reference executor on the float model (no options).
+- "SIM" compiles the model for the simulated accelerator (once per input shape, on first
+  run; int8 scales calibrated on seeded random inputs) and runs it on the simulator
+  (`fvir.backend.machine`). Options, given to `prepare`: `cores` (default 1), `hw` (a preset
+  name, a TOML file or a `PoolConfig`; default "paper-u200"), `dtype` ("int8", the hardware
+  and the default, whose outputs carry quantization error; or "fp32", the same frames on real
+  values, which match onnxruntime to ~1e-6), `seed` (calibration seed, default 0). After a
+  run, `rep.last_report` holds the simulator's `RunReport` (cycles, latency, utilization).
+
+      rep = backend.prepare(model, device="SIM", cores=4, dtype="fp32")
 
 fvir compiles for static shapes. So a model is imported at `prepare` when its input shapes are
 all known and no graph input decides a shape; otherwise it is imported at `run`, once per
@@ -33,18 +43,56 @@ if TYPE_CHECKING:
     from fvir.frontend.onnx import ImportedModel
 
 Inputs = Sequence[np.ndarray] | Mapping[str, np.ndarray] | np.ndarray
-Executor = Callable[["ImportedModel", Sequence[np.ndarray]], Sequence[np.ndarray]]
+Executor = Callable[["ImportedModel", Sequence[np.ndarray], "FvirBackendRep"],
+                    Sequence[np.ndarray]]
 
 
-def _run_reference(imported: ImportedModel, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+def _run_reference(imported: ImportedModel, inputs: Sequence[np.ndarray],
+                   rep: FvirBackendRep) -> list[np.ndarray]:
     return reference.run(imported.module, imported.weights, inputs)
+
+
+def _run_sim(imported: ImportedModel, inputs: Sequence[np.ndarray],
+             rep: FvirBackendRep) -> list[np.ndarray]:
+    """Compile (cached per imported model) and simulate on `rep.options`' cores and pool."""
+    from fvir.backend.machine import simulate_package
+    from fvir.compiler import compile_model
+    from fvir.frontend.onnx import ImportedModel as Imported
+    from fvir.frontend.weights import WeightStore
+    from fvir.hw import load_hw
+    from fvir.hw.config import PoolConfig
+
+    opts = rep.options
+    hw = opts.get("hw", "paper-u200")
+    pool = hw if isinstance(hw, PoolConfig) else load_hw(hw)
+    key = id(imported)
+    package = rep.compiled.get(key)
+    if package is None:
+        # The compiler rewrites the module in place: give it a copy, keep the import intact.
+        copy = Imported(imported.module.clone(), WeightStore(dict(imported.weights.items())),
+                        list(imported.input_names), list(imported.output_names))
+        package = rep.compiled[key] = compile_model(copy, pool, seed=int(opts.get("seed", 0)))
+    report = simulate_package(package, [np.asarray(x, np.float32) for x in inputs], pool,
+                              cores=int(opts.get("cores", 1)), mode=opts.get("dtype", "int8"))
+    rep.last_report = report
+    (tenant,) = report.tenants.values()
+    if tenant.fault is not None:
+        raise tenant.fault
+    assert tenant.outputs is not None
+    return tenant.outputs
 
 
 DEVICES: dict[str, Executor] = {
     "CPU": _run_reference,
-    # The simulator issue registers its device here.
+    "SIM": _run_sim,
 }
 """Device name (the part before an optional ':id') -> how to execute an imported model."""
+
+DEVICE_OPTIONS: dict[str, frozenset[str]] = {
+    "CPU": frozenset(),
+    "SIM": frozenset({"cores", "hw", "dtype", "seed"}),
+}
+"""The `prepare` keyword options every device accepts."""
 
 # ONNX operands whose VALUE decides the shape of a result: op type -> input positions.
 SHAPE_OPERANDS: dict[str, tuple[int, ...]] = {
@@ -120,9 +168,13 @@ def _freeze(model: onnx.ModelProto, values: Mapping[str, np.ndarray]) -> onnx.Mo
 class FvirBackendRep(BackendRep):
     """A prepared model: `run(inputs)` returns its outputs in ONNX output order."""
 
-    def __init__(self, model: onnx.ModelProto, device: str):
+    def __init__(self, model: onnx.ModelProto, device: str,
+                 options: Mapping[str, Any] | None = None):
         self.model = model
         self.device = _device_kind(device)
+        self.options: dict[str, Any] = dict(options or {})
+        self.compiled: dict[int, Any] = {}  # SIM: package per imported model (by id)
+        self.last_report: Any = None  # SIM: the simulator's RunReport of the last run
         self.input_names = [i.name for i in _graph_inputs(model)]
         self.output_names = [o.name for o in model.graph.output]
         self._frozen = _shape_deciding_inputs(model)
@@ -177,7 +229,7 @@ class FvirBackendRep(BackendRep):
         given = self._bind(inputs)
         imported = self._specialized(given)
         # In the imported function's order (inputs folded into constants are not arguments).
-        outputs = DEVICES[self.device](imported, [given[n] for n in imported.input_names])
+        outputs = DEVICES[self.device](imported, [given[n] for n in imported.input_names], self)
         by_name = dict(zip(imported.output_names, outputs, strict=True))
         return namedtupledict("Outputs", self.output_names)(
             *(by_name[n] for n in self.output_names)
@@ -189,15 +241,19 @@ class FvirBackend(Backend):
 
     @classmethod
     def prepare(cls, model: onnx.ModelProto, device: str = "CPU", **kwargs: Any) -> FvirBackendRep:
-        if kwargs:
-            raise UserError(f"unknown backend option(s) {sorted(kwargs)}")
         if not cls.supports_device(device):
             raise UserError(f"unsupported device '{device}' (fvir has {', '.join(DEVICES)})")
+        unknown = set(kwargs) - DEVICE_OPTIONS[_device_kind(device)]
+        if unknown:
+            raise UserError(f"unknown backend option(s) {sorted(unknown)} for device "
+                            f"'{_device_kind(device)}'")
+        if kwargs.get("dtype", "int8") not in ("int8", "fp32"):
+            raise UserError(f"dtype must be 'int8' or 'fp32', got {kwargs['dtype']!r}")
         try:
             onnx.checker.check_model(model)
         except onnx.checker.ValidationError as exc:
             raise UserError(f"invalid ONNX model: {str(exc).splitlines()[0]}") from None
-        return FvirBackendRep(model, device)
+        return FvirBackendRep(model, device, kwargs)
 
     @classmethod
     def run_model(

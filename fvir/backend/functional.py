@@ -51,6 +51,7 @@ from fvir.errors import UserError
 from fvir.hw.config import CoreConfig
 from fvir.ifp.package import Layer, Package, SegmentKind, TensorInfo
 from fvir.isa.encoding import decode, select, set_field
+from fvir.isa.instr import Instruction
 from fvir.isa.spec import NUM_SEGMENTS, Opcode
 
 # ---------------------------------------------------------------------------------------------
@@ -72,7 +73,14 @@ def run_stream(words: np.ndarray, core: CoreConfig | CoreState, memory: Memory,
     state = core if isinstance(core, CoreState) else CoreState(core, mode)
     if state.mode != mode:
         raise ValueError(f"a {mode} run needs a {mode} core state, got a {state.mode} one")
-    instrs = decode(words)
+    run_decoded(decode(words), state, memory)
+    return state
+
+
+def run_decoded(instrs: Sequence[Instruction], state: CoreState, memory: Memory) -> None:
+    """`run_stream` on already decoded instructions (drivers that run many frames of one
+    package decode its words once: decoding costs about as much as a small instruction's
+    numpy work). `state` and `memory` must be in the same mode."""
     tokens = state.tokens
     tokens.reset()  # counters are zero when a stream starts
     i = 0
@@ -98,7 +106,6 @@ def run_stream(words: np.ndarray, core: CoreConfig | CoreState, memory: Memory,
         tokens.check_empty()
     except SimError as e:
         raise e.locate(tenant=memory.tenant) from None
-    return state
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,7 +200,9 @@ def _identity_link(package: Package) -> np.ndarray:
     return words
 
 
-def _weights(package: Package, mode: Mode) -> np.ndarray:
+def weights_blob(package: Package, mode: Mode) -> np.ndarray:
+    """The contents of the package's WEIGHTS segment in `mode` (int8 bytes or the fp32
+    shadow)."""
     if mode == "int8":
         return np.asarray(package.weights, np.uint8)
     if package.weights_f32 is None:
@@ -202,7 +211,7 @@ def _weights(package: Package, mode: Mode) -> np.ndarray:
     return np.asarray(package.weights_f32, np.float32)
 
 
-def _run_host(layer: Layer, package: Package, mem: Memory) -> None:
+def run_host_layer(layer: Layer, package: Package, mem: Memory) -> None:
     """A host layer: its dnn function on the real values of its inputs, in numpy."""
     from xdsl.context import Context
     from xdsl.dialects.arith import Arith
@@ -248,7 +257,7 @@ def run_package(package: Package, inputs: Sequence[np.ndarray], core: CoreConfig
         if seg.kind != SegmentKind.WEIGHTS:
             mem.alloc(i, seg.size, seg.name)
             continue
-        blob = _weights(package, mode)
+        blob = weights_blob(package, mode)
         if blob.size > seg.size:
             raise UserError(f"package '{package.name}': {blob.size} bytes of weights for a "
                             f"{seg.size}-byte segment")
@@ -261,7 +270,7 @@ def run_package(package: Package, inputs: Sequence[np.ndarray], core: CoreConfig
     state = CoreState(core, mode)
     for layer in package.layers:
         if layer.kind == "host":
-            _run_host(layer, package, mem)
+            run_host_layer(layer, package, mem)
             continue
         for k in range(layer.frame_start, layer.frame_start + layer.frame_count):
             state.clear_configs()

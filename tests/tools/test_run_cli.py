@@ -1,5 +1,5 @@
 """`fv run` on the reference backend: zoo names and ONNX files, given or seeded inputs, one-line
-errors for bad flags and files."""
+errors for bad flags and files. (The simulator, the default backend: test_run_sim.py.)"""
 
 import json
 
@@ -30,7 +30,7 @@ def tiny_model(tmp_path):
 
 
 def run_json(capsys, *args):
-    assert main(["run", *args, "--json"]) == 0
+    assert main(["run", *args, "--backend", "reference", "--json"]) == 0
     return json.loads(capsys.readouterr().out)
 
 
@@ -64,7 +64,7 @@ def test_seeded_inputs_are_deterministic(tiny_model, capsys):
 
 
 def test_text_summary(tiny_model, capsys):
-    assert main(["run", str(tiny_model)]) == 0
+    assert main(["run", str(tiny_model), "--backend", "reference"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("tiny: reference backend")
     assert "y: 2x3 float32" in out
@@ -78,13 +78,14 @@ def test_text_summary(tiny_model, capsys):
     ],
 )
 def test_bad_input_flags(tiny_model, capsys, extra, message):
-    assert main(["run", str(tiny_model), *extra]) == 1
+    assert main(["run", str(tiny_model), "--backend", "reference", *extra]) == 1
     assert capsys.readouterr().err == message
 
 
 def test_unknown_input_name(tmp_path, tiny_model, capsys):
     np.save(tmp_path / "z.npy", np.zeros((2, 4), np.float32))
-    assert main(["run", str(tiny_model), "--input", f"z={tmp_path / 'z.npy'}"]) == 1
+    assert main(["run", str(tiny_model), "--backend", "reference", "--input",
+                 f"z={tmp_path / 'z.npy'}"]) == 1
     err = capsys.readouterr().err
     assert err == "fv run: error: --input names unknown input 'z' (the model's inputs: x)\n"
 
@@ -92,13 +93,13 @@ def test_unknown_input_name(tmp_path, tiny_model, capsys):
 def test_not_a_npy_file(tmp_path, tiny_model, capsys):
     bad = tmp_path / "bad.npy"
     bad.write_text("not numpy")
-    assert main(["run", str(tiny_model), "--input", f"x={bad}"]) == 1
+    assert main(["run", str(tiny_model), "--backend", "reference", "--input", f"x={bad}"]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"fv run: error: --input x: '{bad}' is not a .npy array")
     assert err.count("\n") == 1
 
 
 def test_unknown_model(capsys):
-    assert main(["run", "no-such-model"]) == 1
+    assert main(["run", "no-such-model", "--backend", "reference"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("fv run: error: 'no-such-model' is neither an ONNX file nor a zoo model")

@@ -1,0 +1,258 @@
+"""Benchmark: the simulator's speed and memory, and the simulated performance of VGG-16 and
+ResNet-50 on paper-u200 next to a roofline of the configuration.
+
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_sim.py [--repeat 3] [--skip-rss] [--json]
+
+1. Wall time: ResNet-50 int8 on the simulator (one core, numerics and timing; compile and
+   link excluded) against onnxruntime fp32 on the float model, same input, medians of
+   `--repeat` runs in this process, and their ratio (target <= 3x). Both with default
+   threading. The simulator's CONVs are many small BLAS calls, for which one BLAS thread is
+   faster and much steadier than two on a small shared machine: set OPENBLAS_NUM_THREADS=1
+   before Python starts (numpy reads it once, at import), as the command line above does.
+2. Peak RSS of `fv run resnet50` (compile, link, simulate) in a subprocess (target 1 GiB).
+3. Simulated cycles of VGG-16 and ResNet-50 on 1, 2, 4, 8 and 16 cores (timing-only runs:
+   the cycles are those of the full run, tests/backend/test_machine.py checks it): latency,
+   speed-up and scaling efficiency (target >= 75% at 16 cores for ResNet-50), MAC
+   utilization of the whole model and of its convolution layers (target >= 85% on one core
+   for VGG-16), next to the roofline: max(MACs / (cores x 256 MAC/cycle), DDR bytes moved /
+   (bandwidth of the banks those cores sit on)). For the single-core convolution layers it
+   also gives two bounds from the instruction stream: the CONV engine's own busy cycles
+   (what the instructions cost at 100% overlap) and the cycles if every step's CONVs of one
+   input window (the per-channel requantization runs the compiler splits) were one
+   instruction; see the report's "gaps". The scaling is repeated with every transfer capped
+   at a 128-bit AXI port (16 B/cycle; `Machine(port_bytes_per_cycle=...)`), since by default
+   a core alone gets its whole bank, which flatters the one-core baseline. Last, a
+   cross-check of the two derivations of the cycle model: on one core capped at the DDR
+   share the compiler assumes (a quarter of a bank), the simulated cycles against the
+   linker's closed-form prediction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from fvir import zoo
+from fvir.backend.machine import simulate_package
+from fvir.compiler import compile_model
+from fvir.hw import PAPER_U200, cost
+from fvir.isa import Opcode
+from fvir.isa.encoding import columns
+
+CORES = (1, 2, 4, 8, 16)
+PORT_BYTES = 16.0  # one 128-bit AXI port per cycle at the core clock
+
+
+def median_time(fn, repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def wall_ratio(package, model, x: np.ndarray, repeat: int) -> dict[str, Any]:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    feed = {session.get_inputs()[0].name: x}
+    for _ in range(3):  # onnxruntime's first runs set up its arena and kernels
+        session.run(None, feed)
+    ort_s = median_time(lambda: session.run(None, feed), max(repeat, 10))
+    simulate_package(package, [x], PAPER_U200, cores=1)  # warm the per-package caches
+    reports = []
+    sim_s = median_time(lambda: reports.append(simulate_package(package, [x], PAPER_U200)),
+                        repeat)
+    wall = reports[-1].wall_s
+    return {
+        "sim_s": sim_s, "onnxruntime_s": ort_s, "ratio": sim_s / ort_s,
+        "sim_functional_s": wall["functional_s"], "sim_timing_s": wall["timing_s"],
+        "instructions": len(package.words), "frames": len(package.frames),
+        "timing_us_per_instruction": wall["timing_s"] / len(package.words) * 1e6,
+        "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
+    }
+
+
+_CHILD = """
+import sys
+from fvir.tools.fv import main
+code = main(["run", "resnet50", "--json"])
+try:  # VmHWM: this process image's peak RSS (ru_maxrss would count the forked parent too)
+    hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0].split()[1]
+except OSError:
+        hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print("PEAK_KIB", hwm, file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def peak_rss() -> dict[str, Any]:
+    """Peak RSS of `fv run resnet50` (compile, link, simulate), measured in the child."""
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", _CHILD], capture_output=True, text=True,
+                          check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode:
+        raise SystemExit(f"fv run resnet50 failed: {done.stderr.strip()}")
+    kib = int(done.stderr.rsplit("PEAK_KIB", 1)[1].split()[0])
+    return {"peak_rss_mib": kib / 1024, "wall_s": elapsed}
+
+
+def conv_bounds(package) -> dict[str, float]:
+    """Per layer: cycles of its CONVs as emitted, and if each window's CONVs were merged."""
+    core = PAPER_U200.core
+    idx, c = columns(package.words, Opcode.CONV)
+    init_idx, init = columns(package.words, Opcode.CONVINIT)
+    pos = np.searchsorted(init_idx, idx) - 1
+    kh, kw = init["kernel_h"][pos], init["kernel_w"][pos]
+    frame = np.searchsorted(package.frames["instr_start"].astype(np.int64), idx, "right") - 1
+    layer = package.frames["layer"][frame].astype(np.int64)
+    dw = c["depthwise"].astype(bool)
+
+    def cycles(oc, sel=slice(None)):
+        return np.where(dw[sel],
+                        cost.dwconv_cycles(core, c["rows"][sel], c["cols"][sel], oc, kh[sel],
+                                           kw[sel]),
+                        cost.conv_cycles(core, c["rows"][sel], c["cols"][sel], c["ic"][sel], oc,
+                                         kh[sel], kw[sel]))
+
+    keys = np.stack([frame, c["in_addr"], c["rows"], c["cols"], c["ic"], dw], axis=1)
+    _, first, group = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    oc_sum = np.bincount(group.ravel(), weights=c["oc"]).astype(np.int64)
+    n = len(package.layers)
+    emitted = np.bincount(layer, weights=cycles(c["oc"]), minlength=n)
+    merged = np.bincount(layer[first], weights=cycles(oc_sum, first), minlength=n)
+    return {"emitted": emitted, "merged": merged}
+
+
+def scaling(name: str, package) -> dict[str, Any]:
+    x = np.zeros(tuple(package.tensors[package.inputs[0]].shape), np.float32)
+    peak = PAPER_U200.core.macs_per_cycle
+    bank_bw = PAPER_U200.bank_bytes_per_cycle
+    kinds = {layer.name: layer.kind for layer in package.layers}
+    bounds = conv_bounds(package)
+    rows = []
+    for n in CORES:
+        report = simulate_package(package, [x], PAPER_U200, cores=n, functional=False)
+        (t,) = report.tenants.values()
+        conv_cycles = sum(v for k, v in t.layer_cycles.items() if kinds.get(k) == "conv2d")
+        conv_macs = sum(v for k, v in t.layer_macs.items() if kinds.get(k) == "conv2d")
+        moved = float(sum(report.bank_bytes))
+        banks = -(-n // PAPER_U200.cores_per_bank)
+        roof = max(t.macs / (peak * n), moved / (bank_bw * banks))
+        busy = {e: float(np.mean([c.busy[e] for c in report.cores.values()])) / t.cycles
+                for e in ("LOAD", "CONV", "MISC", "SAVE")}
+        rows.append({
+            "cores": n, "cycles": t.cycles, "latency_ms": t.latency_ms,
+            "mac_utilization": t.mac_utilization,
+            "conv_mac_utilization": conv_macs / (conv_cycles * peak * n),
+            "roofline_cycles": roof, "of_roofline": roof / t.cycles,
+            "ddr_mb": moved / 1e6, "bank_utilization": max(report.bank_busy) / t.cycles,
+            "engine_busy": busy,
+        })
+    base = rows[0]["cycles"]
+    for r in rows:
+        r["speedup"] = base / r["cycles"]
+        r["efficiency"] = r["speedup"] / r["cores"]
+    # The same with every transfer capped at one 128-bit AXI port at the core clock (16 bytes
+    # per cycle; the DPU's data ports), so that a core alone cannot take a whole bank.
+    port = {n: simulate_package(package, [x], PAPER_U200, cores=n, functional=False,
+                                port_bytes_per_cycle=PORT_BYTES).cycles for n in CORES}
+    port_rows = {n: {"cycles": c, "efficiency": port[1] / c / n} for n, c in port.items()}
+    conv_layers = [i for i, layer in enumerate(package.layers) if layer.kind == "conv2d"]
+    one = simulate_package(package, [x], PAPER_U200, cores=1, functional=False)
+    (t1,) = one.tenants.values()
+    conv_phase = sum(t1.layer_cycles[package.layers[i].name] for i in conv_layers)
+    conv_macs = sum(t1.layer_macs[package.layers[i].name] for i in conv_layers)
+    gaps = {
+        "conv_phase_cycles": conv_phase,
+        "conv_engine_cycles": float(bounds["emitted"][conv_layers].sum()),
+        "merged_run_cycles": float(bounds["merged"][conv_layers].sum()),
+        "ideal_cycles": conv_macs / peak,
+    }
+    gaps["utilization"] = gaps["ideal_cycles"] / conv_phase
+    gaps["bound_emitted"] = gaps["ideal_cycles"] / gaps["conv_engine_cycles"]
+    gaps["bound_merged"] = gaps["ideal_cycles"] / gaps["merged_run_cycles"]
+    gaps["overlap_efficiency"] = gaps["conv_engine_cycles"] / conv_phase
+    # Cross-check: under the DDR share the compiler's frame costs assume (a quarter of a
+    # bank per core), the event-driven schedule should match the linker's prediction.
+    capped = simulate_package(package, [x], PAPER_U200, functional=False,
+                              port_bytes_per_cycle=cost.core_bytes_per_cycle(PAPER_U200))
+    (tc,) = capped.tenants.values()
+    agreement = {"simulated": tc.cycles, "predicted": tc.executable.predicted_cycles,
+                 "ratio": tc.cycles / tc.executable.predicted_cycles}
+    return {"model": name, "macs": rows[0] and t1.macs, "instructions": len(package.words),
+            "frames": len(package.frames), "rows": rows, "single_core_conv_gaps": gaps,
+            "cost_model_agreement": agreement, "port_capped": port_rows}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--skip-rss", action="store_true")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    out: dict[str, Any] = {"hw": PAPER_U200.summary()}
+    packages = {}
+    for name in ("resnet50", "vgg16"):
+        model = zoo.build(name)
+        start = time.perf_counter()
+        packages[name] = (model, compile_model(model, PAPER_U200))
+        out.setdefault("compile_s", {})[name] = time.perf_counter() - start
+    model, package = packages["resnet50"]
+    x = np.random.default_rng(0).standard_normal((1, 3, 224, 224), dtype=np.float32)
+    out["wall"] = wall_ratio(package, model, x, args.repeat)
+    if not args.skip_rss:
+        out["rss"] = peak_rss()
+    out["scaling"] = [scaling(name, packages[name][1]) for name in ("vgg16", "resnet50")]
+    if args.json:
+        print(json.dumps(out, indent=2, default=float))
+        return
+    print(out["hw"])
+    w = out["wall"]
+    print(f"\n== ResNet-50 int8 simulation vs onnxruntime fp32 (OPENBLAS_NUM_THREADS="
+          f"{w['openblas_threads']})")
+    print(f"sim {w['sim_s']:.2f} s (numerics {w['sim_functional_s']:.2f} s, timing "
+          f"{w['sim_timing_s']:.2f} s = {w['timing_us_per_instruction']:.1f} us x "
+          f"{w['instructions']} instructions); onnxruntime {w['onnxruntime_s'] * 1e3:.1f} ms; "
+          f"ratio {w['ratio']:.0f}x (target <= 3x)")
+    if "rss" in out:
+        print(f"peak RSS of `fv run resnet50`: {out['rss']['peak_rss_mib']:.0f} MiB "
+              f"(target <= 1024), {out['rss']['wall_s']:.1f} s")
+    for s in out["scaling"]:
+        print(f"\n== {s['model']}: {s['macs'] / 1e9:.2f} GMAC, {s['frames']} frames, "
+              f"{s['instructions']} instructions")
+        print(f"{'cores':>5} {'cycles':>11} {'ms':>8} {'speedup':>7} {'eff':>5} {'MAC%':>5} "
+              f"{'conv%':>5} {'roofline':>11} {'%roof':>5} {'DDR MB':>7} {'bank%':>5} "
+              f"{'L/C/M/S busy %':>16}")
+        for r in s["rows"]:
+            b = r["engine_busy"]
+            print(f"{r['cores']:>5} {r['cycles']:>11} {r['latency_ms']:>8.2f} "
+                  f"{r['speedup']:>7.2f} {r['efficiency']:>5.0%} {r['mac_utilization']:>5.0%} "
+                  f"{r['conv_mac_utilization']:>5.0%} {r['roofline_cycles']:>11.0f} "
+                  f"{r['of_roofline']:>5.0%} {r['ddr_mb']:>7.1f} {r['bank_utilization']:>5.0%} "
+                  f"{b['LOAD']:>4.0%}/{b['CONV']:.0%}/{b['MISC']:.0%}/{b['SAVE']:.0%}")
+        g = s["single_core_conv_gaps"]
+        print(f"  1 core, conv layers: {g['utilization']:.1%} MAC utilization; the CONVs as "
+              f"emitted cap it at {g['bound_emitted']:.1%} (engines overlap "
+              f"{g['overlap_efficiency']:.1%} of the conv phases); one CONV per input window "
+              f"would cap it at {g['bound_merged']:.1%}")
+        pc = s["port_capped"]
+        print("  transfers capped at a 128-bit port (16 B/cycle): " + ", ".join(
+            f"{n}: {r['cycles']} ({r['efficiency']:.0%})" for n, r in pc.items()))
+        a = s["cost_model_agreement"]
+        print(f"  1 core at the compiler's DDR share (16 B/cycle): simulated {a['simulated']} "
+              f"cycles, linker's prediction {a['predicted']} ({a['ratio']:.4f}x)")
+
+
+if __name__ == "__main__":
+    main()

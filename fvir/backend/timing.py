@@ -1,0 +1,552 @@
+"""The cycle model: what every instruction costs, and the event-driven schedule of a pool of
+cores sharing DDR banks.
+
+Timing is computed from decoded instruction fields only, never from the data, so a run gives
+the same cycles with or without the numerics (`Machine.run(functional=False)`, the fast timing
+mode a cloud simulation of thousands of inferences needs).
+
+Per instruction (`instr_table`, vectorized once per package; the formulas are
+`fvir.hw.cost`'s, the constants its `Timing`, so the simulator and the compiler's frame costs
+agree by construction):
+
+1. CONV, POOL, ELEW, MVM, ACT occupy their engine for `instr_cycles` plus the cost function of
+   their fields; CONV and POOL take the kernel from the latest CONVINIT / POOLINIT before them
+   in the package (a frame issues its own). CONVINIT, POOLINIT, ELEWINIT: `instr_cycles`.
+2. LOAD and SAVE occupy their engine for `instr_cycles + dma_latency` (issue and DDR latency,
+   no bandwidth used) and then for as long as the DDR bank takes to move their
+   rows x cols x chans bytes (below). An empty one (a frame's closing fence) costs
+   `instr_cycles`.
+
+Dispatch (one core; `simulate`):
+
+1. The level-1 dispatcher hands each core its frames in order. Fetching a frame keeps the
+   core's level-2 dispatcher busy for `frame_cycles` before it can issue the frame's first
+   instruction; the dispatcher runs ahead, so this overlaps the previous frame's execution.
+2. The level-2 dispatcher issues in program order into four per-engine queues of
+   `queue_depth` entries, and stalls while the queue of the next instruction is full.
+   Issuing takes no time of its own (the engines' `instr_cycles` account for it).
+3. Each engine runs its queue in order. The head starts when the engine is free and every
+   token its dpdon waits for is available (it takes them then); on completion it gives the
+   tokens of its dpdby. This cannot deadlock for a program that is valid in program order,
+   whatever the queue depth: the earliest unfinished instruction is always at the head of its
+   queue with its tokens available.
+4. SYNC: the dispatcher waits until everything it issued has completed, then arrives at the
+   tenant's barrier; the level-1 dispatcher releases all its cores `sync_cycles` after the
+   last arrival. END: the core is done when everything it issued has completed.
+
+DDR (`Bank`): each bank serves its transfers by processor sharing. The n transfers in flight
+on a bank each move min(bank_bytes_per_cycle / n, port cap) bytes per cycle (the cap, off by
+default, models a core's AXI port), so a transfer alone gets the whole bank, two at once take
+twice as long, and transfers on different banks never interact. A transfer uses the bank of
+the core that issues it (the linker's traffic model: a core reaches DDR through its own bank's
+port). The LOAD and SAVE engines of one core are two transfers. Processor sharing is the
+fluid limit of a round-robin burst arbiter; it is exact, needs no burst size, and costs
+O(log n) per transfer with a virtual clock: every active transfer has received the same
+service `v`, so a transfer joining at `v0` finishes when `v` reaches `v0 + bytes`.
+
+Determinism: events are ordered by (time, sequence number of insertion), all arithmetic is in
+float64 in a fixed order, so equal inputs give identical schedules.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+from numpy.typing import NDArray
+
+from fvir.backend.faults import DependencyError, SimError
+from fvir.backend.semantics import ENGINE_OF
+from fvir.hw import cost
+from fvir.hw.config import CoreConfig, PoolConfig
+from fvir.isa.encoding import as_words, columns, opcodes
+from fvir.isa.spec import Engine, Opcode
+from fvir.runtime.linker import SYNC_CYCLES
+
+# Stream item kinds: the four engines (Engine values), then the dispatcher's own items.
+SYNC_ITEM, END_ITEM, FRAME_ITEM, FENCE_ITEM = 4, 5, 6, 7
+
+QUEUE_DEPTH = 8  # instructions per engine queue: a few steps of a frame ahead
+DISPATCH_OPS = (Opcode.SYNC, Opcode.END)
+ENGINE_NAMES = tuple(e.name for e in Engine)
+
+
+# ---------------------------------------------------------------------------------------------
+# Per instruction
+
+
+@dataclass(frozen=True, eq=False)
+class InstrTable:
+    """What the timing needs of every instruction of a words array ([n] each).
+
+    `engine` is the Engine value (0..3), `FENCE_ITEM` for SYNC/END inside a frame. `cycles` is
+    the fixed engine occupancy (rule 1-2 above), `nbytes` what a LOAD/SAVE moves, `macs` the
+    useful multiply-accumulates of CONV/MVM. For LOAD/SAVE, `seg` and the byte range
+    `lo`..`hi` (exclusive) they touch within it, for the level-1 bounds check; `is_save`
+    marks SAVEs (writes)."""
+
+    op: NDArray[np.int64]
+    engine: NDArray[np.int64]
+    dpdon: NDArray[np.int64]
+    dpdby: NDArray[np.int64]
+    cycles: NDArray[np.int64]
+    nbytes: NDArray[np.int64]
+    macs: NDArray[np.int64]
+    seg: NDArray[np.int64]
+    lo: NDArray[np.int64]
+    hi: NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return len(self.op)
+
+
+def _latest(init_rows: NDArray[np.intp], rows: NDArray[np.intp],
+            values: NDArray[np.int64], default: int) -> NDArray[np.int64]:
+    """For each of `rows`, the value of the latest INIT (at `init_rows`) before it."""
+    pos = np.searchsorted(init_rows, rows) - 1
+    if not len(init_rows):
+        return np.full(len(rows), default, np.int64)
+    return np.where(pos >= 0, values[np.maximum(pos, 0)], default)
+
+
+def instr_table(words: np.ndarray, core: CoreConfig,
+                timing: cost.Timing = cost.DEFAULT_TIMING) -> InstrTable:
+    """Latencies, DMA sizes and MACs of every instruction of `words` (vectorized per opcode).
+    Raises `DecodingError` for words that are not instructions."""
+    arr = as_words(words)
+    n = len(arr)
+    op = opcodes(arr)
+    z = np.zeros(n, np.int64)
+    engine, dpdon, dpdby, cycles, nbytes, macs = (z.copy() for _ in range(6))
+    seg, lo, hi = z.copy(), z.copy(), z.copy()
+    t_i = timing.instr_cycles
+    cols: dict[Opcode, tuple[NDArray[np.intp], dict[str, NDArray[np.int64]]]] = {}
+    for value in np.unique(op).tolist():
+        o = Opcode(value)
+        idx, c = cols[o] = columns(arr, o)
+        dpdon[idx], dpdby[idx] = c["dpdon"], c["dpdby"]
+        spec_engine = ENGINE_OF[o]
+        engine[idx] = FENCE_ITEM if spec_engine is None else int(spec_engine)
+        cycles[idx] = 0 if spec_engine is None else t_i
+
+    for o in (Opcode.LOAD, Opcode.SAVE):
+        if o not in cols:
+            continue
+        idx, c = cols[o]
+        size = c["rows"] * c["cols"] * c["chans"]
+        nbytes[idx] = size
+        cycles[idx] += np.where(size > 0, timing.dma_latency, 0)
+        seg[idx], lo[idx] = c["seg"], c["off"]
+        # One past the last byte touched (docs/isa.md LOAD/SAVE), as the semantics check it.
+        span = (c["off"] + (c["rows"] - 1) * c["ddr_row_stride"]
+                + (c["cols"] - 1) * c["ddr_pix_stride"] + c["chans"])
+        hi[idx] = np.where(size > 0, span, c["off"])
+
+    if Opcode.CONV in cols:
+        idx, c = cols[Opcode.CONV]
+        init_idx, init = cols.get(Opcode.CONVINIT, (np.zeros(0, np.intp), {}))
+        kh = _latest(init_idx, idx, init.get("kernel_h", z), 1)
+        kw = _latest(init_idx, idx, init.get("kernel_w", z), 1)
+        dw = c["depthwise"].astype(bool)
+        r, w, ic, oc = c["rows"], c["cols"], c["ic"], c["oc"]
+        cycles[idx] += np.where(dw, cost.dwconv_cycles(core, r, w, oc, kh, kw),
+                                cost.conv_cycles(core, r, w, ic, oc, kh, kw))
+        macs[idx] = r * w * oc * kh * kw * np.where(dw, 1, ic)
+    if Opcode.POOL in cols:
+        idx, c = cols[Opcode.POOL]
+        init_idx, init = cols.get(Opcode.POOLINIT, (np.zeros(0, np.intp), {}))
+        kh = _latest(init_idx, idx, init.get("kernel_h", z), 1)
+        kw = _latest(init_idx, idx, init.get("kernel_w", z), 1)
+        cycles[idx] += cost.pool_cycles(core, c["rows"], c["cols"], c["chans"], kh, kw)
+    if Opcode.ELEW in cols:
+        idx, c = cols[Opcode.ELEW]
+        cycles[idx] += cost.elew_cycles(core, c["rows"], c["cols"], c["chans"])
+    if Opcode.MVM in cols:
+        idx, c = cols[Opcode.MVM]
+        cycles[idx] += cost.mvm_cycles(core, c["rows"], c["cols"])
+        macs[idx] = c["rows"] * c["cols"]
+    if Opcode.ACT in cols:
+        idx, c = cols[Opcode.ACT]
+        cycles[idx] += cost.act_cycles(core, c["length"])
+    return InstrTable(op, engine, dpdon, dpdby, cycles, nbytes, macs, seg, lo, hi)
+
+
+# ---------------------------------------------------------------------------------------------
+# One core's stream
+
+
+@dataclass(eq=False)
+class CoreProgram:
+    """The items one core runs, in program order (lists: the event loop reads them per item).
+
+    `kind` is an engine (0..3) or SYNC_ITEM / END_ITEM / FRAME_ITEM / FENCE_ITEM; `arg` is the
+    package instruction row of an engine item or fence, the frame id of a FRAME_ITEM and the
+    barrier (phase) of a SYNC_ITEM. `stop`: the position of an instruction that faults (the
+    tenant stops when it would start), -1 for none."""
+
+    core: int
+    tenant: int
+    kind: list[int]
+    dpdon: list[int]
+    dpdby: list[int]
+    cycles: list[int]
+    nbytes: list[int]
+    arg: list[int]
+    stop: int = -1
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+
+def core_program(table: InstrTable, frames: np.ndarray, phase_frames: Sequence[np.ndarray],
+                 core: int, tenant: int) -> CoreProgram:
+    """The program of one core that runs `phase_frames[p]` (frame ids, in order) in phase p,
+    with a barrier after every phase and END at the end. `frames` is the package's frame
+    table (FRAME_DTYPE)."""
+    counts = [len(ids) for ids in phase_frames]
+    ids = (np.concatenate([np.asarray(x, np.intp) for x in phase_frames]) if phase_frames
+           else np.zeros(0, np.intp))
+    starts = frames["instr_start"][ids].astype(np.int64)
+    n_instr = frames["instr_count"][ids].astype(np.int64)
+    nphase = len(phase_frames)
+    frame_phase = np.repeat(np.arange(nphase), counts)
+    block = n_instr + 1  # the frame's marker, then its instructions
+    marker = np.cumsum(block) - block + frame_phase  # every earlier phase added one SYNC
+    ends_of_phase = np.cumsum(np.bincount(frame_phase, weights=block, minlength=nphase)
+                              ).astype(np.int64) if nphase else np.zeros(0, np.int64)
+    sync = ends_of_phase + np.arange(nphase)
+    total = int(block.sum()) + nphase + 1
+    rows = np.full(total, -1, np.int64)
+    # Instruction positions: marker + 1 + j for j < count, frame by frame.
+    total_instr = int(n_instr.sum())
+    first = np.cumsum(n_instr) - n_instr
+    pos = np.repeat(marker + 1 - first, n_instr) + np.arange(total_instr)
+    rows[pos] = np.repeat(starts - first, n_instr) + np.arange(total_instr)
+
+    kind = np.empty(total, np.int64)
+    arg = np.zeros(total, np.int64)
+    on, by, cyc, nb = (np.zeros(total, np.int64) for _ in range(4))
+    r = rows[pos]
+    kind[pos], on[pos], by[pos] = table.engine[r], table.dpdon[r], table.dpdby[r]
+    cyc[pos], nb[pos], arg[pos] = table.cycles[r], table.nbytes[r], r
+    kind[marker], arg[marker] = FRAME_ITEM, ids
+    kind[sync], arg[sync] = SYNC_ITEM, np.arange(nphase)
+    kind[-1] = END_ITEM
+    return CoreProgram(core, tenant, kind.tolist(), on.tolist(), by.tolist(), cyc.tolist(),
+                       nb.tolist(), arg.tolist())
+
+
+# ---------------------------------------------------------------------------------------------
+# DDR banks
+
+
+class Bank:
+    """One DDR bank serving its transfers by processor sharing (module docstring)."""
+
+    __slots__ = ("busy", "bw", "cap", "heap", "moved", "t", "v", "version")
+
+    def __init__(self, bytes_per_cycle: float, cap: float | None) -> None:
+        self.bw = bytes_per_cycle
+        self.cap = cap
+        self.v = 0.0  # service every active transfer has received
+        self.t = 0.0  # time of the last update
+        self.heap: list[tuple[float, int, tuple]] = []  # (v at which it ends, seq, payload)
+        self.version = 0  # bumped on every change: older completion events are stale
+        self.busy = 0.0  # cycles with at least one transfer in flight
+        self.moved = 0.0  # bytes served
+
+    def rate(self) -> float:
+        r = self.bw / len(self.heap)
+        return r if self.cap is None or r < self.cap else self.cap
+
+    def update(self, now: float) -> None:
+        if self.heap:
+            dt = now - self.t
+            r = self.rate()
+            self.v += dt * r
+            self.busy += dt
+            self.moved += dt * r * len(self.heap)
+        self.t = now
+
+    def join(self, now: float, nbytes: int, seq: int, payload: tuple) -> None:
+        self.update(now)
+        heapq.heappush(self.heap, (self.v + nbytes, seq, payload))
+        self.version += 1
+
+    def next_done(self) -> float:
+        """When the first active transfer ends (the bank must have one)."""
+        return self.t + (self.heap[0][0] - self.v) / self.rate()
+
+    def pop_done(self, now: float) -> list[tuple]:
+        """Advance to `now` and remove the transfers that have finished (payloads)."""
+        self.update(now)
+        done = []
+        eps = 1e-9 * (1.0 + abs(self.v))  # float residue of v's accumulation
+        while self.heap and self.heap[0][0] <= self.v + eps:
+            done.append(heapq.heappop(self.heap)[2])
+        self.version += 1
+        return done
+
+    def drop(self, now: float, cores: set[int]) -> None:
+        """Abort the transfers of `cores` (a faulted tenant)."""
+        self.update(now)
+        kept = [item for item in self.heap if item[2][0] not in cores]
+        if len(kept) != len(self.heap):
+            heapq.heapify(kept)
+            self.heap = kept
+            self.version += 1
+
+
+# ---------------------------------------------------------------------------------------------
+# The schedule
+
+
+@dataclass(eq=False)
+class CoreTimes:
+    """One core's schedule: start and end time of every item of its program (NaN: never ran),
+    the time its END completed (None: it did not finish)."""
+
+    program: CoreProgram
+    start: NDArray[np.float64]
+    end: NDArray[np.float64]
+    finish: float | None
+
+
+@dataclass(eq=False)
+class Schedule:
+    """The result of `simulate`: per core its times; per tenant the fault time (None if it
+    ran to the end), its barrier release times (phase -> cycle) and finish time; per bank the
+    busy cycles and bytes moved."""
+
+    cores: list[CoreTimes]
+    tenant_fault: dict[int, float]
+    tenant_error: dict[int, SimError]
+    barriers: dict[int, list[float]]
+    bank_busy: list[float]
+    bank_bytes: list[float]
+    makespan: float = 0.0
+    stuck: list[int] = field(default_factory=list)
+
+
+@cache
+def _token_slots(mask: int, engine: int, taking: bool) -> tuple[int, ...]:
+    """Flat indices (p * 4 + q) of the token counters a mask touches: tok[P->engine] for a
+    dpdon (taking), tok[engine->Q] for a dpdby."""
+    bits = [b for b in range(4) if mask >> b & 1]
+    return tuple(b * 4 + engine for b in bits) if taking else tuple(engine * 4 + b for b in bits)
+
+
+# Event kinds.
+_DONE, _DMA, _BANK, _RESUME = 0, 1, 2, 3
+
+
+def simulate(programs: Sequence[CoreProgram], pool: PoolConfig, *,
+             timing: cost.Timing = cost.DEFAULT_TIMING, queue_depth: int = QUEUE_DEPTH,
+             sync_cycles: int = SYNC_CYCLES, port_bytes_per_cycle: float | None = None,
+             errors: dict[int, SimError] | None = None) -> Schedule:
+    """Run the programs of every core (of one or several tenants) together, event by event.
+
+    Cores of a tenant share its barriers (a barrier waits for all of them); `errors[tenant]`
+    is the error to report when that tenant's `stop` instruction would start (the functional
+    pass found it). A tenant whose cores can make no more progress while unfinished is
+    stopped with a `DependencyError` (a dpdon no instruction ever satisfies).
+    """
+    if queue_depth < 1:
+        raise ValueError(f"queue_depth must be at least 1, got {queue_depth}")
+    errors = dict(errors or {})
+    ncore = len(programs)
+    kinds = [p.kind for p in programs]
+    ons = [p.dpdon for p in programs]
+    bys = [p.dpdby for p in programs]
+    cycs = [p.cycles for p in programs]
+    nbs = [p.nbytes for p in programs]
+    stops = [p.stop for p in programs]
+    starts = [[np.nan] * len(p) for p in programs]
+    ends = [[np.nan] * len(p) for p in programs]
+    pcs = [0] * ncore
+    inflight = [0] * ncore
+    blocked = [False] * ncore
+    dead = [False] * ncore
+    finish: list[float | None] = [None] * ncore
+    queues = [[deque() for _ in range(4)] for _ in range(ncore)]
+    busy = [[False] * 4 for _ in range(ncore)]
+    tokens = [[0] * 16 for _ in range(ncore)]
+    bank_of = [pool.bank_of(p.core) for p in programs]
+    banks = [Bank(pool.bank_bytes_per_cycle, port_bytes_per_cycle)
+             for _ in range(pool.num_banks)]
+    tenant_cores: dict[int, list[int]] = {}
+    for ci, p in enumerate(programs):
+        tenant_cores.setdefault(p.tenant, []).append(ci)
+    arrived: dict[tuple[int, int], list[tuple[int, int]]] = {}  # (tenant, barrier) -> (core, pos)
+    barriers: dict[int, list[float]] = {t: [] for t in tenant_cores}
+    tenant_fault: dict[int, float] = {}
+    tenant_error: dict[int, SimError] = {}
+    frame_cycles = timing.frame_cycles
+
+    events: list[tuple] = []
+    seq = 0
+    push = heapq.heappush
+
+    def schedule_bank(b: int) -> None:
+        nonlocal seq
+        bank = banks[b]
+        if bank.heap:
+            seq += 1
+            push(events, (bank.next_done(), seq, _BANK, b, bank.version, 0))
+
+    def kill(tenant: int, now: float, error: SimError) -> None:
+        tenant_fault[tenant] = now
+        tenant_error[tenant] = error
+        members = tenant_cores[tenant]
+        for ci in members:
+            dead[ci] = True
+        gone = set(members)
+        for b, bank in enumerate(banks):
+            before = bank.version
+            bank.drop(now, gone)
+            if bank.version != before:
+                schedule_bank(b)
+
+    def arrive(ci: int, pos: int, now: float) -> None:
+        """Core `ci` reached the SYNC at `pos`; the last arrival releases them all."""
+        nonlocal seq
+        tenant = programs[ci].tenant
+        key = (tenant, programs[ci].arg[pos])
+        waiting = arrived.setdefault(key, [])
+        waiting.append((ci, pos))
+        if len(waiting) == len(tenant_cores[tenant]):
+            release = now + sync_cycles
+            barriers[tenant].append(release)
+            del arrived[key]
+            for cj, pj in waiting:
+                ends[cj][pj] = release
+                seq += 1
+                push(events, (release, seq, _RESUME, cj, 0, 0))
+
+    def advance(ci: int, now: float) -> None:
+        nonlocal seq
+        kind, on, cyc, nb = kinds[ci], ons[ci], cycs[ci], nbs[ci]
+        q, eng_busy, tok = queues[ci], busy[ci], tokens[ci]
+        start = starts[ci]
+        n = len(kind)
+        while True:
+            pc = pcs[ci]
+            while not blocked[ci] and pc < n:  # the level-2 dispatcher
+                k = kind[pc]
+                if k < 4:
+                    qk = q[k]
+                    if len(qk) >= queue_depth:
+                        break
+                    qk.append(pc)
+                    inflight[ci] += 1
+                    pc += 1
+                elif k == FRAME_ITEM:  # fetch the frame, then go on
+                    start[pc] = now
+                    ends[ci][pc] = now + frame_cycles
+                    blocked[ci] = True
+                    seq += 1
+                    push(events, (now + frame_cycles, seq, _RESUME, ci, 0, 0))
+                    pc += 1
+                elif inflight[ci]:  # SYNC, END and fences wait for everything issued
+                    break
+                elif k == SYNC_ITEM:
+                    start[pc] = now
+                    blocked[ci] = True
+                    pcs[ci] = pc + 1
+                    arrive(ci, pc, now)
+                    pc = pcs[ci]
+                elif k == END_ITEM:
+                    start[pc] = ends[ci][pc] = now
+                    finish[ci] = now
+                    pc += 1
+                else:  # FENCE_ITEM: SYNC/END inside a frame
+                    start[pc] = ends[ci][pc] = now
+                    pc += 1
+            pcs[ci] = pc
+            started = False
+            for e in range(4):  # the engines
+                qe = q[e]
+                if eng_busy[e] or not qe:
+                    continue
+                i = qe[0]
+                m = on[i]
+                if m:
+                    slots = _token_slots(m, e, True)
+                    if any(tok[s] == 0 for s in slots):
+                        continue
+                    for s in slots:
+                        tok[s] -= 1
+                if i == stops[ci]:
+                    tenant = programs[ci].tenant
+                    kill(tenant, now, errors.pop(tenant, None) or SimError(
+                        f"stopped at instruction {programs[ci].arg[i]}"))
+                    return
+                qe.popleft()
+                eng_busy[e] = True
+                start[i] = now
+                started = True
+                seq += 1
+                push(events, (now + cyc[i], seq, _DMA if nb[i] else _DONE, ci, e, i))
+            if not started:
+                return
+
+    def complete(ci: int, e: int, i: int, now: float) -> None:
+        ends[ci][i] = now
+        busy[ci][e] = False
+        inflight[ci] -= 1
+        m = bys[ci][i]
+        if m:
+            tok = tokens[ci]
+            for s in _token_slots(m, e, False):
+                tok[s] += 1
+        advance(ci, now)
+
+    for ci in range(ncore):
+        advance(ci, 0.0)
+    now = 0.0
+    pop = heapq.heappop
+    while events:
+        now, _, ev, a, b, c = pop(events)
+        if ev == _DONE:
+            if not dead[a]:
+                complete(a, b, c, now)
+        elif ev == _DMA:
+            if not dead[a]:
+                bank = bank_of[a]
+                seq += 1
+                banks[bank].join(now, nbs[a][c], seq, (a, b, c))
+                schedule_bank(bank)
+        elif ev == _BANK:
+            bank = banks[a]
+            if b != bank.version:
+                continue  # superseded by a later change of the bank
+            for ci, e, i in bank.pop_done(now):
+                complete(ci, e, i, now)
+            schedule_bank(a)
+        elif not dead[a]:  # _RESUME
+            blocked[a] = False
+            advance(a, now)
+
+    stuck = [ci for ci in range(ncore) if finish[ci] is None and not dead[ci]]
+    for ci in stuck:
+        tenant = programs[ci].tenant
+        if tenant in tenant_fault:
+            continue
+        i = next((qe[0] for qe in queues[ci] if qe), pcs[ci])
+        error = DependencyError(
+            f"core {programs[ci].core} cannot make progress at instruction "
+            f"{programs[ci].arg[i] if i < len(programs[ci]) else i}: a dpdon no instruction "
+            f"satisfies, or a barrier some core never reaches")
+        kill(tenant, now, error)
+    for b in banks:
+        b.update(now)
+    cores = [CoreTimes(p, np.array(s, np.float64), np.array(e, np.float64), f)
+             for p, s, e, f in zip(programs, starts, ends, finish, strict=True)]
+    done = [f for f in finish if f is not None] + list(tenant_fault.values())
+    return Schedule(cores, tenant_fault, tenant_error, barriers,
+                    [b.busy for b in banks], [b.moved for b in banks],
+                    max(done, default=0.0), stuck)

@@ -1,0 +1,70 @@
+"""The zoo CNNs, compiled for paper-u200 and simulated: int8 outputs bit-exact with the int8
+reference executor (the quantized module) on 1, 2, 3, 5 and 16 cores, hence identical to each
+other; fp32 mode within 1e-4 (max |error| / max |onnxruntime|) of onnxruntime on the float
+model; more cores, fewer cycles; and, on one core given the DDR share the compiler assumes
+(a quarter of a bank), the event-driven schedule within 2% of the compiler's closed-form frame
+costs (two independent derivations of the same cycle model).
+
+ResNet-18 and MobileNetV2 run by default (about 30 s together); every zoo CNN runs under the
+`slow` marker (`pytest -m slow`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from fvir import zoo
+from fvir.backend.machine import simulate_package
+from fvir.compiler import package_model, quantize_model
+from fvir.hw import PAPER_U200
+from fvir.hw.cost import core_bytes_per_cycle
+from fvir.reference import run as run_reference
+
+CORES = (1, 2, 3, 5, 16)
+DEFAULT = ("resnet18", "mobilenetv2")
+CNNS = sorted(name for name, entry in zoo.MODELS.items() if entry.kind == "cnn")
+MODELS = [pytest.param(n, marks=() if n in DEFAULT else pytest.mark.slow) for n in CNNS]
+
+
+def _compile(name: str):
+    model = zoo.build(name)
+    imported = quantize_model(model, channel_group=PAPER_U200.core.ocp)
+    module = imported.module.clone()  # tiling rewrites the module in place
+    package = package_model(imported, PAPER_U200)
+    x = np.random.default_rng(7).standard_normal(zoo.MODELS[name].input_shape,
+                                                 dtype=np.float32)
+    return model, package, module, imported.weights, x
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_zoo_int8_bit_exact_on_every_core_count(name):
+    model, package, module, weights, x = _compile(name)
+    expected = run_reference(module, weights, [x])
+    cycles = []
+    for n in CORES:
+        report = simulate_package(package, [x], PAPER_U200, cores=n)
+        (tenant,) = report.tenants.values()
+        assert tenant.fault is None, f"{name} on {n} cores: {tenant.fault}"
+        for got, want in zip(tenant.outputs, expected, strict=True):
+            assert got.shape == want.shape
+            np.testing.assert_array_equal(got, want, err_msg=f"{name} on {n} cores")
+        cycles.append(tenant.cycles)
+    assert cycles == sorted(cycles, reverse=True), f"{name}: cycles {cycles}"
+
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    want = session.run(None, {session.get_inputs()[0].name: x})
+    report = simulate_package(package, [x], PAPER_U200, cores=3, mode="fp32")
+    (tenant,) = report.tenants.values()
+    for got, ref in zip(tenant.outputs, want, strict=True):
+        rel = np.abs(got - ref).max() / np.abs(ref).max()
+        assert rel <= 1e-4, f"{name} fp32: max relative error {rel:.2e}"
+
+    # The compiler's frame costs assume every core of a bank transfers (a quarter of it each);
+    # under that cap the simulated schedule must agree with them.
+    report = simulate_package(package, [x], PAPER_U200, functional=False,
+                              port_bytes_per_cycle=core_bytes_per_cycle(PAPER_U200))
+    (tenant,) = report.tenants.values()
+    predicted = tenant.executable.predicted_cycles
+    assert abs(tenant.cycles / predicted - 1) <= 0.02, f"{name}: {tenant.cycles} vs {predicted}"

@@ -1,0 +1,155 @@
+"""`fv run` on the simulator (the default backend): ONNX files, .ifp packages and zoo names;
+the --json keys; --check's verdicts and exit codes; --trace; flag errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+import fvir.reference
+from fvir.tools import cmd_run
+from fvir.tools.fv import main
+
+KEYS = {"model", "cores", "dtype", "cycles", "latency_ms", "utilization", "host_ops", "link_us"}
+
+
+@pytest.fixture(scope="module")
+def cnn(tmp_path_factory) -> str:
+    """conv3x3+relu, max pool, conv3x3, global average pool, dense: an ONNX file."""
+    rng = np.random.default_rng(0)
+
+    def w(*shape: int, scale: float = 0.3) -> np.ndarray:
+        return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+    inits = [numpy_helper.from_array(a, n) for n, a in [
+        ("w1", w(8, 3, 3, 3)), ("b1", w(8, scale=0.1)), ("w2", w(8, 8, 3, 3, scale=0.2)),
+        ("w3", w(10, 8)), ("b3", w(10, scale=0.1))]]
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Conv", ["p1", "w2"], ["c2"], pads=[1, 1, 1, 1]),
+        helper.make_node("GlobalAveragePool", ["c2"], ["g"]),
+        helper.make_node("Flatten", ["g"], ["f"]),
+        helper.make_node("Gemm", ["f", "w3", "b3"], ["y"], transB=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "cnn", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 16, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path_factory.mktemp("models") / "cnn.onnx"
+    onnx.save(model, path)
+    return str(path)
+
+
+def run_json(capsys, *args: str, code: int = 0) -> dict:
+    assert main(["run", *args, "--json"]) == code
+    return json.loads(capsys.readouterr().out)
+
+
+def test_json_keys_and_check(cnn, capsys):
+    out = run_json(capsys, cnn, "--hw", "tiny", "--cores", "3", "--check")
+    assert KEYS <= set(out)
+    assert out["backend"] == "sim" and out["hw"] == "tiny"
+    assert (out["model"], out["cores"], out["dtype"]) == ("cnn", 3, "int8")
+    assert out["cycles"] > 0 and 0 < out["utilization"] < 1
+    assert out["latency_ms"] == pytest.approx(out["cycles"] / 300e3)
+    assert out["host_ops"] == [] and out["link_us"] > 0
+    assert set(out["engine_utilization"]) == {"LOAD", "CONV", "MISC", "SAVE"}
+    check = out["check"]
+    assert check["bit_exact"] is True and check["ok"] is True
+    assert {"cosine", "max_abs_err", "max_rel_err"} <= set(check)
+    assert check["cosine"] > 0.95
+    (y,) = out["outputs"]
+    assert y["shape"] == [1, 10] and y["finite"]
+
+
+def test_fp32_check_matches_onnxruntime(cnn, capsys):
+    out = run_json(capsys, cnn, "--hw", "tiny", "--dtype", "fp32", "--check")
+    check = out["check"]
+    assert check["bit_exact"] is None  # int8 only
+    assert check["max_rel_err"] <= 1e-4 and check["ok"]
+
+
+def test_check_fails_on_an_int8_mismatch(cnn, capsys, monkeypatch):
+    real = fvir.reference.run
+
+    def off_by_one(module, weights, inputs):
+        return [y + np.float32(1) for y in real(module, weights, inputs)]
+
+    monkeypatch.setattr(fvir.reference, "run", off_by_one)
+    out = run_json(capsys, cnn, "--hw", "tiny", "--check", code=1)
+    assert out["check"]["bit_exact"] is False and not out["check"]["ok"]
+    assert main(["run", cnn, "--hw", "tiny", "--check"]) == 1
+    captured = capsys.readouterr()
+    assert "bit-exact vs int8 reference: NO" in captured.out
+    assert captured.err.startswith("fv run: error: check failed: int8 outputs differ")
+
+
+def test_check_fails_on_an_fp32_mismatch(cnn, capsys, monkeypatch):
+    monkeypatch.setattr(cmd_run, "FP32_MAX_REL_ERR", -1.0)  # nothing passes
+    out = run_json(capsys, cnn, "--hw", "tiny", "--dtype", "fp32", "--check", code=1)
+    assert not out["check"]["ok"]
+    assert "fp32 outputs differ from onnxruntime" in out["check"]["failure"]
+
+
+def test_text_report_and_trace(cnn, capsys, tmp_path):
+    trace = tmp_path / "t.json"
+    assert main(["run", cnn, "--hw", "tiny", "--cores", "2", "--trace", str(trace)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("cnn: sim on 2 core(s) of tiny, int8: ")
+    assert "MAC utilization" in out and "y: 1x10 float32" in out
+    events = json.loads(trace.read_text())["traceEvents"]
+    assert {e["pid"] for e in events} == {0, 1}
+
+
+def test_ifp_package(cnn, capsys, tmp_path):
+    ifp = tmp_path / "cnn.ifp"
+    assert main(["compile", cnn, "--hw", "tiny", "-o", str(ifp)]) == 0
+    capsys.readouterr()
+    x = np.random.default_rng(3).standard_normal((1, 3, 16, 16), dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    a = run_json(capsys, str(ifp), "--hw", "tiny", "--cores", "4", "--input",
+                 f"x={tmp_path / 'x.npy'}", "--save-outputs", str(tmp_path / "a"))
+    b = run_json(capsys, cnn, "--hw", "tiny", "--input", f"x={tmp_path / 'x.npy'}",
+                 "--save-outputs", str(tmp_path / "b"))
+    assert a["model"] == "cnn" and a["cores"] == 4 and b["cores"] == 1
+    np.testing.assert_array_equal(np.load(tmp_path / "a" / "y.npy"),
+                                  np.load(tmp_path / "b" / "y.npy"))
+    assert main(["run", str(ifp), "--hw", "tiny", "--check"]) == 1
+    assert "--check needs the model" in capsys.readouterr().err
+    assert main(["run", str(ifp), "--hw", "tiny", "--dtype", "fp32"]) == 1
+    assert "compile it with `fv compile --fp32`" in capsys.readouterr().err
+    assert main(["run", str(ifp)]) == 1  # compiled for tiny's core, not paper-u200's
+    assert "fv run: error:" in capsys.readouterr().err
+
+
+def test_same_inputs_same_results(cnn, capsys):
+    a = run_json(capsys, cnn, "--hw", "tiny", "--cores", "2", "--seed", "4")
+    b = run_json(capsys, cnn, "--hw", "tiny", "--cores", "2", "--seed", "4")
+    c = run_json(capsys, cnn, "--hw", "tiny", "--cores", "2", "--seed", "5")
+    assert a["outputs"] == b["outputs"] and a["cycles"] == b["cycles"]
+    assert a["outputs"] != c["outputs"]
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--cores", "0"], "--cores must be at least 1, got 0"),
+    (["--cores", "5"], "--cores 5: pool 'tiny' has 4 cores"),
+    (["--backend", "reference", "--check"], "--check applies to the sim backend only"),
+    (["--input", "z=missing.npy"], "--input z: no such file 'missing.npy'"),
+])
+def test_flag_errors(cnn, capsys, extra, message):
+    assert main(["run", cnn, "--hw", "tiny", *extra]) == 1
+    assert capsys.readouterr().err == f"fv run: error: {message}\n"
+
+
+def test_zoo_name(capsys):
+    out = run_json(capsys, "resnet18", "--cores", "16")
+    assert out["model"] == "resnet18" and out["hw"] == "paper-u200"
+    assert out["outputs"][0]["shape"] == [1, 1000]
+    assert out["cycles"] > 0
