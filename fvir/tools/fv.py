@@ -8,6 +8,7 @@ on stderr with exit code 1; argparse mistakes also give one line, with exit code
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -60,6 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def entry() -> None:
     """Console-script entry point."""
+    # fvir's numpy work is many medium-sized matmuls (calibration, simulated CONVs); on the
+    # small shared machines it runs on, a multi-threaded BLAS oversubscribes the cores and
+    # runs several times slower and erratically, so one thread is the default. It must be set
+    # before numpy loads; an explicit OPENBLAS_NUM_THREADS from the user wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     sys.exit(main())
 
 
