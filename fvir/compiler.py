@@ -6,7 +6,10 @@ Stages (each reported through `progress(stage)`), all in process on one xDSL mod
 printing or parsing IR on the way:
 
 1. `import`: ONNX -> dnn IR + WeightStore (`fvir.frontend.onnx`).
-2. `fold-batchnorm`, `fuse-activation`, `canonicalize`: the dnn-level cleanups.
+2. `fold-batchnorm`, `fuse-activation`, `canonicalize`: the dnn-level cleanups; then
+   `unroll-rnn` (reported only for models with recurrent layers): forward LSTM / GRU / RNN
+   layers of batch 1 unrolled over their time steps into dense / add / mul / sigmoid / tanh
+   (`fvir.passes.dnn_unroll_rnn`); other recurrent layers stay fused, on the host.
 3. `quantize`: int8 fixed point from calibration (`fvir.passes.dnn_quantize`).
 4. `partition`: accelerator or host, per op (`fvir.passes.dnn_partition`).
 5. `tile`: every accelerator layer cut into tiles for one core (`fvir.passes.dnn_tile`).
@@ -77,11 +80,13 @@ def quantize_model(
     `calibration`: input samples keyed by ONNX input name, or `.npy`/`.npz` files
     (`fvir.quant.calibrate.load_calibration`); default: seeded random inputs.
     `channel_group`: output channels that share a weight exponent (the target core's OCP)."""
+    from fvir.dialects import dnn
     from fvir.passes.dnn_canonicalize import DnnCanonicalizePass
     from fvir.passes.dnn_fold_batchnorm import fold_batchnorm
     from fvir.passes.dnn_fuse_activation import DnnFuseActivationPass
     from fvir.passes.dnn_partition import partition
     from fvir.passes.dnn_quantize import quantize
+    from fvir.passes.dnn_unroll_rnn import unroll
     from fvir.quant.calibrate import load_calibration
 
     if isinstance(model, onnx.ModelProto):
@@ -95,6 +100,9 @@ def quantize_model(
     DnnFuseActivationPass().apply(ctx, module)
     _stage(progress, "canonicalize")
     DnnCanonicalizePass().apply(ctx, module)
+    if any(isinstance(op, dnn.LstmOp | dnn.GruOp | dnn.RnnOp) for op in module.walk()):
+        _stage(progress, "unroll-rnn")
+        unroll(module, weights, max_batch=1)  # the MVM lowering takes one row
     _stage(progress, "quantize")
     samples: Any = calibration
     if calibration is not None and len(calibration) and isinstance(calibration[0], str | Path):

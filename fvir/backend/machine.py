@@ -270,8 +270,10 @@ class Machine:
     1. Compute and *INIT instructions take `timing.instr_cycles` plus `fvir.hw.cost`'s cycles
        for their fields (PP x ICP x OCP lanes), on their engine only.
     2. LOAD/SAVE take `instr_cycles + dma_latency`, then move their bytes through the DDR bank
-       of their core, which serves its transfers in flight by processor sharing (each of n
-       gets bank_bytes_per_cycle / n, capped by `port_bytes_per_cycle` if given).
+       of their core, shared max-min fairly among the transfers in flight; each transfer is
+       capped by its core's port (`pool.core.port_bytes_per_cycle`, shared by that core's
+       LOAD and SAVE in flight) and, if given, by `port_bytes_per_cycle` (an extra per-
+       transfer cap for experiments). A lone LOAD moves min(port, bank) bytes per cycle.
     3. Event-driven and deterministic; cycles are the tenant's last END (or its fault), at
        `pool.core.clock_mhz` for the latency; host layers are wall time, reported apart.
     """

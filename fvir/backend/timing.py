@@ -34,15 +34,21 @@ Dispatch (one core; `simulate`):
    tenant's barrier; the level-1 dispatcher releases all its cores `sync_cycles` after the
    last arrival. END: the core is done when everything it issued has completed.
 
-DDR (`Bank`): each bank serves its transfers by processor sharing. The n transfers in flight
-on a bank each move min(bank_bytes_per_cycle / n, port cap) bytes per cycle (the cap, off by
-default, models a core's AXI port), so a transfer alone gets the whole bank, two at once take
-twice as long, and transfers on different banks never interact. A transfer uses the bank of
-the core that issues it (the linker's traffic model: a core reaches DDR through its own bank's
-port). The LOAD and SAVE engines of one core are two transfers. Processor sharing is the
-fluid limit of a round-robin burst arbiter; it is exact, needs no burst size, and costs
-O(log n) per transfer with a virtual clock: every active transfer has received the same
-service `v`, so a transfer joining at `v0` finishes when `v` reaches `v0 + bytes`.
+DDR (`Bank`): a core reaches DDR through its own port, `core.port_bytes_per_cycle` (a DPU-class
+core's two 128-bit AXI data masters: 32 B/cycle; `fvir.hw.config.CoreConfig`), and each bank
+shares its bandwidth among the transfers in flight on it. A transfer's cap is its core's port
+divided by the core's transfers in flight: the LOAD and SAVE engines of one core are two
+transfers that share the core's two masters (the DPU's load and save agents both go through
+DPU0_M_AXI_DATA0/1, so a core never moves more than its port however its engines overlap;
+a lone LOAD gets the whole port). The bank's bandwidth is then split max-min fairly (water-
+filling): every transfer gets an equal share of what is left unless its cap is smaller, and
+what a capped transfer leaves goes to the others. So a lone transfer moves
+min(port, bank_bytes_per_cycle) bytes per cycle, n equal transfers of distinct cores each
+min(port, bank / n), and transfers on different banks never interact. `simulate`'s optional
+`port_bytes_per_cycle` adds a further cap on every transfer (experiments; off by default). A
+transfer uses the bank of the core that issues it (the linker's traffic model). This is the
+fluid limit of a round-robin burst arbiter: exact, no burst size; the rates are recomputed
+when a transfer joins or leaves (O(n) per change, n <= 2 x cores per bank).
 
 Determinism: events are ordered by (time, sequence number of insertion), all arithmetic is in
 float64 in a fixed order, so equal inputs give identical schedules.
@@ -245,59 +251,92 @@ def core_program(table: InstrTable, frames: np.ndarray, phase_frames: Sequence[n
 
 
 class Bank:
-    """One DDR bank serving its transfers by processor sharing (module docstring)."""
+    """One DDR bank serving its transfers by max-min fair sharing under per-core port caps
+    (module docstring, "DDR")."""
 
-    __slots__ = ("busy", "bw", "cap", "heap", "moved", "t", "v", "version")
+    __slots__ = ("active", "busy", "bw", "cap", "moved", "port", "rates", "t", "version")
 
-    def __init__(self, bytes_per_cycle: float, cap: float | None) -> None:
+    def __init__(self, bytes_per_cycle: float, cap: float | None,
+                 port: float | None = None) -> None:
         self.bw = bytes_per_cycle
-        self.cap = cap
-        self.v = 0.0  # service every active transfer has received
+        self.cap = cap  # optional extra cap on every transfer (an experiment's override)
+        self.port = port  # a core's port bandwidth, shared by its transfers in flight
         self.t = 0.0  # time of the last update
-        self.heap: list[tuple[float, int, tuple]] = []  # (v at which it ends, seq, payload)
+        # Transfers in flight: [bytes left, seq, payload, bytes]; payload[0] is the core.
+        self.active: list[list] = []
+        self.rates: list[float] = []
         self.version = 0  # bumped on every change: older completion events are stale
         self.busy = 0.0  # cycles with at least one transfer in flight
         self.moved = 0.0  # bytes served
 
-    def rate(self) -> float:
-        r = self.bw / len(self.heap)
-        return r if self.cap is None or r < self.cap else self.cap
+    def _rerate(self) -> None:
+        """Water-filling: every transfer gets an equal share of what is left of the bank,
+        unless its cap (its core's port / the core's transfers in flight, and the override)
+        is smaller; what a capped transfer leaves goes to the others."""
+        active = self.active
+        per_core: dict[object, int] = {}
+        for item in active:
+            per_core[item[2][0]] = per_core.get(item[2][0], 0) + 1
+        caps = []
+        for item in active:
+            c = float("inf") if self.port is None else self.port / per_core[item[2][0]]
+            if self.cap is not None and self.cap < c:
+                c = self.cap
+            caps.append(c)
+        rates = [0.0] * len(active)
+        left, n = self.bw, len(active)
+        for i in sorted(range(len(active)), key=lambda i: (caps[i], active[i][1])):
+            r = min(caps[i], left / n)
+            rates[i] = r
+            left -= r
+            n -= 1
+        self.rates = rates
 
     def update(self, now: float) -> None:
-        if self.heap:
+        if self.active:
             dt = now - self.t
-            r = self.rate()
-            self.v += dt * r
+            for item, r in zip(self.active, self.rates, strict=True):
+                item[0] -= dt * r
+                self.moved += dt * r
             self.busy += dt
-            self.moved += dt * r * len(self.heap)
         self.t = now
 
     def join(self, now: float, nbytes: int, seq: int, payload: tuple) -> None:
         self.update(now)
-        heapq.heappush(self.heap, (self.v + nbytes, seq, payload))
+        self.active.append([float(nbytes), seq, payload, float(nbytes)])
+        self._rerate()
         self.version += 1
 
     def next_done(self) -> float:
         """When the first active transfer ends (the bank must have one)."""
-        return self.t + (self.heap[0][0] - self.v) / self.rate()
+        return self.t + min(max(item[0], 0.0) / r
+                            for item, r in zip(self.active, self.rates, strict=True))
 
     def pop_done(self, now: float) -> list[tuple]:
-        """Advance to `now` and remove the transfers that have finished (payloads)."""
+        """Advance to `now` and remove the transfers that have finished (payloads, in the
+        order they joined)."""
         self.update(now)
-        done = []
-        eps = 1e-9 * (1.0 + abs(self.v))  # float residue of v's accumulation
-        while self.heap and self.heap[0][0] <= self.v + eps:
-            done.append(heapq.heappop(self.heap)[2])
+        done, kept = [], []
+        # Float residue of the per-event subtraction, in bytes and in time: a transfer due
+        # within a relative 1e-9 of `now` is done (else `now` + its tiny rest could round to
+        # `now` and the completion event would repeat forever).
+        t_eps = 1e-9 * (1.0 + now)
+        for item, r in zip(self.active, self.rates, strict=True):
+            finished = item[0] <= 1e-9 * (1.0 + item[3]) or item[0] <= r * t_eps
+            (done if finished else kept).append(item)
+        if done:
+            self.active = kept
+            self._rerate()
         self.version += 1
-        return done
+        return [item[2] for item in sorted(done, key=lambda item: item[1])]
 
     def drop(self, now: float, cores: set[int]) -> None:
         """Abort the transfers of `cores` (a faulted tenant)."""
         self.update(now)
-        kept = [item for item in self.heap if item[2][0] not in cores]
-        if len(kept) != len(self.heap):
-            heapq.heapify(kept)
-            self.heap = kept
+        kept = [item for item in self.active if item[2][0] not in cores]
+        if len(kept) != len(self.active):
+            self.active = kept
+            self._rerate()
             self.version += 1
 
 
@@ -376,8 +415,8 @@ def simulate(programs: Sequence[CoreProgram], pool: PoolConfig, *,
     busy = [[False] * 4 for _ in range(ncore)]
     tokens = [[0] * 16 for _ in range(ncore)]
     bank_of = [pool.bank_of(p.core) for p in programs]
-    banks = [Bank(pool.bank_bytes_per_cycle, port_bytes_per_cycle)
-             for _ in range(pool.num_banks)]
+    banks = [Bank(pool.bank_bytes_per_cycle, port_bytes_per_cycle,
+                  pool.core.port_bytes_per_cycle) for _ in range(pool.num_banks)]
     tenant_cores: dict[int, list[int]] = {}
     for ci, p in enumerate(programs):
         tenant_cores.setdefault(p.tenant, []).append(ci)
@@ -394,7 +433,7 @@ def simulate(programs: Sequence[CoreProgram], pool: PoolConfig, *,
     def schedule_bank(b: int) -> None:
         nonlocal seq
         bank = banks[b]
-        if bank.heap:
+        if bank.active:
             seq += 1
             push(events, (bank.next_done(), seq, _BANK, b, bank.version, 0))
 

@@ -16,6 +16,10 @@ produces and `fvir.ifp.emit` encodes into a `Package` (`fvir/ifp/package.py`).
       ifp.layer "host0" host ins [@a] outs [@b] ir "func.func @main(...) ..."
     }
 
+The package, its layers and frames print their discardable attributes, if any, as
+`attributes {...}` before their region (the `ifp-link` pass records its core assignment so:
+`ifp.frame tile 0 ... attributes {ifp.core = 1 : i64, ifp.pos = 0 : i64} {`).
+
 Segments are numbered in the order they appear (that number is the `seg` field of the encoded
 LOAD/SAVE); tensors likewise get their ids. Frames name no core and no absolute address: DDR is
 (segment symbol, offset), buffers are byte addresses within the core's buffers.
@@ -315,19 +319,23 @@ class FrameOp(IRDLOperation):
         for key in ("tile", "cost", "load", "save"):
             parser.parse_keyword(key)
             values.append(parser.parse_integer(allow_boolean=False))
+        attrs = parser.parse_optional_attr_dict_with_keyword()
         body = parser.parse_region()
         tile, cost, load, save = values
         return cls.create(
             properties={"tile": _i64(tile), "cost": _i64(cost), "load_bytes": _i64(load),
                         "save_bytes": _i64(save)},
+            attributes=dict(attrs.data) if attrs is not None else {},
             regions=[body],
         )
 
     def print(self, printer: Printer) -> None:
         printer.print_string(
             f" tile {self.tile.value.data} cost {self.cost.value.data} load "
-            f"{self.load_bytes.value.data} save {self.save_bytes.value.data} "
+            f"{self.load_bytes.value.data} save {self.save_bytes.value.data}"
         )
+        printer.print_op_attributes(self.attributes, print_keyword=True)
+        printer.print_string(" ")
         printer.print_region(self.body, print_entry_block_args=False)
 
     def verify_(self) -> None:
@@ -401,7 +409,10 @@ class LayerOp(IRDLOperation):
         parser.parse_keyword("outs")
         outs = _parse_syms(parser)
         host_ir = parser.parse_str_literal() if parser.parse_optional_keyword("ir") else None
+        attrs = parser.parse_optional_attr_dict_with_keyword()
         op = cls(name, kind, ins, outs, host_ir=host_ir)
+        if attrs is not None:
+            op.attributes.update(attrs.data)
         region = parser.parse_optional_region()
         if region is not None:
             for frame in list(region.block.ops):
@@ -417,6 +428,7 @@ class LayerOp(IRDLOperation):
         if self.host_ir is not None:
             printer.print_string(" ir ")
             printer.print_string_literal(self.host_ir.data)
+        printer.print_op_attributes(self.attributes, print_keyword=True)
         if self.body.block.ops:
             printer.print_string(" ")
             printer.print_region(self.body, print_entry_block_args=False)
@@ -484,8 +496,11 @@ class PackageOp(IRDLOperation):
         input_names = _str_list(parser)
         parser.parse_keyword("output_names")
         output_names = _str_list(parser)
+        attrs = parser.parse_optional_attr_dict_with_keyword()
         region = parser.parse_region()
         op = cls(name, core, buffers, inputs, outputs, input_names, output_names)
+        if attrs is not None:
+            op.attributes.update(attrs.data)
         for inner in list(region.block.ops):
             inner.detach()
             op.body.block.add_op(inner)
@@ -497,8 +512,10 @@ class PackageOp(IRDLOperation):
             f"{_ints_text(_ints(self.buffers))} inputs {_sym_text(_sym_names(self.inputs))} "
             f"outputs {_sym_text(_sym_names(self.outputs))} input_names "
             f"{_str_text([a.data for a in self.input_names.data])} output_names "
-            f"{_str_text([a.data for a in self.output_names.data])} "
+            f"{_str_text([a.data for a in self.output_names.data])}"
         )
+        printer.print_op_attributes(self.attributes, print_keyword=True)
+        printer.print_string(" ")
         printer.print_region(self.body, print_entry_block_args=False)
 
     def verify_(self) -> None:

@@ -67,6 +67,15 @@ class CoreConfig:
     PG338 "peak operations per cycle is equal to PP*ICP*OCP*2"). The three on-chip buffers hold
     int8 feature maps, int8 weights and int32 biases; each must be addressable by the ISA's
     buffer address fields.
+
+    `port_bytes_per_cycle` is the core's own DDR port: the most bytes per cycle its LOAD and
+    SAVE engines together can move, however idle its bank is. A DPUCZDX8G core moves its data
+    through two AXI data masters, DPU0_M_AXI_DATA0/1 (design/fidelity.md section 5); each is
+    128 bits wide on the MPSoC DPU (PG338; the width is recalled here, not re-verified), so at
+    one beat per cycle the core moves 2 x 16 = 32 B/cycle. The simulator caps every transfer
+    by its core's port (shared by the core's transfers in flight) as well as by its share of
+    the bank; the compiler's estimate is min(port, bank / cores per bank)
+    (`fvir.hw.cost.core_bytes_per_cycle`). The default is the DPU's 32.
     """
 
     pp: int  # pixel parallelism: output pixels (rows) per cycle
@@ -77,6 +86,7 @@ class CoreConfig:
     weight_buffer_bytes: int
     bias_buffer_bytes: int
     data_bits: int = 8  # int8 is the hardware's datatype (see docs/ARCHITECTURE.md)
+    port_bytes_per_cycle: float = 32.0  # two 128-bit AXI data masters (see above)
 
     def __post_init__(self) -> None:
         for key in ("pp", "icp", "ocp"):
@@ -98,6 +108,8 @@ class CoreConfig:
                 "core.bias_buffer_bytes",
                 f"must be a multiple of 4 (int32 biases), got {self.bias_buffer_bytes}",
             )
+        _positive_number("core.port_bytes_per_cycle", self.port_bytes_per_cycle)
+        object.__setattr__(self, "port_bytes_per_cycle", float(self.port_bytes_per_cycle))
         if self.data_bits != 8:
             raise HwConfigError("core.data_bits",
                                 f"only 8-bit (int8) cores are supported, got {self.data_bits!r}")
@@ -192,6 +204,11 @@ class PoolConfig:
         """A bank's bandwidth in bytes per core clock cycle (U200 at 300 MHz: ~64)."""
         return self.bank_bandwidth_gbps * 1e3 / self.core.clock_mhz
 
+    @property
+    def core_peak_bytes_per_cycle(self) -> float:
+        """The most a core can move when it is alone on its bank: min(port, bank)."""
+        return min(self.core.port_bytes_per_cycle, self.bank_bytes_per_cycle)
+
     def config_hash(self) -> str:
         """Hex SHA-256 of every hardware parameter (not the name): equal for equal hardware."""
         params = {k: v for k, v in asdict(self).items() if k != "name"}
@@ -204,7 +221,8 @@ class PoolConfig:
             f"{self.name}: {self.num_cores} x core PP{c.pp} x ICP{c.icp} x OCP{c.ocp} "
             f"({c.ops_per_cycle} ops/cycle) at {c.clock_mhz:g} MHz = {self.peak_gops:g} GOP/s",
             f"  buffers per core: fmap {format_size(c.fmap_buffer_bytes)}, weight "
-            f"{format_size(c.weight_buffer_bytes)}, bias {format_size(c.bias_buffer_bytes)}",
+            f"{format_size(c.weight_buffer_bytes)}, bias {format_size(c.bias_buffer_bytes)}; "
+            f"DDR port {c.port_bytes_per_cycle:g} B/cycle",
             f"  DDR: {self.num_banks} banks x {self.bank_bandwidth_gbps:g} GB/s, "
             f"{self.cores_per_bank} cores per bank, {format_size(self.bank_bytes)} per bank",
         ])

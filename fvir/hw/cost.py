@@ -23,8 +23,9 @@ Compute (one engine busy; ceil-divisions model the lanes an odd shape leaves idl
 
 Transfers: `transfer_cycles(bytes, bytes_per_cycle)` = ceil(bytes / bytes_per_cycle) plus a
 fixed DDR latency per LOAD/SAVE. The bandwidth is a parameter: the compiler assumes every core
-of a bank is busy, so a core gets `bank_bytes_per_cycle / cores_per_bank` (paper-u200: 64.2 / 4
-= 16 B/cycle); the simulator models contention itself and passes other shares.
+of a bank is busy, so a core gets min(port, `bank_bytes_per_cycle / cores_per_bank`), its
+port being `CoreConfig.port_bytes_per_cycle` (paper-u200: min(32, 64.2 / 4) = 16 B/cycle: the
+bank, not the port, bounds a fully loaded bank); the simulator models contention itself.
 
 Frames: a frame's engines run concurrently and are ordered by dependency tokens, and a frame is
 cut into *steps* (slices of PP-multiple output rows): the LOAD engine streams the weights and
@@ -115,11 +116,11 @@ def transfer_cycles(nbytes: int, bytes_per_cycle: float, latency: int = 0) -> in
 
 def core_bytes_per_cycle(pool: PoolConfig, sharing: int | None = None) -> float:
     """A core's DDR bandwidth in bytes per cycle when `sharing` cores of its bank (default: all
-    `cores_per_bank`) transfer at once."""
+    `cores_per_bank`) transfer at once: its share of the bank, capped by its own port."""
     cores = pool.cores_per_bank if sharing is None else sharing
     if cores < 1:
         raise ValueError(f"sharing must be at least 1, got {cores}")
-    return pool.bank_bytes_per_cycle / cores
+    return min(pool.core.port_bytes_per_cycle, pool.bank_bytes_per_cycle / cores)
 
 
 # ------------------------------------------------------------------------------ per frame

@@ -16,6 +16,10 @@ paper-u200
       reading is what an int8 datapath can use, and keeps tile sizes powers of two.
     - DDR: the U200's 4 DDR4 channels of 16 GiB at 19.25 GB/s each (UG1120), cores 4k..4k+3 on
       bank k. That is ~64 bytes per 300 MHz cycle per bank, ~16 per core when four are busy.
+    - DDR port: 32 bytes per cycle per core, the DPU's two 128-bit AXI data masters
+      (DPU0_M_AXI_DATA0/1; the 128-bit width is PG338's, recalled, not re-verified here). A
+      core alone on its bank is bounded by its port (32), not the bank (64.2); two busy cores
+      saturate a bank.
 
 big-core
     The static single-core baseline: one core with the pool's total parallelism, 8192
@@ -25,10 +29,16 @@ big-core
     first layers; either is one TOML file away. It gets 16x a B512 core's buffers (1 MiB fmap,
     4.5 MiB weights, 512 KiB bias: the same total on-chip memory as the 16-core pool) and all
     four banks' bandwidth, modelled as one interleaved bank of 4 x 19.25 = 77 GB/s and 64 GiB.
+    Its port scales with its parallelism, 16 x 32 = 512 B/cycle, so it is bounded by its bank
+    (77 GB/s = 256.7 B/cycle at 300 MHz), not by its port: the baseline keeps all four banks.
 
 tiny
     For fast tests: 4 cores of PP=2 x ICP=4 x OCP=4 (64 ops/cycle) on 2 banks of 2 cores, with
-    buffers small enough that small test layers already need several tiles.
+    buffers small enough that small test layers already need several tiles. Banks of 8 bytes
+    per cycle and an 8-byte port per core (a port as wide as the bank): a lone core gets its
+    whole bank, as the hand-computed schedules of the simulator tests assume, and two busy
+    cores share it (4 each, the compiler's estimate min(8, 8 / 2)). The port cap itself is
+    tested on variants with a narrower port.
 """
 
 from __future__ import annotations
@@ -50,6 +60,7 @@ B512 = CoreConfig(
     fmap_buffer_bytes=2 * URAM_BYTES,  # U_BANK_IMG 2
     weight_buffer_bytes=9 * URAM_BYTES,  # U_BANK_WGT 9
     bias_buffer_bytes=1 * URAM_BYTES,  # U_BANK_BIAS 1
+    port_bytes_per_cycle=2 * 16,  # two 128-bit AXI data masters, one beat per cycle each
 )
 
 U200_BANK_GBPS = 19.25
@@ -75,6 +86,7 @@ BIG_CORE = PoolConfig(
         fmap_buffer_bytes=16 * B512.fmap_buffer_bytes,
         weight_buffer_bytes=16 * B512.weight_buffer_bytes,
         bias_buffer_bytes=16 * B512.bias_buffer_bytes,
+        port_bytes_per_cycle=16 * B512.port_bytes_per_cycle,  # bounded by the bank instead
     ),
     num_cores=1,
     num_banks=1,
@@ -93,6 +105,7 @@ TINY = PoolConfig(
         fmap_buffer_bytes=8 * KiB,
         weight_buffer_bytes=16 * KiB,
         bias_buffer_bytes=1 * KiB,
+        port_bytes_per_cycle=8.0,  # as wide as its bank (see above)
     ),
     num_cores=4,
     num_banks=2,

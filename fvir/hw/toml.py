@@ -19,9 +19,11 @@ Format (examples/hw/custom.toml is a commented example; keys are the `PoolConfig
     fmap_buffer_bytes = "64 KiB"
     weight_buffer_bytes = "288 KiB"
     bias_buffer_bytes = "32 KiB"
+    port_bytes_per_cycle = 32   # the core's DDR port: two 128-bit AXI data masters
 
-Without `base`, every key except `name` (and `core.data_bits`, which defaults to 8) is
-required. Every mistake is a one-line `UserError` that starts with the file name and names the
+Without `base`, every key except `name` (and `core.data_bits`, which defaults to 8, and
+`core.port_bytes_per_cycle`, which defaults to 32) is required. Every mistake is a one-line
+`UserError` that starts with the file name and names the
 key: an unknown key (with the valid ones), a wrong type, a missing key, an invalid value, an
 unknown preset (with the valid ones), or a TOML syntax error.
 """
@@ -58,8 +60,9 @@ CORE_KEYS = {
     "weight_buffer_bytes": "size",
     "bias_buffer_bytes": "size",
     "data_bits": "integer",
+    "port_bytes_per_cycle": "number",
 }
-OPTIONAL_CORE_KEYS = {"data_bits"}
+OPTIONAL_CORE_KEYS = {"data_bits", "port_bytes_per_cycle"}
 
 _SIZE = re.compile(r"\s*(\d+)\s*(B|KiB|MiB|GiB)\s*")
 _UNITS = {"B": 0, "KiB": 10, "MiB": 20, "GiB": 30}

@@ -17,6 +17,8 @@ _PASSES: dict[str, str] = {
     "dnn-partition": "DnnPartitionPass",
     "dnn-quantize": "DnnQuantizePass",
     "dnn-tile": "DnnTilePass",
+    "dnn-unroll-rnn": "DnnUnrollRnnPass",
+    "ifp-link": "IfpLinkPass",
     "tile-compile-frames": "TileCompileFramesPass",
 }
 

@@ -5,10 +5,13 @@ a faulted tenant leaving the bank.
 
 Pool: `TINY` (PP 2 x ICP 4 x OCP 4; 8 bytes per cycle per bank; cores 0-1 on bank 0, 2-3 on
 bank 1). Timing constants: instr_cycles 4, dma_latency 64, frame_cycles 32; barrier 64.
-So a LOAD of B bytes alone on its bank occupies its engine for 4 + 64 + B / 8 cycles.
+TINY's port (8 B/cycle) is as wide as its bank, so a LOAD of B bytes alone on its bank
+occupies its engine for 4 + 64 + B / 8 cycles; `NARROW` (a 4-byte port) tests the port cap.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -22,7 +25,7 @@ from fvir.backend.timing import (
     instr_table,
     simulate,
 )
-from fvir.hw import TINY
+from fvir.hw import PAPER_U200, TINY
 from fvir.hw.cost import DEFAULT_TIMING, conv_cycles
 from fvir.ifp.package import FRAME_DTYPE
 from fvir.isa import Buf, Instruction, Opcode, encode
@@ -170,6 +173,40 @@ def test_processor_sharing_with_staggered_transfers():
 def test_port_cap_limits_a_lone_transfer():
     sched = simulate([program([[dma(Opcode.LOAD, 800)]])], TINY, port_bytes_per_cycle=2.0)
     assert times(sched) == [(32, 100 + 400)]
+
+
+# A TINY pool whose cores have a 4-byte port on their 8-byte banks (paper-u200's ratio: a
+# port is half a bank), to exercise the core port cap (`CoreConfig.port_bytes_per_cycle`).
+NARROW = replace(TINY, core=replace(TINY.core, port_bytes_per_cycle=4.0))
+
+
+def test_a_lone_core_is_bounded_by_its_port_not_its_bank():
+    """800 bytes alone on an 8 B/cycle bank through a 4 B/cycle port: 200 cycles, not 100."""
+    sched = simulate([program([[dma(Opcode.LOAD, 800)]])], NARROW)
+    assert times(sched) == [(32, 100 + 800 / 4)]
+    # paper-u200: 32 B/cycle (two 128-bit AXI masters), not the bank's 64.2.
+    sched = simulate([program([[dma(Opcode.LOAD, 3200)]])], PAPER_U200)
+    assert times(sched) == [(32, 100 + 3200 / 32)]
+
+
+def test_two_ported_cores_saturate_their_bank():
+    """Two cores on one bank: each min(4, 8 / 2) = 4, as fast as alone; the bank is full."""
+    sched = simulate([program([[dma(Opcode.LOAD, 800)]], core=0),
+                      program([[dma(Opcode.LOAD, 800)]], core=1)], NARROW)
+    assert times(sched, 0) == times(sched, 1) == [(32, 300)]
+    assert sched.bank_busy[0] == pytest.approx(200)
+
+
+def test_load_and_save_of_one_core_share_its_port():
+    """Core 0 runs a LOAD and a SAVE at once (no tokens between them): each gets half its
+    port, 2 B/cycle. Core 1's LOAD on the same bank is capped at 4 and gets it, because the
+    bank (8) is split max-min fairly: 8/3 each is more than core 0's caps of 2, so core 0's
+    transfers take 2 each and core 1 takes the 4 left."""
+    sched = simulate([program([[dma(Opcode.LOAD, 800), dma(Opcode.SAVE, 800)]], core=0),
+                      program([[dma(Opcode.LOAD, 800)]], core=1)], NARROW)
+    assert times(sched, 1) == [(32, 300)]
+    assert times(sched, 0) == [(32, 500), (32, 500)]
+    assert sched.bank_bytes[0] == pytest.approx(2400)
 
 
 def test_barrier_waits_for_every_core_of_the_tenant():

@@ -97,7 +97,8 @@ def test_config_hash_is_stable():
     assert replace(PAPER_U200.core, clock_mhz=300).config_hash() == PAPER_U200.core.config_hash()
 
 
-CORE_HASH_B512 = "c033ecdea88dbc4d75420796960e338c67e130df055012e0d78b773241bb44a1"
+# Changed when CoreConfig gained port_bytes_per_cycle (a new hashed core parameter).
+CORE_HASH_B512 = "3cb7041298c47b1c66b54008139aaa17dad30980a439530be751a88ebb2650ad"
 
 
 def test_config_hash_differs_across_presets():
@@ -109,6 +110,7 @@ def test_config_hash_differs_across_presets():
 @pytest.mark.parametrize(("key", "value"), [
     ("pp", 8), ("icp", 16), ("ocp", 16), ("clock_mhz", 250.0), ("fmap_buffer_bytes", 4096),
     ("weight_buffer_bytes", 4096), ("bias_buffer_bytes", 4096),
+    ("port_bytes_per_cycle", 16.0),
 ])
 def test_config_hash_sees_every_core_parameter(key, value):
     changed = replace(PAPER_U200, core=replace(PAPER_U200.core, **{key: value}))
@@ -169,3 +171,26 @@ def test_summary_mentions_the_key_figures():
     for part in ("paper-u200", "16 x core PP4 x ICP8 x OCP8", "512 ops/cycle", "300 MHz",
                  "2457.6 GOP/s", "4 banks x 19.25 GB/s", "4 cores per bank", "64 KiB"):
         assert part in text
+
+
+def test_port_bandwidth_of_the_presets():
+    """Two 128-bit AXI data masters per DPU core: 32 B/cycle; a lone core is port-bound on the
+    U200 (bank ~64.2), the big core is bank-bound (port 512 > bank ~256.7)."""
+    assert PAPER_U200.core.port_bytes_per_cycle == 32.0
+    assert PAPER_U200.core_peak_bytes_per_cycle == 32.0
+    big = PRESETS["big-core"]
+    assert big.core.port_bytes_per_cycle == 16 * 32
+    assert big.core_peak_bytes_per_cycle == pytest.approx(big.bank_bytes_per_cycle)
+    tiny = PRESETS["tiny"]
+    assert tiny.core_peak_bytes_per_cycle == tiny.bank_bytes_per_cycle == 8.0
+    # 32 and 32.0 are the same port: stored as a float, hashed equally.
+    same = replace(PAPER_U200.core, port_bytes_per_cycle=32)
+    assert same == PAPER_U200.core
+    assert same.config_hash() == PAPER_U200.core.config_hash()
+
+
+@pytest.mark.parametrize("value", [0, -1, 0.0, True, "32", None])
+def test_port_bandwidth_validation(value):
+    with pytest.raises(HwConfigError,
+                       match=r"core\.port_bytes_per_cycle: must be a positive number"):
+        replace(PAPER_U200.core, port_bytes_per_cycle=value)

@@ -1,6 +1,7 @@
 """Hardware from TOML files (`--hw FILE`): valid files, base + override, and one exact,
 one-line error per kind of mistake."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -76,7 +77,8 @@ def test_presets_by_name_and_round_trip(tmp_path):
      "bank_bandwidth_gbps, bank_bytes, core)"),
     ('base = "tiny"\n[core]\nppp = 4\n',
      "unknown key 'core.ppp' (valid keys in [core]: pp, icp, ocp, clock_mhz, "
-     "fmap_buffer_bytes, weight_buffer_bytes, bias_buffer_bytes, data_bits)"),
+     "fmap_buffer_bytes, weight_buffer_bytes, bias_buffer_bytes, data_bits, "
+     "port_bytes_per_cycle)"),
     ('base = "tiny"\n[core]\npp = "4"\n', "core.pp: expected an integer, got string '4'"),
     ('base = "tiny"\nnum_cores = true\n', "num_cores: expected an integer, got boolean True"),
     ('base = "tiny"\nnum_cores = 2.5\n', "num_cores: expected an integer, got float 2.5"),
@@ -130,3 +132,23 @@ def test_size_units(tmp_path):
     pool = load_hw(write(tmp_path, text))
     assert pool.core.weight_buffer_bytes == 2**20
     assert pool.core.fmap_buffer_bytes == 4096
+
+
+def test_port_bandwidth_key(tmp_path):
+    """`core.port_bytes_per_cycle`: optional (32, the DPU's two 128-bit AXI masters), read as a
+    number, written by `to_toml`, validated with the key named."""
+    pool = load_hw(write(tmp_path, 'base = "paper-u200"\n[core]\nport_bytes_per_cycle = 16\n'))
+    assert pool.core.port_bytes_per_cycle == 16.0
+    assert pool.core.config_hash() != PAPER_U200.core.config_hash()
+    assert "port_bytes_per_cycle = 16.0" in to_toml(pool)
+    assert load_hw(write(tmp_path, to_toml(pool), name="again.toml")) == pool
+    # Without it (and without a base), the default applies.
+    text = to_toml(PAPER_U200).replace("port_bytes_per_cycle = 32.0\n", "")
+    assert load_hw(write(tmp_path, text, name="nobase.toml")).core == PAPER_U200.core
+    for bad, problem in (("0", "must be a positive number, got 0.0"),
+                         ('"32"', "expected a number, got string '32'")):
+        path = write(tmp_path, f'base = "tiny"\n[core]\nport_bytes_per_cycle = {bad}\n',
+                     name="bad.toml")
+        with pytest.raises(UserError, match=re.escape(f"bad.toml: core.port_bytes_per_cycle: "
+                                                      f"{problem}")):
+            load_hw(path)
