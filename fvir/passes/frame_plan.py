@@ -85,6 +85,7 @@ from fvir.isa import ActFunc, Buf, ElewType, Engine, Instruction, Opcode, PoolTy
 from fvir.isa.spec import SPECS
 from fvir.passes import quant_params as qp
 from fvir.passes.tile_schedule import layout, steps
+from fvir.reference.executor import main_function
 
 DDR_ALIGN = 64
 MAX_COUNT = (1 << 16) - 1  # rows, cols, chans of one LOAD/SAVE
@@ -461,16 +462,6 @@ _CONSTS = (dnn.WeightOp, dnn.ConstantOp)
 
 def _is(op: Operation, name: str) -> bool:
     return op.name == name
-
-
-def main_function(module: ModuleOp) -> func.FuncOp:
-    funcs = [op for op in module.ops if isinstance(op, func.FuncOp)]
-    for f in funcs:
-        if f.sym_name.data == "main":
-            return f
-    if len(funcs) == 1:
-        return funcs[0]
-    raise PlanError("the module has no func.func @main")
 
 
 def _f32(ty: TensorType) -> TensorType:
