@@ -197,7 +197,9 @@ def _spatial_candidates(
 
     w = ow
     while not fits(r_min, w) and w > 1:
-        w = _cdiv(ow, _cdiv(ow, w) + 1)
+        # One more column block each step; strictly narrower, since ceil-division can
+        # map a width back onto itself (33 wide: 2 -> 17 blocks -> 18 blocks -> 2).
+        w = min(w - 1, _cdiv(ow, _cdiv(ow, w) + 1))
     if not fits(r_min, w):
         # Not even PP rows fit one column: take as many rows as fit.
         r_min = next((r for r in range(r_min - 1, 0, -1) if fits(r, w)), 0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from fvir.dialects.tile import Geometry, TileKind, Unsupported
@@ -108,6 +108,9 @@ def smallest_footprint_fits(geom: Geometry, pool: PoolConfig) -> bool:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(geom=layers(), pool=st.sampled_from([TINY, PAPER_U200]))
+# Once looped forever: narrowing 33 columns stepped from 2 back to 2.
+@example(geom=Geometry(TileKind.CONV, (31, 39, 59), (13, 33, 1), (6, 4), (2, 1), (2, 2),
+                       (2, 0, 2, 0)), pool=TINY)
 def test_tiles_cover_each_output_once_and_fit(geom, pool):
     cx = context(pool)
     try:
