@@ -1,0 +1,168 @@
+"""A scenario end to end: the virtualized pool under its policy, the baselines, the metrics.
+
+Metrics (issue 7):
+
+- throughput: completed inferences per second of a tenant's time in the scenario; total =
+  all completions / duration. `gain[b]` = total on the pool / total of baseline b.
+- isolation deviation, per tenant: |throughput co-located - throughput alone with the same
+  share| / alone. On the pool, "alone with the same share" replays exactly the core sets the
+  tenant held (the same cores at the same times) with no other tenant, so what is left is the
+  co-tenants' interference (DDR banks). On the TDM baseline the share is the tenant's weight
+  in the work-conserving scheduler, alone it has the big core to itself: what TDM gives a
+  tenant depends on its neighbours, which is the isolation problem the pool removes.
+- virtualization overhead, per model: a single closed-loop tenant owning the whole pool
+  through the hypervisor (admission, link, dispatch) versus the same executable run directly
+  on the `Machine`: mean time per inference / direct latency - 1.
+- static vs dynamic compile cost: the compiler's wall time per model and the median link
+  time, with their ratio (paper: ~100 s against ~1 ms).
+- spot checks: memoised fast-mode cycles against a full (functional + timing) simulation of
+  the same (package, cores, co-runners), for the first few memo entries used.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fvir.cloud.library import ModelLibrary
+from fvir.cloud.policies import ManualPolicy, ReplayPolicy, StaticPolicy, make_policy
+from fvir.cloud.scenario import Scenario, TenantSpec
+from fvir.cloud.simulate import PoolResult, model_key, run_pool, run_tdm
+from fvir.hw.toml import load_hw
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Experiment:
+    scenario: Scenario
+    pool: PoolResult
+    isolation: dict[str, float]
+    baselines: dict[str, PoolResult] = field(default_factory=dict)
+    baseline_isolation: dict[str, dict[str, float]] = field(default_factory=dict)
+    compile: dict[str, dict[str, float]] = field(default_factory=dict)
+    overhead: dict[str, float] = field(default_factory=dict)
+    spot_checks: list[dict[str, Any]] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    def gain(self) -> dict[str, float | None]:
+        return {b: (self.pool.total_throughput / r.total_throughput
+                    if r.total_throughput else None) for b, r in self.baselines.items()}
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "scenario": self.scenario.name,
+            "workload": self.scenario.workload,
+            "hw": self.pool.hw,
+            "policy": self.pool.policy,
+            "duration_s": self.scenario.duration_s,
+            "tenants": [_tenant_json(r, self.isolation.get(n)) for n, r in
+                        self.pool.tenants.items()],
+            "total_throughput": self.pool.total_throughput,
+            "relinks": self.pool.relinks,
+            "relink_ms": sum(r.relink_s for r in self.pool.tenants.values()) * 1e3,
+            "compile": self.compile,
+            "virtualization_overhead": self.overhead,
+            "spot_checks": self.spot_checks,
+            "simulations": self.pool.simulations,
+            "events": self.pool.events,
+            "wall_s": self.wall_s,
+        }
+        if self.baselines:
+            out["baselines"] = {b: r.total_throughput for b, r in self.baselines.items()}
+            out["gain"] = self.gain()
+            out["baseline_tenants"] = {
+                b: [_tenant_json(t, self.baseline_isolation.get(b, {}).get(n))
+                    for n, t in r.tenants.items()] for b, r in self.baselines.items()}
+        return out
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None  # JSON has no NaN
+
+
+def _tenant_json(r: Any, isolation: float | None) -> dict[str, Any]:
+    return {"name": r.name, "model": r.model, "cores": round(r.mean_cores(), 3),
+            "throughput": r.throughput, "p50_ms": _finite(r.percentile_ms(50)),
+            "p99_ms": _finite(r.percentile_ms(99)), "isolation_deviation": isolation,
+            "completed": len(r.completions), "dropped": r.dropped, "relinks": r.relinks,
+            "relink_ms": r.relink_s * 1e3, "drain_ms": r.drain_s * 1e3, "fault": r.fault}
+
+
+def _deviation(co: float, alone: float) -> float:
+    return abs(co - alone) / alone if alone > 0 else 0.0
+
+
+def pool_isolation(scenario: Scenario, library: ModelLibrary,
+                   result: PoolResult) -> dict[str, float]:
+    """Per tenant: the co-located throughput against a replay of its core sets alone."""
+    out = {}
+    for name, r in result.tenants.items():
+        steps = [(t, cs) for t, cs in r.cores]
+        alone = run_pool(scenario, library, ReplayPolicy({name: steps}), tenants=[name],
+                         extra_changes=[t for t, _ in steps])
+        out[name] = _deviation(r.throughput, alone.tenants[name].throughput)
+    return out
+
+
+def overhead(library: ModelLibrary, model: str) -> float:
+    """Virtualization overhead of one model (module docstring)."""
+    pool = library.pool
+    cores = tuple(range(pool.num_cores))
+    direct_s = library.service(model, cores).cycles / (pool.core.clock_mhz * 1e6)
+    duration = 1000 * direct_s
+    solo = Scenario("overhead", [TenantSpec("solo", model, cores=[(0.0, pool.num_cores)])],
+                    duration)
+    r = run_pool(solo, library, ManualPolicy()).tenants["solo"]
+    if not len(r.completions):
+        return math.inf
+    return float(r.completions[-1] / len(r.completions) / direct_s - 1)
+
+
+def run_experiment(scenario: Scenario, progress: Progress | None = None,
+                   isolation: bool = True, spot_checks: int = 2) -> Experiment:
+    t0 = time.perf_counter()
+    say = progress or (lambda _: None)
+    library = ModelLibrary(load_hw(scenario.hw), progress)
+    for spec in scenario.tenants:
+        library.add(model_key(spec), spec.model)
+    say(f"simulate {scenario.name}: {len(scenario.tenants)} tenants, "
+        f"{scenario.duration_s:g} s, policy {scenario.policy}")
+    policy = make_policy(scenario.policy, scenario.policy_options, scenario.tenants)
+    result = run_pool(scenario, library, policy)
+    exp = Experiment(scenario, result, {})
+    if isolation:
+        say("isolation: every tenant alone on its cores")
+        exp.isolation = pool_isolation(scenario, library, result)
+    for b in scenario.baselines:
+        say(f"baseline {b}")
+        if b == "static":
+            exp.baselines[b] = run_pool(scenario, library, StaticPolicy(scenario.tenants))
+        else:
+            big = ModelLibrary(load_hw(scenario.baseline_hw), progress)
+            exp.baselines[b] = tdm = run_tdm(scenario, big)
+            if isolation:
+                exp.baseline_isolation[b] = {
+                    n: _deviation(r.throughput,
+                                  run_tdm(scenario, big, tenants=[n]).tenants[n].throughput)
+                    for n, r in tdm.tenants.items()}
+    for spec in scenario.tenants:
+        key = model_key(spec)
+        if key in exp.compile:
+            continue
+        entry = library[key]
+        link_s = library.link_s(key, tuple(range(library.pool.num_cores)))
+        exp.compile[key] = {"compile_s": entry.compile_s, "link_us": link_s * 1e6,
+                            "ratio": entry.compile_s / link_s}
+        exp.overhead[key] = overhead(library, key)
+    for key in library.memo_keys()[:spot_checks]:
+        say(f"spot check {key[0]} on {len(key[1])} cores, {len(key[2])} co-runners")
+        fast, full = library.spot_check(*key)
+        exp.spot_checks.append({"model": key[0], "cores": list(key[1]),
+                                "co_runners": len(key[2]), "fast_cycles": fast,
+                                "full_cycles": full, "equal": fast == full})
+    exp.wall_s = time.perf_counter() - t0
+    return exp

@@ -1,0 +1,169 @@
+"""Compiled models and their costs: what the hypervisor and the policies know about a model.
+
+`ModelLibrary(pool)` compiles every model once per pool (the static stage; its wall time is
+kept as `compile_s`) and answers three questions from the package:
+
+1. `curve(model)`: the throughput-versus-cores curve the private policy optimizes, from the
+   cost model (the linker's predicted cycles for 1..N cores: links cost ~50 us each).
+2. `service(tenant, cores, co_runners)`: the cycles of one inference of a tenant on its cores
+   while `co_runners` (other tenants on the same DDR banks) are busy. This is the *fast
+   timing mode*: the first time a (package, cores, busy co-runners) combination is seen, the
+   `Machine` simulates it (timing pass only, all of them starting together, event by event
+   with shared banks); the cycles are memoised, so a scenario of millions of requests runs
+   a few dozen real simulations. `spot_check` re-runs a memoised entry with the numerics on
+   (functional + timing) and returns both cycle counts.
+3. `link_s(model, cores)`: the measured wall time of a real dynamic link.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fvir.backend.faults import SimError
+from fvir.backend.machine import Machine
+from fvir.hw.config import PoolConfig
+from fvir.ifp.package import Package
+from fvir.runtime.linker import PreparedPackage, link, prepare
+from fvir.runtime.memory import make_allocation
+
+Progress = Callable[[str], None]
+CoRunners = tuple[tuple[str, tuple[int, ...]], ...]  # (model, cores) of busy co-runners
+
+
+@dataclass
+class Service:
+    """One memoised inference: its cycles, or the fault that stopped it."""
+
+    cycles: int
+    fault: SimError | None = None
+
+
+@dataclass
+class Compiled:
+    name: str
+    package: Package
+    prepared: PreparedPackage
+    compile_s: float
+    curve: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [n] cycles on n+1 cores
+
+
+class ModelLibrary:
+    """Packages, cost-model curves and memoised service times for one pool."""
+
+    def __init__(self, pool: PoolConfig, progress: Progress | None = None) -> None:
+        self.pool = pool
+        self.progress = progress
+        self._models: dict[str, Compiled] = {}
+        self._memo: dict[tuple[str, tuple[int, ...], CoRunners], Service] = {}
+        self._links: dict[tuple[str, int], float] = {}
+        self.simulations = 0  # real Machine runs (memo misses)
+
+    # ------------------------------------------------------------------ models
+
+    def add(self, name: str, model: Any) -> Compiled:
+        """Compile `model` (zoo name, ONNX/.ifp path, ModelProto or Package) under `name`,
+        once."""
+        if name in self._models:
+            return self._models[name]
+        t0 = time.perf_counter()
+        package = self._package(model)
+        compile_s = time.perf_counter() - t0
+        entry = Compiled(name, package, prepare(package), compile_s)
+        entry.curve = self._curve(entry)
+        self._models[name] = entry
+        return entry
+
+    def _package(self, model: Any) -> Package:
+        if isinstance(model, Package):
+            return model
+        if isinstance(model, str) and Path(model).suffix == ".ifp":
+            from fvir.ifp.fileformat import read_package
+
+            return read_package(model, core=self.pool.core)
+        from fvir.compiler import compile_model
+        from fvir.tools.models import load_onnx_or_zoo
+
+        proto = model
+        if isinstance(model, str):
+            if self.progress:
+                self.progress(f"compile {model} for {self.pool.name}")
+            proto, _ = load_onnx_or_zoo(model)
+        return compile_model(proto, self.pool, fp32_shadow=False)
+
+    def __getitem__(self, name: str) -> Compiled:
+        return self._models[name]
+
+    def _curve(self, entry: Compiled) -> np.ndarray:
+        cycles = []
+        for n in range(1, self.pool.num_cores + 1):
+            alloc = make_allocation(entry.package, range(n), self.pool)
+            cycles.append(link(entry.prepared, alloc, self.pool).predicted_cycles)
+        return np.asarray(cycles, np.float64)
+
+    def throughput(self, name: str, n: int) -> float:
+        """Inferences per second on n cores, by the cost model (0 for n = 0)."""
+        if n <= 0:
+            return 0.0
+        entry = self._models[name]
+        cycles = entry.curve[min(n, len(entry.curve)) - 1]
+        return self.pool.core.clock_mhz * 1e6 / max(cycles, 1.0)
+
+    # ------------------------------------------------------------------ linking
+
+    def link_s(self, name: str, cores: Sequence[int]) -> float:
+        """Median wall time of linking `name` to `cores` (5 real links, memoised per core
+        count): what a re-allocation charges to the simulated timeline."""
+        key = (name, len(cores))
+        if key not in self._links:
+            entry = self._models[name]
+            alloc = make_allocation(entry.package, cores, self.pool)
+            times = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                link(entry.prepared, alloc, self.pool)
+                times.append(time.perf_counter() - t0)
+            self._links[key] = float(np.median(times))
+        return self._links[key]
+
+    # ------------------------------------------------------------------ service times
+
+    def service(self, name: str, cores: tuple[int, ...], co_runners: CoRunners = ()) -> Service:
+        """Cycles of one inference of model `name` on `cores` with `co_runners` busy."""
+        key = (name, cores, co_runners)
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._memo[key] = self._simulate(name, cores, co_runners, functional=False)
+        return hit
+
+    def memo_keys(self) -> list[tuple[str, tuple[int, ...], CoRunners]]:
+        """The (model, cores, co-runners) combinations simulated so far, in order."""
+        return list(self._memo)
+
+    def spot_check(self, name: str, cores: tuple[int, ...],
+                   co_runners: CoRunners = ()) -> tuple[int, int]:
+        """(memoised fast-mode cycles, cycles of a full functional + timing simulation)."""
+        fast = self.service(name, cores, co_runners).cycles
+        return fast, self._simulate(name, cores, co_runners, functional=True).cycles
+
+    def _simulate(self, name: str, cores: tuple[int, ...], co_runners: CoRunners,
+                  functional: bool) -> Service:
+        self.simulations += 1
+        machine = Machine(self.pool)
+        rng = np.random.default_rng(0)
+        for i, (model, their_cores) in enumerate(((name, cores), *co_runners)):
+            package = self._models[model].package
+            exe = machine.deploy(f"t{i}", package, their_cores)
+            inputs = None
+            if functional:
+                inputs = [rng.standard_normal(package.tensors[t].shape).astype(np.float32)
+                          for t in package.inputs]
+            machine.load(f"t{i}", exe, inputs)
+        report = machine.run(functional=functional)
+        mine = report.tenants["t0"]
+        return Service(int(mine.cycles), mine.fault)

@@ -1,0 +1,269 @@
+"""Core allocation policies: which physical cores every admitted tenant holds now.
+
+A policy is any object with a `name` and
+
+    allocate(now, tenants, current, library) -> {tenant name: tuple of core ids}
+
+called by the hypervisor whenever something changes (a tenant arrives, leaves or faults, or
+an offered load steps). `tenants` are the admitted tenants in admission order (`TenantView`:
+spec, model, offered load now), `current` what each holds (or is about to hold), `library`
+the `ModelLibrary` (throughput-versus-cores curves). Cores of different tenants must be
+disjoint; a tenant given no cores waits. `place` turns core counts into core ids.
+
+- `PublicPolicy`: fixed shares (`share` x pool, in cores or in whole DDR-bank groups), set at
+  admission and never changed by co-tenants; a tenant whose share no longer fits is refused
+  (0 cores) rather than squeezing the others.
+- `PrivatePolicy`: maximize the (weighted) throughput served: every tenant with load gets a
+  core, then each further core goes to the tenant whose served throughput min(load,
+  T(n + 1)) grows most (greedy marginal gain on the cost model's concave-ish curves); cores
+  left once every load is met go where they cut latency most. A new plan replaces the current
+  one only if it serves `min_gain` more (re-linking drains the tenants it moves).
+- `ManualPolicy`: the `cores` steps of each tenant spec (the private-cloud demo).
+- `StaticPolicy`: the static-partition baseline: every tenant of the scenario gets its share
+  (or an equal split) at time 0 for good, whether it has load or not.
+- `ReplayPolicy`: exactly the given core sets over time (isolation runs).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from fvir.cloud.library import ModelLibrary
+from fvir.cloud.scenario import TenantSpec
+from fvir.errors import UserError
+from fvir.hw.config import PoolConfig
+
+Placement = dict[str, tuple[int, ...]]
+
+
+@dataclass
+class TenantView:
+    spec: TenantSpec
+    model: str
+    load: float  # offered requests per second now (inf: closed loop)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+class Policy(Protocol):
+    name: str
+
+    def allocate(self, now: float, tenants: Sequence[TenantView],
+                 current: Mapping[str, tuple[int, ...]], library: ModelLibrary) -> Placement:
+        ...
+
+
+def place(counts: Mapping[str, int], current: Mapping[str, tuple[int, ...]],
+          pool: PoolConfig) -> Placement:
+    """Core ids for core counts: a tenant whose count is unchanged keeps its cores (no
+    re-link); the others, largest first, take free cores from the emptiest bank first, so
+    that tenants share DDR banks as little as possible (a tenant of 2 cores gets a bank of its
+    own while one is free)."""
+    if sum(counts.values()) > pool.num_cores:
+        raise ValueError(f"{sum(counts.values())} cores asked of a {pool.num_cores}-core pool")
+    out: Placement = {}
+    free = set(range(pool.num_cores))
+    for name, n in counts.items():
+        cur = tuple(current.get(name, ()))
+        if n and len(cur) == n and free.issuperset(cur):
+            out[name] = cur
+            free -= set(cur)
+    for name in sorted((t for t in counts if t not in out), key=lambda t: -counts[t]):
+        need, picked = counts[name], []
+        while need:
+            by_bank = {b: [c for c in pool.cores_of_bank(b) if c in free]
+                       for b in range(pool.num_banks)}
+            bank = max(by_bank, key=lambda b: (len(by_bank[b]), -b))  # emptiest bank
+            take = by_bank[bank][:need]
+            picked += take
+            free -= set(take)
+            need -= len(take)
+        out[name] = tuple(sorted(picked))
+    return out
+
+
+def _share_cores(share: float, pool: PoolConfig, unit: str, who: str) -> int:
+    if unit == "banks":
+        banks = share * pool.num_banks
+        if abs(banks - round(banks)) > 1e-9 or round(banks) < 1:
+            raise UserError(f"tenant '{who}': share {share} is not a whole number of the "
+                            f"{pool.num_banks} DDR-bank groups")
+        return round(banks) * pool.cores_per_bank
+    n = round(share * pool.num_cores)
+    if n < 1:
+        raise UserError(f"tenant '{who}': share {share} is less than one core")
+    return n
+
+
+@dataclass
+class PublicPolicy:
+    """Fixed shares; `unit` "cores" or "banks" (whole DDR-bank groups: no shared bank)."""
+
+    unit: str = "banks"
+    name: str = "public"
+
+    def __post_init__(self) -> None:
+        if self.unit not in ("cores", "banks"):
+            raise UserError(f"public policy: unit must be 'cores' or 'banks', got '{self.unit}'")
+
+    def allocate(self, now: float, tenants: Sequence[TenantView],
+                 current: Mapping[str, tuple[int, ...]], library: ModelLibrary) -> Placement:
+        pool = library.pool
+        counts: dict[str, int] = {}
+        used = 0
+        for t in tenants:  # admission order: the earlier tenant keeps its share
+            if t.spec.share is None:
+                raise UserError(f"tenant '{t.name}': the public policy needs a share")
+            n = _share_cores(t.spec.share, pool, self.unit, t.name)
+            held = len(current.get(t.name, ()))
+            if held == n or used + n <= pool.num_cores:
+                counts[t.name] = n
+                used += n
+            else:
+                counts[t.name] = 0  # refused: the pool is committed to earlier tenants
+        return place(counts, current, pool)
+
+
+@dataclass
+class PrivatePolicy:
+    """Greedy marginal gain on the cost model's curves (module docstring)."""
+
+    min_gain: float = 0.02
+    name: str = "private"
+
+    def counts(self, tenants: Sequence[TenantView], library: ModelLibrary) -> dict[str, int]:
+        pool = library.pool
+        counts = {t.name: 0 for t in tenants}
+        wanting = [t for t in tenants if t.load > 0]
+
+        def served(t: TenantView, n: int) -> float:
+            return t.spec.weight * min(t.load, library.throughput(t.model, n))
+
+        avail = pool.num_cores
+        for t in sorted(wanting, key=lambda t: -served(t, 1)):
+            if avail:
+                counts[t.name], avail = 1, avail - 1
+        while avail:
+            gains = [(served(t, counts[t.name] + 1) - served(t, counts[t.name]), i)
+                     for i, t in enumerate(wanting) if counts[t.name]]
+            gain, i = max(gains, default=(0.0, -1))
+            if gain <= 1e-12:
+                break
+            counts[wanting[i].name] += 1
+            avail -= 1
+        while avail and wanting:  # every load met: spend the rest on latency
+            def cut(t: TenantView) -> float:
+                n = counts[t.name]
+                return t.spec.weight * (library.throughput(t.model, n + 1)
+                                        - library.throughput(t.model, n)) / max(
+                                            library.throughput(t.model, n), 1e-12)
+            best = max((t for t in wanting if counts[t.name]), key=cut, default=None)
+            if best is None:
+                break
+            counts[best.name] += 1
+            avail -= 1
+        return counts
+
+    def objective(self, counts: Mapping[str, int], tenants: Sequence[TenantView],
+                  library: ModelLibrary) -> float:
+        return sum(t.spec.weight * min(t.load, library.throughput(t.model, counts.get(t.name, 0)))
+                   for t in tenants)
+
+    def allocate(self, now: float, tenants: Sequence[TenantView],
+                 current: Mapping[str, tuple[int, ...]], library: ModelLibrary) -> Placement:
+        counts = self.counts(tenants, library)
+        held = {t.name: len(current.get(t.name, ())) for t in tenants}
+        if sum(held.values()) <= library.pool.num_cores and all(
+                held[t.name] or t.load <= 0 for t in tenants):
+            new, old = (self.objective(c, tenants, library) for c in (counts, held))
+            if math.isfinite(old) and new <= old * (1 + self.min_gain):
+                counts = held  # not worth draining and re-linking anyone
+        return place(counts, current, library.pool)
+
+
+@dataclass
+class ManualPolicy:
+    """Each tenant's `cores` steps (count of cores from a time on)."""
+
+    name: str = "manual"
+
+    def allocate(self, now: float, tenants: Sequence[TenantView],
+                 current: Mapping[str, tuple[int, ...]], library: ModelLibrary) -> Placement:
+        counts = {}
+        for t in tenants:
+            n = 0
+            for start, k in t.spec.cores:
+                if start <= now:
+                    n = k
+            counts[t.name] = n
+        if sum(counts.values()) > library.pool.num_cores:
+            raise UserError(f"manual policy: {sum(counts.values())} cores asked at t={now:g}s "
+                            f"of a {library.pool.num_cores}-core pool")
+        return place(counts, current, library.pool)
+
+
+@dataclass
+class StaticPolicy:
+    """The static-partition baseline: shares fixed for every scenario tenant at time 0."""
+
+    specs: Sequence[TenantSpec]
+    name: str = "static"
+    _fixed: Placement = field(default_factory=dict)
+
+    def allocate(self, now: float, tenants: Sequence[TenantView],
+                 current: Mapping[str, tuple[int, ...]], library: ModelLibrary) -> Placement:
+        if not self._fixed:
+            pool = library.pool
+            shares = [s.share for s in self.specs]
+            if any(s is None for s in shares):
+                shares = [1 / len(self.specs)] * len(self.specs)
+            counts = {s.name: max(1, math.floor(sh * pool.num_cores))  # type: ignore[operator]
+                      for s, sh in zip(self.specs, shares, strict=True)}
+            spare = pool.num_cores - sum(counts.values())
+            for s in self.specs[: max(spare, 0)]:  # leftovers from rounding down, in order
+                counts[s.name] += 1
+            if sum(counts.values()) > pool.num_cores:
+                raise UserError(f"static baseline: {len(self.specs)} tenants do not fit a "
+                                f"{pool.num_cores}-core pool")
+            self._fixed = place(counts, {}, pool)
+        return {t.name: self._fixed[t.name] for t in tenants}
+
+
+@dataclass
+class ReplayPolicy:
+    """Exactly these core sets: tenant -> [(from time, cores)]."""
+
+    timeline: Mapping[str, Sequence[tuple[float, tuple[int, ...]]]]
+    name: str = "replay"
+
+    def allocate(self, now: float, tenants: Sequence[TenantView],
+                 current: Mapping[str, tuple[int, ...]], library: ModelLibrary) -> Placement:
+        out: Placement = {}
+        for t in tenants:
+            cores: tuple[int, ...] = ()
+            for start, cs in self.timeline.get(t.name, ()):
+                if start <= now:
+                    cores = cs
+            out[t.name] = cores
+        return out
+
+
+def make_policy(name: str, options: Mapping[str, Any], specs: Sequence[TenantSpec]) -> Policy:
+    """The policy a scenario names, with its `policy_options`."""
+    try:
+        if name == "public":
+            return PublicPolicy(**options)
+        if name == "private":
+            return PrivatePolicy(**options)
+        if name == "manual":
+            return ManualPolicy(**options)
+        if name == "static":
+            return StaticPolicy(specs, **options)
+    except TypeError as e:
+        raise UserError(f"policy '{name}': bad policy_options: {e}") from None
+    raise UserError(f"unknown policy '{name}'")
