@@ -16,7 +16,9 @@ disjoint; a tenant given no cores waits. `place` turns core counts into core ids
 - `PrivatePolicy`: maximize the (weighted) throughput served: every tenant with load gets a
   core, then each further core goes to the tenant whose served throughput min(load,
   T(n + 1)) grows most (greedy marginal gain on the cost model's concave-ish curves); cores
-  left once every load is met go where they cut latency most. A new plan replaces the current
+  left once every load is met go where they cut latency most. Curves are step functions of
+  the core count (tiles per layer), so a step is the fewest further cores that raise a
+  tenant's throughput, valued per core. A new plan replaces the current
   one only if it serves `min_gain` more (re-linking drains the tenants it moves).
 - `ManualPolicy`: the `cores` steps of each tenant spec (the private-cloud demo).
 - `StaticPolicy`: the static-partition baseline: every tenant of the scenario gets its share
@@ -149,13 +151,23 @@ class PrivatePolicy:
             if avail:
                 counts[t.name], avail = 1, avail - 1
         while avail:
-            gains = [(served(t, counts[t.name] + 1) - served(t, counts[t.name]), i)
-                     for i, t in enumerate(wanting) if counts[t.name]]
-            gain, i = max(gains, default=(0.0, -1))
-            if gain <= 1e-12:
+            # Curves are step functions (16 tiles run no faster on 9..15 cores than on 8), so
+            # a step is the next k cores that raise the throughput, valued per core.
+            best: tuple[float, int, int] = (0.0, 0, -1)
+            for i, t in enumerate(wanting):
+                n = counts[t.name]
+                if not n:
+                    continue
+                for k in range(1, avail + 1):
+                    gain = served(t, n + k) - served(t, n)
+                    if gain > 1e-12:
+                        best = max(best, (gain / k, -k, i))
+                        break
+            _, neg_k, i = best
+            if i < 0:
                 break
-            counts[wanting[i].name] += 1
-            avail -= 1
+            counts[wanting[i].name] -= neg_k
+            avail += neg_k
         while avail and wanting:  # every load met: spend the rest on latency
             def cut(t: TenantView) -> float:
                 n = counts[t.name]
