@@ -7,9 +7,10 @@ printing or parsing IR on the way:
 
 1. `import`: ONNX -> dnn IR + WeightStore (`fvir.frontend.onnx`).
 2. `fold-batchnorm`, `fuse-activation`, `canonicalize`: the dnn-level cleanups; then
-   `unroll-rnn` (reported only for models with recurrent layers): forward LSTM / GRU / RNN
-   layers of batch 1 unrolled over their time steps into dense / add / mul / sigmoid / tanh
-   (`fvir.passes.dnn_unroll_rnn`); other recurrent layers stay fused, on the host.
+   `unroll-rnn` (reported only for models with recurrent layers): LSTM / GRU / RNN layers
+   unrolled over their time steps, one chain per direction and batch row, into dense / add /
+   mul / sigmoid / tanh (`fvir.passes.dnn_unroll_rnn`); layers outside its subset (e.g. a
+   shorter sequence_lens) stay fused, on the host.
 3. `quantize`: int8 fixed point from calibration (`fvir.passes.dnn_quantize`).
 4. `partition`: accelerator or host, per op (`fvir.passes.dnn_partition`).
 5. `tile`: every accelerator layer cut into tiles for one core (`fvir.passes.dnn_tile`).
@@ -102,7 +103,7 @@ def quantize_model(
     DnnCanonicalizePass().apply(ctx, module)
     if any(isinstance(op, dnn.LstmOp | dnn.GruOp | dnn.RnnOp) for op in module.walk()):
         _stage(progress, "unroll-rnn")
-        unroll(module, weights, max_batch=1)  # the MVM lowering takes one row
+        unroll(module, weights, max_batch=1)  # the MVM lowering takes one row per chain
     _stage(progress, "quantize")
     samples: Any = calibration
     if calibration is not None and len(calibration) and isinstance(calibration[0], str | Path):

@@ -17,6 +17,7 @@ IR path and the direct path produce identical packages.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from itertools import pairwise
 
@@ -87,7 +88,7 @@ def _block(c: ConstPlan, weights: WeightLookup) -> tuple[np.ndarray, np.ndarray]
     if a.dtype.kind == "f":
         real, q = a, None
     else:
-        base = c.source.removesuffix(".q")
+        base = re.sub(r"\.q\d*$", "", c.source)  # "w.q", or "w.q1", "w.q2", ... (requantized)
         real = weights[base] if base != c.source and base in weights else a
         q = a
     real_t = _transform(np.asarray(real, dtype=np.float32), c)

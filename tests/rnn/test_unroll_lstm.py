@@ -95,11 +95,10 @@ def test_unrolled_gru_and_rnn_match_onnxruntime(op_type, attrs, seq, batch, laye
 
 
 def test_unsupported_variants_stay_fused():
-    model = lstm_model(3, 1, 4, 5)
-    model.graph.node[0].attribute.append(helper.make_attribute("direction", "reverse"))
+    model = lstm_model(3, 1, 4, 5, activations=["HardSigmoid", "Tanh", "Tanh"])
     imported = import_model(model)
     left = unroll(imported.module, imported.weights)
-    assert [why for _, why in left] == ["direction reverse"]
+    assert [why for _, why in left] == ["activations ['hardsigmoid', 'tanh', 'tanh']"]
 
 
 def test_zoo_lstm_int8_accuracy():
