@@ -20,7 +20,8 @@ A scenario is a TOML file (`scenarios/*.toml`, `fv cloud SCENARIO.toml`):
     weight = 1.0                  # private: weight in the objective
     arrival = "poisson"           # "poisson" (rate per second), "closed" (always a request
                                   # waiting), or "trace" (a file of arrival times in seconds)
-    load = [[0.0, 40.0], [30.0, 5.0]]   # poisson: [from time s, rate req/s] steps
+    load = [[0.0, 40.0], [30.0, 5.0]]   # poisson: [from time s, rate req/s] steps; closed:
+                                  # optional [from time s, 1 or 0] steps (busy or idle)
     trace = "alice.txt"           # trace: one arrival time (s) per line
     start_s = 0.0                 # the tenant arrives (admission) ...
     stop_s = 60.0                 # ... and leaves
@@ -68,15 +69,19 @@ class TenantSpec:
         """Offered load (req/s) at time t: inf for a closed loop, the step in force for
         Poisson, the trace's mean rate for a trace."""
         if self.arrival == "closed":
-            return math.inf
+            return math.inf if self.step_at(t, 1.0) > 0 else 0.0
         if self.arrival == "trace":
             span = max(self.stop_s, 1e-9) if math.isfinite(self.stop_s) else 1.0
             return len(self.trace or []) / span
-        rate = 0.0
-        for start, r in self.load:
+        return self.step_at(t, 0.0)
+
+    def step_at(self, t: float, default: float) -> float:
+        """The `load` step in force at time t (`default` before the first, or with none)."""
+        value = default
+        for start, v in self.load:
             if start <= t:
-                rate = r
-        return rate
+                value = v
+        return value
 
     def arrivals(self, rng: np.random.Generator, end_s: float) -> np.ndarray | None:
         """Arrival times in [start_s, min(stop_s, end_s)), sorted; None for a closed loop.
@@ -168,6 +173,8 @@ def _tenant(raw: Any, where: str, base: Path, policy: str) -> TenantSpec:
     spec.arrival = arrival
     if arrival == "poisson":
         spec.load = _steps(_need(raw, "load", list, where), where, "load", float)
+    if arrival == "closed" and "load" in raw:
+        spec.load = _steps(raw["load"], where, "load", float)
     if arrival == "trace":
         path = base / _need(raw, "trace", str, where)
         try:

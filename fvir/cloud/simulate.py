@@ -222,6 +222,8 @@ def run_pool(scenario: Scenario, library: ModelLibrary, policy: Policy,
         if not t.admitted or t.busy or t.target is not None or not t.cores or now < t.ready_at:
             return
         if t.arrivals is None:
+            if t.spec.rate_at(now) <= 0:
+                return  # an idle closed loop: the next load step (CHANGE) wakes it
             arrival = now
         else:
             arrived = int(np.searchsorted(t.arrivals, now, "right"))
@@ -251,6 +253,8 @@ def run_pool(scenario: Scenario, library: ModelLibrary, policy: Policy,
         events += 1
         if kind == CHANGE:
             replan(now)
+            for u in ts.values():  # a closed loop may have become busy
+                try_start(u, now)
             continue
         t = ts[name]
         if kind == DONE:
@@ -318,7 +322,12 @@ def run_tdm(scenario: Scenario, library: ModelLibrary,
             if now < t.spec.start_s:
                 upcoming = min(upcoming, t.spec.start_s)
                 continue
-            if t.arrivals is None or (t.head < len(t.arrivals) and t.arrivals[t.head] <= now):
+            if t.arrivals is None:
+                if t.spec.rate_at(now) > 0:
+                    ready.append(i)
+                else:  # idle closed loop: until its next busy step
+                    upcoming = min([upcoming, *(s for s, v in t.spec.load if s > now and v > 0)])
+            elif t.head < len(t.arrivals) and t.arrivals[t.head] <= now:
                 ready.append(i)
             elif t.head < len(t.arrivals):
                 upcoming = min(upcoming, float(t.arrivals[t.head]))

@@ -294,3 +294,15 @@ def test_fv_cloud_bad_file_is_one_line(tmp_path, capsys):
     assert fv_main(["cloud", str(tmp_path / "nope.toml")]) == 1
     err = capsys.readouterr().err.strip()
     assert "no such scenario file" in err and "\n" not in err
+
+
+def test_a_closed_loop_idles_between_its_busy_steps(library):
+    spec = TenantSpec("a", "residual", arrival="closed", load=[(0.0, 1), (0.05, 0), (0.1, 1)])
+    result = run_pool(scenario([spec], duration=0.15), library, PrivatePolicy(), check=True)
+    done = result.tenants["a"].completions
+    service = np.diff(done).min()
+    idle = done[(done > 0.05 + service) & (done < 0.1)]
+    assert len(idle) == 0 and np.any(done < 0.05) and np.any(done > 0.1)
+    tdm = run_tdm(scenario([spec], duration=0.15), library)
+    done = tdm.tenants["a"].completions
+    assert not np.any((done > 0.05 + np.diff(done).min()) & (done < 0.1))
