@@ -138,3 +138,19 @@ def test_int8_bit_exact_with_reference(name: str, cores: int) -> None:
     got = _simulate(name, "int8", cores)
     for i, (a, b) in enumerate(zip(got, want, strict=True)):
         np.testing.assert_array_equal(a, b, err_msg=f"output {i}")
+
+
+@pytest.mark.parametrize("name", ["test_lstm_bidirectional", "test_gru_defaults"])
+def test_onnx_backend_runs_recurrent_models_on_the_simulator(name: str) -> None:
+    """The Backend API's SIM device takes an RNN model like a CNN: compile, link, simulate."""
+    from fvir.onnx_backend import FvirBackend
+
+    case = all_cases()[name]
+    assert case.model is not None and case.data_sets is not None
+    ((inputs, expected),) = case.data_sets
+    rep = FvirBackend.prepare(freeze(case.model, list(inputs)), device="SIM", cores=2,
+                              dtype="fp32")
+    got = rep.run([np.asarray(inputs[0])])
+    assert rep.last_report is not None and rep.last_report.cycles > 0
+    for a, b in zip(got, expected, strict=True):
+        assert float(np.abs(a - b).max() / np.abs(b).max()) <= MAX_REL
