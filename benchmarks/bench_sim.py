@@ -15,16 +15,17 @@ ResNet-50 on paper-u200 next to a roofline of the configuration.
    speed-up and scaling efficiency (target >= 75% at 16 cores for ResNet-50), MAC
    utilization of the whole model and of its convolution layers (target >= 85% on one core
    for VGG-16), next to the roofline: max(MACs / (cores x 256 MAC/cycle), DDR bytes moved /
-   (bandwidth of the banks those cores sit on)). For the single-core convolution layers it
-   also gives two bounds from the instruction stream: the CONV engine's own busy cycles
-   (what the instructions cost at 100% overlap) and the cycles if every step's CONVs of one
-   input window (the per-channel requantization runs the compiler splits) were one
-   instruction; see the report's "gaps". The scaling is repeated with every transfer capped
-   at a 128-bit AXI port (16 B/cycle; `Machine(port_bytes_per_cycle=...)`), since by default
-   a core alone gets its whole bank, which flatters the one-core baseline. Last, a
-   cross-check of the two derivations of the cycle model: on one core capped at the DDR
-   share the compiler assumes (a quarter of a bank), the simulated cycles against the
-   linker's closed-form prediction.
+   DDR bandwidth), where the bandwidth of n cores is min(n x the core's port bytes per
+   cycle, banks those cores sit on x a bank's bytes per cycle): a core moves at most what
+   its own port carries (`CoreConfig.port_bytes_per_cycle`), however idle its bank. For the
+   single-core convolution layers it also gives two bounds from the instruction stream: the
+   CONV engine's own busy cycles (what the instructions cost at 100% overlap) and the cycles
+   if every step's CONVs of one input window (the per-channel requantization runs the
+   compiler splits) were one instruction; see the report's "gaps". The scaling is repeated
+   with every transfer capped at a 128-bit AXI port (16 B/cycle, half of the core's own
+   port; `Machine(port_bytes_per_cycle=...)`). Last, a cross-check of the two derivations of
+   the cycle model: on one core capped at the DDR share the compiler assumes (a quarter of a
+   bank), the simulated cycles against the linker's closed-form prediction.
 """
 
 from __future__ import annotations
@@ -83,13 +84,14 @@ def wall_ratio(package, model, x: np.ndarray, repeat: int) -> dict[str, Any]:
 
 
 _CHILD = """
+import resource
 import sys
 from fvir.tools.fv import main
 code = main(["run", "resnet50", "--json"])
 try:  # VmHWM: this process image's peak RSS (ru_maxrss would count the forked parent too)
     hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0].split()[1]
 except OSError:
-        hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print("PEAK_KIB", hwm, file=sys.stderr)
 sys.exit(code)
 """
@@ -138,6 +140,7 @@ def scaling(name: str, package) -> dict[str, Any]:
     x = np.zeros(tuple(package.tensors[package.inputs[0]].shape), np.float32)
     peak = PAPER_U200.core.macs_per_cycle
     bank_bw = PAPER_U200.bank_bytes_per_cycle
+    port_bw = PAPER_U200.core.port_bytes_per_cycle
     kinds = {layer.name: layer.kind for layer in package.layers}
     bounds = conv_bounds(package)
     rows = []
@@ -148,7 +151,8 @@ def scaling(name: str, package) -> dict[str, Any]:
         conv_macs = sum(v for k, v in t.layer_macs.items() if kinds.get(k) == "conv2d")
         moved = float(sum(report.bank_bytes))
         banks = -(-n // PAPER_U200.cores_per_bank)
-        roof = max(t.macs / (peak * n), moved / (bank_bw * banks))
+        ddr_bw = min(n * port_bw, banks * bank_bw)  # bytes per cycle: ports, then banks
+        roof = max(t.macs / (peak * n), moved / ddr_bw)
         busy = {e: float(np.mean([c.busy[e] for c in report.cores.values()])) / t.cycles
                 for e in ("LOAD", "CONV", "MISC", "SAVE")}
         rows.append({
@@ -156,6 +160,7 @@ def scaling(name: str, package) -> dict[str, Any]:
             "mac_utilization": t.mac_utilization,
             "conv_mac_utilization": conv_macs / (conv_cycles * peak * n),
             "roofline_cycles": roof, "of_roofline": roof / t.cycles,
+            "roofline_bytes_per_cycle": ddr_bw,
             "ddr_mb": moved / 1e6, "bank_utilization": max(report.bank_busy) / t.cycles,
             "engine_busy": busy,
         })

@@ -46,7 +46,7 @@ import numpy as np
 
 from fvir.backend.faults import ProgramError, SimError
 from fvir.backend.memory import Memory, Mode, check_mode
-from fvir.backend.semantics import EXECUTE, CoreState, Tokens
+from fvir.backend.semantics import ENGINE_OF, EXECUTE, CoreState, Step, Tokens, step_of
 from fvir.errors import UserError
 from fvir.hw.config import CoreConfig
 from fvir.ifp.package import Layer, Package, SegmentKind, TensorInfo
@@ -80,32 +80,74 @@ def run_stream(words: np.ndarray, core: CoreConfig | CoreState, memory: Memory,
 def run_decoded(instrs: Sequence[Instruction], state: CoreState, memory: Memory) -> None:
     """`run_stream` on already decoded instructions (drivers that run many frames of one
     package decode its words once: decoding costs about as much as a small instruction's
-    numpy work). `state` and `memory` must be in the same mode."""
+    numpy work). `state` and `memory` must be in the same mode.
+
+    Each instruction runs through its cached entry (`_entry`: its step from
+    `semantics.step_of` and its token masks as engine indices), found by the instruction's
+    values, so that what depends only on the instruction is worked out once per package."""
     tokens = state.tokens
     tokens.reset()  # counters are zero when a stream starts
+    count = tokens.count
+    entries = _ENTRIES
+    last = len(instrs) - 1
     i = 0
     try:
         for i, ins in enumerate(instrs):
-            op = ins.op
-            Tokens.check_masks(op, ins.dpdon, ins.dpdby)
-            fn = EXECUTE.get(op)
-            if fn is not None:
-                tokens.take(op, ins.dpdon)
-                fn(state, memory, ins.fields)
-                tokens.give(op, ins.dpdby)
-            elif op == Opcode.END:
-                if i != len(instrs) - 1:
-                    raise ProgramError(f"{len(instrs) - 1 - i} instruction(s) after END", "END")
+            fields = ins.fields
+            entry = entries.get((ins.op, ins.dpdon, ins.dpdby, *fields.values()))
+            if entry is None or entry[0] != tuple(fields):
+                entry = _entry(ins)
+            step, e, takes, gives = entry[1]
+            if step is not None:
+                if takes:
+                    for p in takes:
+                        if not count[p][e]:
+                            tokens.take(ins.op, ins.dpdon)  # raises: a token is missing
+                    for p in takes:
+                        count[p][e] -= 1
+                step(state, memory)
+                if gives:
+                    row = count[e]
+                    for q in gives:
+                        row[q] += 1
+            elif ins.op == Opcode.END:
+                if i != last:
+                    raise ProgramError(f"{last - i} instruction(s) after END", "END")
             elif ins["count"] > 1:  # SYNC
                 raise ProgramError(
                     f"barrier {ins['barrier']} waits for {ins['count']} cores; a single-core "
                     f"run can never pass it", "SYNC")
     except SimError as e:
         raise e.locate(tenant=memory.tenant, index=i) from None
-    try:
-        tokens.check_empty()
-    except SimError as e:
-        raise e.locate(tenant=memory.tenant) from None
+    if any(map(any, count)):
+        try:
+            tokens.check_empty()
+        except SimError as e:
+            raise e.locate(tenant=memory.tenant) from None
+
+
+_Entry = tuple[tuple[str, ...], tuple[Step | None, int, tuple[int, ...], tuple[int, ...]]]
+_ENTRIES: dict[tuple, _Entry] = {}
+MAX_ENTRIES = 1 << 18
+
+
+def _entry(ins: Instruction) -> _Entry:
+    """An instruction's step (None for SYNC/END), its engine's index, and the engines it waits
+    for and signals; raises `DependencyError` for masks that name its own engine."""
+    op, fields = ins.op, ins.fields
+    Tokens.check_masks(op, ins.dpdon, ins.dpdby)
+    engine = ENGINE_OF[op]
+    if engine is None or op not in EXECUTE:
+        run: tuple[Step | None, int, tuple[int, ...], tuple[int, ...]] = (None, -1, (), ())
+    else:
+        run = (step_of(op, fields), int(engine),
+               tuple(p for p in range(4) if ins.dpdon >> p & 1),
+               tuple(q for q in range(4) if ins.dpdby >> q & 1))
+    entry = (tuple(fields), run)
+    if len(_ENTRIES) >= MAX_ENTRIES:
+        _ENTRIES.clear()
+    _ENTRIES[(op, ins.dpdon, ins.dpdby, *fields.values())] = entry
+    return entry
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,10 +11,17 @@ vcore op. SYNC and END belong to the drivers (they are dispatcher fences, not en
 Every function has the signature `fn(state, memory, fields)`, where `fields` is the
 instruction's fields by name as plain Python ints (`Instruction.fields`, as `decode` builds it).
 Decoding a whole stream that way costs about 2 us per instruction (vectorized per opcode
-inside `decode`), while the numpy work of one instruction costs 5 us (a small LOAD) to
+inside `decode`), while the numpy work of one instruction costs 2 us (a small LOAD) to
 milliseconds (a large CONV), and plain ints make the per-instruction arithmetic (extents,
 bounds) cheaper than numpy scalars from `columns` rows would. Faults raised here know only the
 instruction type; drivers `locate` them (tenant, frame, index).
+
+Steps (the fast path drivers use): `step_of(op, fields)` is the same instruction as a function
+of (state, memory), with everything that depends only on its fields (extents, byte strides,
+injectivity, the order of the checks; for CONV/ELEW, per latched configuration) worked out
+once and cached by the fields' names and values, so a package's instructions are prepared on
+their first run. `EXECUTE[op](state, memory, fields)` is `BUILD[op](fields)(state, memory)`:
+one definition either way.
 
 Each function is the pseudo-code of docs/isa.md, vectorized over numpy per instruction, never
 element by element:
@@ -22,16 +29,23 @@ element by element:
 - LOAD/SAVE build strided views (`np.ndarray` over the buffer, no copies) of the 3-D block on
   both sides and copy once. The whole byte range is bounds-checked first (`MemoryFault` for DDR,
   `BufferFault` on chip), so a faulting instruction changes nothing.
-- CONV is im2col (one [pixels x kernel_h*kernel_w*ic] matrix) times the [K x oc] weights.
-  int8 products are exact in float32 BLAS: |x*w| <= 2**14, so any partial sum of at most 1024
-  products is an integer of magnitude <= 2**24, which float32 represents exactly whatever order
-  BLAS sums in. Longer reductions are cut into chunks of 1024 terms whose exact results are
-  added in int64 (`exact_matmul`). Depthwise is an elementwise multiply-accumulate over kernel
-  offsets (at most 15*15 terms, exact in float32). MVM uses the same exact matmul.
+- CONV is im2col (one [pixels x kernel_h*kernel_w*ic] matrix, one strided copy of the
+  padded block) times the [K x oc] weights. int8 products are exact in float32 BLAS:
+  |x*w| <= 2**14, so any partial sum of at most 1024 products is an integer of magnitude
+  <= 2**24, which float32 represents exactly whatever order BLAS sums in. A longer reduction
+  is one float32 product too when the data bound every partial sum by 2**24 (largest row sum
+  of |A| times largest |w|); otherwise it is cut into chunks of 1024 terms whose exact
+  results are added in int64 (`exact_matmul`). Depthwise is an elementwise multiply-accumulate
+  over kernel offsets (at most 15*15 terms, exact in float32). MVM uses the same exact matmul.
+  In int8 mode the float32 im2col matrices and weights are kept in small content-checked
+  caches (`COL_CACHE`, `WGT_CACHE`): the frames of a layer sweep the same input rows once per
+  group of output channels, and a frame's CONVs share their weights, so most CONVs find
+  their operands after a byte comparison with the bytes they were built from.
 - POOL reads windows through `sliding_window_view` of the padded block (-inf padding for MAX,
-  zero padding for AVG).
-- Requantization (`rshift_round`, `sat8`, `activate`, `requant`) runs in int64, as the
-  pseudo-code's helpers say.
+  zero padding for AVG); int8 MAX is a maximum over the kernel offsets in int16.
+- Requantization (`rshift_round`, `sat8`, `activate`, `requant`) is defined in int64, as the
+  pseudo-code's helpers say; CONV and ELEW run it in int32 (ELEW also int16) whenever no
+  intermediate value can leave that range, which gives the same results.
 
 Operands are read before results are written, as in the pseudo-code (whose X is defined before
 the output loop), so an output may equal an input (ELEW, ACT). When an output block overlaps
@@ -63,7 +77,10 @@ Arithmetic is float32 and every integer-only step is dropped:
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 
@@ -80,6 +97,9 @@ Fields = Mapping[str, int]
 
 EXACT_F32_TERMS = 1024
 """Largest number of int8 x int8 products a float32 sum holds exactly (1024 * 2**14 = 2**24)."""
+
+EXACT_F32_LIMIT = 1 << 24
+"""Every integer of magnitude at most 2**24 is a float32."""
 
 BUF_NAMES = {Buf.FMAP: "fmap", Buf.WEIGHT: "weight", Buf.BIAS: "bias"}
 
@@ -344,6 +364,45 @@ def _write_out(state: CoreState, start: int, shape: Shape, strides: Shape, acc: 
 
 
 # ---------------------------------------------------------------------------------------------
+# Steps
+#
+# A driver executes an instruction through its *step*: a function of (state, memory) that
+# `step_of` builds once from the instruction's fields and caches by their values, so that the
+# per-instruction arithmetic (extents, strides in bytes, injectivity, the order of the checks)
+# is done once per distinct instruction rather than once per execution. A step reads and
+# writes nothing but the state and memory it is given, and raises exactly what the
+# pseudo-code's checks raise, in the same order, before changing anything.
+
+
+Step = Callable[[CoreState, Memory], None]
+
+
+def _nothing(state: CoreState, mem: Memory) -> None:
+    return None
+
+
+def _byte_strides(strides: Shape) -> dict[int, Shape]:
+    """Element strides in bytes for both storage dtypes (uint8: 1 byte, float32: 4)."""
+    return {1: strides, 4: tuple(4 * s for s in strides)}
+
+
+def _collapse(shape: Shape, *strides: Shape) -> tuple[Shape, tuple[Shape, ...]]:
+    """Merge adjacent axes that every one of `strides` walks contiguously (the same addresses
+    in the same order, so a copy over fewer axes)."""
+    dims = [[n, *(s[i] for s in strides)] for i, n in enumerate(shape)]
+    out = [dims[-1]]
+    for d in reversed(dims[:-1]):
+        inner = out[-1]
+        if all(d[j] == inner[0] * inner[j] for j in range(1, len(d))):
+            inner[0] *= d[0]
+        else:
+            out.append(d)
+    out.reverse()
+    return (tuple(d[0] for d in out),
+            tuple(tuple(d[j] for d in out) for j in range(1, len(strides) + 1)))
+
+
+# ---------------------------------------------------------------------------------------------
 # LOAD / SAVE
 
 
@@ -354,30 +413,60 @@ def _dma_geometry(f: Fields) -> tuple[Shape, Shape, Shape]:
     return shape, ddr, buf
 
 
-def load(state: CoreState, mem: Memory, f: Fields) -> None:
-    """LOAD: DDR block -> buffer."""
+def _dma_step(f: Fields, is_load: bool) -> Step:
     shape, ddr, bufs = _dma_geometry(f)
     if 0 in shape:
-        return
-    off, addr, buf = f["off"], f["addr"], f["buf"]
-    seg = mem.access("LOAD", "reads", f["seg"], off, _end(off, shape, ddr))
-    _check_buf(state, "LOAD", "writes", buf, addr, shape, bufs)
-    _store(state.raw[buf], addr, shape, bufs, _view(seg, off, shape, ddr))
+        return _nothing
+    off, addr, buf, seg = f["off"], f["addr"], f["buf"], f["seg"]
+    op = "LOAD" if is_load else "SAVE"
+    ddr_end = _end(off, shape, ddr)
+    buf_end = _end(addr, shape, bufs)
+    injective = _injective(shape, bufs if is_load else ddr)
+    cshape, (cddr, cbuf) = _collapse(shape, ddr, bufs)
+    ddr_b, buf_b = _byte_strides(cddr), _byte_strides(cbuf)
+
+    def dma(state: CoreState, mem: Memory) -> None:
+        raw = state.raw[buf]
+        if is_load:
+            seg_arr = mem.access(op, "reads", seg, off, ddr_end)
+            if buf_end > raw.size:
+                _check_buf(state, op, "writes", buf, addr, shape, bufs)
+        else:
+            if buf_end > raw.size:
+                _check_buf(state, op, "reads", buf, addr, shape, bufs)
+            seg_arr = mem.access(op, "writes", seg, off, ddr_end)
+        if not injective:
+            if is_load:
+                _store(raw, addr, shape, bufs, _view(seg_arr, off, shape, ddr))
+            else:
+                _store(seg_arr, off, shape, ddr, _view(raw, addr, shape, bufs))
+            return
+        item = raw.itemsize
+        on_chip = np.ndarray(cshape, raw.dtype, raw, addr * item, buf_b[item])
+        in_ddr = np.ndarray(cshape, seg_arr.dtype, seg_arr, off * item, ddr_b[item])
+        if is_load:
+            on_chip[...] = in_ddr
+        else:
+            in_ddr[...] = on_chip
+
+    return dma
+
+
+def load(state: CoreState, mem: Memory, f: Fields) -> None:
+    """LOAD: DDR block -> buffer."""
+    _dma_step(f, True)(state, mem)
 
 
 def save(state: CoreState, mem: Memory, f: Fields) -> None:
     """SAVE: buffer block -> DDR."""
-    shape, ddr, bufs = _dma_geometry(f)
-    if 0 in shape:
-        return
-    off, addr, buf = f["off"], f["addr"], f["buf"]
-    _check_buf(state, "SAVE", "reads", buf, addr, shape, bufs)
-    seg = mem.access("SAVE", "writes", f["seg"], off, _end(off, shape, ddr))
-    _store(seg, off, shape, ddr, _view(state.raw[buf], addr, shape, bufs))
+    _dma_step(f, False)(state, mem)
 
 
 # ---------------------------------------------------------------------------------------------
 # CONV
+
+
+CONV_INIT_POSITIVE = ("kernel_h", "kernel_w", "stride_h", "stride_w", "dilation_h", "dilation_w")
 
 
 def _positive(op: str, f: Fields, names: tuple[str, ...]) -> None:
@@ -386,11 +475,21 @@ def _positive(op: str, f: Fields, names: tuple[str, ...]) -> None:
             raise ProgramError(f"{name} = {f[name]}: must be at least 1", op)
 
 
+def _convinit_step(f: Fields) -> Step:
+    cfg = dict(f)
+    valid = all(cfg[name] >= 1 for name in CONV_INIT_POSITIVE)
+
+    def convinit_(state: CoreState, mem: Memory) -> None:
+        if not valid:
+            _positive("CONVINIT", cfg, CONV_INIT_POSITIVE)
+        state.conv_cfg = dict(cfg)
+
+    return convinit_
+
+
 def convinit(state: CoreState, mem: Memory, f: Fields) -> None:
     """CONVINIT: latch the conv engine's configuration."""
-    _positive("CONVINIT", f, ("kernel_h", "kernel_w", "stride_h", "stride_w", "dilation_h",
-                              "dilation_w"))
-    state.conv_cfg = dict(f)
+    _convinit_step(f)(state, mem)
 
 
 def _padded(x: np.ndarray, pads: tuple[int, int, int, int], fill: float,
@@ -409,10 +508,7 @@ def _pads(f: Fields) -> tuple[int, int, int, int]:
 def _window(op: str, state: CoreState, f: Fields, in_rows: int, in_cols: int, chans: int,
             cfg: Fields) -> np.ndarray:
     """The input block X (a view of the fmap), bounds-checked."""
-    if in_rows < 0 or in_cols < 0:
-        raise ProgramError(
-            f"padding ({f['pad_t']}, {f['pad_l']}, {f['pad_b']}, {f['pad_r']}) exceeds the "
-            f"input window of the {f['rows']} x {f['cols']} output block", op)
+    _window_shape(op, f, in_rows, in_cols)
     shape = (in_rows, in_cols, chans)
     strides = (cfg["in_row_stride"], cfg["in_pix_stride"], 1)
     _check_buf(state, op, "reads", Buf.FMAP, f["in_addr"], shape, strides)
@@ -421,64 +517,337 @@ def _window(op: str, state: CoreState, f: Fields, in_rows: int, in_cols: int, ch
     return _view(state.fmap, f["in_addr"], shape, strides)
 
 
-def conv(state: CoreState, mem: Memory, f: Fields) -> None:
-    """CONV: one output block with the latched CONVINIT configuration."""
-    c = state.conv_cfg
-    if c is None:
-        raise ProgramError("no CONVINIT before it (a frame must issue its own)", "CONV")
-    rows, cols, ic, oc = f["rows"], f["cols"], f["ic"], f["oc"]
-    kh, kw, sh, sw = c["kernel_h"], c["kernel_w"], c["stride_h"], c["stride_w"]
-    dh, dw = c["dilation_h"], c["dilation_w"]
-    depthwise = f["depthwise"]
-    if depthwise and ic != oc:
-        raise ProgramError(f"depthwise needs ic == oc, got ic = {ic}, oc = {oc}", "CONV")
-    if rows == 0 or cols == 0 or oc == 0:
-        return
-    pads = _pads(f)
-    in_rows = (rows - 1) * sh + (kh - 1) * dh + 1 - pads[0] - pads[2]
-    in_cols = (cols - 1) * sw + (kw - 1) * dw + 1 - pads[1] - pads[3]
-    x = _window("CONV", state, f, in_rows, in_cols, ic, c)
-    wgt_addr = f["wgt_addr"]
-    n_wgt = kh * kw * oc if depthwise else oc * kh * kw * ic
-    _check_buf(state, "CONV", "reads", Buf.WEIGHT, wgt_addr, (n_wgt,), (1,))
-    bias = _read_bias(state, "CONV", f["bias_addr"], oc)
-    out_shape = (rows, cols, oc)
-    out_strides = (c["out_row_stride"], c["out_pix_stride"], 1)
-    _check_buf(state, "CONV", "writes", Buf.FMAP, f["out_addr"], out_shape, out_strides)
+def _window_shape(op: str, f: Fields, in_rows: int, in_cols: int) -> None:
+    if in_rows < 0 or in_cols < 0:
+        raise ProgramError(
+            f"padding ({f['pad_t']}, {f['pad_l']}, {f['pad_b']}, {f['pad_r']}) exceeds the "
+            f"input window of the {f['rows']} x {f['cols']} output block", op)
 
-    p = _padded(x, pads, 0.0, np.float32)
-    w = state.weight[wgt_addr : wgt_addr + n_wgt]
 
-    def tap(ky: int, kx: int) -> np.ndarray:  # P at kernel offset (ky, kx): [rows, cols, ic]
-        return p[ky * dh : ky * dh + (rows - 1) * sh + 1 : sh,
-                 kx * dw : kx * dw + (cols - 1) * sw + 1 : sw]
+class _ContentCache:
+    """Recent float32 operands of CONV (int8 mode) by geometry, each with the bytes it was
+    built from and one number derived from it: im2col matrices (with their largest row sum of
+    |A|), so that frames sweeping the same input rows for another group of output channels
+    find their matrix after a byte comparison; and converted weights (with their largest
+    |w|), which every CONV of a frame shares. Content-checked, so a hit is always what the
+    current bytes give."""
 
-    if depthwise:
-        wd = w.reshape(kh, kw, oc).astype(np.float32)
-        acc32 = np.zeros(out_shape, np.float32)
+    def __init__(self, budget: int) -> None:
+        self.budget = budget  # bytes of arrays kept
+        self.entries: OrderedDict[int, tuple[bytes, np.ndarray, float]] = OrderedDict()
+        self.nbytes = 0
+        self.keys: dict[tuple[int, ...], int] = {}
+        self.ids = itertools.count()  # never reused, so a forgotten key cannot alias
+
+    def key(self, geometry: tuple[int, ...]) -> int:
+        k = self.keys.get(geometry)
+        if k is None:
+            if len(self.keys) > 1 << 16:
+                self.keys.clear()
+            k = self.keys[geometry] = next(self.ids)
+        return k
+
+    def get(self, key: int, data: bytes) -> tuple[np.ndarray, float] | None:
+        hit = self.entries.get(key)
+        if hit is None or hit[0] != data:
+            return None
+        with contextlib.suppress(KeyError):  # only if another thread dropped it meanwhile
+            self.entries.move_to_end(key)
+        return hit[1], hit[2]
+
+    def put(self, key: int, data: bytes, a: np.ndarray, number: float) -> None:
+        old = self.entries.pop(key, None)
+        if old is not None:
+            self.nbytes -= old[1].nbytes
+        if a.nbytes > self.budget // 4:
+            return
+        self.entries[key] = (data, a, number)
+        self.nbytes += a.nbytes
+        while self.nbytes > self.budget:
+            _, (_, dropped, _) = self.entries.popitem(last=False)
+            self.nbytes -= dropped.nbytes
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.keys.clear()
+        self.nbytes = 0
+
+
+COL_CACHE = _ContentCache(48 << 20)
+WGT_CACHE = _ContentCache(16 << 20)
+
+
+class _ConvPlan:
+    """One CONV under one latched CONVINIT: every extent, stride and check, computed once."""
+
+    __slots__ = ("a_shape", "acc_bound", "act", "act_arg", "b_end", "bias_addr", "cache_key", "cfg",
+                 "col_off", "col_shape", "col_strides", "cols", "depthwise", "dh", "dw", "f", "ic",
+                 "in_addr", "in_cols", "in_rows", "inj", "k", "kh", "kw", "m", "n_wgt", "o_end",
+                 "oc", "out_addr", "out_bytes", "out_shape", "out_strides", "p_shape", "padded",
+                 "pads", "rows", "sh", "shift_bias", "shift_cut", "sw", "w_end", "wgt_key",
+                 "x_bytes", "x_end", "x_shape", "x_strides")
+
+    def __init__(self, f: Fields, c: Fields) -> None:
+        self.f, self.cfg = f, c
+        rows, cols, ic, oc = f["rows"], f["cols"], f["ic"], f["oc"]
+        kh, kw, sh, sw = c["kernel_h"], c["kernel_w"], c["stride_h"], c["stride_w"]
+        dh, dw = c["dilation_h"], c["dilation_w"]
+        self.rows, self.cols, self.ic, self.oc = rows, cols, ic, oc
+        self.kh, self.kw, self.sh, self.sw, self.dh, self.dw = kh, kw, sh, sw, dh, dw
+        self.depthwise = bool(f["depthwise"])
+        pads = self.pads = _pads(f)
+        in_rows = (rows - 1) * sh + (kh - 1) * dh + 1 - pads[0] - pads[2]
+        in_cols = (cols - 1) * sw + (kw - 1) * dw + 1 - pads[1] - pads[3]
+        _window_shape("CONV", f, in_rows, in_cols)
+        self.in_rows, self.in_cols = in_rows, in_cols
+        self.in_addr = f["in_addr"]
+        self.x_shape = (in_rows, in_cols, ic)
+        self.x_strides = (c["in_row_stride"], c["in_pix_stride"], 1)
+        empty_x = 0 in self.x_shape
+        self.x_end = -1 if empty_x else _end(self.in_addr, self.x_shape, self.x_strides)
+        self.n_wgt = kh * kw * oc if self.depthwise else oc * kh * kw * ic
+        wgt_addr = f["wgt_addr"]
+        self.w_end = wgt_addr + self.n_wgt if self.n_wgt else -1
+        self.bias_addr = f["bias_addr"]
+        self.b_end = self.bias_addr + 4 * oc
+        self.out_addr = f["out_addr"]
+        self.out_shape = (rows, cols, oc)
+        self.out_strides = (c["out_row_stride"], c["out_pix_stride"], 1)
+        self.o_end = _end(self.out_addr, self.out_shape, self.out_strides)
+        self.inj = _injective(self.out_shape, self.out_strides)
+        self.x_bytes = _byte_strides(self.x_strides)
+        self.out_bytes = _byte_strides(self.out_strides)
+        self.shift_bias, self.shift_cut = c["shift_bias"], c["shift_cut"]
+        self.act, self.act_arg = c["act"], c["act_arg"]
+        self.m, self.k = rows * cols, kh * kw * ic
+        # im2col as one strided view [rows, cols, kh, kw, ic] of P (the padded block, a fresh
+        # contiguous array) or, without padding, of the fmap itself; strides in elements.
+        self.padded = any(pads) or empty_x
+        self.p_shape = (in_rows + pads[0] + pads[2], in_cols + pads[1] + pads[3], ic)
+        self.col_shape = (rows, cols, kh, kw, ic)
+        if self.padded:
+            r, p = self.p_shape[1] * ic, ic
+            self.col_off = 0
+        else:
+            r, p = self.x_strides[0], self.x_strides[1]
+            self.col_off = self.in_addr
+        self.col_strides = _byte_strides((r * sh, p * sw, r * dh, p * dw, 1))
+        cacheable = not self.depthwise and (kh * kw > 1 or self.k > EXACT_F32_TERMS)
+        self.cache_key = COL_CACHE.key((self.in_addr, *self.x_shape, *self.x_strides, *pads,
+                                        kh, kw, sh, sw, dh, dw, rows, cols)) if cacheable else -1
+        self.a_shape = (self.m, self.k)
+        self.wgt_key = WGT_CACHE.key((wgt_addr, oc, self.k))
+        # |acc| <= this (|x * w| <= 2**14 per term)
+        self.acc_bound = (kh * kw if self.depthwise else self.k) << 14
+
+    def check(self, state: CoreState) -> None:
+        """The bounds checks of the pseudo-code, in its order (input, weights, bias, output)."""
+        fsize = state.raw[Buf.FMAP].size
+        if self.x_end > fsize:
+            _check_buf(state, "CONV", "reads", Buf.FMAP, self.in_addr, self.x_shape,
+                       self.x_strides)
+        if self.w_end > state.raw[Buf.WEIGHT].size:
+            _check_buf(state, "CONV", "reads", Buf.WEIGHT, self.f["wgt_addr"], (self.n_wgt,),
+                       (1,))
+        if self.b_end > state.raw[Buf.BIAS].size:
+            _check_buf(state, "CONV", "reads", Buf.BIAS, self.bias_addr, (4 * self.oc,), (1,))
+        if self.o_end > fsize:
+            _check_buf(state, "CONV", "writes", Buf.FMAP, self.out_addr, self.out_shape,
+                       self.out_strides)
+
+    def x(self, state: CoreState) -> np.ndarray | None:
+        """The input block X, a view of the fmap (None when empty)."""
+        if self.x_end < 0:
+            return None
+        fm = state.fmap
+        item = fm.itemsize
+        return np.ndarray(self.x_shape, fm.dtype, fm, self.in_addr * item, self.x_bytes[item])
+
+    def im2col(self, state: CoreState, x: np.ndarray | None) -> np.ndarray:
+        """[rows*cols, kh*kw*ic] float32, K ordered (ky, kx, i) like the weights."""
+        fm = state.fmap
+        if self.padded:
+            pt, pl = self.pads[0], self.pads[1]
+            base = np.zeros(self.p_shape, fm.dtype)
+            if x is not None:
+                base[pt : pt + self.in_rows, pl : pl + self.in_cols] = x
+        else:
+            base = fm
+        item = fm.itemsize
+        cols = np.ndarray(self.col_shape, fm.dtype, base, self.col_off * item,
+                          self.col_strides[item])
+        return cols.astype(np.float32, order="C").reshape(self.a_shape)
+
+    def depthwise_acc(self, state: CoreState, x: np.ndarray | None) -> np.ndarray:
+        """Depthwise: float32 multiply-accumulate over kernel offsets, [rows*cols, oc]."""
+        rows, cols, oc, kh, kw = self.rows, self.cols, self.oc, self.kh, self.kw
+        sh, sw, dh, dw = self.sh, self.sw, self.dh, self.dw
+        xx = np.zeros(self.x_shape, state.fmap.dtype) if x is None else x
+        p = _padded(xx, self.pads, 0.0, np.float32)
+        wa = self.f["wgt_addr"]
+        wd = state.weight[wa : wa + self.n_wgt].reshape(kh, kw, oc).astype(np.float32)
+        acc32 = np.zeros(self.out_shape, np.float32)
         for ky in range(kh):
             for kx in range(kw):
-                acc32 += tap(ky, kx) * wd[ky, kx]
-        acc32 = acc32.reshape(rows * cols, oc)
-        acc = acc32.astype(np.int64) if state.mode == "int8" else acc32
-    else:
-        k = kh * kw * ic
-        if kh == kw == 1 and sh == sw == 1:
-            a = p.reshape(rows * cols, ic)  # P is exactly the output grid: no im2col copy
+                acc32 += p[ky * dh : ky * dh + (rows - 1) * sh + 1 : sh,
+                           kx * dw : kx * dw + (cols - 1) * sw + 1 : sw] * wd[ky, kx]
+        return acc32.reshape(rows * cols, oc)
+
+    def run(self, state: CoreState) -> None:
+        self.check(state)
+        x = self.x(state)
+        if state.mode == "int8":
+            if self.depthwise:
+                acc = self.depthwise_acc(state, x)  # exact integers in float32
+            else:
+                acc = self.matmul_int8(state, x)  # exact: float32 integers, or int64
+            term64, term32 = _bias_term(state.bias[self.bias_addr : self.b_end],
+                                        self.shift_bias, self.shift_cut, self.acc_bound)
+            out = _requant_acc(acc, term64, term32, self.shift_cut, self.act, self.act_arg)
         else:
-            a4 = np.empty((rows, cols, kh * kw, ic), np.float32)
-            for ky in range(kh):
-                for kx in range(kw):
-                    a4[:, :, ky * kw + kx] = tap(ky, kx)
-            a = a4.reshape(rows * cols, k)
-        wm = w.reshape(oc, k).T.astype(np.float32)  # [K, oc], K ordered (ky, kx, i) like a
-        acc = exact_matmul(a, wm) if state.mode == "int8" else a @ wm
-    if state.mode == "int8":
-        acc = acc + (bias << c["shift_bias"])
+            if self.depthwise:
+                acc = self.depthwise_acc(state, x)
+            else:
+                wa = self.f["wgt_addr"]
+                wm = state.weight[wa : wa + self.n_wgt].reshape(self.oc, self.k).T.astype(
+                    np.float32)
+                acc = self.im2col(state, x) @ wm
+            acc = acc + state.bias[self.bias_addr : self.b_end : 4]
+            out = activate_real(acc.astype(np.float32, copy=False), self.act, self.act_arg)
+        fm = state.fmap
+        if self.inj:
+            item = fm.itemsize
+            np.ndarray(self.out_shape, fm.dtype, fm, self.out_addr * item,
+                       self.out_bytes[item])[...] = out.reshape(self.out_shape)
+        else:
+            _store(fm, self.out_addr, self.out_shape, self.out_strides,
+                   out.reshape(self.out_shape))
+
+    def matmul_int8(self, state: CoreState, x: np.ndarray | None) -> np.ndarray:
+        """The exact [rows*cols, oc] products of the im2col matrix and the weights: float32
+        (holding integers) when one float32 product is exact, else int64."""
+        k = self.k
+        key = self.cache_key
+        if key >= 0:
+            data = b"" if x is None else x.tobytes()
+            hit = COL_CACHE.get(key, data)
+            if hit is None:
+                a = self.im2col(state, x)
+                row_sum = _max_row_sum(a) if k > EXACT_F32_TERMS else 0.0
+                COL_CACHE.put(key, data, a, row_sum)
+            else:
+                a, row_sum = hit
+        else:
+            a = self.im2col(state, x)
+            row_sum = _max_row_sum(a) if k > EXACT_F32_TERMS else 0.0
+        wa = self.f["wgt_addr"]
+        wbytes = state.weight[wa : wa + self.n_wgt].tobytes()
+        hit = WGT_CACHE.get(self.wgt_key, wbytes)
+        if hit is None:
+            w = np.frombuffer(wbytes, np.int8).reshape(self.oc, k).astype(np.float32)
+            w_max = max(float(w.max()), -float(w.min())) if w.size else 0.0
+            WGT_CACHE.put(self.wgt_key, wbytes, w, w_max)
+        else:
+            w, w_max = hit
+        # One float32 product is exact when every partial sum is an integer of magnitude at
+        # most 2**24: bounded by (largest row sum of |A|) * (largest |w|). The weights stay
+        # [oc, K] (BLAS reads the transpose in place; a transposed copy costs more).
+        if k <= EXACT_F32_TERMS or row_sum * w_max <= EXACT_F32_LIMIT:
+            return a @ w.T
+        return exact_matmul(a, w.T)
+
+
+def _max_row_sum(a: np.ndarray) -> float:
+    """max over rows of sum |a| for a float32 matrix of int8 values: exact in float32 BLAS
+    while K * 128 <= 2**24 (it is only needed, and only used, for K up to that)."""
+    if a.shape[1] * 128 > EXACT_F32_LIMIT:
+        return float(np.abs(a).astype(np.float64).sum(axis=1).max())
+    return float((np.abs(a) @ np.ones(a.shape[1], np.float32)).max())
+
+
+_TERMS: dict[tuple[bytes, int, int, int], tuple[np.ndarray, np.ndarray | None]] = {}
+
+
+def _bias_term(raw: np.ndarray, shift_bias: int, s: int,
+               acc_bound: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """(BIAS32 << shift_bias) plus rshift_round's rounding 2**(s-1), int64, from the bias
+    buffer's bytes `raw`; and the same as int32 when |acc| <= acc_bound plus it cannot leave
+    int32's range (then the requantization runs in int32 with the same results)."""
+    key = (raw.tobytes(), shift_bias, s, acc_bound)
+    hit = _TERMS.get(key)
+    if hit is None:
+        term = raw.view("<i4").astype(np.int64) << shift_bias
+        if s > 0:
+            term += 1 << (s - 1)
+        fits = term.size == 0 or acc_bound + max(int(term.max()), -int(term.min())) < 1 << 31
+        hit = (term, term.astype(np.int32) if fits else None)
+        if len(_TERMS) >= 4096:
+            _TERMS.clear()
+        _TERMS[key] = hit
+    return hit
+
+
+def _requant_acc(acc: np.ndarray, term64: np.ndarray, term32: np.ndarray | None, s: int,
+                 act: int, arg: int) -> np.ndarray:
+    """requant(acc + term - rounding, s, act, arg) for exact accumulators `acc` (float32 holding
+    integers of magnitude at most the bound `term32` was checked with, or int64)."""
+    if term32 is not None and acc.dtype == np.float32:
+        y = acc.astype(np.int32)
+        y += term32
     else:
-        acc = acc + bias
-    _write_out(state, f["out_addr"], out_shape, out_strides, acc, c["shift_cut"], c["act"],
-               c["act_arg"])
+        y = acc.astype(np.int64)
+        y += term64
+    if s > 0:
+        y >>= s
+    return _act_sat8(y, act, arg)
+
+
+def _act_sat8(y: np.ndarray, act: int, arg: int) -> np.ndarray:
+    """int8(sat8(activate(y))) for an int32 or int64 array `y` that may be overwritten."""
+    if act == Act.NONE:
+        np.maximum(y, -128, out=y)
+    elif act == Act.RELU:
+        np.maximum(y, 0, out=y)
+    elif act == Act.RELU6:
+        np.maximum(y, 0, out=y)
+        np.minimum(y, arg, out=y)
+        np.maximum(y, -128, out=y)
+    else:
+        y = activate(y.astype(np.int64), act, arg)
+        np.maximum(y, -128, out=y)
+    np.minimum(y, 127, out=y)
+    return y.astype(np.int8)
+
+
+def _conv_step(f: Fields) -> Step:
+    f = dict(f)
+    rows, cols, ic, oc = f["rows"], f["cols"], f["ic"], f["oc"]
+    bad_depthwise = bool(f["depthwise"]) and ic != oc
+    empty = rows == 0 or cols == 0 or oc == 0
+    plans: dict[tuple, _ConvPlan] = {}
+
+    def conv_(state: CoreState, mem: Memory) -> None:
+        c = state.conv_cfg
+        if c is None:
+            raise ProgramError("no CONVINIT before it (a frame must issue its own)", "CONV")
+        if bad_depthwise:
+            raise ProgramError(f"depthwise needs ic == oc, got ic = {ic}, oc = {oc}", "CONV")
+        if empty:
+            return
+        key = tuple(c.items())
+        plan = plans.get(key)
+        if plan is None:
+            if len(plans) >= 16:
+                plans.clear()
+            plan = plans[key] = _ConvPlan(f, dict(c))
+        plan.run(state)
+
+    return conv_
+
+
+def conv(state: CoreState, mem: Memory, f: Fields) -> None:
+    """CONV: one output block with the latched CONVINIT configuration."""
+    _conv_step(f)(state, mem)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -489,6 +858,9 @@ def poolinit(state: CoreState, mem: Memory, f: Fields) -> None:
     """POOLINIT: latch the pooling configuration."""
     _positive("POOLINIT", f, ("kernel_h", "kernel_w", "stride_h", "stride_w"))
     state.pool_cfg = dict(f)
+
+
+_NO_VALUE = -(1 << 15)  # max-pool padding in int8 mode: below every int8
 
 
 def pool(state: CoreState, mem: Memory, f: Fields) -> None:
@@ -509,6 +881,19 @@ def pool(state: CoreState, mem: Memory, f: Fields) -> None:
     _check_buf(state, "POOL", "writes", Buf.FMAP, f["out_addr"], out_shape, out_strides)
 
     is_max = c["pool_type"] == PoolType.MAX
+    if is_max and state.mode == "int8":
+        # int16 with a fill below every int8, one maximum per kernel offset.
+        p = _padded(x, pads, _NO_VALUE, np.int16)
+        acc = None
+        for ky in range(kh):
+            for kx in range(kw):
+                tap = p[ky : ky + (rows - 1) * sh + 1 : sh, kx : kx + (cols - 1) * sw + 1 : sw]
+                acc = tap.copy() if acc is None else np.maximum(acc, tap, out=acc)
+        assert acc is not None  # kh, kw >= 1 (POOLINIT checks)
+        if (acc == _NO_VALUE).any():
+            raise ProgramError("a max-pool window lies entirely in the padding", "POOL")
+        _store(state.fmap, f["out_addr"], out_shape, out_strides, acc.astype(np.int8))
+        return
     # int8 sums in float64 are exact (255 * 255 * 128 < 2**53); fp32 mode computes in float32.
     dtype = np.float64 if state.mode == "int8" else np.float32
     p = _padded(x, pads, -np.inf if is_max else 0.0, dtype)
@@ -537,30 +922,93 @@ def elewinit(state: CoreState, mem: Memory, f: Fields) -> None:
     state.elew_cfg = dict(f)
 
 
+class _ElewPlan:
+    """One ELEW under one latched ELEWINIT. int8 mode computes in the narrowest of int16,
+    int32 and int64 that no intermediate of the int64 pseudo-code can leave (so the results
+    are the same)."""
+
+    __slots__ = ("a_addr", "act", "act_arg", "add", "b_addr", "dtype", "ends", "in_strides", "inj",
+                 "out_addr", "out_strides", "shape", "shift_a", "shift_b", "shift_out")
+
+    def __init__(self, f: Fields, c: Fields) -> None:
+        self.shape = (f["rows"], f["cols"], f["chans"])
+        self.in_strides = (c["in_row_stride"], c["in_pix_stride"], 1)
+        self.out_strides = (c["out_row_stride"], c["out_pix_stride"], 1)
+        self.a_addr, self.b_addr, self.out_addr = f["in_a"], f["in_b"], f["out_addr"]
+        self.ends = (_end(self.a_addr, self.shape, self.in_strides),
+                     _end(self.b_addr, self.shape, self.in_strides),
+                     _end(self.out_addr, self.shape, self.out_strides))
+        self.inj = _injective(self.shape, self.out_strides)
+        self.add = c["elew_type"] == ElewType.ADD
+        self.shift_a, self.shift_b, self.shift_out = c["shift_a"], c["shift_b"], c["shift_out"]
+        self.act, self.act_arg = c["act"], c["act_arg"]
+        a, b = 128 << self.shift_a, 128 << self.shift_b
+        bound = (a + b if self.add else a * b) + (1 << self.shift_out) + 256
+        bound *= max(1, abs(self.act_arg))
+        self.dtype = np.int16 if bound < 1 << 15 else np.int32 if bound < 1 << 31 else np.int64
+
+    def run(self, state: CoreState) -> None:
+        fm = state.fmap
+        size = fm.size
+        shape, ins, outs = self.shape, self.in_strides, self.out_strides
+        if self.ends[0] > size:
+            _check_buf(state, "ELEW", "reads", Buf.FMAP, self.a_addr, shape, ins)
+        if self.ends[1] > size:
+            _check_buf(state, "ELEW", "reads", Buf.FMAP, self.b_addr, shape, ins)
+        if self.ends[2] > size:
+            _check_buf(state, "ELEW", "writes", Buf.FMAP, self.out_addr, shape, outs)
+        a = _view(fm, self.a_addr, shape, ins)
+        b = _view(fm, self.b_addr, shape, ins)
+        if state.mode == "int8":
+            acc = a.astype(self.dtype)
+            if self.shift_a:
+                acc <<= self.shift_a
+            b2 = b.astype(self.dtype)
+            if self.shift_b:
+                b2 <<= self.shift_b
+            if self.add:
+                acc += b2
+            else:
+                acc *= b2
+            s = self.shift_out
+            if s > 0:
+                acc += 1 << (s - 1)
+                acc >>= s
+            out = _act_sat8(acc, self.act, self.act_arg)
+        else:
+            acc = a + b if self.add else a * b
+            out = activate_real(acc.astype(np.float32, copy=False), self.act, self.act_arg)
+        if self.inj:
+            _view(fm, self.out_addr, shape, outs)[...] = out
+        else:
+            _store(fm, self.out_addr, shape, outs, out)
+
+
+def _elew_step(f: Fields) -> Step:
+    f = dict(f)
+    empty = 0 in (f["rows"], f["cols"], f["chans"])
+    plans: dict[tuple, _ElewPlan] = {}
+
+    def elew_(state: CoreState, mem: Memory) -> None:
+        c = state.elew_cfg
+        if c is None:
+            raise ProgramError("no ELEWINIT before it (a frame must issue its own)", "ELEW")
+        if empty:
+            return
+        key = tuple(c.items())
+        plan = plans.get(key)
+        if plan is None:
+            if len(plans) >= 16:
+                plans.clear()
+            plan = plans[key] = _ElewPlan(f, dict(c))
+        plan.run(state)
+
+    return elew_
+
+
 def elew(state: CoreState, mem: Memory, f: Fields) -> None:
     """ELEW: a (+ or *) b over one block, requantized."""
-    c = state.elew_cfg
-    if c is None:
-        raise ProgramError("no ELEWINIT before it (a frame must issue its own)", "ELEW")
-    shape = (f["rows"], f["cols"], f["chans"])
-    if 0 in shape:
-        return
-    in_strides = (c["in_row_stride"], c["in_pix_stride"], 1)
-    out_strides = (c["out_row_stride"], c["out_pix_stride"], 1)
-    for name in ("in_a", "in_b"):
-        _check_buf(state, "ELEW", "reads", Buf.FMAP, f[name], shape, in_strides)
-    _check_buf(state, "ELEW", "writes", Buf.FMAP, f["out_addr"], shape, out_strides)
-    a = _view(state.fmap, f["in_a"], shape, in_strides)
-    b = _view(state.fmap, f["in_b"], shape, in_strides)
-    add = c["elew_type"] == ElewType.ADD
-    if state.mode == "int8":
-        a64 = a.astype(np.int64) << c["shift_a"]
-        b64 = b.astype(np.int64) << c["shift_b"]
-        acc = a64 + b64 if add else a64 * b64
-    else:
-        acc = a + b if add else a * b
-    _write_out(state, f["out_addr"], shape, out_strides, acc, c["shift_out"], c["act"],
-               c["act_arg"])
+    _elew_step(f)(state, mem)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -631,6 +1079,8 @@ def act(state: CoreState, mem: Memory, f: Fields) -> None:
         state.fmap[out_addr : out_addr + n] = _real_function(f["func"])(x).astype(np.float32)
 
 
+
+
 Semantics = Callable[[CoreState, Memory, Fields], None]
 
 EXECUTE: dict[Opcode, Semantics] = {
@@ -646,3 +1096,43 @@ EXECUTE: dict[Opcode, Semantics] = {
     Opcode.ACT: act,
 }
 """The function of every engine instruction (SYNC and END are the dispatcher's)."""
+
+
+def _bound(fn: Semantics) -> Callable[[Fields], Step]:
+    def build(f: Fields) -> Step:
+        fields = dict(f)
+        return lambda state, mem: fn(state, mem, fields)
+    return build
+
+
+BUILD: dict[Opcode, Callable[[Fields], Step]] = {
+    Opcode.LOAD: lambda f: _dma_step(f, True),
+    Opcode.SAVE: lambda f: _dma_step(f, False),
+    Opcode.CONVINIT: _convinit_step,
+    Opcode.CONV: _conv_step,
+    Opcode.POOLINIT: _bound(poolinit),
+    Opcode.POOL: _bound(pool),
+    Opcode.ELEWINIT: _bound(elewinit),
+    Opcode.ELEW: _elew_step,
+    Opcode.MVM: _bound(mvm),
+    Opcode.ACT: _bound(act),
+}
+"""Every engine instruction's step builder: `BUILD[op](fields)(state, memory)` is
+`EXECUTE[op](state, memory, fields)`."""
+
+MAX_STEPS = 1 << 18
+_STEPS: dict[tuple, tuple[tuple[str, ...], Step]] = {}
+
+
+def step_of(op: Opcode, f: Fields) -> Step:
+    """The step of an engine instruction, built once per distinct (op, fields) and cached."""
+    key = (op, *f.values())
+    names = tuple(f)
+    hit = _STEPS.get(key)
+    if hit is not None and hit[0] == names:
+        return hit[1]
+    step = BUILD[op](f)
+    if len(_STEPS) >= MAX_STEPS:
+        _STEPS.clear()
+    _STEPS[key] = (names, step)
+    return step
