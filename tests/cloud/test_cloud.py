@@ -306,3 +306,18 @@ def test_a_closed_loop_idles_between_its_busy_steps(library):
     tdm = run_tdm(scenario([spec], duration=0.15), library)
     done = tdm.tenants["a"].completions
     assert not np.any((done > 0.05 + np.diff(done).min()) & (done < 0.1))
+
+
+def test_trace_arrivals_are_served_in_order(tmp_path, library):
+    (tmp_path / "t.txt").write_text("0.01\n0.02\n0.02\n0.5\n")
+    sc = scenario_from_dict({"duration_s": 0.2, "tenants": [
+        {"name": "a", "model": "residual", "arrival": "trace", "trace": "t.txt"}]},
+        "s.toml", tmp_path)
+    assert sc.tenants[0].arrivals(np.random.default_rng(0), 0.2).tolist() == [0.01, 0.02, 0.02]
+    r = run_pool(sc, library, PrivatePolicy()).tenants["a"]
+    assert len(r.completions) == 3 and np.all(r.completions > [0.01, 0.02, 0.02])
+    assert np.all(np.diff(r.completions) > 0) and r.latencies.min() > 0
+    with pytest.raises(UserError, match="cannot read trace"):
+        scenario_from_dict({"duration_s": 1, "tenants": [
+            {"name": "a", "model": "m", "arrival": "trace", "trace": "nope.txt"}]},
+            "s.toml", tmp_path)
