@@ -61,7 +61,8 @@ def _table(data: dict[str, Any]) -> str:
         lines.append(f"  vs {b}: {v:.1f} inf/s -> gain {data['gain'][b]:.2f}x")
     for m, c in data["compile"].items():
         lines.append(f"compile {m}: static {c['compile_s']:.2f} s, dynamic link "
-                     f"{c['link_us']:.0f} us ({c['ratio']:.0f}x); virtualization overhead "
+                     f"{c['link_us']:.0f} us, re-link {c['relink_us']:.0f} us ({c['ratio']:.0f}x); "
+                     f"virtualization overhead "
                      f"{100 * data['virtualization_overhead'][m]:.3f}%")
     ok = all(s["equal"] for s in data["spot_checks"])
     lines.append(f"fast timing mode: {data['simulations']} simulations for {data['events']} "
