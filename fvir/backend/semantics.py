@@ -83,6 +83,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -819,6 +820,18 @@ def _act_sat8(y: np.ndarray, act: int, arg: int) -> np.ndarray:
     return y.astype(np.int8)
 
 
+def _plan(plans: dict[tuple, Any], cfg: Fields, build: Callable[[dict[str, int]], Any]) -> Any:
+    """The plan of an instruction under the latched configuration `cfg` (a CONV or ELEW is
+    prepared per configuration; a handful of them per instruction at most)."""
+    key = tuple(cfg.items())
+    plan = plans.get(key)
+    if plan is None:
+        if len(plans) >= 16:
+            plans.clear()
+        plan = plans[key] = build(dict(cfg))
+    return plan
+
+
 def _conv_step(f: Fields) -> Step:
     f = dict(f)
     rows, cols, ic, oc = f["rows"], f["cols"], f["ic"], f["oc"]
@@ -834,13 +847,7 @@ def _conv_step(f: Fields) -> Step:
             raise ProgramError(f"depthwise needs ic == oc, got ic = {ic}, oc = {oc}", "CONV")
         if empty:
             return
-        key = tuple(c.items())
-        plan = plans.get(key)
-        if plan is None:
-            if len(plans) >= 16:
-                plans.clear()
-            plan = plans[key] = _ConvPlan(f, dict(c))
-        plan.run(state)
+        _plan(plans, c, lambda cfg: _ConvPlan(f, cfg)).run(state)
 
     return conv_
 
@@ -995,13 +1002,7 @@ def _elew_step(f: Fields) -> Step:
             raise ProgramError("no ELEWINIT before it (a frame must issue its own)", "ELEW")
         if empty:
             return
-        key = tuple(c.items())
-        plan = plans.get(key)
-        if plan is None:
-            if len(plans) >= 16:
-                plans.clear()
-            plan = plans[key] = _ElewPlan(f, dict(c))
-        plan.run(state)
+        _plan(plans, c, lambda cfg: _ElewPlan(f, cfg)).run(state)
 
     return elew_
 

@@ -15,11 +15,10 @@ from __future__ import annotations
 import numpy as np
 import onnxruntime as ort
 import pytest
-from backend.test_machine_zoo import _compile
+from backend.test_machine_zoo import _compile, assert_bit_exact_on_cores
 
 from fvir.backend.machine import simulate_package
 from fvir.hw import PAPER_U200
-from fvir.reference import run as run_reference
 
 CORES = (1, 2, 3, 8, 16)
 MODELS = ("lstm", "gru", "crnn")
@@ -32,17 +31,7 @@ def compiled(request):
 
 def test_int8_bit_exact_on_every_core_count(compiled):
     name, _, package, module, weights, x = compiled
-    expected = run_reference(module, weights, [x])
-    cycles = []
-    for n in CORES:
-        report = simulate_package(package, [x], PAPER_U200, cores=n)
-        (tenant,) = report.tenants.values()
-        assert tenant.fault is None, f"{name} on {n} cores: {tenant.fault}"
-        for got, want in zip(tenant.outputs, expected, strict=True):
-            assert got.shape == want.shape
-            np.testing.assert_array_equal(got, want, err_msg=f"{name} on {n} cores")
-        cycles.append(tenant.cycles)
-    assert cycles == sorted(cycles, reverse=True), f"{name}: cycles {cycles}"
+    assert_bit_exact_on_cores(name, package, module, weights, x, CORES)
 
 
 def test_fp32_matches_onnxruntime(compiled):
