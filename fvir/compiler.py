@@ -10,7 +10,7 @@ printing or parsing IR on the way:
    `unroll-rnn` (reported only for models with recurrent layers): LSTM / GRU / RNN layers
    unrolled over their time steps, one chain per direction and batch row, into dense / add /
    mul / sigmoid / tanh (`fvir.passes.dnn_unroll_rnn`); layers outside its subset (e.g. a
-   shorter sequence_lens) stay fused, on the host.
+   sequence_lens with an empty row) stay fused, on the host.
 3. `quantize`: int8 fixed point from calibration (`fvir.passes.dnn_quantize`).
 4. `partition`: accelerator or host, per op (`fvir.passes.dnn_partition`).
 5. `tile`: every accelerator layer cut into tiles for one core (`fvir.passes.dnn_tile`).

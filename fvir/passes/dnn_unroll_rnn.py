@@ -28,8 +28,15 @@ host Concat along rows. `gemm` projects all steps in one GEMM per gate, split af
 GRU (`unroll_gru`) and RNN (`unroll_simple`) follow the same scheme; GRU's 1 - z is the
 sigmoid of the negated z pre-activation (negated weight rows: the contract has no
 subtraction), and so is LSTM's input_forget f = 1 - i. Activations: tanh, sigmoid, relu
-(LSTM f and GRU f must be sigmoid where 1 - f is needed). sequence_lens is accepted when it is
-a constant equal to seq everywhere (then it changes nothing).
+(LSTM f and GRU f must be sigmoid where 1 - f is needed).
+
+A constant sequence_lens L_b (1 <= L_b <= seq) is honoured per chain: batch rows of different
+lengths are unrolled row by row (whatever `max_batch`), and the chains of row b run only its
+steps (forward 0..L_b - 1, reverse L_b - 1 down to 0; no input projections past L_b), so Y_h
+and Y_c are the states after the chain's last step. Y's blocks past L_b are zeros (`_pad`: an
+MVM of the chain's first h by zero weights, as GRU's h_0; erased when Y only fed a stacked
+layer). An empty row (L_b = 0) keeps the layer fused: onnxruntime then gives Y_h = 0 where
+the fused reference keeps initial_h.
 
 The float result equals the fused op up to float32 rounding (the order of the sums differs).
 Per-gate weights are new `dnn.weight "<W>.<gate>"` arrays in the store (`<R>.<gate>`,
@@ -94,8 +101,13 @@ def unsupported_reason(op: dnn._Recurrent, weights: WeightStoreLike | None = Non
     if op.sequence_lens is not None:
         if not _constant(op.sequence_lens):
             return "sequence_lens computed at run time"
-        if not np.all(_Builder(op, weights).array(op.sequence_lens) == dnn.shape_of(op.x)[0]):
-            return "sequence_lens shorter than the sequence"
+        lens = _Builder(op, weights).array(op.sequence_lens)
+        if np.any(lens == 0):
+            return "sequence_lens with an empty batch row"
+        if np.any(lens != np.round(lens)) or np.any(lens < 0) or np.any(
+            lens > dnn.shape_of(op.x)[0]
+        ):
+            return "sequence_lens outside 1..seq"
     for names in _activations(op):
         if any(n not in _RNN_ACTS for n in names):
             return f"activations {names}"
@@ -167,23 +179,34 @@ class _Layout:
     dirs: int
     rows: int
     reverse: bool  # direction reverse (a single direction walking backwards)
+    lens: tuple[int, ...]  # steps run per chain (sequence_lens of its rows; seq without)
 
     @property
     def groups(self) -> int:
         return self.batch // self.rows
 
     @staticmethod
-    def of(op: dnn._Recurrent, max_batch: int | None) -> _Layout:
+    def of(op: dnn._Recurrent, max_batch: int | None, b: _Builder) -> _Layout:
+        """Rows differing in sequence_lens are unrolled row by row (chains of their own
+        length)."""
         seq, batch, inp = dnn.shape_of(op.x)
+        lens = [seq] * batch
+        if op.sequence_lens is not None:
+            lens = [int(n) for n in np.round(b.array(op.sequence_lens)).reshape(-1)]
         rows = batch if max_batch is None or batch <= max_batch else 1
+        if len(set(lens)) > 1:
+            rows = 1
         return _Layout(seq, batch, inp, op.hidden, op.num_directions, rows,
-                       op.direction.data == dnn.RnnDirection.REVERSE)
+                       op.direction.data == dnn.RnnDirection.REVERSE,
+                       tuple(lens[g * rows] for g in range(batch // rows)))
 
     def backwards(self, d: int) -> bool:
         return self.reverse or d == 1
 
-    def times(self, d: int) -> range:
-        return range(self.seq - 1, -1, -1) if self.backwards(d) else range(self.seq)
+    def times(self, d: int, g: int) -> range:
+        """The steps chain (d, g) runs, in order: its rows' first sequence_lens steps."""
+        n = self.lens[g]
+        return range(n - 1, -1, -1) if self.backwards(d) else range(n)
 
     def tag(self, d: int, g: int) -> str:
         """Name suffix of chain (d, g): nothing for a single forward chain."""
@@ -204,6 +227,7 @@ class _Steps:
     steps: list[SSAValue] | None
     rows: int
     hid: int
+    pads: list[Operation]  # the zeros of steps past sequence_lens (erased when unused)
 
 
 HiddenStates = dict[SSAValue, _Steps]
@@ -276,10 +300,12 @@ def _chained(b: _Builder, prev: _Steps, lay: _Layout, base: str) -> list[list[SS
 
 def _project(b: _Builder, xs: list[list[SSAValue]] | None, x2: SSAValue, w: SSAValue,
              bias: SSAValue, lay: _Layout, name: str) -> list[list[SSAValue]]:
-    """x_t W^T + b for every step: one MVM per step, or one GEMM split into steps."""
+    """x_t W^T + b for every step: one MVM per step the chain runs (None past its
+    sequence_lens), or one GEMM split into steps."""
     if xs is None:
         return _split(b, b.dense(x2, w, bias, name), lay, name)
     return [[b.dense(x_t, w, bias, f"{name}{'' if lay.groups == 1 else f'.b{g}'}.t{t}")
+             if t < lay.lens[g] else None  # type: ignore[misc]
              for t, x_t in enumerate(row)] for g, row in enumerate(xs)]
 
 
@@ -340,7 +366,7 @@ def unroll_lstm(op: dnn.LstmOp, weights: WeightStoreLike | None, *, gemm: bool =
     gets this layer's): a stacked layer reads its x_t there instead of splitting Y again."""
     hidden_states = {} if hidden_states is None else hidden_states
     b = _Builder(op, weights)
-    lay = _Layout.of(op, max_batch)
+    lay = _Layout.of(op, max_batch, b)
     hid, base, clip = lay.hid, op.y.name_hint or "lstm", _clip(op)
     w_all, r_all, bias_all = b.array(op.w), b.array(op.r), _biases(b, op, 4)
     peep = None if op.p is None else b.array(op.p)
@@ -369,7 +395,7 @@ def unroll_lstm(op: dnn.LstmOp, weights: WeightStoreLike | None, *, gemm: bool =
             proj.append(_project(b, xs, x2, wv, bv, lay, f"{base}{wt}.p{gate}"))
         for g in range(lay.groups):
             name = f"{base}{lay.tag(d, g)}"
-            src = proj[0][g][lay.times(d)[0]]
+            src = proj[0][g][lay.times(d, g)[0]]
             pv = None
             if pd is not None:  # P_i, P_o, P_f as [rows, H] tensors for the ELEW mul
                 assert op.p is not None
@@ -390,7 +416,7 @@ def _lstm_chain(b: _Builder, lay: _Layout, d: int, g: int, proj: list[list[list[
                 clip: float | None, h: SSAValue | None, c: SSAValue | None, base: str,
                 hs: list, finals: dict) -> Iterator[None]:
     f_act, g_act, h_act = acts
-    for t in lay.times(d):
+    for t in lay.times(d, g):
         z = []
         for k, gate in enumerate(LSTM_GATES):
             zg = proj[k][g][t]
@@ -433,25 +459,25 @@ def _finish(op: dnn._Recurrent, b: _Builder, lay: _Layout, hs: list[list[list[SS
     """Y from the per-step h (`hs[d][g][t]`), Y_h (and Y_c) from the final states (each a
     list in (d, g) order); replaces `op`."""
     seq, batch, hid, dirs = lay.seq, lay.batch, lay.hid, lay.dirs
-    blocks = [[hs[d][g][t] for d in range(dirs) for g in range(lay.groups)] for t in range(seq)]
-    ety = blocks[0][0].type.element_type  # type: ignore[attr-defined]
     base = op.y.name_hint or "rnn"
+    pads = _pad(op, b, lay, hs, base) if op.y.uses else []
+    blocks = [[hs[d][g][t] for d in range(dirs) for g in range(lay.groups)] for t in range(seq)]
+    ety = finals[0][0].type.element_type  # type: ignore[attr-defined]
     news: list[SSAValue | None] = []
     if lay.rows == 1:  # [1, seq * dirs * batch * H] has Y's order: channel concats, in place
-        steps = [bl[0] if len(bl) == 1 else b.add(dnn.ConcatOp(bl, 1), f"{base}.step.t{t}")
-                 for t, bl in enumerate(blocks)]
         y = None
         if op.y.uses:
+            steps = [bl[0] if len(bl) == 1 else b.add(dnn.ConcatOp(bl, 1), f"{base}.step.t{t}")
+                     for t, bl in enumerate(blocks)]
             flat = steps[0] if seq == 1 else b.add(dnn.ConcatOp(steps, 1))
             y = b.add(dnn.ReshapeOp(flat, (seq, dirs, batch, hid)))
-            hidden_states[y] = _Steps(blocks, steps, 1, hid)
+            hidden_states[y] = _Steps(blocks, steps, 1, hid, pads)
             if len(blocks[0]) == 1 and seq > 1 and op.y_h.uses:
-                # h_last lives in the concat (last step, or first when reversed): the host
-                # reads it whole
-                sizes = [(seq - 1) * hid, hid]
-                last = 0 if lay.backwards(0) else 1
-                if last == 0:
-                    sizes.reverse()
+                # h_last lives in the concat (its last step: sequence_lens - 1, or 0 when
+                # reversed): the host reads it whole
+                t_last = lay.times(0, 0)[-1]
+                sizes = [n for n in (t_last * hid, hid, (seq - 1 - t_last) * hid) if n]
+                last = 1 if t_last else 0
                 split = dnn.HostOp("Split", [flat], [TensorType(ety, (1, n)) for n in sizes],
                                    {"axis": 1, "split": sizes})
                 b.add(split)
@@ -467,7 +493,7 @@ def _finish(op: dnn._Recurrent, b: _Builder, lay: _Layout, hs: list[list[list[SS
             ty = TensorType(ety, (seq * dirs * batch, hid))
             flat = b.add(dnn.HostOp("Concat", flat_bl, [ty], {"axis": 0}))
             y = b.add(dnn.ReshapeOp(flat, (seq, dirs, batch, hid)))
-            hidden_states[y] = _Steps(blocks, None, lay.rows, hid)
+            hidden_states[y] = _Steps(blocks, None, lay.rows, hid, pads)
         news.append(y)
         for states in finals:
             if len(states) == 1:
@@ -489,6 +515,31 @@ def _finish(op: dnn._Recurrent, b: _Builder, lay: _Layout, hs: list[list[list[SS
             Rewriter.erase_op(owner)
 
 
+def _pad(op: dnn._Recurrent, b: _Builder, lay: _Layout, hs: list[list[list[SSAValue]]],
+         base: str) -> list[Operation]:
+    """Fill `hs[d][g][t]` past chain (d, g)'s sequence_lens with zeros (ONNX's Y there): one
+    row, an MVM of the chain's first h by zero weights (as GRU's h_0), one per step since each
+    is a block of Y's in-place concat; several rows (the reference only), a reshaped
+    constant. Returns the ops made."""
+    pads: list[Operation] = []
+    for d in range(lay.dirs):
+        for g in range(lay.groups):
+            name = f"{base}{lay.tag(d, g)}"
+            for t in range(lay.lens[g], lay.seq):
+                src = hs[d][g][lay.times(d, g)[0]]
+                if lay.rows == 1:
+                    zero = b.const(op.r, f"{_sym(op.r, 'r')}.zero",
+                                   np.zeros((lay.hid, lay.hid), np.float32))
+                    hs[d][g][t] = b.dense(src, zero, None, f"{name}.pad.t{t}")
+                else:
+                    zero = b.const(op.r, f"{_sym(op.r, 'r')}.pad",
+                                   np.zeros((1, lay.rows, lay.hid), np.float32))
+                    hs[d][g][t] = b.add(dnn.ReshapeOp(zero, (lay.rows, lay.hid)),
+                                        f"{name}.pad.t{t}")
+                pads += [hs[d][g][t].owner, zero.owner]  # type: ignore[list-item]
+    return pads
+
+
 def unroll_gru(op: dnn.GruOp, weights: WeightStoreLike | None, *, gemm: bool = False,
                hidden_states: HiddenStates | None = None, max_batch: int | None = None) -> None:
     """GRU (gates z, r, h): 1 - z is sigmoid of the negated pre-activation (negated z rows of
@@ -497,7 +548,7 @@ def unroll_gru(op: dnn.GruOp, weights: WeightStoreLike | None, *, gemm: bool = F
     r * (h R_h^T + Rb_h) to be a tensor at the first step too)."""
     hidden_states = {} if hidden_states is None else hidden_states
     b = _Builder(op, weights)
-    lay = _Layout.of(op, max_batch)
+    lay = _Layout.of(op, max_batch, b)
     hid, base, clip = lay.hid, op.y.name_hint or "gru", _clip(op)
     w_all, r_all, bias_all = b.array(op.w), b.array(op.r), _biases(b, op, 3)
     wn, rn = _sym(op.w, "w"), _sym(op.r, "r")
@@ -528,7 +579,7 @@ def unroll_gru(op: dnn.GruOp, weights: WeightStoreLike | None, *, gemm: bool = F
         rbh = b.const(op.r, f"{rn}{wt}.h.b", rb[rows[2]]) if lbr else None
         for g in range(lay.groups):
             name = f"{base}{lay.tag(d, g)}"
-            h = _state(b, op.initial_h, lay, d, g, proj["z"][g][lay.times(d)[0]],
+            h = _state(b, op.initial_h, lay, d, g, proj["z"][g][lay.times(d, g)[0]],
                        f"{name}.h0")
             if h is None:
                 if x_rows is None:  # gemm: x_t only for h_0's zero MVM
@@ -548,7 +599,7 @@ def _gru_chain(b: _Builder, lay: _Layout, d: int, g: int, proj: dict, rw: dict,
                rbh: SSAValue | None, lbr: bool, acts: list[str], clip: float | None,
                h: SSAValue, base: str, hs: list, finals: dict) -> Iterator[None]:
     f_act, g_act = acts
-    for t in lay.times(d):
+    for t in lay.times(d, g):
         def gate(gn: str, t: int = t, h: SSAValue = h) -> SSAValue:
             rec = b.dense(h, rw[gn], None, f"{base}.r{gn}.t{t}")
             return b.binary(dnn.AddOp, proj[gn][g][t], rec, f"{base}.a{gn}.t{t}")
@@ -578,7 +629,7 @@ def unroll_simple(op: dnn.RnnOp, weights: WeightStoreLike | None, *, gemm: bool 
     """RNN: h_t = f(x_t W^T + Wb + Rb + h_{t-1} R^T), f tanh, sigmoid or relu."""
     hidden_states = {} if hidden_states is None else hidden_states
     b = _Builder(op, weights)
-    lay = _Layout.of(op, max_batch)
+    lay = _Layout.of(op, max_batch, b)
     hid, base, clip = lay.hid, op.y.name_hint or "rnn", _clip(op)
     w_all, r_all, bias_all = b.array(op.w), b.array(op.r), _biases(b, op, 1)
     acts = _activations(op)
@@ -595,7 +646,7 @@ def unroll_simple(op: dnn.RnnOp, weights: WeightStoreLike | None, *, gemm: bool 
         proj = _project(b, xs, x2, wv, bv, lay, f"{base}{wt}.p")
         for g in range(lay.groups):
             name = f"{base}{lay.tag(d, g)}"
-            h = _state(b, op.initial_h, lay, d, g, proj[g][lay.times(d)[0]], f"{name}.h0")
+            h = _state(b, op.initial_h, lay, d, g, proj[g][lay.times(d, g)[0]], f"{name}.h0")
             chains.append(_simple_chain(b, lay, d, g, proj, rv, acts[d][0], clip, h, name,
                                         hs, finals))
     _interleave(chains)
@@ -606,7 +657,7 @@ def unroll_simple(op: dnn.RnnOp, weights: WeightStoreLike | None, *, gemm: bool 
 def _simple_chain(b: _Builder, lay: _Layout, d: int, g: int, proj: list[list[SSAValue]],
                   rv: SSAValue, act: str, clip: float | None, h: SSAValue | None, base: str,
                   hs: list, finals: dict) -> Iterator[None]:
-    for t in lay.times(d):
+    for t in lay.times(d, g):
         a = proj[g][t]
         if h is not None:
             rec = b.dense(h, rv, None, f"{base}.r.t{t}")
@@ -672,6 +723,10 @@ def unroll(
     for op in reversed(list(block.ops)):  # a stacked layer's Y that only fed the next layer
         if isinstance(op, dnn.ReshapeOp | dnn.ConcatOp) and not op.results[0].uses:
             Rewriter.erase_op(op)
+    for steps in hidden_states.values():  # and its padding
+        for op in steps.pads:
+            if op.parent is not None and not op.results[0].uses:  # (a reshape: erased)
+                Rewriter.erase_op(op)
     return left
 
 
