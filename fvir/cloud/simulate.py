@@ -113,6 +113,15 @@ class _Tenant:
                                    np.zeros(0), np.zeros(0), [(spec.start_s, ())])
 
 
+def _closed_arrival(t: _Tenant, now: float) -> float:
+    """When a closed loop issued the request it starts now: at its previous completion, its
+    admission or the start of its busy step, whichever is last (so its latency includes the
+    wait for the device: a re-link, or the other tenants on a TDM core)."""
+    issued = max(t.done[-1] if t.done else t.spec.start_s, t.spec.start_s)
+    busy_since = max((s for s, v in t.spec.load if s <= now and v > 0), default=issued)
+    return max(issued, busy_since)
+
+
 def model_key(spec: TenantSpec) -> str:
     """The library name of a tenant's model: the zoo name or path, or the package's name."""
     return spec.model if isinstance(spec.model, str) else f"{spec.name}:{spec.model.name}"
@@ -224,7 +233,7 @@ def run_pool(scenario: Scenario, library: ModelLibrary, policy: Policy,
         if t.arrivals is None:
             if t.spec.rate_at(now) <= 0:
                 return  # an idle closed loop: the next load step (CHANGE) wakes it
-            arrival = now
+            arrival = _closed_arrival(t, now)
         else:
             arrived = int(np.searchsorted(t.arrivals, now, "right"))
             if t.head >= arrived:
@@ -341,7 +350,7 @@ def run_tdm(scenario: Scenario, library: ModelLibrary,
             used[i] = max(used[i], floor)
         i = min(ready, key=lambda k: (used[k], k))
         t = ts[i]
-        arrival = now if t.arrivals is None else float(t.arrivals[t.head])
+        arrival = _closed_arrival(t, now) if t.arrivals is None else float(t.arrivals[t.head])
         t.head += 1
         now += service[i]
         used[i] += service[i] / weights[i]

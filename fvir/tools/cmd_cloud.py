@@ -53,7 +53,7 @@ def _table(data: dict[str, Any]) -> str:
             lines.append(
                 f"{t['name']:<12}{t['model'][-13:]:<14}{t['cores']:>6.1f}{t['throughput']:>9.1f}"
                 f"{_fmt(t['p50_ms']):>9}{_fmt(t['p99_ms']):>9}{t['relinks']:>8}"
-                f"{_fmt(None if iso is None else 100 * iso, '.2f') + '%':>9}"
+                f"{'-' if iso is None else format(100 * iso, '.2f') + '%':>9}"
                 + (f"  FAULT: {t['fault']}" if t["fault"] else ""))
     lines += ["", f"total throughput {data['total_throughput']:.1f} inf/s; "
               f"{data['relinks']} re-links, {data['relink_ms']:.2f} ms in all"]
