@@ -160,6 +160,16 @@ def _compiled(model: onnx.ModelProto, seed: int = 3):
     return hw, package_model(imported, hw), x["x"], want
 
 
+def assert_bit_exact_on_one_and_three_cores(hw, package, x, want) -> None:
+    """The package's int8 outputs equal the reference's, run alone and on 3 Machine cores."""
+    for a, b in zip(want, run_package(package, [x], hw.core, "int8"), strict=True):
+        np.testing.assert_array_equal(a, b)
+    m = Machine(hw)
+    m.load("a", m.deploy("a", package, [0, 1, 2]), [x])
+    for a, b in zip(want, m.run().tenants["a"].outputs, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize(("op_type", "direction", "batch", "outputs", "attrs"), [
     ("LSTM", "bidirectional", 1, "y", {}),
     ("LSTM", "reverse", 1, "y,yh,yc", {}),
@@ -172,14 +182,7 @@ def _compiled(model: onnx.ModelProto, seed: int = 3):
 def test_compiled_directions_are_bit_exact(op_type, direction, batch, outputs, attrs):
     model = rnn_model(op_type, 3, batch, 8, 16, layers=2, direction=direction, states=True,
                       outputs=outputs, **attrs)
-    hw, package, x, want = _compiled(model)
-    got = run_package(package, [x], hw.core, "int8")
-    for a, b in zip(want, got, strict=True):
-        np.testing.assert_array_equal(a, b)
-    m = Machine(hw)
-    m.load("a", m.deploy("a", package, [0, 1, 2]), [x])
-    for a, b in zip(want, m.run().tenants["a"].outputs, strict=True):
-        np.testing.assert_array_equal(a, b)
+    assert_bit_exact_on_one_and_three_cores(*_compiled(model))
 
 
 def test_dense_over_all_steps_runs_per_step():

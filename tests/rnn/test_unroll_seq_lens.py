@@ -7,10 +7,16 @@ import numpy as np
 import onnx
 import pytest
 from onnx import numpy_helper
-from test_unroll_directions import ALL_OUT, CELLS, _compiled, check_fp32, rnn_model
+from test_unroll_directions import (
+    ALL_OUT,
+    CELLS,
+    _compiled,
+    assert_bit_exact_on_one_and_three_cores,
+    check_fp32,
+    rnn_model,
+)
 
 from fvir.backend.functional import run_package
-from fvir.backend.machine import Machine
 from fvir.dialects import dnn
 from fvir.frontend.onnx import import_model
 from fvir.passes.dnn_unroll_rnn import unroll
@@ -85,14 +91,7 @@ def test_invalid_lens_stay_fused(lens, why):
 def test_compiled_short_rows_are_bit_exact(op_type, direction, outputs, attrs):
     model = rnn_model(op_type, 5, 3, 8, 16, layers=2, direction=direction, states=True,
                       seq_lens=True, outputs=outputs, **attrs)
-    hw, package, x, want = _compiled(with_lens(model, [5, 3, 1]))
-    got = run_package(package, [x], hw.core, "int8")
-    for a, b in zip(want, got, strict=True):
-        np.testing.assert_array_equal(a, b)
-    m = Machine(hw)
-    m.load("a", m.deploy("a", package, [0, 1, 2]), [x])
-    for a, b in zip(want, m.run().tenants["a"].outputs, strict=True):
-        np.testing.assert_array_equal(a, b)
+    assert_bit_exact_on_one_and_three_cores(*_compiled(with_lens(model, [5, 3, 1])))
 
 
 @pytest.mark.parametrize(("op_type", "direction"), [("LSTM", "forward"), ("GRU", "reverse")])
