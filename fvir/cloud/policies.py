@@ -168,13 +168,13 @@ class PrivatePolicy:
                 break
             counts[wanting[i].name] -= neg_k
             avail += neg_k
-        while avail and wanting:  # every load met: spend the rest on latency
-            def cut(t: TenantView) -> float:
-                n = counts[t.name]
-                return t.spec.weight * (library.throughput(t.model, n + 1)
-                                        - library.throughput(t.model, n)) / max(
-                                            library.throughput(t.model, n), 1e-12)
-            best = max((t for t in wanting if counts[t.name]), key=cut, default=None)
+        def latency_cut(t: TenantView) -> float:  # relative throughput gain of one more core
+            n = counts[t.name]
+            now = library.throughput(t.model, n)
+            return t.spec.weight * (library.throughput(t.model, n + 1) - now) / max(now, 1e-12)
+
+        while avail:  # every load met: spend the rest on latency
+            best = max((t for t in wanting if counts[t.name]), key=latency_cut, default=None)
             if best is None:
                 break
             counts[best.name] += 1

@@ -102,6 +102,7 @@ class _Tenant:
         self.busy = False
         self.current_arrival = 0.0
         self.cores: tuple[int, ...] = ()
+        self.banks: frozenset[int] = frozenset()  # the DDR banks of `cores`
         self.target: tuple[int, ...] | None = None  # pending core set
         self.released = False
         self.ready_at = 0.0
@@ -192,6 +193,7 @@ def run_pool(scenario: Scenario, library: ModelLibrary, policy: Policy,
 
     def set_cores(t: _Tenant, now: float, cores: tuple[int, ...]) -> None:
         t.cores = cores
+        t.banks = frozenset(library.pool.bank_of(c) for c in cores)
         steps = t.result.cores
         if steps[-1][0] == now:
             steps[-1] = (now, cores)
@@ -224,9 +226,6 @@ def run_pool(scenario: Scenario, library: ModelLibrary, policy: Policy,
             if check:
                 hv.check()
 
-    def banks(cores: tuple[int, ...]) -> set[int]:
-        return {library.pool.bank_of(c) for c in cores}
-
     def try_start(t: _Tenant, now: float) -> None:
         if not t.admitted or t.busy or t.target is not None or not t.cores or now < t.ready_at:
             return
@@ -242,9 +241,8 @@ def run_pool(scenario: Scenario, library: ModelLibrary, policy: Policy,
                     push(t.wake_at, WAKE, t.spec.name)
                 return
             arrival = float(t.arrivals[t.head])
-        mine = banks(t.cores)
         co = tuple(sorted((u.model, u.cores) for u in ts.values()
-                          if u is not t and u.busy and not mine.isdisjoint(banks(u.cores))))
+                          if u is not t and u.busy and not t.banks.isdisjoint(u.banks)))
         svc = library.service(t.model, t.cores, co)
         if svc.fault is not None:
             t.result.fault = str(svc.fault)
