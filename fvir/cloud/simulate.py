@@ -113,6 +113,11 @@ class _Tenant:
         self.result = TenantResult(spec.name, model, spec.start_s, min(spec.stop_s, end),
                                    np.zeros(0), np.zeros(0), [(spec.start_s, ())])
 
+    @property
+    def planned(self) -> tuple[int, ...]:
+        """The cores the tenant holds, or is moving to."""
+        return self.target if self.target is not None else self.cores
+
 
 def _closed_arrival(t: _Tenant, now: float) -> float:
     """When a closed loop issued the request it starts now: at its previous completion, its
@@ -176,11 +181,11 @@ def run_pool(scenario: Scenario, library: ModelLibrary, policy: Policy,
     def replan(now: float) -> None:
         live = [t for t in ts.values() if t.admitted]
         views = [TenantView(t.spec, t.model, t.spec.rate_at(now)) for t in live]
-        current = {t.spec.name: t.target if t.target is not None else t.cores for t in live}
+        current = {t.spec.name: t.planned for t in live}
         plan = policy.allocate(now, views, current, library)
         for t in live:
             new = tuple(plan.get(t.spec.name, ()))
-            if new != (t.target if t.target is not None else t.cores):
+            if new != t.planned:
                 if t.target is None:
                     t.drain_from = now
                 t.target = new
