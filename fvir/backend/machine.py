@@ -97,20 +97,14 @@ def _cache(obj: Any, key: Any, build: Any) -> Any:
     return store[key]
 
 
-def _words_key(exe: Executable) -> str:
-    return "patched" if exe.patched else "package"
-
-
 def _decoded(exe: Executable) -> list[Instruction]:
-    """Every instruction of the executable's words, decoded once (per package, or per
-    executable when the linker patched a copy)."""
-    owner = exe if exe.patched else exe.package
-    return _cache(owner, ("decoded", _words_key(exe)), lambda: decode(exe.words))
+    """Every instruction of the executable's words, decoded once per owner of the words
+    (`Executable.words_owner`)."""
+    return _cache(exe.words_owner, "decoded", lambda: decode(exe.words))
 
 
 def _table(exe: Executable, pool: PoolConfig, timing: cost.Timing) -> InstrTable:
-    owner = exe if exe.patched else exe.package
-    return _cache(owner, ("table", _words_key(exe), pool.core, timing),
+    return _cache(exe.words_owner, ("table", pool.core, timing),
                   lambda: instr_table(exe.words, pool.core, timing))
 
 
@@ -343,9 +337,11 @@ class Machine:
     # ------------------------------------------------------------------ linking and loading
 
     def deploy(self, tenant: str, package: Package, cores: Sequence[int] | None = None, *,
-               balance: Balance = "snake", phases: Phases = "layer") -> Executable:
+               balance: Balance = "snake", phases: Phases = "layer",
+               resident: bool = True) -> Executable:
         """Assign `cores` (default: the tenant's current ones), give the package DDR regions
-        in the banks of those cores (freeing the tenant's previous regions) and link it."""
+        in the banks of those cores (freeing the tenant's previous regions) and link it
+        (`resident`: keep reused weights in the cores' buffers, `fvir.runtime.residency`)."""
         if cores is not None:
             self.assign(tenant, cores)
         t = self._tenant(tenant)
@@ -353,7 +349,8 @@ class Machine:
         t.exe, t.memory, t.weights_loaded = None, None, False
         regions = allocate_segments(package, t.cores, self.pool, self.allocator, t.index)
         allocation = Allocation(t.cores, regions, t.index)
-        return link(prepare(package, phases), allocation, self.pool, balance=balance)
+        return link(prepare(package, phases), allocation, self.pool, balance=balance,
+                    resident=resident)
 
     def load(self, tenant: str, exe: Executable,
              inputs: Sequence[np.ndarray] | None = None) -> None:

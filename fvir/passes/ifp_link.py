@@ -18,8 +18,12 @@ barriers fall:
    - every layer of a phase: `ifp.phase`; the last layer of a phase also `ifp.barrier` (the
      id of the SYNC every core executes after the phase) and `ifp.barrier_count` (the cores
      that must arrive);
-   - the package: `ifp.cores` (N), `ifp.hw` (the pool's name) and `ifp.predicted_cycles` (the
-     linker's latency prediction).
+   - every frame whose weights the linker keeps resident (option `resident`, default true;
+     `fvir.runtime.residency`): `ifp.wgt_offset` (how far its weight-buffer addresses moved)
+     and, when an earlier frame on its core already loaded the same weights, `ifp.wgt_elided`
+     (its weight LOAD is empty);
+   - the package: `ifp.cores` (N), `ifp.hw` (the pool's name), `ifp.predicted_cycles` (the
+     linker's latency prediction) and `ifp.elided_bytes` (DDR bytes of weight loads skipped).
 
 Errors are pass failures with one-line messages: `cores` outside 1..the pool's cores, an
 unknown `hw`, no or several `ifp.package`s, a package compiled for another core, or anything
@@ -34,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import builtin
-from xdsl.dialects.builtin import IntegerAttr, StringAttr, i64
+from xdsl.dialects.builtin import IntegerAttr, StringAttr, UnitAttr, i64
 from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import PassFailedException
 
@@ -61,6 +65,12 @@ def _record(package: ifp.PackageOp, exe: Executable, hw: str) -> None:
     for frame, core, p in zip(frames, exe.frame_core.tolist(), pos.tolist(), strict=True):
         frame.attributes["ifp.core"] = _int(core)
         frame.attributes["ifp.pos"] = _int(p)
+    res = exe.residency
+    if res is not None:
+        for f in np.flatnonzero(res.offset).tolist():
+            frames[f].attributes["ifp.wgt_offset"] = _int(res.offset[f])
+        for f in np.flatnonzero(res.elided).tolist():
+            frames[f].attributes["ifp.wgt_elided"] = UnitAttr()
     for phase, layer_ids in enumerate(exe.prepared.phase_layers):
         for li in layer_ids:
             layers[li].attributes["ifp.phase"] = _int(phase)
@@ -71,9 +81,10 @@ def _record(package: ifp.PackageOp, exe: Executable, hw: str) -> None:
     package.attributes["ifp.cores"] = _int(exe.num_cores)
     package.attributes["ifp.hw"] = StringAttr(hw)
     package.attributes["ifp.predicted_cycles"] = _int(exe.predicted_cycles)
+    package.attributes["ifp.elided_bytes"] = _int(exe.elided_bytes)
 
 
-def link_ir(package: ifp.PackageOp, hw: str, cores: int) -> Executable:
+def link_ir(package: ifp.PackageOp, hw: str, cores: int, resident: bool = True) -> Executable:
     """Link the `ifp.package` `package` to cores 0..cores-1 of `hw` and record the result."""
     try:
         pool = load_hw(hw)
@@ -94,7 +105,7 @@ def link_ir(package: ifp.PackageOp, hw: str, cores: int) -> Executable:
         built = build_package(plan, {}, pool.core, fp32_shadow=False)
         prepared = prepare(built)
         allocation = make_allocation(built, range(cores), pool)
-        exe = link(prepared, allocation, pool)
+        exe = link(prepared, allocation, pool, resident=resident)
     except (EmitError, UserError) as exc:
         raise PassFailedException(f"ifp-link: {exc}") from None
     _record(package, exe, pool.name)
@@ -109,6 +120,7 @@ class IfpLinkPass(ModulePass):
 
     cores: int = 1
     hw: str = "paper-u200"
+    resident: bool = True
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
         packages = [o for o in op.walk() if isinstance(o, ifp.PackageOp)]
@@ -117,4 +129,4 @@ class IfpLinkPass(ModulePass):
                 f"ifp-link: expected one ifp.package (run tile-compile-frames first), found "
                 f"{len(packages)}"
             )
-        link_ir(packages[0], self.hw, self.cores)
+        link_ir(packages[0], self.hw, self.cores, self.resident)

@@ -17,7 +17,8 @@ Once per package, `prepare` computes everything that does not depend on the allo
   counts as reading its inputs), e.g. the parallel branches of an inception module or a ResNet
   block's projection shortcut. Layers without frames are in no phase;
 - every phase's frames sorted by cost, heaviest first, with each frame's rank in its phase;
-- the relocation table, checked against the instruction words.
+- the relocation table, checked against the instruction words;
+- every frame's weight LOAD, for weight residency (`fvir.runtime.residency.weight_loads`).
 
 Then `link(prepared, allocation, pool)`:
 
@@ -31,26 +32,32 @@ Then `link(prepared, allocation, pool)`:
    sequential, ~0.7 ms; the reference).
 3. Orders each core's frames phase by phase, heaviest first: a (core, phase) count table from
    one `bincount`; each frame's position follows from its rank (snake) or a stable sort (LPT).
-4. Synchronizes: one SYNC barrier (id = phase index, count = number of cores) after every
+4. Keeps reused weights resident (`resident=True`, the default): per core, the weights
+   that several of its frames load stay in its weight buffer, and the later frames' LOADs
+   become empty (`fvir.runtime.residency`; an LSTM on 16 cores skips 128 of its 139 MB of
+   weight traffic). The patched words are shared by every executable linked to that core
+   count.
+5. Synchronizes: one SYNC barrier (id = phase index, count = number of cores) after every
    phase, so a host phase sits between two barriers. The level-1 dispatcher releases barrier p
    when all cores arrived and, for a host phase p, the host layers (started when barrier p-1
    released) are done.
-5. Binds the segments: the tenant's base-register table gets each segment's region start and
+6. Binds the segments: the tenant's base-register table gets each segment's region start and
    size (for the dispatcher's bounds check). The instruction words are the package's own,
    shared and untouched: a LOAD/SAVE names its segment by base register, so nothing in them
    depends on the allocation. Only when the allocation maps segments to other registers (a
    register file shared by tenants) are the `seg` fields of the relocated LOAD/SAVE rewritten:
    one masked write of their word column, on a copy of the words (`patch`; ~0.5 ms, the copy
    of 3.2 MB of words being half of it).
-6. Predicts cycles: per phase, the busiest core's summed frame costs, floored by the busiest
+7. Predicts cycles: per phase, the busiest core's summed frame costs, floored by the busiest
    DDR bank's bytes over its bandwidth (traffic counted on the bank of the core that moves it);
-   summed over phases, plus `SYNC_CYCLES` per barrier. Host layers are not counted.
+   summed over phases, plus `SYNC_CYCLES` per barrier, with the cycles and bytes step 4
+   saves taken off. Host layers are not counted.
 
-Steps 2-3 and the per-slot sums of step 6 depend only on the core count (and the balance), so
-they are kept in the prepared package per core count, and step 6's bank floor per bank pattern
-of the slots: the first link to n cores costs O(frames) array work (~0.25 ms for a 21k-frame
-LSTM), a later link to n cores, whichever cores and regions, only validates and binds
-(`benchmarks/bench_link.py` reports both).
+Steps 2-4 and the per-slot sums of step 7 depend only on the core count (and the balance), so
+they are kept in the prepared package per core count, and step 7's bank floor per bank pattern
+of the slots: the first link to n cores costs O(frames) array work (~0.3 ms for a 21k-frame
+LSTM, ~5 ms with residency), a later link to n cores, whichever cores and regions, only
+validates and binds (`benchmarks/bench_link.py` reports both).
 """
 
 from __future__ import annotations
@@ -71,6 +78,8 @@ from fvir.ifp.package import Package
 from fvir.isa.encoding import DecodingError, encode_columns, field_position, get_field, opcodes
 from fvir.isa.spec import NUM_SEGMENTS, Opcode
 from fvir.runtime.memory import Allocation, validate_allocation
+from fvir.runtime.residency import Residency, WeightLoads, weight_loads
+from fvir.runtime.residency import plan as plan_residency
 
 Balance = Literal["snake", "lpt"]
 Phases = Literal["layer", "merged"]
@@ -106,6 +115,7 @@ class _Layout:
     offsets: NDArray[np.int64]
     busy: NDArray[np.float64]  # [n, P]
     moved: NDArray[np.float64]  # [n, P] DDR bytes
+    residency: Residency | None  # None: weights streamed as compiled
     predicted: dict[tuple[int, ...], tuple[NDArray[np.float64], int]] = field(
         default_factory=dict)  # by the bank of every slot: (phase cycles, predicted cycles)
 
@@ -127,10 +137,12 @@ class PreparedPackage:
     reloc_rows: NDArray[np.intp]  # instructions whose `seg` names a package segment
     reloc_segments: NDArray[np.int64]  # the segment each names
     segment_sizes: NDArray[np.int64]  # [S]
+    weight_loads: WeightLoads  # what weight residency needs of every frame
     barrier_table: NDArray[np.void] = field(repr=False)  # BARRIER_DTYPE, count 0
-    # Frame layouts already computed, by (core count, balance): they do not depend on which
-    # cores or DDR regions, so re-linking to a core count seen before only binds registers.
-    layouts: dict[tuple[int, str], _Layout] = field(default_factory=dict, repr=False)
+    # Frame layouts already computed, by (core count, balance, resident weights): they do not
+    # depend on which cores or DDR regions, so re-linking to a core count seen before only
+    # binds registers.
+    layouts: dict[tuple[int, str, bool], _Layout] = field(default_factory=dict, repr=False)
 
     @property
     def num_phases(self) -> int:
@@ -194,6 +206,7 @@ def _prepare(package: Package, phases: Phases) -> PreparedPackage:
         reloc_rows=rows,
         reloc_segments=segs,
         segment_sizes=np.array([s.size for s in package.segments], dtype=np.int64),
+        weight_loads=weight_loads(package),
         barrier_table=barriers,
     )
 
@@ -331,8 +344,10 @@ class Executable:
     registers: NDArray[np.int64]  # [S] base register of every package segment
     bases: NDArray[np.int64]  # [NUM_SEGMENTS] base register -> DDR address, -1 when unbound
     sizes: NDArray[np.int64]  # [NUM_SEGMENTS] bytes a register's segment spans (bounds check)
-    words: NDArray[np.uint32]  # the package's words (shared, read-only) or a patched copy
-    patched: bool  # True when `words` is a patched copy
+    words: NDArray[np.uint32]  # shared, read-only words (the package's, or the residency
+    # plan's for this core count) or this executable's own patched copy of them
+    patched: bool  # True when `words` is this executable's own copy
+    residency: Residency | None  # the weight residency plan (None: weights streamed)
     busy: NDArray[np.float64]  # [n, P] summed frame costs per core slot and phase
     phase_cycles: NDArray[np.float64]  # [P] predicted cycles of every phase
     predicted_cycles: int
@@ -342,6 +357,29 @@ class Executable:
     @property
     def package(self) -> Package:
         return self.prepared.package
+
+    @property
+    def words_owner(self) -> object:
+        """What `words` belong to, and lives as long as they do (data derived from the words
+        is cached there): this executable for its own copy, else the residency plan that
+        patched them, else the package."""
+        if self.patched:
+            return self
+        if self.residency is not None and self.residency.words is not None:
+            return self.residency
+        return self.package
+
+    @property
+    def resident_bytes(self) -> NDArray[np.int64]:
+        """[n] bytes of weights every core slot keeps in its weight buffer."""
+        if self.residency is None:
+            return np.zeros(self.num_cores, np.int64)
+        return self.residency.resident_bytes
+
+    @property
+    def elided_bytes(self) -> float:
+        """DDR bytes of weight loads one inference skips (weights already resident)."""
+        return 0.0 if self.residency is None else self.residency.elided_bytes
 
     @cached_property
     def frame_core(self) -> NDArray[np.int64]:
@@ -494,8 +532,9 @@ def lpt_slots(prep: PreparedPackage, n: int) -> NDArray[np.int64]:
     return slot
 
 
-def _layout(prep: PreparedPackage, n: int, balance: Balance) -> _Layout:
-    """Steps 2-3 for n core slots, and each slot's compute and DDR bytes per phase."""
+def _layout(prep: PreparedPackage, n: int, balance: Balance, pool: PoolConfig,
+            resident: bool) -> _Layout:
+    """Steps 2-4 for n core slots, and each slot's compute and DDR bytes per phase."""
     nphase = prep.num_phases
     slot = snake_slots(prep.order_rank, n) if balance == "snake" else lpt_slots(prep, n)
     key = slot * nphase + prep.order_phase
@@ -509,21 +548,31 @@ def _layout(prep: PreparedPackage, n: int, balance: Balance) -> _Layout:
         core_frames[:] = prep.order[np.argsort(key, kind="stable")]
     frame_slot = np.empty(prep.num_frames, dtype=np.int64)
     frame_slot[prep.order] = slot
-    busy = np.bincount(key, weights=prep.order_cost, minlength=n * nphase).reshape(n, nphase)
-    moved = np.bincount(key, weights=prep.order_bytes, minlength=n * nphase).reshape(n, nphase)
+    cost, nbytes = prep.order_cost, prep.order_bytes
+    residency = None
+    if resident:
+        residency = plan_residency(prep.package, prep.weight_loads, pool, core_frames,
+                                   [(int(offsets[s * nphase]), int(offsets[(s + 1) * nphase]))
+                                    for s in range(n)])
+        cost = cost - residency.saved_cycles[prep.order]
+        nbytes = nbytes - residency.saved_bytes[prep.order]
+    busy = np.bincount(key, weights=cost, minlength=n * nphase).reshape(n, nphase)
+    moved = np.bincount(key, weights=nbytes, minlength=n * nphase).reshape(n, nphase)
     for a in (frame_slot, core_frames, offsets, busy, moved):
         a.flags.writeable = False  # shared by every executable linked to n cores
-    return _Layout(frame_slot, core_frames, offsets, busy, moved)
+    return _Layout(frame_slot, core_frames, offsets, busy, moved, residency)
 
 
 def link(package: Package | PreparedPackage, allocation: Allocation, pool: PoolConfig, *,
-         balance: Balance = "snake", patch: bool | None = None) -> Executable:
+         balance: Balance = "snake", patch: bool | None = None,
+         resident: bool = True) -> Executable:
     """Bind `package` to `allocation` on `pool` (see the module docstring for the algorithm).
 
     `package` is best given prepared (`prepare`); a plain package is prepared once and cached.
     `patch`: None rewrites the LOAD/SAVE `seg` fields only when `allocation.registers` maps a
     segment to another register; True always does (measuring), False never (then such an
-    allocation is an error).
+    allocation is an error). `resident`: keep reused weights in the cores' weight buffers
+    (step 4, `fvir.runtime.residency`); False streams them as compiled.
     """
     t0 = time.perf_counter()
     prep = package if isinstance(package, PreparedPackage) else prepare(package)
@@ -535,14 +584,15 @@ def link(package: Package | PreparedPackage, allocation: Allocation, pool: PoolC
     cores = np.array(allocation.cores, dtype=np.int64)
     n, nphase = len(cores), prep.num_phases
 
-    layout = prep.layouts.get((n, balance))
+    layout = prep.layouts.get((n, balance, resident))
     if layout is None:
-        layout = prep.layouts[(n, balance)] = _layout(prep, n, balance)
+        layout = prep.layouts[(n, balance, resident)] = _layout(prep, n, balance, pool,
+                                                                resident)
     banks = cores // pool.cores_per_bank
     bank_key = tuple(banks.tolist())
     cached = layout.predicted.get(bank_key)
     if cached is None:
-        # 6. Predicted cycles: per phase, max over cores of compute and over banks of traffic.
+        # 7. Predicted cycles: per phase, max over cores of compute and over banks of traffic.
         # [banks, n] 0/1 matrix: summing slots into banks is a tiny matrix product.
         on_bank = banks == np.arange(pool.num_banks)[:, None]
         traffic = on_bank.astype(np.float64) @ layout.moved
@@ -553,7 +603,7 @@ def link(package: Package | PreparedPackage, allocation: Allocation, pool: PoolC
             phase_cycles, int(np.ceil(phase_cycles.sum())) + SYNC_CYCLES * nphase)
     phase_cycles, predicted = cached
 
-    # 5. Bind segments to base registers; patch instruction words only if registers move.
+    # 6. Bind segments to base registers; patch instruction words only if registers move.
     nseg = len(pkg.segments)
     regs = (np.arange(nseg, dtype=np.int64) if allocation.registers is None
             else np.array(allocation.registers, dtype=np.int64))
@@ -565,9 +615,11 @@ def link(package: Package | PreparedPackage, allocation: Allocation, pool: PoolC
     if patch is False and moved:
         raise UserError("the allocation moves segments to other base registers, which needs "
                         "patching, but patching is off")
-    words = pkg.words
+    residency = layout.residency
+    shared = pkg.words if residency is None or residency.words is None else residency.words
+    words = shared
     if patch or moved:
-        words = pkg.words.copy()
+        words = shared.copy()
         patch_segments(words, prep.reloc_rows, regs[prep.reloc_segments])
 
     return Executable(
@@ -582,7 +634,8 @@ def link(package: Package | PreparedPackage, allocation: Allocation, pool: PoolC
         bases=bases,
         sizes=sizes,
         words=words,
-        patched=words is not pkg.words,
+        patched=words is not shared,
+        residency=residency,
         busy=layout.busy,
         phase_cycles=phase_cycles,
         predicted_cycles=predicted,

@@ -43,6 +43,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="frame-to-core balancing (default: %(default)s)")
     parser.add_argument("--phases", choices=("layer", "merged"), default="layer",
                         help="barrier placement (default: %(default)s)")
+    parser.add_argument("--stream-weights", action="store_true",
+                        help="reload every frame's weights from DDR (default: keep the weights "
+                             "a core reuses in its weight buffer)")
     parser.add_argument("--repeat", type=int, default=100, metavar="K",
                         help="links to time (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -97,11 +100,12 @@ def run(args: argparse.Namespace) -> int:
     prepared = prepare(package, args.phases)
     prepare_s = time.perf_counter() - t0
     allocation = make_allocation(package, cores, pool)
-    exe = link(prepared, allocation, pool, balance=args.balance)
+    resident = not args.stream_weights
+    exe = link(prepared, allocation, pool, balance=args.balance, resident=resident)
     samples = []
     for _ in range(args.repeat):
         start = time.perf_counter()
-        link(prepared, allocation, pool, balance=args.balance)
+        link(prepared, allocation, pool, balance=args.balance, resident=resident)
         samples.append(time.perf_counter() - start)
     report = _report(exe, pool, prepare_s, _times(samples))
     if args.json:
@@ -131,6 +135,9 @@ def _report(exe: Any, pool: Any, prepare_s: float, times: dict[str, float]) -> d
         "clock_mhz": pool.core.clock_mhz,
         "latency_ms": exe.latency_s(pool.core.clock_mhz) * 1e3,
         "load_balance": exe.load_balance,
+        "resident_weight_bytes_per_core": [int(x) for x in exe.resident_bytes],
+        "elided_weight_bytes": int(exe.elided_bytes),
+        "first_link_us": exe.link_time_s * 1e6,
         "link_time": times,
         "prepare_time_ms": prepare_s * 1e3,
         "segments": [
@@ -146,15 +153,19 @@ def _print(r: dict[str, Any]) -> None:
     ids = ",".join(map(str, r["cores"]))
     print(f"{r['model']}: linked to {len(r['cores'])} cores ({ids}) of {r['hw']} in "
           f"{t['median_us']:.0f} us (median of {t['repeat']}, p99 {t['p99_us']:.0f} us; "
-          f"prepared once in {r['prepare_time_ms']:.1f} ms)")
+          f"first link {r['first_link_us']:.0f} us; prepared once in "
+          f"{r['prepare_time_ms']:.1f} ms)")
     print(f"  {r['frames']} frames, {r['layers']} layers ({r['host_layers']} host), "
           f"{r['barriers']} barriers ({r['phases']} phases), balance {r['balance']}")
     print(f"  predicted {r['predicted_cycles']} cycles = {r['latency_ms']:.3f} ms at "
           f"{r['clock_mhz']:g} MHz; load balance {r['load_balance']:.3f} (max/mean busy)")
-    print(f"  {'core':>6}  {'frames':>7}  {'busy cycles':>12}")
-    for core, frames, busy in zip(r["cores"], r["frames_per_core"], r["busy_cycles_per_core"],
-                                  strict=True):
-        print(f"  {core:>6}  {frames:>7}  {busy:>12}")
+    print(f"  weights kept in the cores' buffers: {r['elided_weight_bytes'] / 1e6:.2f} MB of "
+          f"weight loads skipped per inference")
+    print(f"  {'core':>6}  {'frames':>7}  {'busy cycles':>12}  {'resident KiB':>12}")
+    for core, frames, busy, kept in zip(r["cores"], r["frames_per_core"],
+                                        r["busy_cycles_per_core"],
+                                        r["resident_weight_bytes_per_core"], strict=True):
+        print(f"  {core:>6}  {frames:>7}  {busy:>12}  {kept / 1024:>12.1f}")
     print(f"  {'segment':<16} {'kind':<10} {'bytes':>12}  bank  region")
     for s in r["segments"]:
         end = s["start"] + s["region_bytes"]

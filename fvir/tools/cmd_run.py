@@ -21,9 +21,12 @@ its outputs.
                       error = max |sim - ort| / max |ort|; fp32 must be <= 1e-4); exit 1 on a
                       mismatch. Needs an ONNX file or zoo name
   --trace FILE.json   write a Chrome/Perfetto trace of the simulation (ui.perfetto.dev)
+  --stream-weights    reload every frame's weights from DDR; by default the linker keeps
+                      the weights a core reuses (an RNN's slice at every step) in its buffer
   --json              print one JSON object: model, backend, hw, cores, dtype, cycles,
                       latency_ms, utilization (MACs / (cycles x cores x MACs per cycle)),
-                      engine_utilization, host_ops, host_ms, link_us, outputs and, with
+                      engine_utilization, host_ops, host_ms, link_us,
+                      elided_weight_bytes, outputs and, with
                       --check, check {bit_exact, cosine, max_abs_err, max_rel_err, ok}
   --save-outputs DIR  write every output to DIR/NAME.npy
 
@@ -73,6 +76,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--check", action="store_true",
                         help="compare with the int8 reference and onnxruntime (sim)")
     parser.add_argument("--trace", metavar="FILE", help="write a Chrome/Perfetto trace (sim)")
+    parser.add_argument("--stream-weights", action="store_true",
+                        help="reload every frame's weights from DDR (sim)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--save-outputs", metavar="DIR", help="write every output to DIR/NAME.npy")
 
@@ -242,7 +247,8 @@ def _run_sim(args: argparse.Namespace) -> int:
     cores = list(range(args.cores))
     t0 = time.perf_counter()
     machine = Machine(pool, args.dtype)
-    exe = machine.deploy(name, package, cores)  # DDR regions in the cores' banks, then link
+    # DDR regions in the cores' banks, then link
+    exe = machine.deploy(name, package, cores, resident=not args.stream_weights)
     link_us = exe.link_time_s * 1e6
     machine.load(name, exe, [inputs[n] for n in names])
     timings["link_s"] = time.perf_counter() - t0
@@ -283,6 +289,7 @@ def _run_sim(args: argparse.Namespace) -> int:
         "host_ops": host_ops(package),
         "host_ms": tenant.host_ms,
         "link_us": link_us,
+        "elided_weight_bytes": int(exe.elided_bytes),
         "predicted_cycles": exe.predicted_cycles,
         "frames": len(package.frames),
         "instructions": len(package.words),

@@ -10,6 +10,7 @@ from fvir.runtime import link, make_allocation
 from fvir.tools.fv import COMMANDS, main
 
 from .helpers import TINY_HASH, random_package
+from .test_residency import lstm_package
 
 
 @pytest.fixture
@@ -44,11 +45,14 @@ def test_text_report(fake_reader, package, capsys):
     assert out[1].startswith(f"  {nf} frames, 6 layers (2 host), ")
     exe = link(package, make_allocation(package, [0, 1, 2], PAPER_U200), PAPER_U200)
     assert f"predicted {exe.predicted_cycles} cycles = " in out[2]
-    rows = [line.split() for line in out[4:7]]
+    assert out[3] == (f"  weights kept in the cores' buffers: {exe.elided_bytes / 1e6:.2f} MB "
+                      "of weight loads skipped per inference")
+    rows = [line.split() for line in out[5:8]]
     assert [int(r[0]) for r in rows] == [0, 1, 2]
     assert [int(r[1]) for r in rows] == exe.frames_per_core.tolist()
-    assert out[7].split() == ["segment", "kind", "bytes", "bank", "region"]
-    assert [line.split()[0] for line in out[8:]] == ["weights", "input", "output",
+    assert [float(r[3]) for r in rows] == (exe.resident_bytes / 1024).round(1).tolist()
+    assert out[8].split() == ["segment", "kind", "bytes", "bank", "region"]
+    assert [line.split()[0] for line in out[9:]] == ["weights", "input", "output",
                                                       "activations"]
 
 
@@ -96,6 +100,25 @@ def test_real_file_round_trip(tmp_path, package, capsys):
     exe = link(package, make_allocation(package, [0, 1], PAPER_U200), PAPER_U200)
     assert r["predicted_cycles"] == exe.predicted_cycles
     assert r["frames_per_core"] == exe.frames_per_core.tolist()
+
+
+def test_stream_weights(tmp_path, capsys):
+    """A package whose frames reuse weights: linked resident by default, streamed on request."""
+    hw, package, _, _ = lstm_package()
+    path = tmp_path / "lstm.ifp"
+    fileformat.write_package(package, path)
+    reports = {}
+    for flags in ([], ["--stream-weights"]):
+        assert main(["link", str(path), "--cores", "2", "--json", "--repeat", "2", *flags]) == 0
+        reports[bool(flags)] = json.loads(capsys.readouterr().out)
+    resident, streamed = reports[False], reports[True]
+    exe = link(package, make_allocation(package, [0, 1], hw), hw)
+    assert resident["elided_weight_bytes"] == exe.elided_bytes > 0
+    assert resident["resident_weight_bytes_per_core"] == exe.resident_bytes.tolist()
+    assert streamed["elided_weight_bytes"] == 0
+    assert streamed["resident_weight_bytes_per_core"] == [0, 0]
+    assert resident["predicted_cycles"] < streamed["predicted_cycles"]
+    assert resident["first_link_us"] > 0
 
 
 def test_real_file_errors(tmp_path, capsys):
