@@ -16,8 +16,12 @@ and the dynamic link time of the LSTM package.
    bank's utilization, and a bound from the cycle model: max(MACs / (n x ICP x OCP), the MVM
    engine's rate; DDR bytes / the bandwidth n cores can draw: min(n x port, banks x bank))
    plus one `SYNC_CYCLES` per barrier. An unrolled recurrent layer is a chain of small
-   matrix-vector layers, one barrier each, so the barriers and the weight stream (every
-   step reloads its W and R: nothing stays on chip between layers) set the latency.
+   matrix-vector layers, one barrier each, so the barriers and the weight stream set the
+   latency. The linker keeps the weights a core reuses in its buffers
+   (`fvir.runtime.residency`): from 16 small cores on, every core's slices of W and R fit its
+   288 KiB weight buffer and the stream stops after the first step (the big core's 4.5 MiB
+   hold them all). The `streamed` column and the big core's are the same runs with every
+   frame reloading its weights (`resident=False`), for comparison.
 2. Link time of the LSTM package (`fvir.runtime.linker.link` of a `prepare`d package, default
    snake balancing) for 1..`--max-cores` cores: median and p99 of `--repeat` re-links, and
    the median of a cold first link to that core count (the frame layout computed).
@@ -44,11 +48,13 @@ from fvir.runtime.linker import SYNC_CYCLES
 
 def simulate(package, pool: PoolConfig, cores: int) -> dict[str, Any]:
     """One timing-only run on cores 0..cores-1 of `pool`, with the figures of the cycle model
-    that explain it."""
+    that explain it, and the cycles with weights streamed."""
     x = np.zeros(tuple(package.tensors[package.inputs[0]].shape), np.float32)
     start = time.perf_counter()
     report = simulate_package(package, [x], pool, cores=cores, functional=False)
     wall = time.perf_counter() - start
+    streamed = simulate_package(package, [x], pool, cores=cores, functional=False,
+                                resident=False).cycles
     (t,) = report.tenants.values()
     moved = float(sum(report.bank_bytes))
     banks = -(-cores // pool.cores_per_bank)
@@ -62,6 +68,7 @@ def simulate(package, pool: PoolConfig, cores: int) -> dict[str, Any]:
         "mac_utilization": t.mac_utilization, "ddr_mb": moved / 1e6,
         "bank_utilization": max(report.bank_busy) / t.cycles, "barriers": barriers,
         "bound_cycles": bound, "of_bound": bound / t.cycles, "sim_wall_s": wall,
+        "streamed_cycles": streamed,
     }
 
 
@@ -138,14 +145,16 @@ def main() -> None:
         print(f"big-core: {b['cycles']} cycles, {b['latency_ms']:.3f} ms, "
               f"MAC {b['mac_utilization']:.1%}, DDR {b['ddr_mb']:.1f} MB, "
               f"bank {b['bank_utilization']:.0%}, "
-              f"bound {b['bound_cycles']:.0f} ({b['of_bound']:.0%})")
+              f"bound {b['bound_cycles']:.0f} ({b['of_bound']:.0%}); streamed "
+              f"{b['streamed_cycles']} cycles")
         print(f"{'cores':>5} {'cycles':>10} {'ms':>8} {'speedup':>7} {'eff':>5} {'big/this':>8} "
-              f"{'MAC%':>5} {'DDR MB':>7} {'bank%':>5} {'bound':>10} {'%bound':>6}")
+              f"{'MAC%':>5} {'DDR MB':>7} {'bank%':>5} {'bound':>10} {'%bound':>6} "
+              f"{'streamed':>10}")
         for r in s["rows"]:
             print(f"{r['cores']:>5} {r['cycles']:>10} {r['latency_ms']:>8.3f} {r['speedup']:>7.2f} "
                   f"{r['efficiency']:>5.0%} {r['big_over_this']:>8.2f} "
                   f"{r['mac_utilization']:>5.1%} {r['ddr_mb']:>7.1f} {r['bank_utilization']:>5.0%} "
-                  f"{r['bound_cycles']:>10.0f} {r['of_bound']:>6.0%}")
+                  f"{r['bound_cycles']:>10.0f} {r['of_bound']:>6.0%} {r['streamed_cycles']:>10}")
     lk = out["link"]
     print(f"\n== link: {lk['model']} ({lk['frames']} frames, {lk['phases']} phases); "
           f"prepare (once) {lk['prepare_ms']:.1f} ms; {lk['repeat']} links per core count "

@@ -721,14 +721,15 @@ class Machine:
 def simulate_package(package: Package, inputs: Sequence[np.ndarray], pool: PoolConfig, *,
                      cores: int | Sequence[int] = 1, mode: Mode = "int8",
                      functional: bool = True, trace: str | Path | None = None,
-                     tenant: str = "tenant", **machine_options: Any) -> RunReport:
+                     tenant: str = "tenant", resident: bool = True,
+                     **machine_options: Any) -> RunReport:
     """Run one package alone on a fresh machine: on cores 0..cores-1 (or the cores listed),
-    its segments in their banks, linked with the defaults. `machine_options` go to
-    `Machine`."""
+    its segments in their banks, linked with the defaults (`resident`: see `Machine.deploy`).
+    `machine_options` go to `Machine`."""
     ids = list(range(cores)) if isinstance(cores, int) else [int(c) for c in cores]
     if isinstance(cores, int) and not 1 <= cores <= pool.num_cores:
         raise UserError(f"cores must be 1..{pool.num_cores} for pool '{pool.name}', got {cores}")
     machine = Machine(pool, mode, **machine_options)
-    exe = machine.deploy(tenant, package, ids)
+    exe = machine.deploy(tenant, package, ids, resident=resident)
     machine.load(tenant, exe, inputs)
     return machine.run(functional=functional, trace=trace)

@@ -19,11 +19,12 @@ barriers fall:
      id of the SYNC every core executes after the phase) and `ifp.barrier_count` (the cores
      that must arrive);
    - every frame whose weights the linker keeps resident (option `resident`, default true;
-     `fvir.runtime.residency`): `ifp.wgt_offset` (how far its weight-buffer addresses moved)
-     and, when an earlier frame on its core already loaded the same weights, `ifp.wgt_elided`
-     (its weight LOAD is empty);
+     `fvir.runtime.residency`): `ifp.wgt_offset` and `ifp.bias_offset` (how far its weight-
+     and bias-buffer addresses moved) and, when an earlier frame on its core already loaded
+     the same weights, `ifp.elided` (its weight and bias LOADs are empty);
    - the package: `ifp.cores` (N), `ifp.hw` (the pool's name), `ifp.predicted_cycles` (the
-     linker's latency prediction) and `ifp.elided_bytes` (DDR bytes of weight loads skipped).
+     linker's latency prediction) and `ifp.elided_bytes` (DDR bytes of weight and bias loads
+     skipped).
 
 Errors are pass failures with one-line messages: `cores` outside 1..the pool's cores, an
 unknown `hw`, no or several `ifp.package`s, a package compiled for another core, or anything
@@ -67,10 +68,12 @@ def _record(package: ifp.PackageOp, exe: Executable, hw: str) -> None:
         frame.attributes["ifp.pos"] = _int(p)
     res = exe.residency
     if res is not None:
-        for f in np.flatnonzero(res.offset).tolist():
-            frames[f].attributes["ifp.wgt_offset"] = _int(res.offset[f])
+        for name, offsets in zip(("ifp.wgt_offset", "ifp.bias_offset"), res.offset,
+                                 strict=True):
+            for f in np.flatnonzero(offsets).tolist():
+                frames[f].attributes[name] = _int(offsets[f])
         for f in np.flatnonzero(res.elided).tolist():
-            frames[f].attributes["ifp.wgt_elided"] = UnitAttr()
+            frames[f].attributes["ifp.elided"] = UnitAttr()
     for phase, layer_ids in enumerate(exe.prepared.phase_layers):
         for li in layer_ids:
             layers[li].attributes["ifp.phase"] = _int(phase)

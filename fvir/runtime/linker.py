@@ -32,9 +32,9 @@ Then `link(prepared, allocation, pool)`:
    sequential, ~0.7 ms; the reference).
 3. Orders each core's frames phase by phase, heaviest first: a (core, phase) count table from
    one `bincount`; each frame's position follows from its rank (snake) or a stable sort (LPT).
-4. Keeps reused weights resident (`resident=True`, the default): per core, the weights
-   that several of its frames load stay in its weight buffer, and the later frames' LOADs
-   become empty (`fvir.runtime.residency`; an LSTM on 16 cores skips 128 of its 139 MB of
+4. Keeps reused weights resident (`resident=True`, the default): per core, the weights and
+   biases that several of its frames load stay in its buffers, and the later frames' LOADs
+   become empty (`fvir.runtime.residency`; an LSTM on 16 cores skips 126 of its 139 MB of
    weight traffic). The patched words are shared by every executable linked to that core
    count.
 5. Synchronizes: one SYNC barrier (id = phase index, count = number of cores) after every

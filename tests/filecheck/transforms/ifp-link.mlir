@@ -15,10 +15,11 @@
 // across phases. The second TWO run re-parses the linked IR: the attributes round-trip.
 //
 // Weight residency: the 1x1 conv "d" is tiled by rows, so its four frames load the same 256
-// bytes of weights. The linker moves them to the top of tiny's 16 KiB weight buffer (offset
-// 16384 - 256 = 16128) and empties the LOAD of every frame but the first on each core: with
-// two cores frames 2 and 3 (512 bytes skipped), with one core frames 1-3 (768 bytes). The
-// 3x3 conv "c" is tiled by output channels: no two frames share weights, nothing moves.
+// bytes of weights and 64 of biases. The linker moves them to the top of tiny's 16 KiB weight
+// buffer (offset 16384 - 256 = 16128) and 1 KiB bias buffer (1024 - 64 = 960) and empties
+// the LOADs of every frame but the first on each core: with two cores frames 2 and 3 (640
+// bytes skipped), with one core frames 1-3 (960 bytes). The 3x3 conv "c" is tiled by output
+// channels: no two frames share weights, nothing moves.
 // `resident=false` streams the weights as compiled.
 
 builtin.module attributes {dnn.model = "two"} {
@@ -35,33 +36,33 @@ func.func @main(%x: tensor<1x8x8x8xf32>) -> tensor<1x16x8x8xf32> attributes {dnn
 }
 }
 
-// TWO:      ifp.package @two core "{{[0-9a-f]+}}" {{.*}} attributes {ifp.cores = 2 : i64, ifp.hw = "tiny", ifp.predicted_cycles = {{[0-9]+}} : i64, ifp.elided_bytes = 512 : i64} {
+// TWO:      ifp.package @two core "{{[0-9a-f]+}}" {{.*}} attributes {ifp.cores = 2 : i64, ifp.hw = "tiny", ifp.predicted_cycles = {{[0-9]+}} : i64, ifp.elided_bytes = 640 : i64} {
 // TWO:      ifp.layer "c" conv2d ins [@q] outs [@c] attributes {ifp.phase = 0 : i64, ifp.barrier = 0 : i64, ifp.barrier_count = 2 : i64} {
 // TWO-NEXT:   ifp.frame tile 0 cost [[C1:[0-9]+]] load {{[0-9]+}} save {{[0-9]+}} attributes {ifp.core = 0 : i64, ifp.pos = 0 : i64} {
 // TWO:        ifp.frame tile 1 cost [[C1]] {{.*}} attributes {ifp.core = 1 : i64, ifp.pos = 0 : i64} {
 // TWO:        ifp.frame tile 2 cost [[C1]] {{.*}} attributes {ifp.core = 1 : i64, ifp.pos = 1 : i64} {
 // TWO:        ifp.frame tile 3 cost [[C1]] {{.*}} attributes {ifp.core = 0 : i64, ifp.pos = 1 : i64} {
 // TWO:      ifp.layer "d" conv2d ins [@c] outs [@d] attributes {ifp.phase = 1 : i64, ifp.barrier = 1 : i64, ifp.barrier_count = 2 : i64} {
-// TWO-NEXT:   ifp.frame tile 0 cost [[C2:[0-9]+]] {{.*}} attributes {ifp.core = 0 : i64, ifp.pos = 2 : i64, ifp.wgt_offset = 16128 : i64} {
-// TWO:        ifp.frame tile 1 cost [[C2]] {{.*}} attributes {ifp.core = 1 : i64, ifp.pos = 2 : i64, ifp.wgt_offset = 16128 : i64} {
-// TWO:        ifp.frame tile 2 cost [[C2]] {{.*}} attributes {ifp.core = 1 : i64, ifp.pos = 3 : i64, ifp.wgt_offset = 16128 : i64, ifp.wgt_elided} {
-// TWO:        ifp.frame tile 3 cost [[C2]] {{.*}} attributes {ifp.core = 0 : i64, ifp.pos = 3 : i64, ifp.wgt_offset = 16128 : i64, ifp.wgt_elided} {
+// TWO-NEXT:   ifp.frame tile 0 cost [[C2:[0-9]+]] {{.*}} attributes {ifp.core = 0 : i64, ifp.pos = 2 : i64, ifp.wgt_offset = 16128 : i64, ifp.bias_offset = 960 : i64} {
+// TWO:        ifp.frame tile 1 cost [[C2]] {{.*}} attributes {ifp.core = 1 : i64, ifp.pos = 2 : i64, ifp.wgt_offset = 16128 : i64, ifp.bias_offset = 960 : i64} {
+// TWO:        ifp.frame tile 2 cost [[C2]] {{.*}} attributes {ifp.core = 1 : i64, ifp.pos = 3 : i64, ifp.wgt_offset = 16128 : i64, ifp.bias_offset = 960 : i64, ifp.elided} {
+// TWO:        ifp.frame tile 3 cost [[C2]] {{.*}} attributes {ifp.core = 0 : i64, ifp.pos = 3 : i64, ifp.wgt_offset = 16128 : i64, ifp.bias_offset = 960 : i64, ifp.elided} {
 
-// ONE:      ifp.package @two {{.*}} attributes {ifp.cores = 1 : i64, ifp.hw = "tiny", ifp.predicted_cycles = {{[0-9]+}} : i64, ifp.elided_bytes = 768 : i64} {
+// ONE:      ifp.package @two {{.*}} attributes {ifp.cores = 1 : i64, ifp.hw = "tiny", ifp.predicted_cycles = {{[0-9]+}} : i64, ifp.elided_bytes = 960 : i64} {
 // ONE:      ifp.layer "c" {{.*}} attributes {ifp.phase = 0 : i64, ifp.barrier = 0 : i64, ifp.barrier_count = 1 : i64} {
 // ONE-NEXT:   ifp.frame tile 0 {{.*}} attributes {ifp.core = 0 : i64, ifp.pos = 0 : i64} {
 // ONE:        ifp.frame tile 1 {{.*}} attributes {ifp.core = 0 : i64, ifp.pos = 1 : i64} {
 // ONE:        ifp.frame tile 2 {{.*}} attributes {ifp.core = 0 : i64, ifp.pos = 2 : i64} {
 // ONE:        ifp.frame tile 3 {{.*}} attributes {ifp.core = 0 : i64, ifp.pos = 3 : i64} {
 // ONE:      ifp.layer "d" {{.*}} attributes {ifp.phase = 1 : i64, ifp.barrier = 1 : i64, ifp.barrier_count = 1 : i64} {
-// ONE-NEXT:   ifp.frame tile 0 {{.*}} attributes {ifp.core = 0 : i64, ifp.pos = 4 : i64, ifp.wgt_offset = 16128 : i64} {
-// ONE:        ifp.frame tile 1 {{.*}} attributes {ifp.core = 0 : i64, ifp.pos = 5 : i64, ifp.wgt_offset = 16128 : i64, ifp.wgt_elided} {
-// ONE:        ifp.frame tile 3 {{.*}} attributes {ifp.core = 0 : i64, ifp.pos = 7 : i64, ifp.wgt_offset = 16128 : i64, ifp.wgt_elided} {
+// ONE-NEXT:   ifp.frame tile 0 {{.*}} attributes {ifp.core = 0 : i64, ifp.pos = 4 : i64, ifp.wgt_offset = 16128 : i64, ifp.bias_offset = 960 : i64} {
+// ONE:        ifp.frame tile 1 {{.*}} attributes {ifp.core = 0 : i64, ifp.pos = 5 : i64, ifp.wgt_offset = 16128 : i64, ifp.bias_offset = 960 : i64, ifp.elided} {
+// ONE:        ifp.frame tile 3 {{.*}} attributes {ifp.core = 0 : i64, ifp.pos = 7 : i64, ifp.wgt_offset = 16128 : i64, ifp.bias_offset = 960 : i64, ifp.elided} {
 
 // STREAM:      ifp.package @two {{.*}} attributes {ifp.cores = 2 : i64, ifp.hw = "tiny", ifp.predicted_cycles = {{[0-9]+}} : i64, ifp.elided_bytes = 0 : i64} {
 // STREAM:      ifp.layer "d"
 // STREAM-NEXT:   ifp.frame tile 0 {{.*}} attributes {ifp.core = 0 : i64, ifp.pos = 2 : i64} {
-// STREAM-NOT:  ifp.wgt_
+// STREAM-NOT:  ifp.{{wgt_offset|bias_offset|elided}}
 
 // ZERO:  ifp-link: cores must be in 1..4 (the cores of pool 'tiny'), got 0
 // FIVE:  ifp-link: cores must be in 1..4 (the cores of pool 'tiny'), got 5
