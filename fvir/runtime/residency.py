@@ -44,7 +44,7 @@ from numpy.typing import NDArray
 from fvir.hw import cost
 from fvir.hw.config import PoolConfig
 from fvir.ifp.package import Package, SegmentKind
-from fvir.isa.encoding import columns, set_field
+from fvir.isa.encoding import columns, put_field
 from fvir.isa.spec import Buf, Opcode
 
 # The LOAD fields that say which bytes it brings where: equal fields, equal buffer contents.
@@ -83,10 +83,12 @@ class WeightLoads:
     footprint; per frame its key (-1: not a candidate)."""
 
     load: NDArray[np.int64]  # [B, F]
+    addr: NDArray[np.int64]  # [B, F] the LOAD's buffer address
     nbytes: NDArray[np.int64]  # [B, F]
     footprint: NDArray[np.int64]  # [B, F] end of the frame's bytes in the buffer (0: none)
     key: NDArray[np.int64]  # [F]
-    readers: dict[Opcode, tuple[NDArray[np.intp], NDArray[np.int64]]]  # op -> (instrs, frame)
+    # CONV and MVM: op -> (instruction indices, their frames, [B, n] their buffer addresses)
+    readers: dict[Opcode, tuple[NDArray[np.intp], NDArray[np.int64], NDArray[np.int64]]]
 
 
 def _frame_of(package: Package, instrs: NDArray[np.intp]) -> NDArray[np.int64]:
@@ -110,6 +112,7 @@ def weight_loads(package: Package) -> WeightLoads:
     end = np.where(nbytes > 0, c["addr"] + (c["rows"] - 1) * c["buf_row_stride"]
                    + (c["cols"] - 1) * c["buf_pix_stride"] + c["chans"], 0)
     load = np.full((nb, nf), -1, np.int64)
+    addr = np.zeros((nb, nf), np.int64)
     size = np.zeros((nb, nf), np.int64)
     footprint = np.zeros((nb, nf), np.int64)
     fields = np.full((nf, nb * len(_KEY_FIELDS)), -1, np.int64)
@@ -123,6 +126,7 @@ def weight_loads(package: Package) -> WeightLoads:
         good[f] = from_weights[sel] & (nbytes[sel] > 0)
         ok &= (count == 1) & good if buf == Buf.WEIGHT else (count == 0) | ((count == 1) & good)
         load[b, f] = idx[sel]
+        addr[b, f] = c["addr"][sel]
         size[b, f] = nbytes[sel]
         cols = slice(b * len(_KEY_FIELDS), (b + 1) * len(_KEY_FIELDS))
         fields[f, cols] = np.stack([c[k][sel] for k in _KEY_FIELDS], axis=1)
@@ -131,80 +135,100 @@ def weight_loads(package: Package) -> WeightLoads:
         key[ok] = np.unique(fields[ok], axis=0, return_inverse=True)[1].ravel()
     readers = {}
     for op in _READERS:
-        ridx = columns(package.words, op)[0]
-        readers[op] = (ridx, _frame_of(package, ridx))
-    return WeightLoads(load, size, footprint, key, readers)
+        ridx, rc = columns(package.words, op)
+        readers[op] = (ridx, _frame_of(package, ridx),
+                       np.stack([rc[_READ_FIELD[buf]] for buf in BUFFERS]))
+    return WeightLoads(load, addr, size, footprint, key, readers)
 
 
 def plan(package: Package, cand: WeightLoads, pool: PoolConfig, core_frames: NDArray[np.intp],
          slot_ranges: list[tuple[int, int]]) -> Residency:
     """Steps 2-3 for one layout: `core_frames[a:b]` are slot s's frames in execution order
-    for (a, b) = `slot_ranges[s]`; `cand` is `weight_loads(package)`."""
-    nf = len(package.frames)
+    for (a, b) = `slot_ranges[s]`; `cand` is `weight_loads(package)`.
+
+    All slots at once: a group is one key on one slot, and the per-slot running sums and
+    maxima are segmented scans over the groups sorted by slot."""
+    nf, nb, n = len(package.frames), len(BUFFERS), len(slot_ranges)
     caps = np.array([pool.core.weight_buffer_bytes, pool.core.bias_buffer_bytes], np.int64)
-    delta = np.zeros((len(BUFFERS), nf), np.int64)  # per buffer, the offset of moved frames
+    delta = np.zeros((nb, nf), np.int64)  # per buffer, the offset of moved frames
     elide = np.zeros(nf, np.bool_)
-    resident = np.zeros(len(slot_ranges), np.int64)
-    for s, (a, b) in enumerate(slot_ranges):
-        frames = core_frames[a:b]
-        keys = cand.key[frames]
-        is_cand = keys >= 0
-        if not is_cand.any():
-            continue
-        uniq, first, inverse, uses = np.unique(keys[is_cand], return_index=True,
-                                               return_inverse=True, return_counts=True)
-        cframes = frames[is_cand]
-        foot = cand.footprint[:, cframes[first]]  # [B, K]
-        # Pinning order: most uses first, then smaller weight footprint, then key id.
-        order = np.lexsort((uniq, foot[0], -uses))
-        order = order[uses[order] >= 2]
-        if not len(order):
-            continue
-        reused = np.zeros(len(uniq), np.bool_)
-        reused[order] = True
-        # Per buffer, the largest footprint left unpinned when the first k keys are pinned.
-        other = np.maximum(cand.footprint[:, frames[~is_cand]].max(axis=1, initial=0),
-                           foot[:, ~reused].max(axis=1, initial=0))
-        suffix = np.maximum.accumulate(foot[:, order][:, ::-1], axis=1)[:, ::-1]
-        rest = np.maximum(np.concatenate([suffix[:, 1:], np.zeros((len(BUFFERS), 1),
-                                                                 np.int64)], axis=1),
-                          other[:, None])
-        pinned = np.cumsum(foot[:, order], axis=1)
-        fits = np.flatnonzero((pinned + rest <= caps[:, None]).all(axis=0))
-        if not len(fits):
-            continue
-        k = int(fits[-1]) + 1
-        place = np.full((len(BUFFERS), len(uniq)), -1, np.int64)
-        place[:, order[:k]] = caps[:, None] - pinned[:, :k]  # down from the top of a buffer
-        resident[s] = int(pinned[:, k - 1].sum())
-        moved = place[0, inverse] >= 0
-        for bi in range(len(BUFFERS)):
-            has = moved & (cand.load[bi, cframes] >= 0)
-            delta[bi, cframes[has]] = place[bi, inverse[has]]
-        later = np.ones(len(cframes), np.bool_)
-        later[first] = False
-        elide[cframes[moved & later]] = True
-    if not elide.any() and not delta.any():
+    resident = np.zeros(n, np.int64)
+    pos_slot = np.repeat(np.arange(n), [b - a for a, b in slot_ranges])
+    frames = np.concatenate([core_frames[a:b] for a, b in slot_ranges]) if n else core_frames
+    keys = cand.key[frames]
+    is_cand = keys >= 0
+    cframes, cslot = frames[is_cand], pos_slot[is_cand]
+    nkeys = int(keys.max(initial=-1)) + 1
+    group, first, inverse, uses = np.unique(cslot * nkeys + keys[is_cand], return_index=True,
+                                            return_inverse=True, return_counts=True)
+    gslot, gkey = group // max(nkeys, 1), group % max(nkeys, 1)
+    foot = cand.footprint[:, cframes[first]]  # [B, G]
+    reused = uses >= 2
+    # Per slot and buffer: the largest footprint that is never pinned.
+    other = np.zeros((nb, n), np.int64)
+    for bi in range(nb):
+        np.maximum.at(other[bi], pos_slot[~is_cand], cand.footprint[bi, frames[~is_cand]])
+        np.maximum.at(other[bi], gslot[~reused], foot[bi, ~reused])
+    # Pinning order per slot: most uses first, then smaller weight footprint, then key id.
+    order = np.lexsort((gkey, foot[0], -uses, gslot))
+    order = order[reused[order]]
+    if not len(order):
         zero = np.zeros(nf, np.float64)
         return Residency(None, delta, elide, zero, zero.copy(), resident)
+    oslot, ofoot = gslot[order], foot[:, order]
+    new_seg = np.r_[True, oslot[1:] != oslot[:-1]]
+    seg_start = np.maximum.accumulate(np.where(new_seg, np.arange(len(order)), 0))
+    cum = np.cumsum(ofoot, axis=1)
+    pinned = cum - (cum[:, seg_start] - ofoot[:, seg_start])  # running sum within the slot
+    # Largest footprint after position i in its slot: a reversed running max, lifted per
+    # slot so that it restarts at every slot boundary.
+    lift = (n - oslot) * (int(ofoot.max()) + 1)
+    suffix = np.maximum.accumulate((ofoot + lift)[:, ::-1], axis=1)[:, ::-1] - lift
+    after = np.zeros_like(suffix)
+    same = np.r_[oslot[1:] == oslot[:-1], False]
+    after[:, same] = suffix[:, 1:][:, same[:-1]]
+    rest = np.maximum(after, other[:, oslot])
+    fits = (pinned + rest <= caps[:, None]).all(axis=0)
+    last = np.full(n, -1, np.int64)  # the last position of each slot where pinning fits
+    np.maximum.at(last, oslot[fits], np.flatnonzero(fits))
+    chosen = np.arange(len(order)) <= last[oslot]
+    if not chosen.any():
+        zero = np.zeros(nf, np.float64)
+        return Residency(None, delta, elide, zero, zero.copy(), resident)
+    place = np.full((nb, len(group)), -1, np.int64)
+    place[:, order[chosen]] = caps[:, None] - pinned[:, chosen]  # down from the top
+    has_last = last >= 0
+    resident[has_last] = pinned[:, last[has_last]].sum(axis=0)
+    moved = place[0, inverse] >= 0
+    for bi in range(nb):
+        on = moved & (cand.load[bi, cframes] >= 0)
+        delta[bi, cframes[on]] = place[bi, inverse[on]]
+    later = np.ones(len(cframes), np.bool_)
+    later[first] = False
+    elide[cframes[moved & later]] = True
+    return _patch(package, cand, pool, delta, elide, resident)
+
+
+def _patch(package: Package, cand: WeightLoads, pool: PoolConfig, delta: NDArray[np.int64],
+           elide: NDArray[np.bool_], resident: NDArray[np.int64]) -> Residency:
+    """Step 3's words, and what the elided LOADs save."""
+    nf = len(package.frames)
     words = package.words.copy()
     bpc = cost.core_bytes_per_cycle(pool)
     saved_bytes = np.zeros(nf, np.float64)
     saved_cycles = np.zeros(nf, np.float64)
     for bi, buf in enumerate(BUFFERS):
         moved = np.flatnonzero(delta[bi])
-        loads = cand.load[bi, moved]
-        addr = columns(words[loads], Opcode.LOAD)[1]["addr"]
-        set_field(words, Opcode.LOAD, "addr", addr + delta[bi, moved], loads)
-        for op, (ridx, rframe) in cand.readers.items():
+        put_field(words, Opcode.LOAD, "addr", cand.load[bi, moved],
+                  cand.addr[bi, moved] + delta[bi, moved])
+        for op, (ridx, rframe, base) in cand.readers.items():
             sel = (rframe >= 0) & (delta[bi, np.maximum(rframe, 0)] > 0)
             if sel.any():
-                rows = ridx[sel]
-                base = columns(words[rows], op)[1][_READ_FIELD[buf]]
-                set_field(words, op, _READ_FIELD[buf], base + delta[bi, rframe[sel]], rows)
+                put_field(words, op, _READ_FIELD[buf], ridx[sel],
+                          base[bi, sel] + delta[bi, rframe[sel]])
         gone = elide & (cand.load[bi] >= 0)
         for name in ("rows", "cols", "chans"):
-            set_field(words, Opcode.LOAD, name, 0, cand.load[bi, gone])
+            put_field(words, Opcode.LOAD, name, cand.load[bi, gone], 0)
         nbytes = cand.nbytes[bi, gone]
         saved_bytes[gone] += nbytes
         # What tile_schedule charged: cost.transfer_cycles(nbytes, bpc) + dma_latency.

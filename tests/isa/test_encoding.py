@@ -23,6 +23,7 @@ from fvir.isa import (
     from_bytes,
     get_field,
     opcodes,
+    put_field,
     select,
     set_field,
     to_bytes,
@@ -253,6 +254,21 @@ def test_set_field_patches_only_that_field(instrs, data):
             assert after == before
 
 
+@given(streams, st.data())
+@settings(max_examples=40, deadline=None)
+def test_put_field_agrees_with_set_field(instrs, data):
+    """The linker's fast writer gives the words `set_field` gives."""
+    words = encode(instrs)
+    index = select(words, Opcode.LOAD, Opcode.SAVE)
+    off_field = SPECS[Opcode.LOAD].placed("off").field
+    new = np.array(data.draw(st.lists(field_values(off_field), min_size=len(index),
+                                      max_size=len(index))), dtype=np.int64)
+    fast, slow = words.copy(), words.copy()
+    put_field(fast, (Opcode.LOAD, Opcode.SAVE), "off", index, new)
+    set_field(slow, (Opcode.LOAD, Opcode.SAVE), "off", new, index)
+    np.testing.assert_array_equal(fast, slow)
+
+
 def test_set_field_vectorized_relocation():
     # The linker's use: shift every offset of every LOAD/SAVE in one step.
     words = encode([_load(off=100), Instruction.make(Opcode.END), _load(off=200)])
@@ -268,6 +284,10 @@ def test_field_access_errors():
         get_field(words, Opcode.LOAD, "off")
     with pytest.raises(EncodingError, match=r"LOAD\.seg = 32 does not fit .* \(instruction 0\)"):
         set_field(words, Opcode.LOAD, "seg", 32, [0])
+    before = words.copy()
+    with pytest.raises(EncodingError, match=r"LOAD\.seg = 32 does not fit .* \(instruction 0\)"):
+        put_field(words, Opcode.LOAD, "seg", np.array([0]), 32)
+    np.testing.assert_array_equal(words, before)  # nothing written
     with pytest.raises(KeyError, match="LOAD has no field 'nope'"):
         get_field(words, Opcode.LOAD, "nope", [0])
     with pytest.raises(ValueError, match="sits differently"):
