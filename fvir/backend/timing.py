@@ -60,7 +60,6 @@ import heapq
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -79,6 +78,7 @@ SYNC_ITEM, END_ITEM, FRAME_ITEM, FENCE_ITEM = 4, 5, 6, 7
 QUEUE_DEPTH = 8  # instructions per engine queue: a few steps of a frame ahead
 DISPATCH_OPS = (Opcode.SYNC, Opcode.END)
 ENGINE_NAMES = tuple(e.name for e in Engine)
+_INF = float("inf")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,9 +252,18 @@ def core_program(table: InstrTable, frames: np.ndarray, phase_frames: Sequence[n
 
 class Bank:
     """One DDR bank serving its transfers by max-min fair sharing under per-core port caps
-    (module docstring, "DDR")."""
+    (module docstring, "DDR").
 
-    __slots__ = ("active", "busy", "bw", "cap", "moved", "port", "rates", "t", "version")
+    The transfers in flight are kept in the order they joined, which is also the order of
+    their sequence numbers (`simulate` numbers them as they join), so that order breaks ties.
+    When every transfer has the same cap (the common case: each core has one transfer in
+    flight, or each has two), the water-filling depends only on the number of transfers and
+    the cap, so its rates are computed once per pair and reused (the same float operations in
+    the same order, so the same rates to the bit). The hot paths avoid comprehensions (a
+    function call each in CPython 3.11) for the few transfers a bank has."""
+
+    __slots__ = ("active", "busy", "bw", "cap", "fills", "moved", "per_core", "port", "rates",
+                 "t", "version")
 
     def __init__(self, bytes_per_cycle: float, cap: float | None,
                  port: float | None = None) -> None:
@@ -264,7 +273,9 @@ class Bank:
         self.t = 0.0  # time of the last update
         # Transfers in flight: [bytes left, seq, payload, bytes]; payload[0] is the core.
         self.active: list[list] = []
-        self.rates: list[float] = []
+        self.rates: tuple[float, ...] = ()  # one per transfer in flight, in the same order
+        self.per_core: dict[int, int] = {}  # core -> its transfers in flight
+        self.fills: dict[tuple[int, float], tuple[float, ...]] = {}  # (n, cap) -> rates
         self.version = 0  # bumped on every change: older completion events are stale
         self.busy = 0.0  # cycles with at least one transfer in flight
         self.moved = 0.0  # bytes served
@@ -272,71 +283,133 @@ class Bank:
     def _rerate(self) -> None:
         """Water-filling: every transfer gets an equal share of what is left of the bank,
         unless its cap (its core's port / the core's transfers in flight, and the override)
-        is smaller; what a capped transfer leaves goes to the others."""
-        active = self.active
-        per_core: dict[object, int] = {}
-        for item in active:
-            per_core[item[2][0]] = per_core.get(item[2][0], 0) + 1
-        caps = []
-        for item in active:
-            c = float("inf") if self.port is None else self.port / per_core[item[2][0]]
-            if self.cap is not None and self.cap < c:
-                c = self.cap
-            caps.append(c)
-        rates = [0.0] * len(active)
-        left, n = self.bw, len(active)
-        for i in sorted(range(len(active)), key=lambda i: (caps[i], active[i][1])):
-            r = min(caps[i], left / n)
+        is smaller; what a capped transfer leaves goes to the others (smallest cap first,
+        ties in join order)."""
+        n, port, per_core = len(self.active), self.port, self.per_core
+        if port is None:
+            c = _INF
+        elif len(per_core) == n:  # one transfer per core (or none)
+            c = port / 1
+        else:
+            counts = set(per_core.values())
+            if len(counts) > 1:
+                self.rates = self._fill([port / per_core[item[2][0]] for item in self.active])
+                return
+            c = port / counts.pop()
+        cap = self.cap
+        if cap is not None and cap < c:
+            c = cap
+        key = (n, c)
+        rates = self.fills.get(key)
+        if rates is None:
+            rates = self.fills[key] = self._fill([c] * n)
+        self.rates = rates
+
+    def _fill(self, caps: list[float]) -> tuple[float, ...]:
+        """The water-filling rates of transfers with the port caps `caps` (in join order)."""
+        cap = self.cap
+        if cap is not None:
+            caps = [cap if cap < c else c for c in caps]
+        n = len(caps)
+        rates = [0.0] * n
+        left = self.bw
+        for i in sorted(range(n), key=caps.__getitem__):  # stable: ties in join order
+            c = caps[i]
+            share = left / n
+            r = share if share < c else c  # min(c, share)
             rates[i] = r
             left -= r
             n -= 1
-        self.rates = rates
+        return tuple(rates)
 
     def update(self, now: float) -> None:
-        if self.active:
+        active = self.active
+        if active:
             dt = now - self.t
-            for item, r in zip(self.active, self.rates, strict=True):
-                item[0] -= dt * r
-                self.moved += dt * r
+            moved = self.moved
+            for item, r in zip(active, self.rates, strict=False):  # same length
+                d = dt * r
+                item[0] -= d
+                moved += d
+            self.moved = moved
             self.busy += dt
         self.t = now
 
     def join(self, now: float, nbytes: int, seq: int, payload: tuple) -> None:
+        """Add a transfer; `seq` must be larger than those of the transfers in flight."""
         self.update(now)
         self.active.append([float(nbytes), seq, payload, float(nbytes)])
+        core = payload[0]
+        self.per_core[core] = self.per_core.get(core, 0) + 1
         self._rerate()
         self.version += 1
 
     def next_done(self) -> float:
         """When the first active transfer ends (the bank must have one)."""
-        return self.t + min(max(item[0], 0.0) / r
-                            for item, r in zip(self.active, self.rates, strict=True))
+        active, rates = self.active, self.rates
+        if len(active) == 1:
+            left = active[0][0]
+            return self.t + (0.0 if left < 0.0 else left) / rates[0]  # max(left, 0.0) / r
+        first: float | None = None
+        for item, r in zip(active, rates, strict=False):
+            left = item[0]
+            due = (0.0 if left < 0.0 else left) / r
+            if first is None or due < first:  # the first smallest, as `min` picks it
+                first = due
+        assert first is not None
+        return self.t + first
+
+    def _remove(self, kept: list[list], gone: list[list]) -> None:
+        self.active = kept
+        per_core = self.per_core
+        for item in gone:
+            core = item[2][0]
+            left = per_core[core] - 1
+            if left:
+                per_core[core] = left
+            else:
+                del per_core[core]
+        self._rerate()
 
     def pop_done(self, now: float) -> list[tuple]:
         """Advance to `now` and remove the transfers that have finished (payloads, in the
         order they joined)."""
         self.update(now)
-        done, kept = [], []
+        self.version += 1
         # Float residue of the per-event subtraction, in bytes and in time: a transfer due
         # within a relative 1e-9 of `now` is done (else `now` + its tiny rest could round to
         # `now` and the completion event would repeat forever).
         t_eps = 1e-9 * (1.0 + now)
-        for item, r in zip(self.active, self.rates, strict=True):
-            finished = item[0] <= 1e-9 * (1.0 + item[3]) or item[0] <= r * t_eps
-            (done if finished else kept).append(item)
-        if done:
-            self.active = kept
-            self._rerate()
-        self.version += 1
-        return [item[2] for item in sorted(done, key=lambda item: item[1])]
+        active = self.active
+        if len(active) == 1:
+            item = active[0]
+            left = item[0]
+            if left <= 1e-9 * (1.0 + item[3]) or left <= self.rates[0] * t_eps:
+                self.active, self.rates = [], ()
+                self.per_core.clear()
+                return [item[2]]
+            return []
+        done, kept = [], []
+        for item, r in zip(active, self.rates, strict=False):
+            left = item[0]
+            if left <= 1e-9 * (1.0 + item[3]) or left <= r * t_eps:
+                done.append(item)
+            else:
+                kept.append(item)
+        if not done:
+            return []
+        self._remove(kept, done)
+        payloads = []
+        for item in done:
+            payloads.append(item[2])
+        return payloads
 
     def drop(self, now: float, cores: set[int]) -> None:
         """Abort the transfers of `cores` (a faulted tenant)."""
         self.update(now)
         kept = [item for item in self.active if item[2][0] not in cores]
         if len(kept) != len(self.active):
-            self.active = kept
-            self._rerate()
+            self._remove(kept, [item for item in self.active if item[2][0] in cores])
             self.version += 1
 
 
@@ -371,13 +444,19 @@ class Schedule:
     stuck: list[int] = field(default_factory=list)
 
 
-@cache
 def _token_slots(mask: int, engine: int, taking: bool) -> tuple[int, ...]:
     """Flat indices (p * 4 + q) of the token counters a mask touches: tok[P->engine] for a
     dpdon (taking), tok[engine->Q] for a dpdby."""
     bits = [b for b in range(4) if mask >> b & 1]
     return tuple(b * 4 + engine for b in bits) if taking else tuple(engine * 4 + b for b in bits)
 
+
+# `_TAKE[e][mask & 15]`, `_GIVE[e][mask & 15]`: the token counters of a dpdon / dpdby of an
+# instruction on engine e (a mask has four bits; `_token_slots` reads no others).
+_TAKE = tuple(tuple(_token_slots(m, e, True) for m in range(16)) for e in range(4))
+_GIVE = tuple(tuple(_token_slots(m, e, False) for m in range(16)) for e in range(4))
+# `_ENGINES[mask]`: the engines of a 4-bit mask, in engine order.
+_ENGINES = tuple(tuple(e for e in range(4) if m >> e & 1) for m in range(16))
 
 # Event kinds.
 _DONE, _DMA, _BANK, _RESUME = 0, 1, 2, 3
@@ -398,12 +477,7 @@ def simulate(programs: Sequence[CoreProgram], pool: PoolConfig, *,
         raise ValueError(f"queue_depth must be at least 1, got {queue_depth}")
     errors = dict(errors or {})
     ncore = len(programs)
-    kinds = [p.kind for p in programs]
-    ons = [p.dpdon for p in programs]
-    bys = [p.dpdby for p in programs]
-    cycs = [p.cycles for p in programs]
     nbs = [p.nbytes for p in programs]
-    stops = [p.stop for p in programs]
     starts = [[np.nan] * len(p) for p in programs]
     ends = [[np.nan] * len(p) for p in programs]
     pcs = [0] * ncore
@@ -425,6 +499,9 @@ def simulate(programs: Sequence[CoreProgram], pool: PoolConfig, *,
     tenant_fault: dict[int, float] = {}
     tenant_error: dict[int, SimError] = {}
     frame_cycles = timing.frame_cycles
+    # What `advance` reads of a core, in one tuple (one lookup per call).
+    per_core = [(p.kind, p.dpdon, p.dpdby, p.cycles, p.nbytes, queues[ci], busy[ci], tokens[ci],
+                 starts[ci], ends[ci], p.stop, len(p)) for ci, p in enumerate(programs)]
 
     events: list[tuple] = []
     seq = 0
@@ -466,60 +543,84 @@ def simulate(programs: Sequence[CoreProgram], pool: PoolConfig, *,
                 seq += 1
                 push(events, (release, seq, _RESUME, cj, 0, 0))
 
-    def advance(ci: int, now: float) -> None:
+    def advance(ci: int, now: float, done_e: int, done_i: int) -> None:
+        """Complete instruction `done_i` on engine `done_e` of core `ci` (-1, -1: none, the
+        core starts or resumes), then let the core issue and start what it can at `now`."""
         nonlocal seq
-        kind, on, cyc, nb = kinds[ci], ons[ci], cycs[ci], nbs[ci]
-        q, eng_busy, tok = queues[ci], busy[ci], tokens[ci]
-        start = starts[ci]
-        n = len(kind)
+        kind, on, by, cyc, nb, q, eng_busy, tok, start, end, stop, n = per_core[ci]
+        issued = inflight[ci]
+        # `check`: the engines whose head may have become startable since the core's last
+        # `advance` (it freed up or got tokens). The others are known to be stuck and stay so
+        # until one of those happens to them or they get a new head, so they are not looked at.
+        check = 0
+        if done_e >= 0:
+            end[done_i] = now
+            eng_busy[done_e] = False
+            issued -= 1
+            m = by[done_i] & 15
+            if m:
+                for s in _GIVE[done_e][m]:
+                    tok[s] += 1
+            check = 1 << done_e | m
+        if dead[ci]:
+            check = 15  # its last `advance` may have stopped halfway, at the fault
+        pc, held = pcs[ci], blocked[ci]
         while True:
-            pc = pcs[ci]
-            while not blocked[ci] and pc < n:  # the level-2 dispatcher
+            while not held and pc < n:  # the level-2 dispatcher
                 k = kind[pc]
                 if k < 4:
                     qk = q[k]
                     if len(qk) >= queue_depth:
                         break
+                    if not qk:
+                        check |= 1 << k  # a new head
                     qk.append(pc)
-                    inflight[ci] += 1
+                    issued += 1
                     pc += 1
                 elif k == FRAME_ITEM:  # fetch the frame, then go on
                     start[pc] = now
-                    ends[ci][pc] = now + frame_cycles
-                    blocked[ci] = True
+                    end[pc] = now + frame_cycles
+                    held = True
                     seq += 1
                     push(events, (now + frame_cycles, seq, _RESUME, ci, 0, 0))
                     pc += 1
-                elif inflight[ci]:  # SYNC, END and fences wait for everything issued
+                elif issued:  # SYNC, END and fences wait for everything issued
                     break
                 elif k == SYNC_ITEM:
                     start[pc] = now
-                    blocked[ci] = True
-                    pcs[ci] = pc + 1
+                    held = True
                     arrive(ci, pc, now)
-                    pc = pcs[ci]
+                    pc += 1
                 elif k == END_ITEM:
-                    start[pc] = ends[ci][pc] = now
+                    start[pc] = end[pc] = now
                     finish[ci] = now
                     pc += 1
                 else:  # FENCE_ITEM: SYNC/END inside a frame
-                    start[pc] = ends[ci][pc] = now
+                    start[pc] = end[pc] = now
                     pc += 1
-            pcs[ci] = pc
-            started = False
-            for e in range(4):  # the engines
+            # The engines. Starting one changes no other engine's head or tokens, so the
+            # engines that cannot start now cannot start later in this call either, unless
+            # the dispatcher gives them a new head.
+            started = 0  # the engines started
+            for e in _ENGINES[check]:
                 qe = q[e]
                 if eng_busy[e] or not qe:
                     continue
                 i = qe[0]
                 m = on[i]
                 if m:
-                    slots = _token_slots(m, e, True)
-                    if any(tok[s] == 0 for s in slots):
+                    slots = _TAKE[e][m & 15]
+                    ready = True
+                    for s in slots:
+                        if not tok[s]:
+                            ready = False
+                            break
+                    if not ready:
                         continue
                     for s in slots:
                         tok[s] -= 1
-                if i == stops[ci]:
+                if i == stop:
+                    pcs[ci], blocked[ci], inflight[ci] = pc, held, issued
                     tenant = programs[ci].tenant
                     kill(tenant, now, errors.pop(tenant, None) or SimError(
                         f"stopped at instruction {programs[ci].arg[i]}"))
@@ -527,48 +628,43 @@ def simulate(programs: Sequence[CoreProgram], pool: PoolConfig, *,
                 qe.popleft()
                 eng_busy[e] = True
                 start[i] = now
-                started = True
+                started |= 1 << e
                 seq += 1
                 push(events, (now + cyc[i], seq, _DMA if nb[i] else _DONE, ci, e, i))
-            if not started:
+            # Starting engines gives the dispatcher nothing it waits for (a fetch, the end of
+            # what is in flight before a SYNC, END or fence), except room in the queue it
+            # stopped at.
+            if held or pc >= n or not (started >> kind[pc]) & 1:
+                pcs[ci], blocked[ci], inflight[ci] = pc, held, issued
                 return
-
-    def complete(ci: int, e: int, i: int, now: float) -> None:
-        ends[ci][i] = now
-        busy[ci][e] = False
-        inflight[ci] -= 1
-        m = bys[ci][i]
-        if m:
-            tok = tokens[ci]
-            for s in _token_slots(m, e, False):
-                tok[s] += 1
-        advance(ci, now)
+            check = 0
 
     for ci in range(ncore):
-        advance(ci, 0.0)
+        advance(ci, 0.0, -1, -1)
     now = 0.0
     pop = heapq.heappop
     while events:
         now, _, ev, a, b, c = pop(events)
         if ev == _DONE:
             if not dead[a]:
-                complete(a, b, c, now)
+                advance(a, now, b, c)
         elif ev == _DMA:
             if not dead[a]:
-                bank = bank_of[a]
+                bank = banks[bank_of[a]]
                 seq += 1
-                banks[bank].join(now, nbs[a][c], seq, (a, b, c))
-                schedule_bank(bank)
+                bank.join(now, nbs[a][c], seq, (a, b, c))
+                seq += 1  # `schedule_bank`, inline
+                push(events, (bank.next_done(), seq, _BANK, bank_of[a], bank.version, 0))
         elif ev == _BANK:
             bank = banks[a]
             if b != bank.version:
                 continue  # superseded by a later change of the bank
             for ci, e, i in bank.pop_done(now):
-                complete(ci, e, i, now)
+                advance(ci, now, e, i)
             schedule_bank(a)
         elif not dead[a]:  # _RESUME
             blocked[a] = False
-            advance(a, now)
+            advance(a, now, -1, -1)
 
     stuck = [ci for ci in range(ncore) if finish[ci] is None and not dead[ci]]
     for ci in stuck:
