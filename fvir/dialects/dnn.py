@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from enum import auto
 from fractions import Fraction
 from math import floor, isfinite, prod
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from xdsl.dialects.builtin import (
     I64,
@@ -1851,15 +1851,10 @@ class LstmOp(_Recurrent):
         return {"initial_c": (d, batch, h), "p": (d, 3 * h)}
 
 
-@irdl_op_definition
-class GruOp(_Recurrent):
-    """GRU layer with full ONNX semantics (gate order z, r, h; `linear_before_reset`).
-
-        %y, %yh = dnn.gru %x, %w, %r {hidden_size = 128 : i64,
-               direction = #dnn<direction bidirectional>} : (...) -> (...)
-    """
-
-    name = "dnn.gru"
+class _HiddenStateRecurrent(_Recurrent):
+    """dnn.gru / dnn.rnn: the operands and results of a recurrent layer with a hidden state
+    only. (Only properties may be added by a subclass: its own operands would be ordered
+    before these.)"""
 
     x = operand_def(TensorType)
     w = operand_def(TensorType)
@@ -1869,7 +1864,6 @@ class GruOp(_Recurrent):
     initial_h = opt_operand_def(TensorType)
     y = result_def(TensorType)
     y_h = result_def(TensorType)
-    linear_before_reset = opt_prop_def(UnitAttr)
 
     assembly_format = _rnn_format([], ["y", "y_h"])
 
@@ -1888,12 +1882,13 @@ class GruOp(_Recurrent):
         activation_alpha: Sequence[float] | None = None,
         activation_beta: Sequence[float] | None = None,
         clip: float | None = None,
-        linear_before_reset: bool = False,
+        flags: Sequence[str] = (),
     ):
+        """`flags`: the names of the op's unit properties to set."""
         props = _rnn_props(
             hidden_size, direction, activations, activation_alpha, activation_beta, clip
         )
-        props["linear_before_reset"] = UnitAttr() if linear_before_reset else None
+        props.update({flag: UnitAttr() for flag in flags})
         super().__init__(
             operands=[x, w, r, b, sequence_lens, initial_h],
             result_types=_rnn_result_types(SSAValue.get(x), direction, hidden_size, 1),
@@ -1902,7 +1897,26 @@ class GruOp(_Recurrent):
 
 
 @irdl_op_definition
-class RnnOp(_Recurrent):
+class GruOp(_HiddenStateRecurrent):
+    """GRU layer with full ONNX semantics (gate order z, r, h; `linear_before_reset`).
+
+        %y, %yh = dnn.gru %x, %w, %r {hidden_size = 128 : i64,
+               direction = #dnn<direction bidirectional>} : (...) -> (...)
+    """
+
+    name = "dnn.gru"
+
+    linear_before_reset = opt_prop_def(UnitAttr)
+
+    def __init__(self, x: SSAValue, w: SSAValue, r: SSAValue, b: SSAValue | None = None, *,
+                 linear_before_reset: bool = False, **kwargs: Any):
+        """As `_HiddenStateRecurrent`, plus ONNX's linear_before_reset."""
+        super().__init__(x, w, r, b, **kwargs,
+                         flags=("linear_before_reset",) if linear_before_reset else ())
+
+
+@irdl_op_definition
+class RnnOp(_HiddenStateRecurrent):
     """Simple (Elman) RNN layer with full ONNX semantics (default activation tanh).
 
         %y, %yh = dnn.rnn %x, %w, %r bias %b {hidden_size = 64 : i64,
@@ -1910,41 +1924,6 @@ class RnnOp(_Recurrent):
     """
 
     name = "dnn.rnn"
-
-    x = operand_def(TensorType)
-    w = operand_def(TensorType)
-    r = operand_def(TensorType)
-    b = opt_operand_def(TensorType)
-    sequence_lens = opt_operand_def(TensorType)
-    initial_h = opt_operand_def(TensorType)
-    y = result_def(TensorType)
-    y_h = result_def(TensorType)
-
-    assembly_format = _rnn_format([], ["y", "y_h"])
-
-    def __init__(
-        self,
-        x: SSAValue,
-        w: SSAValue,
-        r: SSAValue,
-        b: SSAValue | None = None,
-        *,
-        hidden_size: int,
-        sequence_lens: SSAValue | None = None,
-        initial_h: SSAValue | None = None,
-        direction: RnnDirection = RnnDirection.FORWARD,
-        activations: Sequence[str] | None = None,
-        activation_alpha: Sequence[float] | None = None,
-        activation_beta: Sequence[float] | None = None,
-        clip: float | None = None,
-    ):
-        super().__init__(
-            operands=[x, w, r, b, sequence_lens, initial_h],
-            result_types=_rnn_result_types(SSAValue.get(x), direction, hidden_size, 1),
-            properties=_rnn_props(
-                hidden_size, direction, activations, activation_alpha, activation_beta, clip
-            ),
-        )
 
 
 RECURRENT_OPS: tuple[type[_Recurrent], ...] = (LstmOp, GruOp, RnnOp)
