@@ -127,7 +127,7 @@ def run_experiment(scenario: Scenario, progress: Progress | None = None,
                    isolation: bool = True, spot_checks: int = 2) -> Experiment:
     t0 = time.perf_counter()
     say = progress or (lambda _: None)
-    library = ModelLibrary(load_hw(scenario.hw), progress)
+    library = ModelLibrary(load_hw(scenario.hw), progress, resident=scenario.resident_weights)
     for spec in scenario.tenants:
         library.add(model_key(spec), spec.model)
     say(f"simulate {scenario.name}: {len(scenario.tenants)} tenants, "
@@ -143,7 +143,8 @@ def run_experiment(scenario: Scenario, progress: Progress | None = None,
         if b == "static":
             exp.baselines[b] = run_pool(scenario, library, StaticPolicy(scenario.tenants))
         else:
-            big = ModelLibrary(load_hw(scenario.baseline_hw), progress)
+            big = ModelLibrary(load_hw(scenario.baseline_hw), progress,
+                               resident=scenario.resident_weights)
             exp.baselines[b] = tdm = run_tdm(scenario, big)
             if isolation:
                 exp.baseline_isolation[b] = {

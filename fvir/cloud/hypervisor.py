@@ -28,7 +28,8 @@ class Hypervisor:
         """Link `model` for `tenant` onto `cores` (after `unbind`); returns the wall seconds
         of allocation + link, the cost of this re-allocation."""
         t0 = time.perf_counter()
-        exe = self.machine.deploy(tenant, self.library[model].package, cores)
+        exe = self.machine.deploy(tenant, self.library[model].package, cores,
+                                  resident=self.library.resident)
         self.machine.load(tenant, exe)
         self.executables[tenant] = exe
         return time.perf_counter() - t0

@@ -56,9 +56,11 @@ class Compiled:
 class ModelLibrary:
     """Packages, cost-model curves and memoised service times for one pool."""
 
-    def __init__(self, pool: PoolConfig, progress: Progress | None = None) -> None:
+    def __init__(self, pool: PoolConfig, progress: Progress | None = None, *,
+                 resident: bool = True) -> None:
         self.pool = pool
         self.progress = progress
+        self.resident = resident  # every link keeps reused weights on chip (the linker's)
         self._models: dict[str, Compiled] = {}
         self._memo: dict[tuple[str, tuple[int, ...], CoRunners], Service] = {}
         self._links: dict[tuple[str, int], tuple[float, float]] = {}
@@ -103,7 +105,8 @@ class ModelLibrary:
         cycles = []
         for n in range(1, self.pool.num_cores + 1):
             alloc = make_allocation(entry.package, range(n), self.pool)
-            cycles.append(link(entry.prepared, alloc, self.pool).predicted_cycles)
+            cycles.append(link(entry.prepared, alloc, self.pool,
+                               resident=self.resident).predicted_cycles)
         return np.asarray(cycles, np.float64)
 
     def throughput(self, name: str, n: int) -> float:
@@ -130,7 +133,7 @@ class ModelLibrary:
                 prepared.layouts.clear()
                 for times in (cold, warm):
                     t0 = time.perf_counter()
-                    link(prepared, alloc, self.pool)
+                    link(prepared, alloc, self.pool, resident=self.resident)
                     times.append(time.perf_counter() - t0)
             self._links[key] = (float(np.median(cold)), float(np.median(warm)))
         return self._links[key]
@@ -162,7 +165,7 @@ class ModelLibrary:
         rng = np.random.default_rng(0)
         for i, (model, their_cores) in enumerate(((name, cores), *co_runners)):
             package = self._models[model].package
-            exe = machine.deploy(f"t{i}", package, their_cores)
+            exe = machine.deploy(f"t{i}", package, their_cores, resident=self.resident)
             inputs = None
             if functional:
                 inputs = [rng.standard_normal(package.tensors[t].shape).astype(np.float32)

@@ -10,6 +10,8 @@ A scenario is a TOML file (`scenarios/*.toml`, `fv cloud SCENARIO.toml`):
     seed = 0
     policy = "private"            # public | private | manual | static
     baselines = ["tdm", "static"] # simulated on the same machine model
+    resident_weights = true       # the linker keeps reused weights on chip (false: stream
+                                  # them as compiled, for comparison; baselines too)
     [policy_options]              # per policy (fvir.cloud.policies)
     unit = "banks"
 
@@ -116,6 +118,7 @@ class Scenario:
     policy: str = "private"
     policy_options: dict[str, Any] = field(default_factory=dict)
     baselines: list[str] = field(default_factory=list)
+    resident_weights: bool = True
     base_dir: Path = Path(".")
 
     def change_times(self) -> list[float]:
@@ -211,7 +214,7 @@ def load_scenario(path: str | Path) -> Scenario:
 def scenario_from_dict(raw: dict[str, Any], where: str = "scenario",
                        base: Path = Path(".")) -> Scenario:
     known = {"name", "workload", "hw", "baseline_hw", "duration_s", "seed", "policy",
-             "policy_options", "baselines", "tenants"}
+             "policy_options", "baselines", "resident_weights", "tenants"}
     if unknown := sorted(set(raw) - known):
         raise UserError(f"{where}: unknown key '{unknown[0]}' (known: {', '.join(sorted(known))})")
     policy = raw.get("policy", "private")
@@ -237,8 +240,11 @@ def scenario_from_dict(raw: dict[str, Any], where: str = "scenario",
     options = raw.get("policy_options", {})
     if not isinstance(options, dict):
         raise UserError(f"{where}: policy_options must be a table")
+    resident = raw.get("resident_weights", True)
+    if not isinstance(resident, bool):
+        raise UserError(f"{where}: resident_weights must be true or false")
     return Scenario(name=str(raw.get("name", Path(where).stem)), tenants=tenants,
                     duration_s=duration, hw=str(raw.get("hw", "paper-u200")),
                     baseline_hw=str(raw.get("baseline_hw", "big-core")), workload=workload,
                     seed=int(raw.get("seed", 0)), policy=policy, policy_options=options,
-                    baselines=list(baselines), base_dir=base)
+                    baselines=list(baselines), resident_weights=resident, base_dir=base)

@@ -88,6 +88,8 @@ def out_of_bounds(package: Package) -> Package:
      "unique"),
     ({"duration_s": 1, "baselines": ["tdm", "gpu"], "tenants": [{"name": "a", "model": "m"}]},
      "baselines must be"),
+    ({"duration_s": 1, "resident_weights": "no", "tenants": [{"name": "a", "model": "m"}]},
+     "resident_weights must be true or false"),
 ])
 def test_bad_scenarios_are_one_line_errors(raw, message):
     with pytest.raises(UserError, match=message) as err:
@@ -102,6 +104,25 @@ def test_bad_scenario_files(tmp_path):
     bad.write_text("name = [unclosed")
     with pytest.raises(UserError, match="not valid TOML"):
         load_scenario(bad)
+
+
+def test_resident_weights_reach_every_link(packages):
+    """`resident_weights = false` streams the weights in the curves, the service-time
+    simulations and the hypervisor's links; the default keeps them on chip."""
+    sc = scenario_from_dict({"duration_s": 1, "resident_weights": False,
+                             "tenants": [{"name": "a", "model": "m"}]})
+    assert not sc.resident_weights
+    libs = {}
+    for resident in (True, False):
+        lib = libs[resident] = ModelLibrary(TINY, resident=resident)
+        lib.add("residual", packages["residual"])
+        hv = Hypervisor(lib)
+        hv.bind("a", "residual", (0, 1))
+        assert (hv.executables["a"].elided_bytes > 0) == resident
+    kept, streamed = libs[True]["residual"].curve, libs[False]["residual"].curve
+    assert (kept <= streamed).all() and kept[0] < streamed[0]
+    assert libs[True].service("residual", (0, 1)).cycles < \
+        libs[False].service("residual", (0, 1)).cycles
 
 
 def test_poisson_arrivals_follow_the_load_steps():
