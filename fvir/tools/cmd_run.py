@@ -381,7 +381,9 @@ def _print_sim(r: dict[str, Any]) -> None:
     print(f"{r['model']}: sim on {r['cores']} core(s) of {r['hw']}, {r['dtype']}: "
           f"{r['cycles']} cycles = {r['latency_ms']:.3f} ms at {r['clock_mhz']:g} MHz, "
           f"MAC utilization {r['utilization']:.1%}")
-    print(f"  engines busy: {eng}; linked in {r['link_us']:.0f} us; "
+    kept = (f"; {r['elided_weight_bytes'] / 1e6:.2f} MB of weight loads skipped (resident)"
+            if r["elided_weight_bytes"] else "")
+    print(f"  engines busy: {eng}; linked in {r['link_us']:.0f} us{kept}; "
           f"simulated in {r['wall_s']['sim_s']:.2f} s")
     if r["host_ops"]:
         print(f"  host ops: {', '.join(r['host_ops'])} ({r['host_ms']:.1f} ms in numpy, not in "

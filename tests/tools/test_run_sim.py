@@ -69,6 +69,18 @@ def test_json_keys_and_check(cnn, capsys):
     assert y["shape"] == [1, 10] and y["finite"]
 
 
+def test_stream_weights(cnn, capsys):
+    """On one tiny core the CNN's row tiles share weights: kept resident by default, the same
+    outputs and more cycles with --stream-weights."""
+    kept = run_json(capsys, cnn, "--hw", "tiny", "--cores", "1", "--check")
+    streamed = run_json(capsys, cnn, "--hw", "tiny", "--cores", "1", "--check",
+                        "--stream-weights")
+    assert kept["elided_weight_bytes"] > 0 and streamed["elided_weight_bytes"] == 0
+    assert kept["cycles"] < streamed["cycles"]
+    assert kept["check"]["bit_exact"] and streamed["check"]["bit_exact"]
+    assert kept["outputs"] == streamed["outputs"]
+
+
 def test_fp32_check_matches_onnxruntime(cnn, capsys):
     out = run_json(capsys, cnn, "--hw", "tiny", "--dtype", "fp32", "--check")
     check = out["check"]
