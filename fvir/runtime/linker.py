@@ -42,8 +42,8 @@ Then `link(prepared, allocation, pool)`:
    when all cores arrived and, for a host phase p, the host layers (started when barrier p-1
    released) are done.
 6. Binds the segments: the tenant's base-register table gets each segment's region start and
-   size (for the dispatcher's bounds check). The instruction words are the package's own,
-   shared and untouched: a LOAD/SAVE names its segment by base register, so nothing in them
+   size (for the dispatcher's bounds check). The instruction words are the package's own (or
+   step 4's copy for this core count), shared and untouched: a LOAD/SAVE names its segment by base register, so nothing in them
    depends on the allocation. Only when the allocation maps segments to other registers (a
    register file shared by tenants) are the `seg` fields of the relocated LOAD/SAVE rewritten:
    one masked write of their word column, on a copy of the words (`patch`; ~0.5 ms, the copy
@@ -56,7 +56,7 @@ Then `link(prepared, allocation, pool)`:
 Steps 2-4 and the per-slot sums of step 7 depend only on the core count (and the balance), so
 they are kept in the prepared package per core count, and step 7's bank floor per bank pattern
 of the slots: the first link to n cores costs O(frames) array work (~0.3 ms for a 21k-frame
-LSTM, ~5 ms with residency), a later link to n cores, whichever cores and regions, only
+LSTM, ~3.4 ms with residency), a later link to n cores, whichever cores and regions, only
 validates and binds (`benchmarks/bench_link.py` reports both).
 """
 
@@ -371,7 +371,7 @@ class Executable:
 
     @property
     def resident_bytes(self) -> NDArray[np.int64]:
-        """[n] bytes of weights every core slot keeps in its weight buffer."""
+        """[n] bytes of weights and biases every core slot keeps in its buffers."""
         if self.residency is None:
             return np.zeros(self.num_cores, np.int64)
         return self.residency.resident_bytes
