@@ -43,11 +43,11 @@ Then `link(prepared, allocation, pool)`:
    released) are done.
 6. Binds the segments: the tenant's base-register table gets each segment's region start and
    size (for the dispatcher's bounds check). The instruction words are the package's own (or
-   step 4's copy for this core count), shared and untouched: a LOAD/SAVE names its segment by base register, so nothing in them
-   depends on the allocation. Only when the allocation maps segments to other registers (a
-   register file shared by tenants) are the `seg` fields of the relocated LOAD/SAVE rewritten:
-   one masked write of their word column, on a copy of the words (`patch`; ~0.5 ms, the copy
-   of 3.2 MB of words being half of it).
+   step 4's copy for this core count), shared and untouched: a LOAD/SAVE names its segment by
+   base register, so nothing in them depends on the allocation. Only when the allocation maps
+   segments to other registers (a register file shared by tenants) are the `seg` fields of
+   the relocated LOAD/SAVE rewritten: one masked write of their word column, on a copy of the
+   words (`patch`; ~0.5 ms, the copy of 3.2 MB of words being half of it).
 7. Predicts cycles: per phase, the busiest core's summed frame costs, floored by the busiest
    DDR bank's bytes over its bandwidth (traffic counted on the bank of the core that moves it);
    summed over phases, plus `SYNC_CYCLES` per barrier, with the cycles and bytes step 4
