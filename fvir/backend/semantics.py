@@ -832,24 +832,33 @@ def _plan(plans: dict[tuple, Any], cfg: Fields, build: Callable[[dict[str, int]]
     return plan
 
 
+def _configured_step(op: str, latched: Callable[[CoreState], Fields | None], empty: bool,
+                     build: Callable[[Fields], Any], problem: str | None = None) -> Step:
+    """The step of a CONV or ELEW: it runs under the configuration its INIT latched (`latched`
+    reads it from the core), through the plan `build` makes per configuration; `problem`: an
+    error in the instruction itself, raised once a configuration is there."""
+    plans: dict[tuple, Any] = {}
+
+    def step(state: CoreState, mem: Memory) -> None:
+        cfg = latched(state)
+        if cfg is None:
+            raise ProgramError(f"no {op}INIT before it (a frame must issue its own)", op)
+        if problem is not None:
+            raise ProgramError(problem, op)
+        if empty:
+            return
+        _plan(plans, cfg, build).run(state)
+
+    return step
+
+
 def _conv_step(f: Fields) -> Step:
     f = dict(f)
     rows, cols, ic, oc = f["rows"], f["cols"], f["ic"], f["oc"]
-    bad_depthwise = bool(f["depthwise"]) and ic != oc
-    empty = rows == 0 or cols == 0 or oc == 0
-    plans: dict[tuple, _ConvPlan] = {}
-
-    def conv_(state: CoreState, mem: Memory) -> None:
-        c = state.conv_cfg
-        if c is None:
-            raise ProgramError("no CONVINIT before it (a frame must issue its own)", "CONV")
-        if bad_depthwise:
-            raise ProgramError(f"depthwise needs ic == oc, got ic = {ic}, oc = {oc}", "CONV")
-        if empty:
-            return
-        _plan(plans, c, lambda cfg: _ConvPlan(f, cfg)).run(state)
-
-    return conv_
+    problem = (f"depthwise needs ic == oc, got ic = {ic}, oc = {oc}"
+               if f["depthwise"] and ic != oc else None)
+    return _configured_step("CONV", lambda s: s.conv_cfg, rows == 0 or cols == 0 or oc == 0,
+                            lambda cfg: _ConvPlan(f, cfg), problem)
 
 
 def conv(state: CoreState, mem: Memory, f: Fields) -> None:
@@ -993,18 +1002,9 @@ class _ElewPlan:
 
 def _elew_step(f: Fields) -> Step:
     f = dict(f)
-    empty = 0 in (f["rows"], f["cols"], f["chans"])
-    plans: dict[tuple, _ElewPlan] = {}
-
-    def elew_(state: CoreState, mem: Memory) -> None:
-        c = state.elew_cfg
-        if c is None:
-            raise ProgramError("no ELEWINIT before it (a frame must issue its own)", "ELEW")
-        if empty:
-            return
-        _plan(plans, c, lambda cfg: _ElewPlan(f, cfg)).run(state)
-
-    return elew_
+    return _configured_step("ELEW", lambda s: s.elew_cfg,
+                            0 in (f["rows"], f["cols"], f["chans"]),
+                            lambda cfg: _ElewPlan(f, cfg))
 
 
 def elew(state: CoreState, mem: Memory, f: Fields) -> None:

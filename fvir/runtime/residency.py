@@ -173,8 +173,7 @@ def plan(package: Package, cand: WeightLoads, pool: PoolConfig, core_frames: NDA
     order = np.lexsort((gkey, foot[0], -uses, gslot))
     order = order[reused[order]]
     if not len(order):
-        zero = np.zeros(nf, np.float64)
-        return Residency(None, delta, elide, zero, zero.copy(), resident)
+        return _unchanged(nf, delta, elide, resident)
     oslot, ofoot = gslot[order], foot[:, order]
     new_seg = np.r_[True, oslot[1:] != oslot[:-1]]
     seg_start = np.maximum.accumulate(np.where(new_seg, np.arange(len(order)), 0))
@@ -193,8 +192,7 @@ def plan(package: Package, cand: WeightLoads, pool: PoolConfig, core_frames: NDA
     np.maximum.at(last, oslot[fits], np.flatnonzero(fits))
     chosen = np.arange(len(order)) <= last[oslot]
     if not chosen.any():
-        zero = np.zeros(nf, np.float64)
-        return Residency(None, delta, elide, zero, zero.copy(), resident)
+        return _unchanged(nf, delta, elide, resident)
     place = np.full((nb, len(group)), -1, np.int64)
     place[:, order[chosen]] = caps[:, None] - pinned[:, chosen]  # down from the top
     has_last = last >= 0
@@ -207,6 +205,13 @@ def plan(package: Package, cand: WeightLoads, pool: PoolConfig, core_frames: NDA
     later[first] = False
     elide[cframes[moved & later]] = True
     return _patch(package, cand, pool, delta, elide, resident)
+
+
+def _unchanged(nf: int, delta: NDArray[np.int64], elide: NDArray[np.bool_],
+               resident: NDArray[np.int64]) -> Residency:
+    """The plan when nothing fits or nothing is reused: the package's words as they are."""
+    return Residency(None, delta, elide, np.zeros(nf, np.float64), np.zeros(nf, np.float64),
+                     resident)
 
 
 def _patch(package: Package, cand: WeightLoads, pool: PoolConfig, delta: NDArray[np.int64],
