@@ -2,8 +2,8 @@
 
 Everything `xdsl-opt` accepts keeps working (`-p` pipelines with options, `--split-input-file`,
 `--verify-diagnostics`, `--print-op-generic`, ...). Bad input (a missing file, unparsable or
-invalid IR, an unknown pass, a broken plugin) ends with a diagnostic and exit code 1, never a
-Python traceback.
+invalid IR, an unknown pass, a broken plugin file or installed plugin) ends with a diagnostic and
+exit code 1, never a Python traceback; a bad flag is one line with exit code 2.
 """
 
 import argparse
@@ -18,7 +18,8 @@ from xdsl.xdsl_opt_main import xDSLOptMain
 from fvir.dialects import get_all_dialects
 from fvir.errors import UserError
 from fvir.passes import get_all_passes
-from fvir.tools.plugins import load_plugin
+from fvir.tools.fv import OneLineParser
+from fvir.tools.plugins import check_installed_plugins, load_plugin
 
 
 class FvOptMain(xDSLOptMain):
@@ -30,10 +31,14 @@ class FvOptMain(xDSLOptMain):
         pre = argparse.ArgumentParser(add_help=False)
         pre.add_argument("--load-plugin", action="append", default=[])
         known, _ = pre.parse_known_args(args)
+        check_installed_plugins()
         self._plugins: list[Universe] = [u for spec in known.load_plugin for u in load_plugin(spec)]
         super().__init__("fvir modular optimizer driver (xdsl-opt with fvir)", args)
 
     def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
+        # xDSLOptMain builds a plain ArgumentParser itself; a usage mistake should still be
+        # one line, as in `fv`.
+        arg_parser.__class__ = OneLineParser
         super().register_all_arguments(arg_parser)
         arg_parser.add_argument(
             "--load-plugin",

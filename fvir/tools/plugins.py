@@ -8,6 +8,7 @@ instead, which every xDSL tool reads.
 import importlib
 import importlib.util
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
 
@@ -56,3 +57,24 @@ def load_plugin(spec: str) -> list[Universe]:
             "(expected e.g. `UNIVERSE = Universe(all_passes={...})`)"
         )
     return universes
+
+
+def check_installed_plugins() -> None:
+    """Import every installed `xdsl.universe` entry point, naming the one that fails.
+
+    xDSL's own discovery imports them too, but lets a broken package escape as a traceback, even
+    for a run that never uses its passes.
+    """
+    for point in entry_points(group="xdsl.universe"):
+        try:
+            universe = point.load()
+        except Exception as exc:  # any failure inside an installed package is reported
+            raise UserError(
+                f"cannot load installed plugin '{point.name}' ({point.value}): "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+        if not isinstance(universe, Universe):
+            raise UserError(
+                f"installed plugin '{point.name}' ({point.value}) is not an "
+                "xdsl.universe.Universe"
+            )

@@ -140,3 +140,42 @@ def test_installed_plugin_entry_point(tmp_path):
         )
         assert proc.returncode == 0, proc.stderr
         assert "dnn.total_macs = 0 : i64" in proc.stdout
+
+
+def _install_entry_point(site: Path, name: str, value: str) -> None:
+    """Make `site` hold a distribution whose `xdsl.universe` entry point is `value`."""
+    info = site / f"{name}-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[xdsl.universe]\n{name} = {value}\n")
+
+
+@pytest.mark.parametrize(
+    ("name", "module", "message"),
+    [
+        ("brokdep", "import no_such_dep_anywhere\n", "ModuleNotFoundError"),
+        ("brokattr", "X = 1\n", "AttributeError"),
+        ("broktype", "UNIVERSE = 42\n", "is not an xdsl.universe.Universe"),
+    ],
+)
+def test_broken_installed_plugin_is_one_line(tmp_path, capsys, monkeypatch, name, module,
+                                             message):
+    """A broken installed package is named in one line, even when its passes are not used."""
+    site = tmp_path / "site"
+    _install_entry_point(site, name, f"{name}:UNIVERSE")
+    (site / f"{name}.py").write_text(module)
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    code, _, err = run_opt(capsys, write(tmp_path, GOOD))
+    assert code == 1
+    assert err.count("\n") == 1, err
+    assert err.startswith("fv-opt: error: ") and f"'{name}' ({name}:UNIVERSE)" in err
+    assert message in err
+
+
+def test_bad_flag_is_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([write(tmp_path, GOOD), "--no-such-flag"])
+    _, err = capsys.readouterr()
+    assert stop.value.code == 2
+    assert err.count("\n") == 1 and "unrecognized arguments: --no-such-flag" in err
