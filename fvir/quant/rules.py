@@ -82,6 +82,9 @@ def weight_fracs(
     return [min(max(f, lo), hi) for f in fracs], use_channels
 
 
+_CHUNK = 1 << 22  # elements per slice in `quantize_weight`
+
+
 def _along(values: np.ndarray, axis: int, ndim: int) -> np.ndarray:
     shape = [1] * ndim
     shape[axis] = -1
@@ -91,13 +94,24 @@ def _along(values: np.ndarray, axis: int, ndim: int) -> np.ndarray:
 def quantize_weight(w: np.ndarray, fracs: list[int], axis: int) -> tuple[np.ndarray, int]:
     """w_q = sat8(round_half_up(w * 2**Fw[c])); returns w_q and how many values saturated."""
     # In w's own float type: scaling by a power of two is exact, and so is floor(y + 0.5)
-    # for |y| < 2**23 (larger values saturate anyway); VGG's 100M-weight layer stays small.
-    w = np.asarray(w)
+    # for |y| < 2**23 (larger values saturate anyway). Slices of the leading axis keep the
+    # float temporaries small (VGG-16's fc6 has 103M weights).
+    shape = np.shape(w)
+    w = np.atleast_1d(np.asarray(w))
     dtype = w.dtype if w.dtype in (np.float32, np.float64) else np.dtype(np.float64)
     scale = _along(np.exp2(np.array(fracs, dtype)), axis, w.ndim)
-    q = np.floor(w.astype(dtype, copy=False) * scale + dtype.type(0.5))
-    saturated = int(np.count_nonzero((q < -128) | (q > 127)))
-    return np.clip(q, -128, 127).astype(np.int8), saturated
+    out = np.empty(w.shape, np.int8)
+    saturated = 0
+    step = max(1, _CHUNK // max(1, w[:1].size))
+    for start in range(0, w.shape[0], step):
+        part = slice(start, start + step)
+        q = w[part].astype(dtype)
+        q *= scale[part] if axis == 0 else scale
+        q += dtype.type(0.5)
+        np.floor(q, out=q)
+        saturated += int(np.count_nonzero(q < -128) + np.count_nonzero(q > 127))
+        out[part] = np.clip(q, -128, 127, out=q)
+    return out.reshape(shape), saturated
 
 
 def quantize_bias(b: np.ndarray, acc_fracs: list[int], terms: int) -> tuple[np.ndarray, int]:

@@ -123,11 +123,15 @@ def run(args: argparse.Namespace) -> int:
     from xdsl.utils.exceptions import PassFailedException
 
     from fvir.compiler import compile_model
+    from fvir.frontend.onnx import import_model
 
     started = time.perf_counter()
+    progress("import")
+    imported = import_model(model)
+    del model  # the proto's copy of the weights is dead weight from here on (VGG-16: 553 MB)
     try:
         package = compile_model(
-            model,
+            imported,
             hw,
             calibration=list(args.calib) or None,
             seed=args.seed,

@@ -86,6 +86,24 @@ def test_quantize_weight():
     assert saturated == 1
 
 
+@pytest.mark.parametrize("axis", [0, 1])
+def test_quantize_weight_in_slices(monkeypatch, axis):
+    """Large weights are quantized slice by slice; the result is the float64 rule's, exactly,
+    with a per-channel axis along the slices or across them, and halves rounding up."""
+    monkeypatch.setattr(rules, "_CHUNK", 7)  # slices of 1 or 2 rows, a short last one
+    rng = np.random.default_rng(3)
+    w = (rng.integers(-300, 300, (5, 3, 2)) / 2.0 ** rng.integers(0, 4, (5, 3, 2)))
+    w = w.astype(np.float32)
+    fracs = [int(f) for f in rng.integers(-2, 5, w.shape[axis])]
+    scale = np.exp2(np.array(fracs, np.float64)).reshape([-1 if a == axis else 1
+                                                          for a in range(3)])
+    y = np.floor(w.astype(np.float64) * scale + 0.5)
+    q, saturated = rules.quantize_weight(w, fracs, axis)
+    assert q.tolist() == np.clip(y, -128, 127).astype(np.int8).tolist()
+    assert saturated == int(np.count_nonzero(np.abs(y + 0.5) > 128))
+    assert 0 < saturated < w.size and np.any(y != np.round(w * scale))  # both paths tested
+
+
 def test_quantize_bias():
     q, saturated = rules.quantize_bias(np.array([0.5, -1.0]), [13, 12], 27)
     assert q.dtype == np.int32
