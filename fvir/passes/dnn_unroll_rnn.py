@@ -731,8 +731,9 @@ def unroll(
 
 
 class DnnUnrollRnnPass(ModulePass):
-    """Unrolls LSTM / GRU / RNN layers into dense / add / mul / sigmoid / tanh / concat (see
-    the module docs). Option `weights` (.npz WeightStore; needed with dnn.weight operands)
+    """Unrolls LSTM / GRU / RNN layers over their time steps into dense / add / mul / ACT ops.
+
+    See the module docs. Option `weights` (.npz WeightStore; needed with dnn.weight operands)
     and `out-weights` (where to write the store with the per-gate arrays)."""
 
     name = "dnn-unroll-rnn"
