@@ -40,7 +40,6 @@ bound, so no tenant ever sees what another left in a buffer or in DDR.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -108,21 +107,9 @@ def _table(exe: Executable, pool: PoolConfig, timing: cost.Timing) -> InstrTable
                   lambda: instr_table(exe.words, pool.core, timing))
 
 
-_HOST_OP = re.compile(r'=\s*dnn\.(?:host\s+"(?P<host>[^"]+)"|(?P<op>[A-Za-z_][\w.]*))')
-
-
-_DATA_OPS = frozenset({"constant", "weight"})  # values, not computation
-
-
 def host_ops(package: Package) -> list[str]:
-    """The ops the package's host layers run in numpy, in order (`dnn.host "LRN"` -> "LRN",
-    `dnn.softmax` -> "softmax"; constants and weights are not listed)."""
-    ops = []
-    for layer in package.layers:
-        if layer.kind == "host":
-            found = (m["host"] or m["op"] for m in _HOST_OP.finditer(layer.host_ir))
-            ops += [op for op in found if op not in _DATA_OPS]
-    return ops
+    """The ops the package's host layers run in numpy, in order (`Layer.host_ops`)."""
+    return [op for ops in package.host_ops().values() for op in ops]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -45,6 +45,11 @@ def _positive_number(key: str, value: object) -> None:
         raise HwConfigError(key, f"must be a positive number, got {value!r}")
 
 
+def _count(n: int, noun: str) -> str:
+    """`n` and its noun, plural unless one: "1 bank", "4 banks" (big-core has one of each)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def format_size(n: int) -> str:
     """`n` bytes in the largest binary unit that divides it exactly: 73728 -> "72 KiB"."""
     for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
@@ -223,6 +228,7 @@ class PoolConfig:
             f"  buffers per core: fmap {format_size(c.fmap_buffer_bytes)}, weight "
             f"{format_size(c.weight_buffer_bytes)}, bias {format_size(c.bias_buffer_bytes)}; "
             f"DDR port {c.port_bytes_per_cycle:g} B/cycle",
-            f"  DDR: {self.num_banks} banks x {self.bank_bandwidth_gbps:g} GB/s, "
-            f"{self.cores_per_bank} cores per bank, {format_size(self.bank_bytes)} per bank",
+            f"  DDR: {_count(self.num_banks, 'bank')} x {self.bank_bandwidth_gbps:g} GB/s, "
+            f"{_count(self.cores_per_bank, 'core')} per bank, {format_size(self.bank_bytes)} "
+            "per bank",
         ])

@@ -5,7 +5,9 @@ IR path and the direct path produce identical packages.
 1. Instructions: every frame's instructions, frame after frame, encoded with one vectorized
    `fvir.isa.encoding.encode` call (grouped per opcode, range-checked there).
 2. Frames and relocations: the `FRAME_DTYPE` table (layer, tile, cost, instruction range, DDR
-   bytes) and one `RELOC_DTYPE` entry per LOAD/SAVE (its index and segment).
+   bytes, buffer footprint) and one `RELOC_DTYPE` entry per LOAD/SAVE (its index and segment).
+   The footprint is read off the encoded LOADs and SAVEs (`frame_buffers`), so the IR path
+   and the direct path cannot disagree on it either.
 3. Weights: each `ifp.const` block is its WeightStore array transformed to the layout the
    frames expect (`fvir.passes.frame_plan`), written at its offset; `weights_f32` holds the
    real value of every int8 weight at its byte (for an int32 bias at byte a, element a): the
@@ -37,7 +39,9 @@ from fvir.ifp.package import (
     TensorInfo,
 )
 from fvir.isa import Opcode, encode
+from fvir.isa.encoding import columns
 from fvir.isa.instr import Instruction
+from fvir.isa.spec import Buf
 from fvir.passes.frame_plan import (
     SEGMENTS,
     ConstPlan,
@@ -76,12 +80,14 @@ def _transform(a: np.ndarray, c: ConstPlan) -> np.ndarray:
     raise EmitError(f"unknown weight transform '{c.transform}'")
 
 
-def _block(c: ConstPlan, weights: WeightLookup) -> tuple[np.ndarray, np.ndarray]:
-    """The int8 bytes and float shadow of one weights block."""
+def _block(c: ConstPlan, weights: WeightLookup,
+           shadow: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """The int8 bytes of one weights block, and its float shadow when `shadow` is asked for
+    (only then are the float values transformed: VGG-16's fc6 alone is 411 MB of them)."""
     if c.transform == "zeros":
-        return np.zeros(c.size, np.uint8), np.zeros(c.size, np.float32)
+        return np.zeros(c.size, np.uint8), np.zeros(c.size, np.float32) if shadow else None
     if c.transform == "ones":
-        return np.ones(c.size, np.uint8), np.ones(c.size, np.float32)
+        return np.ones(c.size, np.uint8), np.ones(c.size, np.float32) if shadow else None
     if c.source not in weights:
         raise EmitError(f"weight '{c.source}' is not in the weight store")
     a = np.asarray(weights[c.source])
@@ -91,19 +97,22 @@ def _block(c: ConstPlan, weights: WeightLookup) -> tuple[np.ndarray, np.ndarray]
         base = re.sub(r"\.q\d*$", "", c.source)  # "w.q", or "w.q1", "w.q2", ... (requantized)
         real = weights[base] if base != c.source and base in weights else a
         q = a
-    real_t = _transform(np.asarray(real, dtype=np.float32), c)
-    if c.transform == "bias":
-        raw = (np.zeros(real_t.size, np.int32) if q is None
-               else _transform(q, c).astype("<i4")).view(np.uint8)
-        shadow = np.zeros(4 * real_t.size, np.float32)
-        shadow[0::4] = real_t
+    bias = c.transform == "bias"
+    if q is None:  # an unquantized model: float values only, its int8 bytes are 0
+        raw = np.zeros(np.asarray(real).size * (4 if bias else 1), np.uint8)
     else:
-        raw = (np.zeros(real_t.size, np.int8) if q is None
-               else _transform(q, c).astype(np.int8)).view(np.uint8)
-        shadow = real_t
-    if raw.size != c.size:
+        raw = _transform(q, c).astype("<i4" if bias else np.int8).view(np.uint8)
+    f32 = None
+    if shadow:
+        real_t = _transform(np.asarray(real, dtype=np.float32), c)
+        if bias:  # one float per int32 bias, in its first byte's slot
+            f32 = np.zeros(4 * real_t.size, np.float32)
+            f32[0::4] = real_t
+        else:
+            f32 = real_t
+    if raw.size != c.size or (f32 is not None and f32.size != c.size):
         raise EmitError(f"weight '{c.source}' gives {raw.size} bytes, its block has {c.size}")
-    return raw, shadow
+    return raw, f32
 
 
 # -------------------------------------------------------------------------------- package
@@ -125,12 +134,13 @@ def build_package(plan: Plan, weights: WeightLookup, core: CoreConfig,
         start = len(frame_rows)
         for f in layer.frames:
             frame_rows.append((li, f.tile, f.cost, len(instrs), len(f.instrs), f.load_bytes,
-                               f.save_bytes))
+                               f.save_bytes, (0, 0, 0)))
             instrs += f.instrs
         layers.append(Layer(layer.name, layer.kind, tuple(layer.inputs), tuple(layer.outputs),
                             start if layer.frames else 0, len(layer.frames), layer.host_ir))
     frames = np.array(frame_rows, dtype=FRAME_DTYPE)
     words = encode(instrs)
+    frames["buffers"] = frame_buffers(words, frames)
     ops = words[:, 0] & 0xF
     dma = np.flatnonzero((ops == Opcode.LOAD) | (ops == Opcode.SAVE))
     relocs = np.zeros(len(dma), dtype=RELOC_DTYPE)
@@ -139,9 +149,9 @@ def build_package(plan: Plan, weights: WeightLookup, core: CoreConfig,
     blob = np.zeros(plan.segment_sizes[0], np.uint8)
     shadow = np.zeros(plan.segment_sizes[0], np.float32) if fp32_shadow else None
     for c in plan.consts:
-        raw, f32 = _block(c, weights)
+        raw, f32 = _block(c, weights, shadow is not None)
         blob[c.offset : c.offset + c.size] = raw
-        if shadow is not None:
+        if shadow is not None and f32 is not None:
             shadow[c.offset : c.offset + c.size] = f32
     return Package(
         name=name or plan.name,
@@ -160,6 +170,27 @@ def build_package(plan: Plan, weights: WeightLookup, core: CoreConfig,
         weights_f32=shadow,
         meta=dict(meta or {}),
     )
+
+
+def frame_buffers(words: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """[frames, 3] uint64: each frame's footprint in the fmap, weight and bias buffers, the end
+    of the furthest byte one of its LOADs writes or SAVEs reads there (0: buffer unused).
+    A frame computes into the fmap buffer only what it then saves, so its LOADs and SAVEs
+    span every byte it uses; the closing fence (an empty LOAD) spans none."""
+    out = np.zeros((len(frames), len(Buf)), np.uint64)
+    if not len(frames):
+        return out
+    start = frames["instr_start"].astype(np.int64)
+    for op in (Opcode.LOAD, Opcode.SAVE):
+        idx, c = columns(words, op)
+        frame = np.searchsorted(start, idx, side="right") - 1
+        inside = (frame >= 0) & (idx < start[frame] + frames["instr_count"][frame])
+        moved = c["rows"] * c["cols"] * c["chans"] > 0
+        end = (c["addr"] + (c["rows"] - 1) * c["buf_row_stride"]
+               + (c["cols"] - 1) * c["buf_pix_stride"] + c["chans"])
+        sel = inside & moved
+        np.maximum.at(out, (frame[sel], c["buf"][sel]), end[sel].astype(np.uint64))
+    return out
 
 
 def plan_from_ir(package: ifp.PackageOp) -> Plan:

@@ -8,7 +8,7 @@ a weight blob sits at a fixed aligned offset that `np.memmap` could map directly
 structure (segments, tensors, layers, host IR) is JSON, which stays readable in a hex dump
 and costs nothing at this size.
 
-Layout, version 1 (all integers little-endian):
+Layout, version 2 (all integers little-endian):
 
     offset  size  header (HEADER_SIZE = 128 bytes)
          0     8  magic b"FVIRIFP\\0"
@@ -27,7 +27,9 @@ Layout, version 1 (all integers little-endian):
 
     sections  META (1)         JSON: name, meta, segments, tensors, layers (with host IR),
                                inputs, outputs and their names
-              FRAMES (2)       FRAME_DTYPE records
+              FRAMES (2)       FRAME_DTYPE records, 64 bytes each: layer u32, tile u32,
+                               cost u64, instr_start u32, instr_count u32, load_bytes u64,
+                               save_bytes u64, buffers 3 x u64 (fmap, weight, bias footprint)
               WORDS (3)        [n, 8] uint32 instruction words
               RELOCS (4)       RELOC_DTYPE records
               WEIGHTS (5)      the uint8 weight blob
@@ -47,6 +49,10 @@ a `UserError`): the magic, the version, the header, the size (truncated or exten
 checksum, the section directory, each section's contents, the package's internal references
 (frame and instruction ranges, tensor and segment ids) and, if `core` is given, the hardware.
 The version is checked before anything else that a later version could change.
+
+Versions: 1 had 40-byte frame records without `buffers`; 2 adds each frame's on-chip buffer
+footprint. A reader reads its own version only (a version-1 file is the one-line unsupported
+version error: recompile the model).
 """
 
 from __future__ import annotations

@@ -15,7 +15,10 @@ linking and simulating it are fast. It names no core and no absolute address:
 - **Frames** are the unit of work and of relocation: the complete instruction sequence of one
   tile (loads of its input window and weights, compute, saves). Any frame of a layer can run on
   any core; `cost` (cycles on one core, from the compiler's cost model) lets the linker balance
-  them.
+  them. `buffers` is the frame's on-chip footprint, [fmap, weight, bias] bytes from address 0:
+  the end of the furthest byte its LOADs write or its SAVEs read in each buffer (every computed
+  byte is saved, so this covers the compute's output too); it equals the tile's `buffers` in
+  the `tile` dialect and never exceeds the core's buffers.
 - **fp32 mode**: every memory (DDR segment, on-chip buffer) can also be simulated as a float32
   array indexed like the int8 byte array, so the same frames run on real values to check tiling
   and addressing against onnxruntime directly.
@@ -25,12 +28,13 @@ linking and simulating it are fast. It names no core and no absolute address:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import IntEnum
 
 import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: frames record their buffer footprint
 
 
 class SegmentKind(IntEnum):
@@ -71,6 +75,21 @@ class Layer:
     frame_count: int = 0
     host_ir: str = ""  # host layers: MLIR text of `func.func @main` over float32 tensors
 
+    def host_ops(self) -> list[str]:
+        """The ops a host layer runs, in order: `dnn.host "LRN"` -> "LRN", `dnn.softmax` ->
+        "softmax" (custom or generic form); constants and weights are data, not listed."""
+        found = (m["host"] or m["ghost"] or m["op"] for m in _HOST_OP.finditer(self.host_ir))
+        return [op for op in found if op not in _DATA_OPS]
+
+
+# An op of a host function's text: its name, or for dnn.host the ONNX op type it runs.
+_HOST_OP = re.compile(
+    r'=\s*(?:dnn\.host\s+"(?P<host>[^"]+)"'
+    r'|"dnn\.host"\(.*?op_type\s*=\s*"(?P<ghost>[^"]+)"'
+    r'|"?dnn\.(?P<op>[A-Za-z_][\w.]*))'
+)
+_DATA_OPS = frozenset({"constant", "weight"})
+
 
 FRAME_DTYPE = np.dtype(
     [
@@ -81,8 +100,9 @@ FRAME_DTYPE = np.dtype(
         ("instr_count", np.uint32),
         ("load_bytes", np.uint64),  # DDR bytes read
         ("save_bytes", np.uint64),  # DDR bytes written
+        ("buffers", np.uint64, (3,)),  # on-chip footprint: [fmap, weight, bias] bytes
     ]
-)
+)  # 64-byte records: one cache line, every field naturally aligned
 
 RELOC_DTYPE = np.dtype([("instr", np.uint32), ("segment", np.uint16)])
 
@@ -108,6 +128,10 @@ class Package:
     weights_f32: np.ndarray | None = None
     version: int = FORMAT_VERSION
     meta: dict[str, str] = field(default_factory=dict)  # e.g. hw preset name, compile options
+
+    def host_ops(self) -> dict[str, list[str]]:
+        """Per host layer (by name, in order), the ops it runs in numpy (`Layer.host_ops`)."""
+        return {layer.name: layer.host_ops() for layer in self.layers if layer.kind == "host"}
 
     def frame_words(self, frame: int) -> np.ndarray:
         """The encoded instructions of one frame."""

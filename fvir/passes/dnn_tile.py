@@ -417,11 +417,15 @@ class DnnTilePass(ModulePass):
     min_tiles: int | None = None
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
+        # One line in fv-opt: the pass, then what failed (the hw option, or the op).
         try:
             pool = load_hw(self.hw)
         except UserError as exc:
-            raise PassFailedException(str(exc)) from None
-        tile_module(op, pool, self.min_tiles)
+            raise PassFailedException(f"{self.name}: {exc}") from None
+        try:
+            tile_module(op, pool, self.min_tiles)
+        except PassFailedException as exc:
+            raise PassFailedException(f"{self.name}: {exc}") from None
 
 
 def tile_module(module: builtin.ModuleOp, pool: PoolConfig, min_tiles: int | None = None) -> None:

@@ -71,7 +71,10 @@ def compile_frames(module: builtin.ModuleOp) -> Plan:
     """Build the frame plan of a tiled module and replace its contents by the package IR."""
     core = module.attributes.get("tile.core")
     if not isinstance(core, tile.CoreAttr):
-        raise PassFailedException("the module is not tiled: run dnn-tile first")
+        raise PassFailedException(
+            "tile-compile-frames: the module is not tiled (no tile.core attribute): run "
+            "dnn-tile first"
+        )
     hw = module.attributes.get("tile.hw")
     core_hash = ""
     if isinstance(hw, StringAttr):
@@ -82,7 +85,7 @@ def compile_frames(module: builtin.ModuleOp) -> Plan:
     try:
         plan = build_plan(module)
     except (PlanError, qp.QuantError, tile.Unsupported) as exc:
-        raise PassFailedException(str(exc)) from None
+        raise PassFailedException(f"tile-compile-frames: {exc}") from None
     package = plan_to_ir(plan, core_hash, core.buffers)
     for op in list(module.ops):
         op.detach()

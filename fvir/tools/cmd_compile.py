@@ -18,8 +18,8 @@ once per model and core type, whatever number of cores a tenant later gets.
   --json              print the summary as one JSON object
 
 Progress goes to stderr, one line per compilation stage with the seconds elapsed. The summary
-(layers, host layers, frames, instructions, package size, estimated cycles, compile time) goes
-to stdout.
+(layers, the ops each host layer runs, frames, instructions, package size, estimated cycles,
+compile time) goes to stdout.
 """
 
 from __future__ import annotations
@@ -102,6 +102,7 @@ def _mb(n: int) -> str:
 def run(args: argparse.Namespace) -> int:
     from fvir.hw import load_hw
     from fvir.ifp.fileformat import write_package
+    from fvir.tools.cmd_inspect import host_ops_text
     from fvir.tools.models import load_onnx_or_zoo, parse_shapes, set_input_shapes
 
     if args.seed < 0:
@@ -159,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
         "core_hash": package.core_hash,
         "layers": len(package.layers),
         "host_layers": host,
+        "host_ops": package.host_ops(),
         "frames": len(frames),
         "instructions": len(package.words),
         "relocations": len(package.relocs),
@@ -178,6 +180,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"  {s['layers']} layers ({host} on the host), {s['frames']} frames, "
           f"{s['instructions']} instructions, {s['relocations']} relocations, "
           f"weights {_mb(s['weights_bytes'])}")
+    if s["host_ops"]:
+        print(f"  on the host: {host_ops_text(s['host_ops'])}")
     print(f"  estimated {cycles} cycles on one core = {s['latency_ms']:.3f} ms at "
           f"{hw.core.clock_mhz:g} MHz")
     print(f"  compiled in {compile_s:.2f} s ({total_s:.2f} s with loading and writing)")

@@ -1,21 +1,23 @@
 """Show what an .ifp instruction frame package holds: a summary, or its instructions.
 
 The summary gives the model name, the file's format version and size, the hash of the core it
-was compiled for and the preset that core belongs to, the DDR segments with their sizes, the
-tensors (segment, offset, shape, int8 fractional bits), the layers with their kinds, frames,
-instructions and cost, and the total cost in cycles on one core with the predicted single-core
-latency at the core's clock (known when the hash matches a preset, or from --hw). Host layers
-run in numpy and cost no accelerator cycles.
+was compiled for and the preset that core belongs to, the ops each host layer runs, the largest
+on-chip buffer footprint of any frame (fmap, weight, bias bytes; with the core's buffer sizes
+when the core is known), the DDR segments with their sizes, the tensors (segment, offset, shape,
+int8 fractional bits), the layers with their kinds, frames, instructions, cost and the
+footprint of their largest frame, and the total cost in cycles on one core with the predicted
+single-core latency at the core's clock (known when the hash matches a preset, or from --hw).
+Host layers run in numpy and cost no accelerator cycles.
 
   FILE.ifp            the package
   --disasm            also print every frame's instructions in assembly (fvir.isa.asm syntax)
-                      under a header with its layer, tile, cost and DDR traffic; instructions
-                      the linker relocates are marked with their segment; host layers show
-                      their IR
+                      under a header with its layer, tile, cost, DDR traffic and buffer
+                      footprint; instructions the linker relocates are marked with their
+                      segment; host layers show their IR
   --layer NAME|INDEX  only this layer, by name (or by index if no layer has that name), in the
-                      layer table and the disassembly
-  --json              print one JSON object instead (with --disasm, each frame's instructions
-                      as a list of lines)
+                      layer table, the frame list and the disassembly
+  --json              print one JSON object instead, with every frame (tile, cost, DDR bytes,
+                      buffer footprint; with --disasm, its instructions as a list of lines)
   --hw PRESET|FILE    check that the package was compiled for this hardware's core and give
                       the latency at its clock
 
@@ -80,19 +82,33 @@ def _select_layer(package: Package, spec: str, source: str) -> int:
     )
 
 
-def _layer_totals(package: Package) -> tuple[list[int], list[int]]:
-    """Per layer: instructions and cycles, summed over its frames."""
+def _layer_totals(package: Package) -> tuple[list[int], list[int], list[list[int]]]:
+    """Per layer: instructions and cycles, summed over its frames, and the largest footprint
+    of one of its frames in each buffer ([fmap, weight, bias] bytes)."""
     import numpy as np
 
     frames = package.frames
     cycles = np.concatenate([[0], np.cumsum(frames["cost"], dtype=np.uint64)])
     instrs = np.concatenate([[0], np.cumsum(frames["instr_count"], dtype=np.uint64)])
-    out_i, out_c = [], []
+    out_i, out_c, out_b = [], [], []
     for layer in package.layers:
         a, b = layer.frame_start, layer.frame_start + layer.frame_count
         out_i.append(int(instrs[b] - instrs[a]))
         out_c.append(int(cycles[b] - cycles[a]))
-    return out_i, out_c
+        out_b.append(frames["buffers"][a:b].max(axis=0).tolist() if b > a else [0, 0, 0])
+    return out_i, out_c, out_b
+
+
+def host_ops_text(host_ops: dict[str, list[str]]) -> str:
+    """Each host layer's ops in order, runs of one op counted: "host0: LRN; host1: reshape,
+    softmax x2"."""
+    from itertools import groupby
+
+    def ops(names: list[str]) -> str:
+        runs = [(op, len(list(group))) for op, group in groupby(names)]
+        return ", ".join(op if n == 1 else f"{op} x{n}" for op, n in runs) or "no ops"
+
+    return "; ".join(f"{layer}: {ops(names)}" for layer, names in host_ops.items())
 
 
 def _disasm(package: Package, layer_ids: list[int], source: str) -> dict[int, list[str]]:
@@ -141,9 +157,13 @@ def inspect_package(package: Package, *, file: str, file_bytes: int, disasm: boo
 
     preset = preset_of_core(package.core_hash)
     frames = package.frames
-    instrs, cycles = _layer_totals(package)
+    instrs, cycles, max_buffers = _layer_totals(package)
     total_cycles = int(frames["cost"].sum()) if len(frames) else 0
     clock = hw if hw is not None else PRESETS.get((preset or "").split("/")[0])
+    core_buffers = None
+    if clock is not None:  # the preset's or --hw's core, which is the package's (same hash)
+        c = clock.core
+        core_buffers = [c.fmap_buffer_bytes, c.weight_buffer_bytes, c.bias_buffer_bytes]
     latency = None
     if clock is not None:
         latency = {
@@ -160,6 +180,7 @@ def inspect_package(package: Package, *, file: str, file_bytes: int, disasm: boo
         "core_hash": package.core_hash,
         "preset": preset,
         "meta": package.meta,
+        "host_ops": package.host_ops(),
         "inputs": [{"name": n, "tensor": t}
                    for n, t in zip(package.input_names, package.inputs, strict=True)],
         "outputs": [{"name": n, "tensor": t}
@@ -178,6 +199,7 @@ def inspect_package(package: Package, *, file: str, file_bytes: int, disasm: boo
             {"index": i, "name": x.name, "kind": x.kind, "inputs": list(x.inputs),
              "outputs": list(x.outputs), "frame_start": x.frame_start,
              "frame_count": x.frame_count, "instructions": instrs[i], "cost_cycles": cycles[i],
+             "max_buffers": max_buffers[i], "host_ops": x.host_ops() if x.kind == "host" else [],
              "host_ir": x.host_ir}
             for i in selected
             for x in [package.layers[i]]
@@ -193,31 +215,33 @@ def inspect_package(package: Package, *, file: str, file_bytes: int, disasm: boo
                 0 if package.weights_f32 is None else int(package.weights_f32.nbytes)
             ),
             "cost_cycles": total_cycles,
+            "max_buffers": (frames["buffers"].max(axis=0).tolist() if len(frames)
+                            else [0, 0, 0]),
         },
+        "core_buffers": core_buffers,
         "latency": latency,
     }
-    if disasm:
-        lines = _disasm(package, selected, f"'{file}'")
-        info["frames"] = [
-            {
+    lines = _disasm(package, selected, f"'{file}'") if disasm else {}
+    info["frames"] = []
+    for i in selected:
+        x = package.layers[i]
+        for j in range(x.frame_start, x.frame_start + x.frame_count):
+            f = frames[j]
+            start, count = int(f["instr_start"]), int(f["instr_count"])
+            entry = {
                 "index": j,
                 "layer": int(f["layer"]),
                 "tile": int(f["tile"]),
                 "cost_cycles": int(f["cost"]),
-                "instr_start": int(f["instr_start"]),
-                "instr_count": int(f["instr_count"]),
+                "instr_start": start,
+                "instr_count": count,
                 "load_bytes": int(f["load_bytes"]),
                 "save_bytes": int(f["save_bytes"]),
-                "instructions": [
-                    lines[k] for k in range(int(f["instr_start"]),
-                                            int(f["instr_start"]) + int(f["instr_count"]))
-                ],
+                "buffers": f["buffers"].tolist(),
             }
-            for i in selected
-            for x in [package.layers[i]]
-            for j in range(x.frame_start, x.frame_start + x.frame_count)
-            for f in [frames[j]]
-        ]
+            if disasm:
+                entry["instructions"] = [lines[k] for k in range(start, start + count)]
+            info["frames"].append(entry)
     return info
 
 
@@ -232,8 +256,12 @@ def _table(rows: list[tuple[str, ...]], right: set[int]) -> list[str]:
     ]
 
 
-def render(info: dict[str, Any], layer_filtered: bool) -> str:
-    """The text form of `inspect_package`'s result."""
+def _bytes3(values: list[int]) -> str:
+    return "[" + ", ".join(map(str, values)) + "]"
+
+
+def render(info: dict[str, Any], layer_filtered: bool, disasm: bool = False) -> str:
+    """The text form of `inspect_package`'s result (with the disassembly if `disasm`)."""
     t = info["totals"]
     tensors = info["tensors"]
 
@@ -254,6 +282,15 @@ def render(info: dict[str, Any], layer_filtered: bool) -> str:
         "  outputs   " + (", ".join(tensor(x["tensor"]) for x in info["outputs"]) or "none"),
         f"  contents  {t['layers']} layers ({t['host_layers']} on the host), {t['frames']} "
         f"frames, {t['instructions']} instructions, {t['relocations']} relocations",
+    ]
+    if info["host_ops"]:
+        out.append(f"  host      {host_ops_text(info['host_ops'])}")
+    fmap, wgt, bias = t["max_buffers"]
+    buffers = f"  buffers   per frame at most fmap {fmap} B, weight {wgt} B, bias {bias} B"
+    if info["core_buffers"] is not None:
+        buffers += " (the core has {}, {}, {})".format(*info["core_buffers"])
+    out += [
+        buffers,
         f"  weights   {_size(t['weights_bytes'])} int8"
         + (f", {_size(t['weights_f32_bytes'])} fp32 shadow" if t["weights_f32_bytes"] else ""),
     ]
@@ -286,14 +323,17 @@ def render(info: dict[str, Any], layer_filtered: bool) -> str:
     out += ["", f"{heading}:"]
     if info["layers"]:
         out += _table(
-            [("#", "NAME", "KIND", "FRAMES", "INSTRS", "CYCLES", "INPUTS -> OUTPUTS")]
+            [("#", "NAME", "KIND", "FRAMES", "INSTRS", "CYCLES", "FMAP", "WEIGHT", "BIAS",
+              "INPUTS -> OUTPUTS")]
             + [(str(x["index"]), x["name"], x["kind"], str(x["frame_count"]),
                 str(x["instructions"]), str(x["cost_cycles"]),
+                # per buffer, the largest footprint of the layer's frames ("-": no frames)
+                *((str(b) for b in x["max_buffers"]) if x["frame_count"] else ("-",) * 3),
                 f"{','.join(map(str, x['inputs']))} -> {','.join(map(str, x['outputs']))}")
                for x in info["layers"]],
-            {0, 3, 4, 5},
+            {0, 3, 4, 5, 6, 7, 8},
         )
-    if "frames" in info:
+    if disasm:
         out += ["", "disassembly:"]
         by_layer: dict[int, list[dict[str, Any]]] = {}
         for f in info["frames"]:
@@ -308,7 +348,8 @@ def render(info: dict[str, Any], layer_filtered: bool) -> str:
                 out.append(
                     f"frame {f['index']}: layer {x['index']} '{x['name']}' tile {f['tile']}, "
                     f"cost {f['cost_cycles']} cycles, load {f['load_bytes']} B, save "
-                    f"{f['save_bytes']} B, instructions {start}..{start + count - 1}"
+                    f"{f['save_bytes']} B, buffers {_bytes3(f['buffers'])}, instructions "
+                    f"{start}..{start + count - 1}"
                 )
                 out += [f"  {start + k:>7}  {line}" for k, line in enumerate(f["instructions"])]
     return "\n".join(out) + "\n"
@@ -340,5 +381,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         _write(json.dumps(info, indent=2) + "\n")
     else:
-        _write(render(info, layer is not None))
+        _write(render(info, layer is not None, args.disasm))
     return 0

@@ -3,7 +3,10 @@
 Everything `xdsl-opt` accepts keeps working (`-p` pipelines with options, `--split-input-file`,
 `--verify-diagnostics`, `--print-op-generic`, ...). Bad input (a missing file, unparsable or
 invalid IR, an unknown pass, a broken plugin file or installed plugin) ends with a diagnostic and
-exit code 1, never a Python traceback; a bad flag is one line with exit code 2.
+exit code 1, never a Python traceback; a bad flag is one line with exit code 2. A pass that
+fails on its input (`PassFailedException`, e.g. a layer no tile of which fits the core) is one
+`fv-opt: error:` line naming the pass and the op, like a pass's `UserError`; with
+`--verify-diagnostics` its message goes to stdout and the exit code is 0, as for verifier errors.
 """
 
 import argparse
@@ -12,7 +15,7 @@ import warnings
 from collections.abc import Sequence
 
 from xdsl.universe import Universe
-from xdsl.utils.exceptions import DiagnosticException, ParseError
+from xdsl.utils.exceptions import DiagnosticException, ParseError, PassFailedException
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from fvir.dialects import get_all_dialects
@@ -80,6 +83,12 @@ def main(args: Sequence[str] | None = None) -> int:
         return 1
     except ParseError as exc:
         print(exc, file=sys.stderr)
+        return 1
+    except PassFailedException as exc:
+        # Raised by a pass, not the verifier: no IR to mark, the message names the op.
+        print(f"fv-opt: error: {exc}", file=sys.stderr)
+        for note in getattr(exc, "__notes__", ()):
+            print(note, file=sys.stderr)
         return 1
     except DiagnosticException as exc:
         print(exc, file=sys.stderr)

@@ -90,7 +90,7 @@ def build(*, output_size: int = 600, frame1: dict | None = None,
     frames = np.zeros(len(TILES), FRAME_DTYPE)
     for k, (r0, r1) in enumerate(TILES):
         body, segs = frame(r0, r1, **((frame1 or {}) if k == 1 else {}))
-        frames[k] = (0, k, 100, len(instrs), len(body), 0, 0)
+        frames[k] = (0, k, 100, len(instrs), len(body), 0, 0, (0, 0, 0))
         relocs += [(len(instrs) + j, s) for j, s in enumerate(segs) if s is not None]
         instrs += body
     weights = np.zeros(128, np.uint8)

@@ -112,6 +112,17 @@ def test_compile_model_reports_stages_and_takes_calibration_files(tmp_path):
     np.testing.assert_allclose(probs.sum(), 1.0, rtol=1e-5)
 
 
+@pytest.mark.parametrize("hw", list(HW))
+@pytest.mark.parametrize("name", list(MODELS))
+def test_frame_footprints_fit_the_core(compiled, name, hw):
+    """The frame table's on-chip footprint never exceeds the core the package is for."""
+    _, package, _ = compiled(name, hw)
+    core = HW[hw].core
+    caps = np.array([core.fmap_buffer_bytes, core.weight_buffer_bytes, core.bias_buffer_bytes],
+                    np.uint64)
+    assert len(package.frames) and (package.frames["buffers"] <= caps).all()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["resnet18", "mobilenetv2"])
 def test_zoo_models_bit_exact_on_paper_u200(name):
@@ -121,6 +132,9 @@ def test_zoo_models_bit_exact_on_paper_u200(name):
     got = run_package(package, [x], PAPER_U200.core, "int8")
     want = run(reference.module, reference.weights, [x])
     np.testing.assert_array_equal(got[0], want[0])
+    caps = [PAPER_U200.core.fmap_buffer_bytes, PAPER_U200.core.weight_buffer_bytes,
+            PAPER_U200.core.bias_buffer_bytes]
+    assert (package.frames["buffers"] <= np.array(caps, np.uint64)).all()
     # Enough frames for the pool: every accelerator layer has at least 16 unless too small.
     counts = [layer.frame_count for layer in package.layers if layer.kind != "host"]
     assert np.median(counts) >= PAPER_U200.num_cores

@@ -16,7 +16,7 @@ from xdsl.dialects.func import Func
 from xdsl.parser import Parser
 
 from fvir.compiler import quantize_model
-from fvir.dialects import vcore
+from fvir.dialects import tile, vcore
 from fvir.dialects.dnn import DNN
 from fvir.dialects.ifp import IFP
 from fvir.dialects.tile import Tile
@@ -148,6 +148,20 @@ def test_dma_stays_inside_segments_and_buffers(package):
     relocated = set(package.relocs["instr"].tolist())
     ops = [ins.op for ins in decode(package.words)]
     assert relocated == {i for i, op in enumerate(ops) if op in (Opcode.LOAD, Opcode.SAVE)}
+
+
+def test_frame_table_footprint_is_the_tiles(tiled, package):
+    """Each frame's recorded buffer footprint, read off its LOADs and SAVEs when emitting, is
+    exactly the `buffers` dnn-tile reserved for its tile, and fits the core's buffers."""
+    tiles = [t for layer in tiled.module.walk() if isinstance(layer, tile.LayerOp)
+             for t in layer.tile_ops]
+    footprint = package.frames["buffers"]
+    assert footprint.shape == (len(tiles), 3)
+    np.testing.assert_array_equal(footprint, [t.footprint for t in tiles])
+    buffers = (TINY.core.fmap_buffer_bytes, TINY.core.weight_buffer_bytes,
+               TINY.core.bias_buffer_bytes)
+    assert (footprint <= np.array(buffers, np.uint64)).all()
+    assert (footprint[:, 0] > 0).all()  # every frame reads or writes feature maps
 
 
 def test_reused_activation_memory_is_never_shared_by_live_tensors(package):

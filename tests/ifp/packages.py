@@ -66,6 +66,7 @@ def packages(draw: st.DrawFn) -> Package:
                 index, tile, draw(st.integers(0, U64)), start,
                 draw(st.integers(0, n_words - start)),
                 draw(st.integers(0, U64)), draw(st.integers(0, U64)),
+                tuple(draw(st.lists(st.integers(0, U64), min_size=3, max_size=3))),
             ))
     relocs = []
     if n_words:
@@ -155,8 +156,9 @@ def sample_package(core_hash: str | None = None, *, f32: bool = True) -> Package
         ],
         frames=np.array(
             [
-                (0, 0, 1200, 0, len(frame0), 192, 64),
-                (0, 1, 1000, len(frame0), len(frame1), 128, 64),
+                # Footprints: the LOADs' and SAVE's buffer spans (address 1, unit strides).
+                (0, 0, 1200, 0, len(frame0), 192, 64, (15, 65, 0)),
+                (0, 1, 1000, len(frame0), len(frame1), 128, 64, (15, 0, 0)),
             ],
             dtype=FRAME_DTYPE,
         ),

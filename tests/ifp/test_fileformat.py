@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from fvir.errors import UserError
 from fvir.hw import PAPER_U200, TINY
+from fvir.ifp.emit import frame_buffers
 from fvir.ifp.fileformat import (
     ALIGN,
     CHECKSUM_FIELD,
@@ -146,6 +147,19 @@ def test_header_and_sections_layout(good):
     assert hashlib.sha256(good[:32] + good[64:]).digest() == good[32:64]
 
 
+def test_frame_records_hold_the_buffer_footprint(good):
+    """64-byte records (one cache line); the last 24 bytes are the [fmap, weight, bias]
+    footprint, which for the sample is what its LOADs and SAVEs span in each buffer."""
+    assert FRAME_DTYPE.itemsize == 64 and FRAME_DTYPE.fields["buffers"][1] == 40
+    off, length = directory(good)[Section.FRAMES]
+    assert length == 2 * 64
+    footprint = [struct.unpack_from("<3Q", good, off + 64 * k + 40) for k in range(2)]
+    assert footprint == [(15, 65, 0), (15, 0, 0)]
+    package = sample_package()
+    np.testing.assert_array_equal(frame_buffers(package.words, package.frames), footprint)
+    np.testing.assert_array_equal(from_bytes(good).frames["buffers"], footprint)
+
+
 def test_long_names_are_cut_at_a_character_boundary():
     package = sample_package()
     package.name = "é" * 40  # 80 bytes of UTF-8: the header keeps 16 whole characters
@@ -162,7 +176,7 @@ def test_long_names_are_cut_at_a_character_boundary():
     ("change", "message"),
     [
         ({"core_hash": "abc"}, "Package.core_hash must be 64 hex digits"),
-        ({"version": 2}, "cannot write a version 2 package (this fvir writes version 1)"),
+        ({"version": 1}, "cannot write a version 1 package (this fvir writes version 2)"),
         ({"words": np.zeros((2, 4), np.uint32)}, "Package.words must be [n, 8], got [2, 4]"),
         ({"weights": np.zeros(3, np.int8)}, "Package.weights must be a 1-D uint8 array"),
         ({"frames": np.zeros(2, np.uint64)}, "Package.frames must be a 1-D"),
@@ -208,7 +222,7 @@ def expected_for_flip(good: bytes, bad: bytes, i: int) -> str:
         return f"is not an .ifp file (bad magic {bad[:8]!r})"
     if i < 10:
         version = struct.unpack_from("<H", bad, 8)[0]
-        return f"has unsupported .ifp format version {version} (this fvir reads version 1)"
+        return f"has unsupported .ifp format version {version} (this fvir reads version 2)"
     if 12 <= i < 16:
         size = struct.unpack_from("<I", bad, 12)[0]
         return f"has a malformed header: header size {size}, expected {HEADER_SIZE}"
@@ -238,20 +252,43 @@ def test_flipped_byte_anywhere(tmp_path, capsys, good, flip):
     assert inspect_error(tmp_path, capsys, bytes(bad)) == expected_for_flip(good, bytes(bad), i)
 
 
-@pytest.mark.parametrize("version", [0, 2, 65535])
+@pytest.mark.parametrize("version", [0, 1, 3, 65535])
 def test_other_versions(tmp_path, capsys, good, version):
     bad = bytearray(good)
     struct.pack_into("<H", bad, 8, version)
     assert inspect_error(tmp_path, capsys, bytes(bad)) == (
-        f"has unsupported .ifp format version {version} (this fvir reads version 1)"
+        f"has unsupported .ifp format version {version} (this fvir reads version 2)"
     )
+
+
+def test_version_1_files_are_rejected_in_one_line(tmp_path, capsys, good):
+    """A file of the previous version, well formed and sealed as its writer left it: 40-byte
+    frame records without the buffer footprint. Not misread as version 2: the version error."""
+    assert FORMAT_VERSION == 2
+    old_dtype = np.dtype([(n, FRAME_DTYPE.fields[n][0]) for n in FRAME_DTYPE.names
+                          if n != "buffers"])
+    assert old_dtype.itemsize == 40
+    entries = directory(good)
+    off, length = entries[Section.FRAMES]
+    frames = np.frombuffer(good, FRAME_DTYPE, count=length // FRAME_DTYPE.itemsize, offset=off)
+    old = bytearray(good)
+    old[off : off + length] = bytes(length)
+    old[off : off + len(frames) * 40] = frames[list(old_dtype.names)].astype(old_dtype).tobytes()
+    DIR_ENTRY.pack_into(old, HEADER_SIZE + DIR_ENTRY.size * list(entries).index(Section.FRAMES),
+                        Section.FRAMES, 0, off, len(frames) * 40)
+    struct.pack_into("<H", old, 8, 1)
+    assert inspect_error(tmp_path, capsys, resealed(old)) == (
+        "has unsupported .ifp format version 1 (this fvir reads version 2)"
+    )
+    with pytest.raises(IfpError, match=r"version 1 \(this fvir reads version 2\)$"):
+        from_bytes(resealed(old))
 
 
 def test_version_is_checked_before_anything_a_new_version_may_change(tmp_path, capsys, good):
     # A future version may have another header size: its files must not look truncated.
     bad = bytearray(good[:64])
-    struct.pack_into("<H", bad, 8, 2)
-    assert "unsupported .ifp format version 2" in inspect_error(tmp_path, capsys, bytes(bad))
+    struct.pack_into("<H", bad, 8, 3)
+    assert "unsupported .ifp format version 3" in inspect_error(tmp_path, capsys, bytes(bad))
 
 
 @pytest.mark.parametrize(
@@ -383,7 +420,7 @@ def test_section_of_partial_records(tmp_path, capsys, good):
     off, _ = directory(good)[Section.FRAMES]
     _entry(bad, 1, Section.FRAMES, 0, off, 41)
     assert inspect_error(tmp_path, capsys, resealed(bad)) == (
-        "has a malformed frames section: 41 bytes is not a multiple of its 40-byte records"
+        "has a malformed frames section: 41 bytes is not a multiple of its 64-byte records"
     )
 
 

@@ -15,14 +15,16 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 from test_inspect_cli import make_package
+from xdsl.dialects.func import FuncOp
 
 from fvir import zoo
 from fvir.errors import UserError
+from fvir.frontend.onnx import ImportedModel
 from fvir.hw import TINY
 from fvir.ifp.fileformat import read_package, to_bytes
 from fvir.tools.cmd_compile import Progress
 from fvir.tools.fv import main
-from fvir.tools.models import load_onnx_or_zoo, parse_shapes, set_input_shapes
+from fvir.tools.models import graph_inputs, load_onnx_or_zoo, parse_shapes, set_input_shapes
 
 
 def tiny_onnx(batch: int | str = "N") -> onnx.ModelProto:
@@ -89,7 +91,11 @@ def test_compile_a_zoo_model(tmp_path, capsys, fake):
     out_path = tmp_path / "gru.ifp"
     out, err = compile_ok(capsys, "gru", "-o", out_path, "--hw", "tiny")
     [call] = fake.calls
-    assert call["model"] == zoo.build("gru")
+    # The command imports the model itself (and drops the proto): the compiler gets dnn IR.
+    gru = zoo.build("gru")
+    assert isinstance(call["model"], ImportedModel)
+    assert call["model"].input_names == [vi.name for vi in graph_inputs(gru)]
+    assert call["model"].output_names == [vi.name for vi in gru.graph.output]
     assert call["hw"] is TINY
     assert (call["calibration"], call["seed"]) == (None, 0)
 
@@ -104,9 +110,10 @@ def test_compile_a_zoo_model(tmp_path, capsys, fake):
     assert lines[1] == (
         "  3 layers (1 on the host), 3 frames, 12 instructions, 6 relocations, weights 2.0 MB"
     )
-    assert lines[2] == "  estimated 5500 cycles on one core = 0.018 ms at 300 MHz"
+    assert lines[2] == "  on the host: softmax: softmax"  # host layer "softmax" runs dnn.softmax
+    assert lines[3] == "  estimated 5500 cycles on one core = 0.018 ms at 300 MHz"
     assert re.fullmatch(r"  compiled in \d+\.\d\d s \(\d+\.\d\d s with loading and writing\)",
-                        lines[3])
+                        lines[4])
     stages = [PROGRESS.fullmatch(line) for line in err.splitlines()]
     assert all(stages), err
     assert [m[2] for m in stages] == [  # type: ignore[index]
@@ -125,8 +132,8 @@ def test_compile_an_onnx_file_with_shape_calib_and_seed(tmp_path, capsys, fake):
     compile_ok(capsys, src, "-o", out_path, "--hw", "tiny", "--shape", "x=1x4x8x8",
                "--calib", calib, "--seed", "7")
     [call] = fake.calls
-    dims = [d.dim_value for d in call["model"].graph.input[0].type.tensor_type.shape.dim]
-    assert dims == [1, 4, 8, 8]
+    [fn] = [op for op in call["model"].module.walk() if isinstance(op, FuncOp)]
+    assert fn.function_type.inputs.data[0].get_shape() == (1, 4, 8, 8)
     assert call["calibration"] == [str(calib)]
     assert call["seed"] == 7
     assert read_package(out_path, core=TINY.core).name == "small"
@@ -137,12 +144,13 @@ def test_json_summary(tmp_path, capsys, fake):
     summary = json.loads(out)
     assert err  # progress still goes to stderr
     assert set(summary) == {
-        "output", "model", "hw", "core_hash", "layers", "host_layers", "frames",
+        "output", "model", "hw", "core_hash", "layers", "host_layers", "host_ops", "frames",
         "instructions", "relocations", "weights_bytes", "package_bytes", "cost_cycles",
         "latency_ms", "compile_s", "total_s",
     }
     assert summary["package_bytes"] == (tmp_path / "g.ifp").stat().st_size
     assert (summary["layers"], summary["host_layers"], summary["frames"]) == (3, 1, 3)
+    assert summary["host_ops"] == {"softmax": ["softmax"]}
     assert (summary["instructions"], summary["cost_cycles"], summary["hw"]) == (12, 5500, "tiny")
 
 
@@ -267,6 +275,61 @@ def test_real_compile_then_inspect(tmp_path, capsys):
     assert main(["inspect", str(out_path), "--disasm", "--hw", "tiny"]) == 0
     out = capsys.readouterr().out
     assert "disassembly:" in out
+
+
+def lrn_onnx() -> onnx.ModelProto:
+    """conv -> LRN -> 1x1 conv -> relu -> LRN: two host layers (LRN never runs on the
+    accelerator) between and after accelerator layers."""
+    rng = np.random.default_rng(0)
+    w1 = rng.standard_normal((4, 4, 3, 3)).astype(np.float32) * 0.2
+    w2 = rng.standard_normal((4, 4, 1, 1)).astype(np.float32) * 0.2
+    graph = helper.make_graph(
+        [
+            helper.make_node("Conv", ["x", "w1"], ["c"], pads=[1, 1, 1, 1]),
+            helper.make_node("LRN", ["c"], ["n"], size=3),
+            helper.make_node("Conv", ["n", "w2"], ["d"]),
+            helper.make_node("Relu", ["d"], ["r"]),
+            helper.make_node("LRN", ["r"], ["y"], size=3),
+        ],
+        "lrn2",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 8, 8])],
+        [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2")],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_host_ops_are_listed_by_compile_and_inspect(tmp_path, capsys):
+    """The real compiler on a model with LRN: `fv compile` and `fv inspect` name each host
+    layer's ops, in text and JSON; every frame's footprint fits tiny's buffers."""
+    src, out_path = tmp_path / "lrn2.onnx", tmp_path / "lrn2.ifp"
+    onnx.save(lrn_onnx(), src)
+    out, _ = compile_ok(capsys, src, "-o", out_path, "--hw", "tiny")
+    lines = out.splitlines()
+    assert lines[1].startswith("  4 layers (2 on the host), ")
+    assert lines[2] == "  on the host: host0: LRN; host1: LRN"
+    out, _ = compile_ok(capsys, src, "-o", out_path, "--hw", "tiny", "--json")
+    assert json.loads(out)["host_ops"] == {"host0": ["LRN"], "host1": ["LRN"]}
+
+    assert main(["inspect", str(out_path)]) == 0
+    text = capsys.readouterr().out.splitlines()
+    assert "  host      host0: LRN; host1: LRN" in text
+    assert main(["inspect", str(out_path), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["host_ops"] == {"host0": ["LRN"], "host1": ["LRN"]}
+    assert [(x["name"], x["kind"], x["host_ops"]) for x in info["layers"]] == [
+        ("c", "conv2d", []), ("host0", "host", ["LRN"]), ("d", "conv2d", []),
+        ("host1", "host", ["LRN"]),
+    ]
+    caps = info["core_buffers"]
+    assert caps == [TINY.core.fmap_buffer_bytes, TINY.core.weight_buffer_bytes,
+                    TINY.core.bias_buffer_bytes]
+    assert len(info["frames"]) == info["totals"]["frames"] > 0
+    for f in info["frames"]:
+        assert all(0 <= used <= cap for used, cap in zip(f["buffers"], caps, strict=True))
+        assert f["buffers"][0] > 0  # every frame reads or writes feature maps
+    assert info["totals"]["max_buffers"] == [max(f["buffers"][b] for f in info["frames"])
+                                             for b in range(3)]
 
 
 def test_fp32_shadow_only_on_request(fake, tmp_path, capsys):

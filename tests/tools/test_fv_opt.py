@@ -89,6 +89,19 @@ def test_unknown_pass(tmp_path, capsys):
     assert err == "fv-opt: error: Unrecognized passes: ['no-such-pass']\n"
 
 
+def test_a_failing_pass_is_one_line(tmp_path, capsys):
+    """A pass that cannot handle its input names itself and the op, in one line; with
+    --verify-diagnostics the message is the expected output, exit code 0."""
+    code, _, err = run_opt(capsys, write(tmp_path, GOOD), "-p", "tile-compile-frames")
+    assert code == 1
+    assert err == ("fv-opt: error: tile-compile-frames: the module is not tiled (no tile.core "
+                   "attribute): run dnn-tile first\n")
+    code, out, err = run_opt(capsys, write(tmp_path, GOOD), "-p", "dnn-tile{hw=nope}",
+                             "--verify-diagnostics")
+    assert (code, err) == (0, "")
+    assert out.startswith("dnn-tile: unknown hardware 'nope'") and out.count("\n") == 1
+
+
 def test_plugin_file(tmp_path, capsys):
     code, out, _ = run_opt(
         capsys, write(tmp_path, GOOD), "--load-plugin", str(PLUGIN), "-p", "dnn-annotate-macs"

@@ -24,7 +24,8 @@ from fvir.tools.fv import main
 
 HOST_IR = (
     "func.func @main(%x: tensor<1x10xf32>) -> tensor<1x10xf32> {\n"
-    "  func.return %x : tensor<1x10xf32>\n}"
+    "  %y = dnn.softmax %x axis 1 : tensor<1x10xf32>\n"
+    "  func.return %y : tensor<1x10xf32>\n}"
 )
 
 
@@ -73,9 +74,10 @@ def make_package(core_hash: str | None = None) -> Package:
         ],
         frames=np.array(
             [
-                (0, 0, 3000, 0, 4, 512, 128),
-                (0, 1, 2000, 4, 4, 512, 128),
-                (1, 0, 500, 8, 4, 128, 10),
+                # buffers: [fmap, weight, bias] footprints (not read off these dummy words)
+                (0, 0, 3000, 0, 4, 512, 128, (4096, 1152, 64)),
+                (0, 1, 2000, 4, 4, 512, 128, (3584, 1280, 32)),
+                (1, 0, 500, 8, 4, 128, 10, (2048, 0, 0)),
             ],
             dtype=FRAME_DTYPE,
         ),
@@ -104,12 +106,16 @@ def test_summary(ifp, capsys):
     out = inspect(capsys, ifp)
     lines = out.splitlines()
     size = ifp.stat().st_size
-    assert lines[0] == f"{ifp}: small, .ifp format version 1, {size / 1e6:.2f} MB"
+    assert lines[0] == f"{ifp}: small, .ifp format version 2, {size / 1e6:.2f} MB"
     assert lines[1] == f"  core      {TINY.core.config_hash()[:16]}... (preset tiny)"
     assert "  meta      hw=tiny" in lines
     assert "  inputs    data (tensor 0, 1x4x8x8 int8)" in lines
     assert "  outputs   prob (tensor 3, 1x10 float32)" in lines
     assert "  contents  3 layers (1 on the host), 3 frames, 12 instructions, 6 relocations" in lines
+    assert "  host      softmax: softmax" in lines  # host layer "softmax" runs dnn.softmax
+    # The largest footprint per buffer over all frames, and tiny's buffers (8, 16, 1 KiB).
+    assert ("  buffers   per frame at most fmap 4096 B, weight 1280 B, bias 64 B (the core has "
+            "8192, 16384, 1024)") in lines
     assert "  weights   2.00 MB int8" in lines
     # 5500 cycles at tiny's 300 MHz
     assert "  cost      5500 cycles on one core = 0.018 ms at 300 MHz (tiny)" in lines
@@ -127,10 +133,11 @@ def test_summary(ifp, capsys):
     assert tensors[3] == ["2", "pool", "2", "0x100", "1x10", "int8", "3", "flat"]
     layer_rows = lines[lines.index("layers (3):") + 1 :]
     assert [row.split() for row in layer_rows] == [
-        ["#", "NAME", "KIND", "FRAMES", "INSTRS", "CYCLES", "INPUTS", "->", "OUTPUTS"],
-        ["0", "conv1", "conv2d", "2", "8", "5000", "0", "->", "1"],
-        ["1", "pool1", "pool2d", "1", "4", "500", "1", "->", "2"],
-        ["2", "softmax", "host", "0", "0", "0", "2", "->", "3"],
+        ["#", "NAME", "KIND", "FRAMES", "INSTRS", "CYCLES", "FMAP", "WEIGHT", "BIAS", "INPUTS",
+         "->", "OUTPUTS"],
+        ["0", "conv1", "conv2d", "2", "8", "5000", "4096", "1280", "64", "0", "->", "1"],
+        ["1", "pool1", "pool2d", "1", "4", "500", "2048", "0", "0", "1", "->", "2"],
+        ["2", "softmax", "host", "0", "0", "0", "-", "-", "-", "2", "->", "3"],
     ]
     assert "disassembly:" not in out
 
@@ -144,14 +151,27 @@ def test_json(ifp, capsys):
     assert info["totals"] == {
         "layers": 3, "host_layers": 1, "frames": 3, "instructions": 12, "relocations": 6,
         "weights_bytes": 2_000_000, "weights_f32_bytes": 0, "cost_cycles": 5500,
+        "max_buffers": [4096, 1280, 64],
     }
+    assert info["core_buffers"] == [8192, 16384, 1024]
+    assert info["host_ops"] == {"softmax": ["softmax"]}
     assert info["latency"] == {"hw": "tiny", "clock_mhz": 300.0, "ms": 5500 / 300e3}
     assert [(x["name"], x["frame_count"], x["cost_cycles"]) for x in info["layers"]] == [
         ("conv1", 2, 5000), ("pool1", 1, 500), ("softmax", 0, 0)
     ]
     assert info["segments"][2] == {"index": 2, "name": "act0", "kind": "activation", "size": 256}
     assert info["tensors"][2]["offset"] == 0x100
-    assert "frames" not in info
+    assert [(x["max_buffers"], x["host_ops"]) for x in info["layers"]] == [
+        ([4096, 1280, 64], []), ([2048, 0, 0], []), ([0, 0, 0], ["softmax"])
+    ]
+    # Every frame, with its footprint; its instructions only with --disasm.
+    assert info["frames"][1] == {
+        "index": 1, "layer": 0, "tile": 1, "cost_cycles": 2000, "instr_start": 4,
+        "instr_count": 4, "load_bytes": 512, "save_bytes": 128, "buffers": [3584, 1280, 32],
+    }
+    assert [f["buffers"] for f in info["frames"]] == [
+        [4096, 1152, 64], [3584, 1280, 32], [2048, 0, 0]
+    ]
 
 
 def test_disasm(ifp, capsys):
@@ -160,14 +180,14 @@ def test_disasm(ifp, capsys):
     expected = disasm(make_package().words)
     assert body[0] == (
         "frame 0: layer 0 'conv1' tile 0, cost 3000 cycles, load 512 B, save 128 B, "
-        "instructions 0..3"
+        "buffers [4096, 1152, 64], instructions 0..3"
     )
     assert body[1] == f"        0  {expected[0]}  # segment 1 'input'"
     assert body[2] == f"        1  {expected[1]}"
     assert body[3] == f"        2  {expected[2]}  # segment 2 'act0'"
     assert body[10] == (
         "frame 2: layer 1 'pool1' tile 0, cost 500 cycles, load 128 B, save 10 B, "
-        "instructions 8..11"
+        "buffers [2048, 0, 0], instructions 8..11"
     )
     assert body[15] == "layer 2 'softmax': host, runs in numpy:"
     assert body[16:] == [f"    {line}" for line in HOST_IR.splitlines()]
@@ -219,7 +239,8 @@ def test_unknown_core_has_no_clock(tmp_path, capsys):
     write_package(package, path)
     lines = inspect(capsys, path).splitlines()
     assert lines[1] == f"  core      {'cd' * 8}... (no known preset)"
-    assert lines[7] == (
+    assert lines[7] == "  buffers   per frame at most fmap 4096 B, weight 1280 B, bias 64 B"
+    assert lines[9] == (
         "  cost      5500 cycles on one core (no known clock: give --hw for the latency)"
     )
     assert json.loads(inspect(capsys, path, "--json"))["latency"] is None

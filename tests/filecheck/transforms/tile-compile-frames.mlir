@@ -1,4 +1,5 @@
 // RUN: fv-opt %s --split-input-file -p 'dnn-tile{min-tiles=2},tile-compile-frames' | filecheck %s
+// RUN: not fv-opt %s --split-input-file -p tile-compile-frames 2>&1 | filecheck %s --check-prefix=UNTILED
 
 // A small quantized conv (8 -> 16 channels, 3x3, pad 1, 8x8) with per-channel shifts: channels
 // 0-11 shift 9, 12-15 shift 8. Tiled into 2 row bands x 2 channel groups of 8; each tile is one
@@ -100,3 +101,7 @@ func.func @main(%x: tensor<1x8x4x4xf32>, %r: tensor<1x8x2x2xf32>) -> tensor<1x10
 // CHECK-NEXT:     vcore.save dpdon=C dpdby=L buf=fmap seg=@activations off=0x0 addr=32 rows=1 cols=1 chans=8 buf_pix_stride=8 ddr_row_stride=10 ddr_pix_stride=10 buf_row_stride=8
 // CHECK-NEXT:     vcore.load dpdon=S buf=fmap seg=@weights off=0x0 addr=0 rows=0 cols=0 chans=0 buf_pix_stride=0 ddr_row_stride=0 ddr_pix_stride=0 buf_row_stride=0
 // CHECK:      ifp.layer "host0" host ins [@y] outs [@z] ir "func.func @main(%0: tensor<1x10xf32>) -> tensor<1x10xf32> {\0A  %z = dnn.softmax %0 axis 1 : tensor<1x10xf32>\0A  func.return %z : tensor<1x10xf32>\0A}"
+
+// Without dnn-tile first, the module has no tile.core: one line naming the pass, no traceback.
+// UNTILED:     {{^}}fv-opt: error: tile-compile-frames: the module is not tiled (no tile.core attribute): run dnn-tile first{{$}}
+// UNTILED-NOT: {{.}}

@@ -70,3 +70,4 @@
 // CHECK:      %d = dnn.dense %cc, %fw, %fb trans_b shift [12, 11] : (tensor<1x8xi8, #dnn.fixed<7>>, tensor<2x8xi8>, tensor<2xi32>) -> tensor<1x2xi8, #dnn.fixed<2>>
 // CHECK-NEXT: %o = dnn.dequantize %d : tensor<1x2xi8, #dnn.fixed<2>> -> tensor<1x2xf32>
 // CHECK-GENERIC: "dnn.dense"(%cc, %fw, %fb) <{trans_b, shift = array<i64: 12, 11>, alpha = 1.000000e+00 : f64, beta = 1.000000e+00 : f64}>
+// CHECK-GENERIC: %o = "dnn.dequantize"(%d) : (tensor<1x2xi8, #dnn.fixed<2>>) -> tensor<1x2xf32>

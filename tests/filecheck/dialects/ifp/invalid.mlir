@@ -213,3 +213,41 @@ ifp.package @p core "" buffers [1024, 1024, 64] inputs [@x] outputs [@y] input_n
   ifp.tensor @y in @output at 0x0 shape [1, 4, 4, 4] int8 frac 0 nhwc
 }
 // CHECK: dtype must be one of int8, float32, got 'int4'
+
+// -----
+
+// A weight block with a layout the emitter does not know.
+ifp.package @p core "" buffers [1024, 1024, 64] inputs [@x] outputs [@y] input_names ["x"] output_names ["y"] {
+  ifp.segment @weights weights size 64
+  ifp.segment @input input size 64
+  ifp.segment @output output size 64
+  ifp.segment @activations activation size 0
+  ifp.tensor @x in @input at 0x0 shape [1, 4, 4, 4] int8 frac 0 nhwc
+  ifp.tensor @y in @output at 0x0 shape [1, 4, 4, 4] int8 frac 0 nhwc
+  ifp.const "w" in @weights at 0x0 size 64 zip
+}
+// CHECK: transform must be one of ohwi, dw, rows, bias, zeros, ones, got 'zip'
+
+// -----
+
+// Sizes are non-negative.
+ifp.package @p core "" buffers [1024, 1024, 64] inputs [@x] outputs [@y] input_names ["x"] output_names ["y"] {
+  ifp.segment @weights weights size -64
+  ifp.segment @input input size 64
+  ifp.segment @output output size 64
+  ifp.segment @activations activation size 0
+  ifp.tensor @x in @input at 0x0 shape [1, 4, 4, 4] int8 frac 0 nhwc
+  ifp.tensor @y in @output at 0x0 shape [1, 4, 4, 4] int8 frac 0 nhwc
+}
+// CHECK: segment size must be non-negative
+
+// -----
+
+// Segments and weight blocks live in a package.
+ifp.segment @weights weights size 64
+// CHECK: 'ifp.segment' expects parent op 'ifp.package'
+
+// -----
+
+ifp.const "w" in @weights at 0x0 size 64 ohwi
+// CHECK: 'ifp.const' expects parent op 'ifp.package'

@@ -56,9 +56,13 @@ ifp.package @small core "c0ffee" buffers [65536, 294912, 32768] inputs [@q] outp
 // CHECK-NEXT: }
 
 // CHECK-GENERIC: "ifp.package"() <{sym_name = "small", core = "c0ffee", buffers = array<i64: 65536, 294912, 32768>, inputs = [@q], outputs = [@out], input_names = ["x"], output_names = ["y"]}> ({
+// CHECK-GENERIC: "ifp.segment"() <{sym_name = "weights", kind = "weights", size = 1216 : i64}> : () -> ()
+// CHECK-GENERIC: "ifp.segment"() <{sym_name = "activations", kind = "activation", size = 1024 : i64}> : () -> ()
 // CHECK-GENERIC: "ifp.tensor"() <{sym_name = "q", segment = @input, offset = 0 : i64, shape = array<i64: 1, 8, 8, 8>, dtype = "int8", frac_bits = 5 : i64, layout = "nhwc"}> : () -> ()
 // CHECK-GENERIC: "ifp.tensor"() <{sym_name = "c", segment = @activations, offset = 0 : i64, shape = array<i64: 1, 16, 8, 8>, dtype = "int8", frac_bits = 4 : i64, layout = "nhwc"}> : () -> ()
 // CHECK-GENERIC: "ifp.tensor"() <{sym_name = "out", segment = @output, offset = 0 : i64, shape = array<i64: 1, 16>, dtype = "float32", frac_bits = 0 : i64, layout = "flat"}> : () -> ()
+// CHECK-GENERIC: "ifp.const"() <{source = "conv.w.q", segment = @weights, offset = 0 : i64, size = 1152 : i64, transform = "ohwi", params = array<i64>}> : () -> ()
+// CHECK-GENERIC: "ifp.const"() <{source = "dw.w.q", segment = @weights, offset = 0 : i64, size = 18 : i64, transform = "dw", params = array<i64: 0, 1, 2>}> : () -> ()
 // CHECK-GENERIC: "ifp.layer"() <{layer = "c", kind = "conv2d", ins = [@q], outs = [@c]}> ({
 // CHECK-GENERIC: "ifp.frame"() <{tile = 0 : i64, cost = 542 : i64, load_bytes = 1664 : i64, save_bytes = 1024 : i64}> ({
 // CHECK-GENERIC: "ifp.layer"() <{layer = "host0", kind = "host", ins = [@c], outs = [@out], host_ir = "func.func @main(%0: tensor<1x16x8x8xf32>) -> tensor<1x16xf32> {...}"}> ({

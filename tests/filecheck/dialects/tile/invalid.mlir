@@ -163,3 +163,37 @@ builtin.module attributes {tile.core = #tile.core<pp 4 icp 8 ocp 8 fmap 1024 wei
 
 "test.op"() {core = #tile.core<pp 0 icp 8 ocp 8 fmap 1 weight 1 bias 4>} : () -> ()
 // CHECK: #tile.core pp must be positive, got 0
+
+// -----
+
+// tile.yield ends a tile.layer body and nothing else.
+%x = "test.op"() : () -> tensor<1x8x8x8xf32>
+"test.op"() ({
+  tile.yield %x : tensor<1x8x8x8xf32>
+}) : () -> ()
+// CHECK: 'tile.yield' expects parent op 'tile.layer'
+
+// -----
+
+// tile.yield must be the last op of the body.
+%x = "test.op"() : () -> tensor<1x8x8x8xf32>
+%y = tile.layer "c" copy grid [1, 1, 1] cost 1 (%x) : (tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32> {
+^bb0(%a: tensor<1x8x8x8xf32>):
+  tile.yield %a : tensor<1x8x8x8xf32>
+  "test.op"() : () -> ()
+} tiles {
+  tile.tile out [0:8, 0:8, 0:8] in [0:8, 0:8, 0:8] pads [0, 0, 0, 0] step 4 buffers [512, 0, 0] cost 1
+}
+// CHECK: 'tile.yield' must be the last operation in its parent block
+
+// -----
+
+// The yielded value has the layer's result type.
+%x = "test.op"() : () -> tensor<1x8x8x8xf32>
+%y = tile.layer "c" copy grid [1, 1, 1] cost 1 (%x) : (tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xi8> {
+^bb0(%a: tensor<1x8x8x8xf32>):
+  tile.yield %a : tensor<1x8x8x8xf32>
+} tiles {
+  tile.tile out [0:8, 0:8, 0:8] in [0:8, 0:8, 0:8] pads [0, 0, 0, 0] step 4 buffers [512, 0, 0] cost 1
+}
+// CHECK: tile.yield type tensor<1x8x8x8xf32> differs from the result type tensor<1x8x8x8xi8>

@@ -62,6 +62,7 @@ builtin.module attributes {tile.core = #tile.core<pp 4 icp 8 ocp 8 fmap 65536 we
 // CHECK:          tile.tile out [0:1, 0:1, 8:10] in [0:1, 0:1, 0:24] pads [0, 0, 0, 0] step 1 buffers [34, 48, 8] cost 20
 
 // CHECK-GENERIC:      %c = "tile.layer"(%x) <{layer = "conv", kind = #tile<kind conv>, grid = array<i64: 2, 1, 1>, cost = 200 : i64, into = array<i64: 0, 24>}> ({
+// CHECK-GENERIC:      "tile.yield"(%r) : (tensor<1x16x8x8xf32>) -> ()
 // CHECK-GENERIC:      "tile.tile"() <{out = array<i64: 0, 4, 0, 8, 0, 16>, window = array<i64: 0, 5, 0, 8, 0, 8>, pads = array<i64: 1, 1, 0, 1>, step = 4 : i64, buffers = array<i64: 832, 1152, 64>, cost = 100 : i64}> : () -> ()
 // CHECK-GENERIC:      %j = "tile.concat"(%c, %p) : (tensor<1x16x8x8xf32>, tensor<1x8x8x8xf32>) -> tensor<1x24x8x8xf32>
 // CHECK-GENERIC:      %f = "tile.view"(%g) : (tensor<1x24x1x1xf32>) -> tensor<1x24xf32>

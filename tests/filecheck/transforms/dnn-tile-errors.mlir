@@ -1,0 +1,43 @@
+// RUN: fv-opt %s --split-input-file --verify-diagnostics -p 'dnn-tile{hw=tiny}' | filecheck %s
+// RUN: not fv-opt %s -p 'dnn-tile{hw=tiny}' 2>&1 | filecheck %s --check-prefix=ONE-LINE
+// RUN: not fv-opt %s -p 'dnn-tile{hw=nope}' 2>&1 | filecheck %s --check-prefix=HW
+
+// dnn-tile's errors: one line naming the pass and the op (its result), never a traceback.
+// With --verify-diagnostics each chunk's error is printed and fv-opt exits 0.
+
+// An unknown hardware preset (and no such TOML file) in the `hw` option.
+// HW: fv-opt: error: dnn-tile: unknown hardware 'nope': not a preset (paper-u200, big-core, tiny) nor a .toml file
+// HW-NOT: Traceback
+
+// A layer no tiling fits: a dense layer's input vector (10000 bytes) alone exceeds the tiny
+// core's 8 KiB fmap buffer, and dense layers are split along output features only.
+func.func @too_wide(%x: tensor<1x10000xf32>) -> tensor<1x10xf32> {
+  %w = dnn.weight "w" : tensor<10x10000xf32>
+  %y = dnn.dense %x, %w trans_b : (tensor<1x10000xf32>, tensor<10x10000xf32>) -> tensor<1x10xf32>
+  func.return %y : tensor<1x10xf32>
+}
+// CHECK: dnn-tile: dnn.dense (%y): no tile of this dense layer fits the core's buffers
+
+// Without --split-input-file the first chunk's error ends the run: one line on stderr.
+// ONE-LINE:      {{^}}fv-opt: error: dnn-tile: dnn.dense (%y): no tile of this dense layer fits the core's buffers{{$}}
+// ONE-LINE-NOT:  {{.}}
+
+// -----
+
+// A fused activation the conv engine's requantization cannot apply.
+func.func @fused_sigmoid(%x: tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32> {
+  %w = dnn.weight "w" : tensor<8x8x3x3xf32>
+  %c = dnn.conv2d %x, %w strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1] act #dnn.act<sigmoid> : (tensor<1x8x4x4xf32>, tensor<8x8x3x3xf32>) -> tensor<1x8x4x4xf32>
+  func.return %c : tensor<1x8x4x4xf32>
+}
+// CHECK: dnn-tile: dnn.conv2d (%c): dnn.conv2d: a fused sigmoid cannot run on the accelerator (split it out)
+
+// -----
+
+// An op marked for the accelerator that has no lowering (grouped, not depthwise).
+func.func @grouped(%x: tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32> {
+  %w = dnn.weight "w" : tensor<8x4x1x1xf32>
+  %g = dnn.conv2d %x, %w strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] group 2 {dnn.target = "accel"} : (tensor<1x8x4x4xf32>, tensor<8x4x1x1xf32>) -> tensor<1x8x4x4xf32>
+  func.return %g : tensor<1x8x4x4xf32>
+}
+// CHECK: dnn-tile: dnn.conv2d (%g): grouped convolution (group 2) other than depthwise
