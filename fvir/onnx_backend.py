@@ -94,8 +94,10 @@ DEVICE_OPTIONS: dict[str, frozenset[str]] = {
 }
 """The `prepare` keyword options every device accepts."""
 
-# ONNX operands whose VALUE decides the shape of a result: op type -> input positions.
+# ONNX operands whose VALUE the importer needs: op type -> input positions. Most decide the
+# shape of a result; Dropout's ratio and training_mode decide whether it is the identity.
 SHAPE_OPERANDS: dict[str, tuple[int, ...]] = {
+    "Dropout": (1, 2),
     "Reshape": (1,),
     "Expand": (1,),
     "Tile": (1,),
@@ -165,6 +167,20 @@ def _freeze(model: onnx.ModelProto, values: Mapping[str, np.ndarray]) -> onnx.Mo
     return frozen
 
 
+def _tensor(name: str, value: Any) -> np.ndarray:
+    """An input as a numpy array (ONNX's test data may hold TensorProtos); sequences of
+    differently shaped tensors, maps and optionals are not fvir values."""
+    if isinstance(value, onnx.TensorProto):
+        return numpy_helper.to_array(value)
+    try:
+        array = np.asarray(value)
+    except ValueError:
+        array = None
+    if array is None or array.dtype == object:
+        raise UserError(f"input '{name}' is not a tensor (fvir runs tensor inputs only)")
+    return array
+
+
 class FvirBackendRep(BackendRep):
     """A prepared model: `run(inputs)` returns its outputs in ONNX output order."""
 
@@ -217,11 +233,10 @@ class FvirBackendRep(BackendRep):
                 raise UserError(f"missing model input(s) {missing}")
             if unknown:
                 raise UserError(f"unknown model input(s) {unknown}; inputs are {self.input_names}")
-            return {n: np.asarray(inputs[n]) for n in self.input_names}
-        arrays = [np.asarray(a) for a in inputs]
-        if len(arrays) != len(self.input_names):
-            raise UserError(f"the model takes {len(self.input_names)} input(s), got {len(arrays)}")
-        return dict(zip(self.input_names, arrays, strict=True))
+            return {n: _tensor(n, inputs[n]) for n in self.input_names}
+        if len(inputs) != len(self.input_names):
+            raise UserError(f"the model takes {len(self.input_names)} input(s), got {len(inputs)}")
+        return {n: _tensor(n, a) for n, a in zip(self.input_names, inputs, strict=True)}
 
     def run(self, inputs: Inputs, **kwargs: Any) -> tuple[Any, ...]:
         if kwargs:

@@ -13,8 +13,11 @@ constant inputs. Legalisation and optimisation are left to passes.
 2. Opset. A model below opset 13 (`COMMON_OPSET`) is converted to 13 with onnx's version
    converter: Softmax gets single-axis semantics; Squeeze, Unsqueeze, Split, ReduceSum, Pad,
    Clip, Slice and Dropout take their parameters as inputs; Upsample becomes Resize. If the
-   converter fails, the model is imported as it is: every translator also accepts the older
-   attribute forms (an attribute binds to the parameter of the input that replaced it).
+   converter fails, import stops with a one-line error (the older semantics are not all
+   reproduced here). The translators still accept the older attribute forms (an attribute binds
+   to the parameter of the input that replaced it), and the model's own opset stays known for
+   nodes the converter keeps although their meaning changed (PRelu before opset 7: a 1-D slope
+   is per channel; Hardmax before 13: on the input coerced to 2-D).
 3. Inputs get static shapes, from the model or from `input_shapes`. A symbolic or unknown dim
    without an override is a `UserError` that suggests `--shape NAME=1x3x224x224`; no default
    batch size is assumed.
@@ -184,16 +187,35 @@ def import_model(
     skeleton, big = _skeleton(model)
     if skeleton.functions:  # model-local functions (dynamo exports): inline them
         skeleton = onnx.inliner.inline_local_functions(skeleton)
-    opset = _default_opset(skeleton)
+    source_opset = opset = _default_opset(skeleton)
     if opset < COMMON_OPSET:
-        try:
-            skeleton = onnx.version_converter.convert_version(skeleton, COMMON_OPSET)
-            opset = COMMON_OPSET
-        except Exception:  # the converter raises bare RuntimeErrors; import the original then
-            pass
+        skeleton = _convert(skeleton, opset)
+        opset = COMMON_OPSET
     graph = skeleton.graph
-    importer = _Importer(graph, big, opset, _host_op_types())
+    importer = _Importer(graph, big, opset, _host_op_types(), source_opset)
     return importer.run(input_shapes or {}, name or graph.name or "model")
+
+
+def _convert(skeleton: onnx.ModelProto, opset: int) -> onnx.ModelProto:
+    """`skeleton` converted to `COMMON_OPSET`, or a one-line error. Importing the original
+    instead would run translators and host functions written for opset-13 semantics on older
+    ones (legacy `broadcast`/`axis` broadcasting, Tile-1's axis input, ...), which fail later or
+    compute something else."""
+    try:
+        return onnx.version_converter.convert_version(skeleton, COMMON_OPSET)
+    except Exception as exc:  # the converter raises bare RuntimeErrors with C++ assertion text
+        reason = _one_line(exc).rsplit("failed: ", 1)[-1]
+        raise UserError(
+            f"cannot convert the model from opset {opset} to {COMMON_OPSET} "
+            f"(onnx's version converter: {reason}); export it with opset {COMMON_OPSET} or later"
+        ) from None
+
+
+def _host_limit(op_type: str, attrs: dict[str, Any]) -> str | None:
+    """Why the host function of `op_type` cannot run these attributes (None: it can)."""
+    from fvir.reference.host import unsupported
+
+    return unsupported(op_type, attrs)
 
 
 def _host_op_types() -> frozenset[str]:
@@ -398,9 +420,14 @@ class _Importer:
         big: dict[str, onnx.TensorProto],
         opset: int,
         host_types: frozenset[str],
+        source_opset: int | None = None,
     ):
         self.graph = graph
         self.opset = opset
+        # The model's own opset, before conversion: where the converter keeps a node unchanged
+        # but its meaning changed (PRelu-6's per-channel slope, Hardmax-11's 2-D coercion),
+        # the translator needs it.
+        self.source_opset = opset if source_opset is None else source_opset
         self.host_types = host_types
         self.initializers: dict[str, onnx.TensorProto] = {t.name: t for t in graph.initializer}
         self.initializers.update(big)
@@ -539,6 +566,8 @@ class _Importer:
         """A `dnn.host` op with result types from ONNX shape inference on this node alone."""
         if op_type not in self.host_types:
             self.unsupported()
+        if (reason := _host_limit(op_type, attrs)) is not None:
+            self.fail(f"fvir does not support {reason}")
         ins = list(inputs)
         while ins and ins[-1] is None:
             ins.pop()
@@ -1014,7 +1043,10 @@ def _dropout(
     seed: int = 0,
     is_test: int = 1,
 ) -> tuple[Val, Val | None]:
-    # Inference: the output is the input; a mask that is read is all ones.
+    # Inference: the output is the input; a mask that is read is all ones. So is training mode
+    # with ratio 0; other training-mode dropouts draw random masks.
+    if g.scalar(training_mode, "training_mode", 0.0) and g.scalar(ratio, "ratio", 0.5):
+        g.fail("training-mode Dropout (random masks) is not supported (export in eval mode)")
     return x, np.ones(g.shape(x), np.bool_) if g.used(1) else None
 
 
@@ -1391,6 +1423,27 @@ def _leaky_relu(g: _Importer, x: Val, *, alpha: float = 0.01) -> dnn.LeakyReluOp
     return dnn.LeakyReluOp(g.value(x), alpha)
 
 
+@_op("PRelu")
+def _prelu(g: _Importer, x: Val, slope: Val) -> list[SSAValue]:
+    """Since PRelu-7 the slope broadcasts unidirectionally to x. Before, a slope of C values is
+    one per channel (PRelu-6: "if of size 1, the value is shared across channels"; PyTorch's
+    opset-6 exports of nn.PReLU(C) rely on it), which the version converter leaves as it is."""
+    xs, ss = g.shape(x), g.shape(slope)
+    if len(ss) <= len(xs) and _broadcasts(ss, xs):
+        return g.host_node()
+    if g.source_opset < 7 and len(ss) == 1 and len(xs) >= 2 and ss[0] == xs[1]:
+        per_channel = (ss[0],) + (1,) * (len(xs) - 2)
+        if isinstance(slope, np.ndarray):
+            return g.host("PRelu", [x, slope.reshape(per_channel)], {})
+        return g.host("PRelu", [x, _reshape(slope, per_channel)], {})
+    g.fail(f"slope of shape {_dims(ss)} does not broadcast to the input's {_dims(xs)}")
+
+
+def _broadcasts(small: Sequence[int], big: Sequence[int]) -> bool:
+    """Whether `small` is unidirectionally broadcastable to `big` (numpy rules, right-aligned)."""
+    return all(s in (1, b) for s, b in zip(reversed(small), reversed(big), strict=False))
+
+
 @_op("Clip")
 def _clip(g: _Importer, x: Val, min: Any = None, max: Any = None) -> Any:
     """dnn.clip for constant bounds (a missing one is -/+ float32 max); bounds computed at run
@@ -1405,12 +1458,17 @@ def _clip(g: _Importer, x: Val, min: Any = None, max: Any = None) -> Any:
 
 
 def _softmax_family(
-    g: _Importer, x: Val, axis: int | None, emit: Callable[[SSAValue, int], SSAValue]
+    g: _Importer,
+    x: Val,
+    axis: int | None,
+    emit: Callable[[SSAValue, int], SSAValue],
+    opset: int | None = None,
 ) -> SSAValue:
     """Opset >= 13: along `axis` (default -1). Before: on x flattened to 2-D at `axis`
-    (default 1), which equals a softmax along the last axis of the 2-D view."""
+    (default 1), which equals a softmax along the last axis of the 2-D view. `opset` is the
+    one whose semantics the node has (default: the importer's)."""
     shape = g.shape(x)
-    if g.opset >= 13:
+    if (g.opset if opset is None else opset) >= 13:
         return emit(g.value(x), -1 if axis is None else axis)
     ax = _axis(1 if axis is None else axis, len(shape))
     if ax == len(shape) - 1:
@@ -1427,7 +1485,10 @@ def _softmax(g: _Importer, x: Val, *, axis: int | None = None) -> SSAValue:
 @_op("LogSoftmax", "Hardmax")
 def _log_softmax(g: _Importer, x: Val, *, axis: int | None = None) -> SSAValue:
     op_type = g.node.op_type
-    return _softmax_family(g, x, axis, lambda v, ax: g.host(op_type, [v], {"axis": ax})[0])
+    # onnx's version converter rewrites Softmax and LogSoftmax-12 to the opset-13 axis
+    # semantics but passes Hardmax through unchanged: it keeps its source opset's meaning.
+    opset = g.source_opset if op_type == "Hardmax" else None
+    return _softmax_family(g, x, axis, lambda v, ax: g.host(op_type, [v], {"axis": ax})[0], opset)
 
 
 @_op("BatchNormalization")

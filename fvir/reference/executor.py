@@ -34,7 +34,7 @@ from xdsl.ir import Operation, SSAValue
 from fvir.dialects import dnn
 from fvir.errors import UserError
 from fvir.frontend.weights import numpy_dtype
-from fvir.reference.host import HOST_OPS, NUM_OUTPUTS
+from fvir.reference.host import HOST_OPS, NUM_OUTPUTS, unsupported
 
 
 class WeightLookup(Protocol):
@@ -572,7 +572,10 @@ def _host(op: dnn.HostOp, v: _Frame) -> list[np.ndarray]:
     if fn is None:
         raise UserError(f"operator '{op_type}' has no reference implementation")
     attrs = {**op.python_attrs(), NUM_OUTPUTS: len(op.outputs)}
-    return [np.asarray(r) for r in fn([v(x) for x in op.inputs], attrs)]
+    if (reason := unsupported(op_type, attrs)) is not None:  # hand-written IR; imports check
+        raise UserError(f"the reference executor does not implement {reason}")
+    with np.errstate(all="ignore"):  # ONNX semantics: sqrt(-1) is nan, 1/0 is inf, no warnings
+        return [np.asarray(r) for r in fn([v(x) for x in op.inputs], attrs)]
 
 
 # -------------------------------------------------------------------------------- table

@@ -110,6 +110,18 @@ def log_softmax(inputs: list[np.ndarray], attrs: dict[str, Any]) -> list[np.ndar
     return [(shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))).astype(x.dtype)]
 
 
+def hardmax(inputs: list[np.ndarray], attrs: dict[str, Any]) -> list[np.ndarray]:
+    """Hardmax (opset >= 13: along one axis, default -1): 1 at the first maximum of each
+    slice along `axis` (np.argmax picks the first of ties, as ONNX does), 0 elsewhere."""
+    x = inputs[0]
+    axis = int(attrs.get("axis", -1)) % x.ndim
+    out = np.zeros_like(x)
+    if x.size:
+        first = np.expand_dims(np.argmax(x, axis=axis), axis)
+        np.put_along_axis(out, first, 1, axis=axis)
+    return [out]
+
+
 def softmax(inputs: list[np.ndarray], attrs: dict[str, Any]) -> list[np.ndarray]:
     """Softmax (opset >= 13: along one axis, default -1), computed stably."""
     x = inputs[0]
@@ -133,9 +145,28 @@ def instance_norm(inputs: list[np.ndarray], attrs: dict[str, Any]) -> list[np.nd
 # ---------------------------------------------------------------------------- reductions
 
 
-def _reduce(fn: Callable[..., np.ndarray], axes_input: int) -> HostFn:
+def _lowest(dtype: np.dtype) -> Any:
+    """The smallest value of `dtype`: -inf for floats, False for bool."""
+    if dtype.kind == "f":
+        return -np.inf
+    return False if dtype.kind == "b" else np.iinfo(dtype).min
+
+
+def _highest(dtype: np.dtype) -> Any:
+    if dtype.kind == "f":
+        return np.inf
+    return True if dtype.kind == "b" else np.iinfo(dtype).max
+
+
+def _reduce(
+    fn: Callable[..., np.ndarray],
+    axes_input: int,
+    empty: Callable[[np.dtype], Any] | None = None,
+) -> HostFn:
     """Reduce*: axes from the attribute (old opsets) or input `axes_input` (ReduceSum >= 13,
-    the others >= 18); no axes means all axes unless noop_with_empty_axes is set."""
+    the others >= 18); no axes means all axes unless noop_with_empty_axes is set. `empty`
+    gives the result of reducing an empty set where numpy has no identity (ReduceMax-18:
+    the lowest value of the type, -inf for floats; ReduceMin: the highest)."""
 
     def run(inputs: list[np.ndarray], attrs: dict[str, Any]) -> list[np.ndarray]:
         x = inputs[0]
@@ -145,7 +176,9 @@ def _reduce(fn: Callable[..., np.ndarray], axes_input: int) -> HostFn:
             if attrs.get("noop_with_empty_axes", 0):
                 return [x]
             axes = list(range(x.ndim))
-        out = fn(x, axis=tuple(a % x.ndim for a in axes) if x.ndim else None, keepdims=keepdims)
+        axis = tuple(a % x.ndim for a in axes) if x.ndim else None
+        extra = {"initial": empty(x.dtype)} if empty is not None and x.size == 0 else {}
+        out = fn(x, axis=axis, keepdims=keepdims, **extra)
         return [np.asarray(out).astype(x.dtype, copy=False)]
 
     return run
@@ -171,6 +204,14 @@ def _arg_reduce(fn: Callable[..., np.ndarray]) -> HostFn:
 
 
 # --------------------------------------------------------------------------- shape ops
+
+
+_PAD_MODES = ("constant", "reflect", "edge", "wrap")
+
+
+def _pad_limits(attrs: dict[str, Any]) -> str | None:
+    mode = str(attrs.get("mode", "constant"))
+    return None if mode in _PAD_MODES else f"Pad mode '{mode}'"
 
 
 def pad(inputs: list[np.ndarray], attrs: dict[str, Any]) -> list[np.ndarray]:
@@ -374,6 +415,35 @@ def _nearest_index(coords: np.ndarray, mode: str, in_size: int) -> np.ndarray:
     return np.clip(idx, 0, in_size - 1).astype(np.int64)
 
 
+_RESIZE_MODES = ("nearest", "linear")
+_RESIZE_COORDINATES = (
+    "half_pixel",
+    "half_pixel_symmetric",
+    "pytorch_half_pixel",
+    "align_corners",
+    "asymmetric",
+)
+_NEAREST_MODES = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")
+
+
+def _resize_limits(attrs: dict[str, Any]) -> str | None:
+    mode = str(attrs.get("mode", "nearest"))
+    coords = str(attrs.get("coordinate_transformation_mode", "half_pixel"))
+    nearest = str(attrs.get("nearest_mode", "round_prefer_floor"))
+    if mode not in _RESIZE_MODES:
+        return f"Resize mode '{mode}' (fvir has {', '.join(_RESIZE_MODES)})"
+    if coords not in _RESIZE_COORDINATES:
+        return f"Resize coordinate_transformation_mode '{coords}'"
+    if mode == "nearest" and nearest not in _NEAREST_MODES:
+        return f"Resize nearest_mode '{nearest}'"
+    if attrs.get("antialias", 0):
+        return "Resize with antialias"
+    policy = str(attrs.get("keep_aspect_ratio_policy", "stretch"))
+    if policy != "stretch":
+        return f"Resize keep_aspect_ratio_policy '{policy}'"
+    return None
+
+
 def resize(inputs: list[np.ndarray], attrs: dict[str, Any]) -> list[np.ndarray]:
     """Resize (opset >= 11: X, roi, scales, sizes) with mode nearest or linear. Linear is
     separable: interpolating axis by axis is n-linear interpolation; coordinates outside the
@@ -382,13 +452,11 @@ def resize(inputs: list[np.ndarray], attrs: dict[str, Any]) -> list[np.ndarray]:
     scales_in, sizes_in = _opt(inputs, 2), _opt(inputs, 3)
     if len(inputs) == 2:  # Resize-10 / Upsample: (X, scales)
         scales_in = inputs[1]
+    if (reason := _resize_limits(attrs)) is not None:
+        raise NotImplementedError(reason)  # callers check `unsupported` first
     mode = str(attrs.get("mode", "nearest"))
     coord_mode = str(attrs.get("coordinate_transformation_mode", "half_pixel"))
     nearest_mode = str(attrs.get("nearest_mode", "round_prefer_floor"))
-    if attrs.get("antialias", 0):
-        raise NotImplementedError("Resize antialias")
-    if attrs.get("keep_aspect_ratio_policy", "stretch") != "stretch":
-        raise NotImplementedError("Resize keep_aspect_ratio_policy")
     axes = _int_list(attrs.get("axes")) or list(range(x.ndim))
     axes = [a % x.ndim for a in axes]
     out_shape = list(x.shape)
@@ -554,13 +622,14 @@ HOST_OPS: dict[str, HostFn] = {
     # normalisation / softmax family
     "LRN": lrn,
     "LogSoftmax": log_softmax,
+    "Hardmax": hardmax,
     "Softmax": softmax,
     "InstanceNormalization": instance_norm,
     # reductions
     "ReduceMean": _reduce(np.mean, 1),
     "ReduceSum": _reduce(np.sum, 1),
-    "ReduceMax": _reduce(np.max, 1),
-    "ReduceMin": _reduce(np.min, 1),
+    "ReduceMax": _reduce(np.max, 1, _lowest),
+    "ReduceMin": _reduce(np.min, 1, _highest),
     "ReduceProd": _reduce(np.prod, 1),
     "ArgMax": _arg_reduce(np.argmax),
     "ArgMin": _arg_reduce(np.argmin),
@@ -634,3 +703,18 @@ HOST_OPS: dict[str, HostFn] = {
     "Where": where,
 }
 """ONNX op type -> numpy implementation, for every op that may become a `dnn.host` op."""
+
+LIMITS: dict[str, Callable[[dict[str, Any]], str | None]] = {
+    "Resize": _resize_limits,
+    "Pad": _pad_limits,
+}
+"""ONNX op type -> what of its attributes the function in `HOST_OPS` does not implement (a
+short description, or None when it runs them)."""
+
+
+def unsupported(op_type: str, attrs: dict[str, Any]) -> str | None:
+    """Why `HOST_OPS[op_type]` cannot run a node with these attributes, or None if it can.
+    The importer asks before it emits a `dnn.host` op, so an attribute fvir does not implement
+    is a one-line error at import rather than a failure at run time."""
+    check = LIMITS.get(op_type)
+    return None if check is None else check(attrs)

@@ -127,3 +127,17 @@ def test_option_and_model_errors() -> None:
     bad.graph.node[1].input[1] = "undefined"
     with pytest.raises(UserError, match="invalid ONNX model"):
         onnx_backend.prepare(bad)
+
+
+def test_tensorproto_inputs_are_converted() -> None:
+    """ONNX's own test data holds some inputs as TensorProto (Cast's special values)."""
+    (z, y) = onnx_backend.prepare(_two_outputs()).run([onnx.numpy_helper.from_array(X)])
+    want_z, want_y = _ort(_two_outputs(), {"x": X})
+    np.testing.assert_allclose(y, want_y, rtol=1e-5)
+    np.testing.assert_array_equal(z, want_z)
+
+
+def test_sequence_input_is_a_user_error() -> None:
+    ragged = [np.zeros((2, 3), np.float32), np.zeros(4, np.float32)]
+    with pytest.raises(UserError, match="input 'x' is not a tensor"):
+        onnx_backend.prepare(_two_outputs()).run([ragged])

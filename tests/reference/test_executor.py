@@ -615,6 +615,9 @@ HOST_CASES: list[tuple[str, dict[str, np.ndarray], dict[str, Any], int]] = [
     ("Softplus", {"x": _X * 30}, {}, OPSET),
     ("LogSoftmax", {"x": _X}, {}, OPSET),
     ("LogSoftmax", {"x": _X}, {"axis": 1}, OPSET),
+    ("Hardmax", {"x": _X}, {}, OPSET),
+    ("Hardmax", {"x": np.round(_X)}, {"axis": 1}, OPSET),  # ties: the first maximum wins
+    ("Hardmax", {"x": np.round(_X)}, {"axis": -4}, OPSET),
     ("Resize", {"x": _X, "roi": _NONE, "sc": _F32(1, 1, 2, 1.5)}, {"mode": "nearest"}, OPSET),
     (
         "Resize",
@@ -660,6 +663,11 @@ HOST_CASES: list[tuple[str, dict[str, np.ndarray], dict[str, Any], int]] = [
     ("InstanceNormalization", {"x": _X, "s": _F32(1, 2, 3), "b": _F32(0, 1, -1)}, {}, OPSET),
     ("Softmax", {"x": _X}, {"axis": 2}, OPSET),
     ("ReduceMin", {"x": _X, "axes": _I64(1)}, {"keepdims": 0}, 18),
+    # reducing an empty set: the lowest (ReduceMax) or highest (ReduceMin) value of the type
+    ("ReduceMax", {"x": np.zeros((2, 0, 4), np.float32), "axes": _I64(1)}, {}, 18),
+    ("ReduceMin", {"x": np.zeros((2, 0, 4), np.float32), "axes": _I64(1)}, {}, 18),
+    ("ReduceMax", {"x": np.zeros((2, 0), np.int32), "axes": _I64(1)}, {"keepdims": 0}, 18),
+    ("ReduceMin", {"x": np.zeros((0, 3), np.int64)}, {"keepdims": 0}, 18),
     ("ReduceProd", {"x": _X, "axes": _I64(-1)}, {}, 18),
     ("ReduceMean", {"x": _X, "axes": _I64()}, {"noop_with_empty_axes": 1}, 18),
     ("ArgMax", {"x": _X}, {"axis": 1}, OPSET),
@@ -851,6 +859,27 @@ def test_missing_and_misshapen_weight() -> None:
         run(module, {}, [x])
     with pytest.raises(UserError, match="weight 'w' has shape 3"):
         run(module, {"w": np.zeros(3, np.float32)}, [x])
+
+
+@pytest.mark.parametrize(
+    ("attrs", "message"),
+    [
+        ({"mode": "cubic"}, "Resize mode 'cubic'"),
+        ({"coordinate_transformation_mode": "tf_crop_and_resize"}, "tf_crop_and_resize"),
+        ({"antialias": 1, "mode": "linear"}, "antialias"),
+    ],
+)
+def test_unimplemented_host_attributes_are_user_errors(attrs: dict, message: str) -> None:
+    """Hand-written IR may ask a host op for what its numpy function does not implement (the
+    importer refuses such nodes): one line, not a NotImplementedError."""
+    x, scales = np.zeros((1, 1, 2, 2), np.float32), np.array([1, 1, 2, 2], np.float32)
+    empty = np.zeros(0, np.float32)
+    module = build(
+        [x, empty, scales],
+        lambda *v: dnn.HostOp("Resize", list(v), [ttype((1, 1, 4, 4))], attrs),
+    )
+    with pytest.raises(UserError, match=f"does not implement .*{message}"):
+        run(module, {}, [x, empty, scales])
 
 
 def test_unknown_host_op() -> None:
