@@ -47,3 +47,16 @@ def report(title: str, rows: dict[str, dict[str, float]], as_json: bool) -> None
             f"{name:<{width}}  {r['median_s'] * 1e3:>8.1f}ms  {r['min_s'] * 1e3:>8.1f}ms  "
             f"{r['max_s'] * 1e3:>8.1f}ms  {r['repeat']}"
         )
+
+
+def peak_rss_bytes() -> int:
+    """This process image's peak RSS: VmHWM, since ru_maxrss keeps the peak of the parent a
+    benchmark child was forked from (Linux carries it across fork and exec)."""
+    try:
+        with open("/proc/self/status") as status:
+            line = next(x for x in status if x.startswith("VmHWM:"))
+        return int(line.split()[1]) * 1024
+    except (OSError, StopIteration):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
