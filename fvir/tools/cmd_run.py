@@ -117,19 +117,25 @@ def summarise(name: str, value: np.ndarray) -> dict:
 
 
 def _inputs(names: list[str], shapes: list[tuple[int, ...]], given: dict[str, np.ndarray],
-            seed: int) -> dict[str, np.ndarray]:
-    """Given inputs, the rest seeded standard-normal, in the model's order."""
+            seed: int, dtypes: list[np.dtype] | None = None) -> dict[str, np.ndarray]:
+    """Given inputs, the rest seeded, in the model's order: standard normal for float inputs
+    (drawn as float32 whatever the width, so a seed means the same values everywhere), zeros
+    for integer and bool ones (indices and flags, where any random value may be out of range,
+    as `fvir.quant.calibrate.random_inputs` does). `dtypes` defaults to float32."""
     for name in given:
         if name not in names:
             raise UserError(f"--input names unknown input '{name}' "
                             f"(the model's inputs: {', '.join(names)})")
     rng = np.random.default_rng(seed)
     out = {}
-    for name, shape in zip(names, shapes, strict=True):
+    for i, (name, shape) in enumerate(zip(names, shapes, strict=True)):
+        dtype = np.dtype(np.float32) if dtypes is None else np.dtype(dtypes[i])
         if name in given:
             out[name] = given[name]
+        elif dtype.kind == "f":
+            out[name] = rng.standard_normal(shape, dtype=np.float32).astype(dtype, copy=False)
         else:
-            out[name] = rng.standard_normal(shape, dtype=np.float32)
+            out[name] = np.zeros(shape, dtype)
     return out
 
 
@@ -166,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_reference(args: argparse.Namespace) -> int:
     from fvir.frontend.onnx import import_model
+    from fvir.frontend.weights import numpy_dtype
     from fvir.reference import run as run_reference
     from fvir.reference.executor import main_function
     from fvir.tools.models import graph_inputs, load_onnx_or_zoo, parse_shapes
@@ -182,9 +189,11 @@ def _run_reference(args: argparse.Namespace) -> int:
             )
         shapes.setdefault(input_name, value.shape)
     imported = import_model(model, shapes, name=name)
-    arg_shapes = [tuple(a.type.get_shape())  # type: ignore[attr-defined]
-                  for a in main_function(imported.module).args]
-    inputs = _inputs(list(imported.input_names), arg_shapes, given, args.seed)
+    arg_types = [a.type for a in main_function(imported.module).args]
+    inputs = _inputs(list(imported.input_names),
+                     [tuple(t.get_shape()) for t in arg_types],  # type: ignore[attr-defined]
+                     given, args.seed,
+                     [numpy_dtype(t.element_type) for t in arg_types])  # type: ignore[attr-defined]
     start = time.perf_counter()
     outputs = run_reference(imported.module, imported.weights, inputs)
     elapsed = time.perf_counter() - start

@@ -63,6 +63,28 @@ def test_seeded_inputs_are_deterministic(tiny_model, capsys):
     assert a["outputs"] != c["outputs"]
 
 
+def test_seeded_inputs_follow_the_input_types(tmp_path, capsys):
+    """A float64 input gets seeded normal values in float64, an int64 one (indices) zeros."""
+    table = np.arange(15, dtype=np.float64).reshape(5, 3)
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["T", "i"], ["g"]), helper.make_node("Add", ["g", "x"], ["y"])],
+        "typed",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, [2]),
+         helper.make_tensor_value_info("x", TensorProto.DOUBLE, [2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.DOUBLE, [2, 3])],
+        [onnx.numpy_helper.from_array(table, "T")],
+    )
+    path = tmp_path / "typed.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    out_dir = tmp_path / "out"
+    run_json(capsys, str(path), "--seed", "5", "--save-outputs", str(out_dir))
+    x = np.random.default_rng(5).standard_normal((2, 3), dtype=np.float32).astype(np.float64)
+    (expected,) = ort.InferenceSession(str(path)).run(None, {"i": np.zeros(2, np.int64), "x": x})
+    got = np.load(out_dir / "y.npy")
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
 def test_text_summary(tiny_model, capsys):
     assert main(["run", str(tiny_model), "--backend", "reference"]) == 0
     out = capsys.readouterr().out
