@@ -8,9 +8,9 @@ for the whole path from the ONNX file to the written `.ifp`.
 Each run is a fresh Python process (so the peak RSS, VmHWM, is the compile's own and no cache
 is warm) that loads the ONNX file, compiles it, serialises the package and writes it to a
 temporary file, as `fv compile -o` does, and reports the time of every stage. The ONNX files
-are written by another process, which keeps the benchmark's own parent small. The table shows medians over the runs: the whole ONNX -> .ifp time and its parts,
-the slowest compile stages, peak RSS (of the whole path) and the package's layers, frames,
-instructions and `.ifp` size.
+are written by another process, which keeps the benchmark's own parent small. The table shows
+medians over the runs: the whole ONNX -> .ifp time and its parts, the slowest compile stages,
+peak RSS (of the whole path) and the package's layers, frames, instructions and `.ifp` size.
 """
 
 from __future__ import annotations
