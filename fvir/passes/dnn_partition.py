@@ -43,7 +43,7 @@ from xdsl.dialects.builtin import IntegerAttr, StringAttr
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 
-from fvir.dialects import dnn
+from fvir.dialects import dnn, tile
 from fvir.isa.spec import SPECS, Opcode
 from fvir.reference.executor import main_function
 
@@ -163,6 +163,32 @@ RULES: dict[type[Operation], Rule] = {
 """The accelerator's rules for int8 fixed-point ops; an op without one runs on the host."""
 
 
+_LAYOUT = (dnn.ConcatOp, dnn.ReshapeOp, dnn.FlattenOp)  # `dnn-tile` decides (addressing or host)
+
+
+def _lowering_problem(op: Operation) -> str | None:
+    """Why the tiler has no layer for `op`'s shapes (e.g. a batch of 2), or None."""
+    if isinstance(op, _LAYOUT):
+        return None
+    try:
+        tile.geometry(op)
+    except tile.Unsupported as exc:
+        return str(exc)
+    return None
+
+
+def accelerator_problem(op: Operation) -> str | None:
+    """Why the accelerator could not run `op`, from its configuration and shapes alone
+    (whatever its exponents), or None. `dnn-quantize` leaves such compute ops float: on the
+    host, an int8 conv, dense, eltwise or lookup-table op would need integer semantics that the
+    host's float functions do not have."""
+    rule = RULES.get(type(op))
+    if rule is None or isinstance(op, dnn.ClipOp):  # clip's rule needs its exponent
+        return None
+    target, reason = rule(op)
+    return reason if target == HOST else _lowering_problem(op)
+
+
 def place(op: Operation) -> tuple[str, str]:
     """(target, reason) of one op."""
     if isinstance(op, dnn.QuantizeOp | dnn.DequantizeOp):
@@ -170,11 +196,14 @@ def place(op: Operation) -> tuple[str, str]:
     if isinstance(op, dnn.HostOp):
         return HOST, f"host op {op.op_type.data}"
     if not dnn.is_fixed_op(op):
-        return HOST, "float op (not quantized)"
+        return HOST, f"float op ({accelerator_problem(op) or 'not quantized'})"
     rule = RULES.get(type(op))
     if rule is None:
         return HOST, f"no accelerator instruction for int8 {op.name}"
-    return rule(op)
+    target, reason = rule(op)
+    if target == ACCEL and (problem := _lowering_problem(op)) is not None:
+        return HOST, problem  # only exact ops get here (relu, max pooling): exact on the host
+    return target, reason
 
 
 def _marked(module: builtin.ModuleOp) -> list[Operation]:

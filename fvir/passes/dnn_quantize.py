@@ -11,7 +11,9 @@ Algorithm:
 2. Select the int8 ops by the contract's table. "Compute" ops are int8 whenever they qualify:
    conv2d and dense whose weight and bias are `dnn.weight` / `dnn.constant` (dense: no trans_a,
    bias [N]), add and mul of equal shapes, average pools that divide by the whole window,
-   global pools, sigmoid, tanh. "Exact" ops (relu, clip, max pooling, concat, reshape, flatten,
+   global pools, sigmoid, tanh; and the accelerator can run them (its ISA limits and batch-1
+   shapes, `dnn_partition.accelerator_problem`): the host computes in float, so an int8 compute
+   op placed there would lose its integer semantics. "Exact" ops (relu, clip, max pooling, concat, reshape, flatten,
    transpose) are int8 when one of their inputs or users is (to a fixpoint): quantizing
    commutes with them, and an exact op between float ops would only add a quantize/dequantize
    round trip. Everything else stays float.
@@ -75,6 +77,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from fvir.dialects import dnn
 from fvir.errors import UserError
+from fvir.passes.dnn_partition import accelerator_problem
 from fvir.quant import calibrate, rules
 from fvir.reference.executor import main_function
 
@@ -213,7 +216,16 @@ def data_operands(op: Operation) -> list[SSAValue]:
 
 
 def _compute_reason(op: Operation) -> str | None:
-    """Why a compute op cannot be int8 (None: it can)."""
+    """Why a compute op cannot be int8 (None: it can): the contract's conditions, then the
+    accelerator's (`dnn_partition.accelerator_problem`: the host has no integer semantics for
+    a conv, dense, eltwise or lookup-table op, so one the accelerator cannot run stays float)."""
+    reason = _contract_reason(op)
+    if reason is None and (problem := accelerator_problem(op)) is not None:
+        return f"no accelerator lowering: {problem}"
+    return reason
+
+
+def _contract_reason(op: Operation) -> str | None:
     if isinstance(op, dnn.Conv2dOp):
         return None if _static(op.weight) and _static(op.bias) else "weights computed at run time"
     if isinstance(op, dnn.DenseOp):

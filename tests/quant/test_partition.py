@@ -92,6 +92,17 @@ def test_clip_needs_a_zero_lower_bound():
     assert [r.target for r in rows] == [ACCEL, ACCEL, HOST]
 
 
+def test_shapes_the_tiler_cannot_lower_go_to_the_host():
+    """The accelerator takes batch-1 images and [1, K] vectors; an exact int8 op on a batch of
+    2 runs on the host (exact on real values), a float op says why it stayed float."""
+    rows = partition_report(module([fixed((2, 3, 4, 4), 4)], dnn.ReluOp))
+    assert rows[0].target == HOST and "batch-1" in rows[0].reason
+    grouped = module([plain((1, 4, 5, 5), f32)], lambda x: dnn.Conv2dOp(
+        x, dnn.WeightOp("w", plain((6, 2, 3, 3), f32)), group=2))
+    assert [r.reason for r in partition_report(grouped)] == [
+        "float op (grouped convolution (group 2))"]
+
+
 def test_float_and_host_ops_and_segments():
     def body(x):
         q = dnn.QuantizeOp(x, 4)  # host
@@ -104,7 +115,7 @@ def test_float_and_host_ops_and_segments():
         f = dnn.FlattenOp(t)  # accel
         return dnn.DequantizeOp(f)  # host
 
-    m = module([plain((2, 3), f32)], body)
+    m = module([plain((1, 6), f32)], body)
     rows = partition_report(m)
     assert [r.target for r in rows] == [HOST, ACCEL, HOST, HOST, HOST, HOST, HOST, ACCEL, HOST]
     assert rows[3].reason == "float op (not quantized)"

@@ -217,12 +217,12 @@ def test_dense_folds_alpha_and_beta():
         bv = dnn.WeightOp("b", plain((5,), f32))
         return dnn.DenseOp(x, wv, bv, alpha=0.25, beta=3.0)
 
-    m = module([plain((2, 6), f32)], body)
+    m = module([plain((1, 6), f32)], body)
     float_m, store = m.clone(), {"w": w, "b": b}
     quantize(m, store)
     (dense,) = ops_of(m, dnn.DenseOp)
     assert (dense.alpha.value.data, dense.beta.value.data) == (1.0, 1.0)
-    x = rng.standard_normal((2, 6)).astype(np.float32)
+    x = rng.standard_normal((1, 6)).astype(np.float32)
     want = 0.25 * (x @ w) + 3.0 * b  # Gemm's definition, computed here
     np.testing.assert_allclose(run(float_m, store, [x])[0], want, rtol=1e-5, atol=1e-5)
     assert compare([want], run(m, store, [x])).cosine >= 0.999
@@ -268,6 +268,26 @@ def test_broadcasting_add_stays_float():
     assert [why for op, why in report.float_ops if op.startswith("dnn.add")] == [
         "broadcasting eltwise op"
     ]
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "group", "why"),
+    [
+        ((1, 4, 6, 6), (6, 2, 3, 3), 2, "grouped convolution (group 2)"),
+        ((1, 2, 20, 20), (4, 2, 17, 1), 1, "kernel [17, 1] outside the ISA's 1..15"),
+        ((2, 2, 6, 6), (4, 2, 3, 3), 1, "conv2d input must be a batch-1 4-D or [1, K] tensor"),
+    ],
+)
+def test_ops_the_accelerator_cannot_run_stay_float(x_shape, w_shape, group, why):
+    """The host computes in float: an int8 conv there would lose its integer semantics."""
+    w = np.random.default_rng(2).standard_normal(w_shape).astype(np.float32)
+    m = module([plain(x_shape, f32)],
+               lambda x: dnn.Conv2dOp(x, dnn.WeightOp("w", plain(w_shape, f32)), group=group))
+    report = quantize(m, {"w": w})
+    (conv,) = ops_of(m, dnn.Conv2dOp)
+    assert not dnn.is_fixed_op(conv)
+    [(op, reason)] = report.float_ops
+    assert op.startswith("dnn.conv2d") and reason.startswith("no accelerator lowering: " + why)
 
 
 def test_lstm_stays_float():

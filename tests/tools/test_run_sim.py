@@ -165,3 +165,47 @@ def test_zoo_name(capsys):
     assert out["model"] == "resnet18" and out["hw"] == "paper-u200"
     assert out["outputs"][0]["shape"] == [1, 1000]
     assert out["cycles"] > 0
+
+
+def _conv_then_relu(tmp_path, name: str, x_shape, w_shape, y_shape, **attrs) -> str:
+    rng = np.random.default_rng(4)
+    w = (rng.standard_normal(w_shape) * 0.3).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["c"], **attrs),
+         helper.make_node("Relu", ["c"], ["y"])],
+        name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, y_shape)],
+        [numpy_helper.from_array(w, "w")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / f"{name}.onnx"
+    onnx.save(model, path)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "y_shape", "attrs", "host"),
+    [
+        ((1, 4, 8, 8), (6, 2, 3, 3), (1, 6, 6, 6), {"group": 2}, "grouped convolution (group 2)"),
+        ((1, 2, 20, 20), (4, 2, 17, 1), (1, 4, 4, 20), {}, "kernel [17, 1]"),
+        ((2, 2, 6, 6), (4, 2, 3, 3), (2, 4, 4, 4), {}, "batch-1"),
+    ],
+)
+def test_layers_the_accelerator_cannot_run_are_right_on_the_host(tmp_path, capsys, x_shape,
+                                                                 w_shape, y_shape, attrs, host):
+    """A conv the ISA or the tiler cannot take runs on the host in float, in both modes: its
+    int8 neighbours stay bit-exact and the outputs match onnxruntime (an int8 conv on the host
+    used to mix dequantized inputs with integer weights)."""
+    path = _conv_then_relu(tmp_path, "hostconv", x_shape, w_shape, y_shape, **attrs)
+    out = run_json(capsys, path, "--hw", "tiny", "--cores", "2", "--check")
+    assert out["check"]["bit_exact"] is True and out["check"]["max_rel_err"] <= 1e-5
+    assert "conv2d" in out["host_ops"]
+    fp32 = run_json(capsys, path, "--hw", "tiny", "--cores", "2", "--dtype", "fp32", "--check")
+    assert fp32["check"]["ok"] and fp32["check"]["max_rel_err"] <= 1e-5
+    from fvir.frontend.onnx import import_model
+    from fvir.passes.dnn_partition import host_ops
+    from fvir.passes.dnn_quantize import quantize
+
+    imported = import_model(onnx.load(path))
+    quantize(imported.module, imported.weights)
+    assert any(host in p.reason for p in host_ops(imported.module))
