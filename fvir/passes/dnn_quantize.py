@@ -14,9 +14,9 @@ Algorithm:
    global pools, sigmoid, tanh; and the accelerator can run them (its ISA limits and batch-1
    shapes, `dnn_partition.accelerator_problem`): the host computes in float, so an int8 compute
    op placed there would lose its integer semantics. "Exact" ops (relu, clip, max pooling,
-   concat, reshape, flatten, transpose) are int8 when one of their inputs or users is (to a fixpoint): quantizing
-   commutes with them, and an exact op between float ops would only add a quantize/dequantize
-   round trip. Everything else stays float.
+   concat, reshape, flatten, transpose) are int8 when one of their inputs or users is (to a
+   fixpoint): quantizing commutes with them, and an exact op between float ops would only add
+   a quantize/dequantize round trip. Everything else stays float.
 3. Calibrate: run the fp32 reference executor on the calibration inputs (default: `samples`
    seeded standard-normal inputs) and record max |x| of every value.
 4. Exponents: every value that exists in int8 (the results of int8 ops, and the float values
