@@ -797,17 +797,17 @@ def _host_ir(u: _Unit, weights: Mapping[str, np.ndarray] | None) -> str:
     block = Block(arg_types=[_f32(v.type) for v in u.inputs])  # type: ignore[arg-type]
     mapping: dict[SSAValue, SSAValue] = dict(zip(u.inputs, block.args, strict=True))
     for op in u.host_ops:
+        for v in op.operands:  # first: a quantized constant (x + K, K a weight) reads one
+            if v not in mapping and isinstance(v.owner, _CONSTS):
+                clone = _inline(v.owner, weights)
+                block.add_op(clone)
+                mapping[v] = clone.results[0]
         if _is(op, "dnn.dequantize") and op.operands[0] in mapping:
             mapping[op.results[0]] = mapping[op.operands[0]]  # the runtime dequantizes
             continue
         if _is(op, "dnn.quantize") and all(x.operation not in inside for x in op.results[0].uses):
             mapping[op.results[0]] = mapping[op.operands[0]]  # the runtime quantizes
             continue
-        for v in op.operands:
-            if v not in mapping and isinstance(v.owner, _CONSTS):
-                clone = _inline(v.owner, weights)
-                block.add_op(clone)
-                mapping[v] = clone.results[0]
         new = op.clone(value_mapper=mapping)
         for key in ("dnn.target", "dnn.segment"):
             new.attributes.pop(key, None)

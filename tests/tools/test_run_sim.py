@@ -209,3 +209,71 @@ def test_layers_the_accelerator_cannot_run_are_right_on_the_host(tmp_path, capsy
     imported = import_model(onnx.load(path))
     quantize(imported.module, imported.weights)
     assert any(host in p.reason for p in host_ops(imported.module))
+
+
+@pytest.mark.parametrize("op", ["Add", "Mul"])
+def test_eltwise_with_a_full_shape_constant(tmp_path, capsys, op):
+    """y = relu(x) op K with K an initializer of x's shape: K is quantized by a host layer
+    that reads it (the frame plan used to look K up before inlining it: a KeyError)."""
+    k = np.random.default_rng(6).standard_normal((1, 4, 5, 5)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["r"]), helper.make_node(op, ["r", "k"], ["y"])],
+        "eltconst", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 5, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 5, 5])],
+        [numpy_helper.from_array(k, "k")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / "eltconst.onnx"
+    onnx.save(model, path)
+    out = run_json(capsys, str(path), "--hw", "tiny", "--cores", "2", "--check")
+    assert out["check"]["bit_exact"] is True and out["check"]["cosine"] > 0.999
+    fp32 = run_json(capsys, str(path), "--hw", "tiny", "--dtype", "fp32", "--check")
+    assert fp32["check"]["ok"]
+
+
+def _save(tmp_path, name: str, nodes, inputs, outputs, inits=()) -> str:
+    graph = helper.make_graph(nodes, name, inputs, outputs, list(inits))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / f"{name}.onnx"
+    onnx.save(model, path)
+    return str(path)
+
+
+def test_integer_inputs_get_zeros_and_nan_outputs_compare_equal(tmp_path, capsys):
+    """Seeded inputs follow the model's types on the simulator too (indices: zeros, as on the
+    reference backend), and outputs holding NaN (sqrt of negative values) are bit-exact when
+    the NaNs sit in the same places."""
+    table = np.arange(12, dtype=np.float32).reshape(4, 3) - 6
+    path = _save(
+        tmp_path, "gathersqrt",
+        [helper.make_node("Gather", ["T", "i"], ["g"]), helper.make_node("Sqrt", ["g"], ["y"])],
+        [helper.make_tensor_value_info("i", TensorProto.INT64, [2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])],
+        [numpy_helper.from_array(table, "T")])
+    out_dir = tmp_path / "out"
+    out = run_json(capsys, path, "--hw", "tiny", "--check", "--save-outputs", str(out_dir))
+    assert out["check"]["bit_exact"] is True and out["check"]["ok"]
+    y = np.load(out_dir / "y.npy")
+    with np.errstate(invalid="ignore"):
+        want = np.sqrt(np.stack([table[0], table[0]]))  # row 0, twice
+    np.testing.assert_array_equal(y, want)
+    assert np.isnan(y).any()
+
+
+def test_check_without_onnxruntime(cnn, capsys, monkeypatch):
+    """A model onnxruntime cannot run (an opset it dropped): int8 is still checked against the
+    int8 reference; fp32, which has no other oracle, fails the check in one line."""
+    import onnxruntime
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("NOT_IMPLEMENTED : Could not find an implementation for X(6)")
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", refuse)
+    out = run_json(capsys, cnn, "--hw", "tiny", "--check")
+    check = out["check"]
+    assert check["bit_exact"] is True and check["ok"] and check["cosine"] is None
+    assert check["onnxruntime"].startswith("cannot run the model: NOT_IMPLEMENTED")
+    assert main(["run", cnn, "--hw", "tiny", "--dtype", "fp32", "--check"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "onnxruntime cannot run the model" in err
