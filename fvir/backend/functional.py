@@ -262,13 +262,18 @@ def run_host_layer(layer: Layer, package: Package, mem: Memory) -> None:
     from xdsl.parser import Parser
 
     from fvir.dialects.dnn import DNN
+    from fvir.frontend.weights import numpy_dtype
     from fvir.reference import run
+    from fvir.reference.executor import main_function
 
     ctx = Context()
     for dialect in (Builtin, Func, Arith, DNN):
         ctx.load_dialect(dialect)
     module = Parser(ctx, layer.host_ir, f"host layer '{layer.name}'").parse_module()
-    args = [read_tensor(mem, package.tensors[t]) for t in layer.inputs]
+    types = [a.type for a in main_function(module).args]
+    args = [read_tensor(mem, package.tensors[t]).astype(numpy_dtype(ty.element_type),  # type: ignore
+                                                        copy=False)
+            for t, ty in zip(layer.inputs, types, strict=True)]
     results = run(module, {}, args)
     if len(results) != len(layer.outputs):
         raise UserError(f"host layer '{layer.name}' returns {len(results)} values for "

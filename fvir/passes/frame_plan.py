@@ -794,7 +794,10 @@ def _host_ir(u: _Unit, weights: Mapping[str, np.ndarray] | None) -> str:
     the host ops use are inlined as `dnn.constant`s when `weights` has them (a host layer sees
     no WeightStore); otherwise they stay `dnn.weight` references."""
     inside = set(u.host_ops)
-    block = Block(arg_types=[_f32(v.type) for v in u.inputs])  # type: ignore[arg-type]
+    # int8 tensors arrive as their real values; others keep their type (DDR holds them as
+    # float32, and the runtime casts them back).
+    block = Block(arg_types=[_f32(v.type) if qp.is_int8(v.type) else v.type  # type: ignore
+                             for v in u.inputs])
     mapping: dict[SSAValue, SSAValue] = dict(zip(u.inputs, block.args, strict=True))
     for op in u.host_ops:
         for v in op.operands:  # first: a quantized constant (x + K, K a weight) reads one

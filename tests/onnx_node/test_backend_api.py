@@ -141,3 +141,27 @@ def test_sequence_input_is_a_user_error() -> None:
     ragged = [np.zeros((2, 3), np.float32), np.zeros(4, np.float32)]
     with pytest.raises(UserError, match="input 'x' is not a tensor"):
         onnx_backend.prepare(_two_outputs()).run([ragged])
+
+
+def test_sim_device_keeps_output_types_and_reports_compile_limits() -> None:
+    """The SIM device returns each output in its model type, as the CPU device does, and a
+    model the compiler cannot fit to the hardware is a one-line UserError."""
+    x = np.arange(6, dtype=np.float64).reshape(1, 6)
+    model = _model([helper.make_node("Relu", ["x"], ["y"]),
+                    helper.make_node("ArgMax", ["y"], ["a"], axis=1)],
+                   [helper.make_tensor_value_info("x", TensorProto.DOUBLE, [1, 6])],
+                   [helper.make_tensor_value_info("y", TensorProto.DOUBLE, [1, 6]),
+                    helper.make_tensor_value_info("a", TensorProto.INT64, [1, 1])])
+    sim = FvirBackend.prepare(model, "SIM", hw="tiny").run([x])
+    cpu = FvirBackend.prepare(model, "CPU").run([x])
+    for got, want, ort_out in zip(sim, cpu, _ort(model, {"x": x}), strict=True):
+        assert got.dtype == want.dtype == ort_out.dtype
+        np.testing.assert_array_equal(got, ort_out)
+    # A global pool over 120 x 120 x 16 fits no tile of tiny's buffers.
+    big = _model([helper.make_node("Relu", ["x"], ["r"]),
+                  helper.make_node("GlobalAveragePool", ["r"], ["y"])],
+                 [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16, 120, 120])],
+                 [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16, 1, 1])])
+    rep = FvirBackend.prepare(big, "SIM", hw="tiny")
+    with pytest.raises(UserError, match=r"cannot compile the model for tiny: .*fits the core"):
+        rep.run([np.zeros((1, 16, 120, 120), np.float32)])
