@@ -41,6 +41,7 @@ later.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -53,6 +54,9 @@ from fvir.ifp.package import Layer, Package, SegmentKind, TensorInfo
 from fvir.isa.encoding import decode, select, set_field
 from fvir.isa.instr import Instruction
 from fvir.isa.spec import NUM_SEGMENTS, Opcode
+
+if TYPE_CHECKING:
+    from xdsl.dialects.builtin import ModuleOp
 
 # ---------------------------------------------------------------------------------------------
 # One stream
@@ -270,6 +274,8 @@ def run_host_layer(layer: Layer, package: Package, mem: Memory) -> None:
     for dialect in (Builtin, Func, Arith, DNN):
         ctx.load_dialect(dialect)
     module = Parser(ctx, layer.host_ir, f"host layer '{layer.name}'").parse_module()
+    if mem.mode == "fp32":
+        _skip_grid_round_trips(module)
     types = [a.type for a in main_function(module).args]
     args = [read_tensor(mem, package.tensors[t]).astype(numpy_dtype(ty.element_type),  # type: ignore
                                                         copy=False)
@@ -280,6 +286,22 @@ def run_host_layer(layer: Layer, package: Package, mem: Memory) -> None:
                         f"{len(layer.outputs)} output tensors")
     for t, value in zip(layer.outputs, results, strict=True):
         write_tensor(mem, package.tensors[t], value)
+
+
+def _skip_grid_round_trips(module: ModuleOp) -> None:
+    """fp32 mode keeps real values unrounded, on the accelerator and in DDR: a host layer's
+    `dnn.quantize` -> `dnn.dequantize` (rounding onto an int8 grid inside the layer) becomes the
+    identity too."""
+    from fvir.dialects.dnn import DequantizeOp, QuantizeOp
+
+    for op in list(module.walk()):
+        if isinstance(op, DequantizeOp) and isinstance(q := op.input.owner, QuantizeOp):
+            op.results[0].replace_all_uses_with(q.input)
+            op.detach()
+            op.erase()
+            if not q.results[0].uses:
+                q.detach()
+                q.erase()
 
 
 def run_package(package: Package, inputs: Sequence[np.ndarray], core: CoreConfig,

@@ -808,8 +808,16 @@ def _host_ir(u: _Unit, weights: Mapping[str, np.ndarray] | None) -> str:
         if _is(op, "dnn.dequantize") and op.operands[0] in mapping:
             mapping[op.results[0]] = mapping[op.operands[0]]  # the runtime dequantizes
             continue
-        if _is(op, "dnn.quantize") and all(x.operation not in inside for x in op.results[0].uses):
-            mapping[op.results[0]] = mapping[op.operands[0]]  # the runtime quantizes
+        if _is(op, "dnn.quantize"):
+            if all(x.operation not in inside for x in op.results[0].uses):
+                mapping[op.results[0]] = mapping[op.operands[0]]  # the runtime quantizes
+                continue
+            # Read inside the unit (by an exact op such as a channel shuffle's reshape), whose
+            # int8 values are their real values here: round onto the grid and back.
+            grid = op.clone(value_mapper=mapping)
+            back = dnn.DequantizeOp(grid.results[0])
+            block.add_ops([grid, back])
+            mapping[op.results[0]] = back.results[0]
             continue
         new = op.clone(value_mapper=mapping)
         for key in ("dnn.target", "dnn.segment"):

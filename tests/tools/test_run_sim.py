@@ -277,3 +277,29 @@ def test_check_without_onnxruntime(cnn, capsys, monkeypatch):
     assert main(["run", cnn, "--hw", "tiny", "--dtype", "fp32", "--check"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "onnxruntime cannot run the model" in err
+
+
+def test_channel_shuffle_after_a_host_conv(tmp_path, capsys):
+    """ShuffleNet's pattern: a grouped conv (host, float) feeds a channel shuffle (reshape to
+    5-D, transpose, reshape: exact int8 ops, also on the host) that feeds an accelerator conv.
+    The host layer rounds onto the int8 grid in int8 mode and keeps real values in fp32."""
+    rng = np.random.default_rng(8)
+    groups, c, hw = 2, 8, 8
+    inits = [numpy_helper.from_array(a, n) for n, a in [
+        ("wg", (rng.standard_normal((c, c // groups, 1, 1)) * 0.5).astype(np.float32)),
+        ("s5", np.array([1, groups, c // groups, hw, hw], np.int64)),
+        ("s4", np.array([1, c, hw, hw], np.int64)),
+        ("w1", (rng.standard_normal((c, c, 1, 1)) * 0.3).astype(np.float32))]]
+    path = _save(
+        tmp_path, "shuffle",
+        [helper.make_node("Conv", ["x", "wg"], ["a"], group=groups),
+         helper.make_node("Reshape", ["a", "s5"], ["b"]),
+         helper.make_node("Transpose", ["b"], ["t"], perm=[0, 2, 1, 3, 4]),
+         helper.make_node("Reshape", ["t", "s4"], ["d"]),
+         helper.make_node("Conv", ["d", "w1"], ["y"])],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, hw, hw])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, c, hw, hw])], inits)
+    out = run_json(capsys, path, "--hw", "tiny", "--cores", "2", "--check")
+    assert out["check"]["bit_exact"] is True and out["check"]["cosine"] > 0.999
+    fp32 = run_json(capsys, path, "--hw", "tiny", "--cores", "2", "--dtype", "fp32", "--check")
+    assert fp32["check"]["ok"] and fp32["check"]["max_rel_err"] <= 1e-5
