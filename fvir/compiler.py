@@ -40,6 +40,7 @@ import numpy as np
 import onnx
 from xdsl.context import Context
 
+from fvir.errors import UserError, first_line
 from fvir.frontend.onnx import ImportedModel, import_model
 from fvir.hw.config import PoolConfig
 from fvir.ifp.emit import build_package
@@ -47,6 +48,18 @@ from fvir.ifp.package import Package
 
 Progress = Callable[[str], None]
 Calibration = Sequence[dict[str, np.ndarray]] | Sequence[str | Path] | None
+
+
+@contextmanager
+def compile_errors(model: str, hw: PoolConfig) -> Iterator[None]:
+    """A pass that cannot handle this model on this hardware (a layer no tile of which fits
+    the core's buffers, say) is the user's choice of model and hardware, not a bug: one line."""
+    from xdsl.utils.exceptions import PassFailedException
+
+    try:
+        yield
+    except PassFailedException as exc:
+        raise UserError(f"cannot compile {model} for {hw.name}: {first_line(exc)}") from None
 
 
 @contextmanager

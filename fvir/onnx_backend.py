@@ -55,15 +55,13 @@ def _run_reference(imported: ImportedModel, inputs: Sequence[np.ndarray],
 def _run_sim(imported: ImportedModel, inputs: Sequence[np.ndarray],
              rep: FvirBackendRep) -> list[np.ndarray]:
     """Compile (cached per imported model) and simulate on `rep.options`' cores and pool."""
-    from xdsl.utils.exceptions import PassFailedException
-
     from fvir.backend.machine import simulate_package
-    from fvir.compiler import compile_model
+    from fvir.compiler import compile_errors, compile_model
     from fvir.frontend.onnx import ImportedModel as Imported
-    from fvir.frontend.weights import WeightStore, numpy_dtype
+    from fvir.frontend.weights import WeightStore
     from fvir.hw import load_hw
     from fvir.hw.config import PoolConfig
-    from fvir.reference.executor import main_function
+    from fvir.reference.executor import main_function, signature_dtypes
 
     opts = rep.options
     hw = opts.get("hw", "paper-u200")
@@ -74,11 +72,8 @@ def _run_sim(imported: ImportedModel, inputs: Sequence[np.ndarray],
         # The compiler rewrites the module in place: give it a copy, keep the import intact.
         copy = Imported(imported.module.clone(), WeightStore(dict(imported.weights.items())),
                         list(imported.input_names), list(imported.output_names))
-        try:
+        with compile_errors("the model", pool):
             package = compile_model(copy, pool, seed=int(opts.get("seed", 0)))
-        except PassFailedException as exc:  # this model on this hardware, as in `fv run`
-            first = (str(exc).splitlines() or ["pass failed"])[0]
-            raise UserError(f"cannot compile the model for {pool.name}: {first}") from None
         rep.compiled[key] = package
     report = simulate_package(package, [np.asarray(x, np.float32) for x in inputs], pool,
                               cores=int(opts.get("cores", 1)), mode=opts.get("dtype", "int8"))
@@ -88,9 +83,9 @@ def _run_sim(imported: ImportedModel, inputs: Sequence[np.ndarray],
         raise tenant.fault
     assert tenant.outputs is not None
     # DDR holds float32 and int8: give each output its model type back (like the CPU device).
-    results = main_function(imported.module).function_type.outputs.data
-    return [np.asarray(y).astype(numpy_dtype(t.element_type), copy=False)  # type: ignore
-            for y, t in zip(tenant.outputs, results, strict=True)]
+    _, dtypes = signature_dtypes(main_function(imported.module))
+    return [np.asarray(y).astype(dtype, copy=False)
+            for y, dtype in zip(tenant.outputs, dtypes, strict=True)]
 
 
 DEVICES: dict[str, Executor] = {

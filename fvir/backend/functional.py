@@ -266,9 +266,8 @@ def run_host_layer(layer: Layer, package: Package, mem: Memory) -> None:
     from xdsl.parser import Parser
 
     from fvir.dialects.dnn import DNN
-    from fvir.frontend.weights import numpy_dtype
     from fvir.reference import run
-    from fvir.reference.executor import main_function
+    from fvir.reference.executor import main_function, signature_dtypes
 
     ctx = Context()
     for dialect in (Builtin, Func, Arith, DNN):
@@ -276,10 +275,9 @@ def run_host_layer(layer: Layer, package: Package, mem: Memory) -> None:
     module = Parser(ctx, layer.host_ir, f"host layer '{layer.name}'").parse_module()
     if mem.mode == "fp32":
         _skip_grid_round_trips(module)
-    types = [a.type for a in main_function(module).args]
-    args = [read_tensor(mem, package.tensors[t]).astype(numpy_dtype(ty.element_type),  # type: ignore
-                                                        copy=False)
-            for t, ty in zip(layer.inputs, types, strict=True)]
+    dtypes, _ = signature_dtypes(main_function(module))
+    args = [read_tensor(mem, package.tensors[t]).astype(dtype, copy=False)
+            for t, dtype in zip(layer.inputs, dtypes, strict=True)]
     results = run(module, {}, args)
     if len(results) != len(layer.outputs):
         raise UserError(f"host layer '{layer.name}' returns {len(results)} values for "

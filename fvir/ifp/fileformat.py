@@ -70,7 +70,7 @@ from typing import Any
 
 import numpy as np
 
-from fvir.errors import UserError
+from fvir.errors import UserError, first_line
 from fvir.hw.config import CoreConfig
 from fvir.ifp.package import (
     FORMAT_VERSION,
@@ -497,8 +497,7 @@ class _Reader:
         except KeyError as exc:
             raise self.fail(f"has a malformed meta section: missing key {exc}") from None
         except (ValueError, TypeError, AttributeError) as exc:
-            detail = (str(exc).splitlines() or [type(exc).__name__])[0]
-            raise self.fail(f"has a malformed meta section: {detail}") from None
+            raise self.fail(f"has a malformed meta section: {first_line(exc)}") from None
         if _header_name(fields["name"]) != header_name:
             label = header_name.rstrip(b"\0")
             raise self.fail(

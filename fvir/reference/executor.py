@@ -29,7 +29,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
     TensorType,
 )
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 
 from fvir.dialects import dnn
 from fvir.errors import UserError
@@ -625,6 +625,14 @@ def main_function(module: ModuleOp) -> func.FuncOp:
     if len(funcs) == 1:
         return funcs[0]
     raise UserError("the module has no func.func @main")
+
+
+def signature_dtypes(fn: func.FuncOp) -> tuple[list[np.dtype], list[np.dtype]]:
+    """The numpy element types of `fn`'s arguments and of its results."""
+    def of(types: Sequence[Attribute]) -> list[np.dtype]:
+        return [numpy_dtype(t.element_type) for t in types]  # type: ignore[attr-defined]
+
+    return of(fn.function_type.inputs.data), of(fn.function_type.outputs.data)
 
 
 def input_names(fn: func.FuncOp) -> list[str] | None:

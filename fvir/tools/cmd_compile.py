@@ -121,16 +121,14 @@ def run(args: argparse.Namespace) -> int:
     model, name = load_onnx_or_zoo(args.model)
     set_input_shapes(model, shapes)
 
-    from xdsl.utils.exceptions import PassFailedException
-
-    from fvir.compiler import compile_model
+    from fvir.compiler import compile_errors, compile_model
     from fvir.frontend.onnx import import_model
 
     started = time.perf_counter()
     progress("import")
     imported = import_model(model)
     del model  # the proto's copy of the weights is dead weight from here on (VGG-16: 553 MB)
-    try:
+    with compile_errors(name, hw):
         package = compile_model(
             imported,
             hw,
@@ -139,11 +137,6 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
             fp32_shadow=args.fp32,
         )
-    except PassFailedException as exc:
-        # A pass that cannot handle this model on this hardware (a layer no tile of which
-        # fits the core's buffers, say): the user's choice of model and --hw, not a bug.
-        first = (str(exc).splitlines() or ["pass failed"])[0]
-        raise UserError(f"cannot compile {name} for {hw.name}: {first}") from None
     compile_s = time.perf_counter() - started
     progress("write", args.output)
     size = write_package(package, args.output)

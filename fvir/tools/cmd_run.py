@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from fvir.errors import UserError
+from fvir.errors import UserError, first_line
 
 HELP = "run a model (ONNX file, zoo name or .ifp) on the simulator and summarise its outputs"
 
@@ -175,9 +175,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_reference(args: argparse.Namespace) -> int:
     from fvir.frontend.onnx import import_model
-    from fvir.frontend.weights import numpy_dtype
     from fvir.reference import run as run_reference
-    from fvir.reference.executor import main_function
+    from fvir.reference.executor import main_function, signature_dtypes
     from fvir.tools.models import graph_inputs, load_onnx_or_zoo, parse_shapes
 
     given = parse_inputs(args.input)
@@ -192,11 +191,10 @@ def _run_reference(args: argparse.Namespace) -> int:
             )
         shapes.setdefault(input_name, value.shape)
     imported = import_model(model, shapes, name=name)
-    arg_types = [a.type for a in main_function(imported.module).args]
+    fn = main_function(imported.module)
     inputs = _inputs(list(imported.input_names),
-                     [tuple(t.get_shape()) for t in arg_types],  # type: ignore[attr-defined]
-                     given, args.seed,
-                     [numpy_dtype(t.element_type) for t in arg_types])  # type: ignore[attr-defined]
+                     [tuple(a.type.get_shape()) for a in fn.args],  # type: ignore[attr-defined]
+                     given, args.seed, signature_dtypes(fn)[0])
     start = time.perf_counter()
     outputs = run_reference(imported.module, imported.weights, inputs)
     elapsed = time.perf_counter() - start
@@ -214,10 +212,6 @@ def _run_reference(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------------
 # sim backend
-
-
-def _first_line(exc: Exception) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _compare(got: list[np.ndarray], want: list[np.ndarray]) -> dict[str, float]:
@@ -259,11 +253,9 @@ def _run_sim(args: argparse.Namespace) -> int:
     names = list(package.input_names)
     dtypes = None
     if quantized is not None:  # the model's own input types (a package's inputs are float32)
-        from fvir.frontend.weights import numpy_dtype
-        from fvir.reference.executor import main_function
+        from fvir.reference.executor import main_function, signature_dtypes
 
-        dtypes = [numpy_dtype(a.type.element_type)  # type: ignore[attr-defined]
-                  for a in main_function(quantized[0]).args]
+        dtypes = signature_dtypes(main_function(quantized[0]))[0]
     inputs = _inputs(names, [tuple(package.tensors[t].shape) for t in package.inputs], given,
                      args.seed, dtypes)
 
@@ -336,9 +328,7 @@ def _run_sim(args: argparse.Namespace) -> int:
 def _compile(args: argparse.Namespace, pool: Any, given: dict[str, np.ndarray]) -> tuple:
     """Compile MODEL for `pool`'s core: (package, ONNX model, quantized module or None,
     name)."""
-    from xdsl.utils.exceptions import PassFailedException
-
-    from fvir.compiler import package_model, quantize_model
+    from fvir.compiler import compile_errors, package_model, quantize_model
     from fvir.frontend.onnx import import_model
     from fvir.tools.models import graph_inputs, load_onnx_or_zoo, parse_shapes, set_input_shapes
 
@@ -351,16 +341,12 @@ def _compile(args: argparse.Namespace, pool: Any, given: dict[str, np.ndarray]) 
                             f"(the model's inputs: {', '.join(names)})")
         shapes.setdefault(input_name, value.shape)
     set_input_shapes(model, shapes)
-    try:
+    with compile_errors(name, pool):
         # compile_model's two halves, to keep the quantized module (--check's int8 oracle)
         # before tiling rewrites it in place; the arguments are compile_model's own.
         imported = quantize_model(import_model(model, name=name), channel_group=pool.core.ocp)
         quantized = imported.module.clone() if args.check else None
         package = package_model(imported, pool)
-    except PassFailedException as exc:
-        # A model this hardware cannot run (as `fv compile` words it): not a bug of fv run.
-        first = (str(exc).splitlines() or ["pass failed"])[0]
-        raise UserError(f"cannot compile {name} for {pool.name}: {first}") from None
     if quantized is not None:
         quantized = (quantized, imported.weights)
     return package, model, quantized, name
@@ -382,7 +368,7 @@ def _check(dtype: str, outputs: list[np.ndarray], inputs: dict[str, np.ndarray],
         feed = {i.name: inputs[i.name] for i in session.get_inputs()}
         check.update(_compare(outputs, session.run(None, feed)))
     except Exception as exc:  # onnxruntime's own errors (an opset it dropped, say): no oracle
-        check["onnxruntime"] = f"cannot run the model: {_first_line(exc)}"
+        check["onnxruntime"] = f"cannot run the model: {first_line(exc)}"
         if dtype != "int8":  # fp32 has no other oracle
             failure = f"onnxruntime {check['onnxruntime']}"
     if dtype == "int8":

@@ -18,6 +18,7 @@ from test_inspect_cli import make_package
 from xdsl.dialects.func import FuncOp
 
 from fvir import zoo
+from fvir.compiler import compile_errors
 from fvir.errors import UserError
 from fvir.frontend.onnx import ImportedModel
 from fvir.hw import TINY
@@ -64,6 +65,7 @@ def fake(monkeypatch):
     compiler = FakeCompiler()
     module = types.ModuleType("fvir.compiler")
     module.compile_model = compiler  # type: ignore[attr-defined]
+    module.compile_errors = compile_errors  # type: ignore[attr-defined]  # the real one
     monkeypatch.setitem(sys.modules, "fvir.compiler", module)
     return compiler
 
@@ -191,6 +193,7 @@ def test_a_failing_pass_is_one_line(tmp_path, capsys, monkeypatch):
 
     module = types.ModuleType("fvir.compiler")
     module.compile_model = fail  # type: ignore[attr-defined]
+    module.compile_errors = compile_errors  # type: ignore[attr-defined]  # the real one
     monkeypatch.setitem(sys.modules, "fvir.compiler", module)
     assert compile_error(capsys, "gru", "-o", tmp_path / "g.ifp", "--hw", "tiny") == (
         "cannot compile gru for tiny: dnn.conv2d (%c): no tile of this conv layer fits the core"
