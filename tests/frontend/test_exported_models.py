@@ -197,22 +197,40 @@ def test_all_light_models_are_found() -> None:
     ]
 
 
+def assert_close_given_logits(got: list[np.ndarray], want: list[np.ndarray]) -> None:
+    """`got` matches `want` (outputs of a `with_logits` model) within MAX_REL_ERROR, except that
+    a Softmax output may differ by what its logits' difference explains.
+
+    Softmax's Jacobian p_i (delta_ij - p_j) bounds |dp| by 2 max p max|dz| to first order, so
+    probabilities are held to MAX_REL_ERROR + 2 max|dz|. The as-shipped weights drive some
+    logits to ~1e10, where two float32 accumulation orders differ by thousands: there the
+    probabilities are not determined by float32 arithmetic at all, and only the logits (checked
+    to MAX_REL_ERROR) say whether the network was computed right.
+    """
+    assert len(got) == len(want)
+    for ours, theirs in zip(got[1:], want[1:], strict=True):
+        assert rel_error(ours, theirs) <= MAX_REL_ERROR
+    slack = 2 * max((float(np.abs(o - t).max()) for o, t in zip(got[1:], want[1:], strict=True)),
+                    default=0.0)
+    assert rel_error(got[0], want[0]) <= MAX_REL_ERROR + slack
+
+
 @pytest.mark.parametrize("path", light_params(SLOW))
 def test_light_model_as_shipped(path: Path) -> None:
-    m = onnx.load(path)
+    m = with_logits(onnx.load(path))
     assert m.opset_import[0].version == 9
     imported = import_model(m)
     feeds = random_feeds(m, seed=0)
-    for got, want in zip(fvir_run(imported, feeds), ort_run(m, feeds), strict=True):
-        assert rel_error(got, want) <= MAX_REL_ERROR
+    assert_close_given_logits(fvir_run(imported, feeds), ort_run(m, feeds))
 
-    # ONNX's stored output, for the input its backend runner generates for these models.
+    # ONNX's stored output, for the input its backend runner generates for these models; its
+    # logits are not stored, so onnxruntime's stand in for them.
     (info,) = graph_inputs(m)
     n = math.prod(shape_of(info))
     x = (np.arange(n).reshape(shape_of(info)) / n).astype(np.float32)
-    want = numpy_helper.to_array(onnx.load_tensor(path.with_name(f"{path.stem}_output_0.pb")))
-    (got,) = fvir_run(imported, {info.name: x})
-    assert rel_error(got, want) <= MAX_REL_ERROR
+    stored = numpy_helper.to_array(onnx.load_tensor(path.with_name(f"{path.stem}_output_0.pb")))
+    want = [stored, *ort_run(m, {info.name: x})[1:]]
+    assert_close_given_logits(fvir_run(imported, {info.name: x}), want)
 
 
 @pytest.mark.parametrize("path", light_params(SLOW))
