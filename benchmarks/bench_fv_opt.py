@@ -22,7 +22,7 @@ from xdsl.dialects.func import Func
 from xdsl.parser import Parser
 from xdsl.printer import Printer
 
-from fvir.dialects.dnn import DNN
+from fvir.ir.dnn import DNN
 
 T = "tensor<1x16x14x14xf32>"
 W = "tensor<16x16x3x3xf32>"

@@ -15,11 +15,11 @@ printing or parsing IR on the way:
 4. `partition`: accelerator or host, per op (`fvir.passes.dnn_partition`).
 5. `tile`: every accelerator layer cut into tiles for one core (`fvir.passes.dnn_tile`).
 6. `frames`: DDR tensors, the weights segment and every frame's instructions
-   (`fvir.passes.frame_plan`, the generator `tile-compile-frames` also uses).
-7. `emit`: the `Package` (`fvir.ifp.emit.build_package`).
+   (`fvir.codegen.frame_plan`, the generator `tile-compile-frames` also uses).
+7. `emit`: the `Package` (`fvir.codegen.emit.build_package`).
 
 Fast path. Stage 6 does not build `vcore` ops: `tile-compile-frames` turns the same plan into
-`ifp`/`vcore` IR for `fv-opt` and FileCheck, and `fvir.ifp.emit.emit_package` encodes that IR
+`ifp`/`vcore` IR for `fv-opt` and FileCheck, and `fvir.codegen.emit.emit_package` encodes that IR
 through the same `build_package`, so both give identical packages (tests/compiler checks it).
 Measured on the quantized zoo ResNet-50 for paper-u200 (2600 frames, 57.6k instructions; CPU
 seconds): tile 0.21, plan 0.28, build_package 0.38; building the IR from the plan would add
@@ -40,10 +40,10 @@ import numpy as np
 import onnx
 from xdsl.context import Context
 
+from fvir.codegen.emit import build_package
 from fvir.errors import UserError, first_line
 from fvir.frontend.onnx import ImportedModel, import_model
 from fvir.hw.config import PoolConfig
-from fvir.ifp.emit import build_package
 from fvir.ifp.package import Package
 
 Progress = Callable[[str], None]
@@ -94,7 +94,7 @@ def quantize_model(
     `calibration`: input samples keyed by ONNX input name, or `.npy`/`.npz` files
     (`fvir.quant.calibrate.load_calibration`); default: seeded random inputs.
     `channel_group`: output channels that share a weight exponent (the target core's OCP)."""
-    from fvir.dialects import dnn
+    from fvir.ir import dnn
     from fvir.passes.dnn_canonicalize import DnnCanonicalizePass
     from fvir.passes.dnn_fold_batchnorm import fold_batchnorm
     from fvir.passes.dnn_fuse_activation import DnnFuseActivationPass
@@ -130,8 +130,8 @@ def quantize_model(
 def package_model(model: ImportedModel, hw: PoolConfig, *, min_tiles: int | None = None,
                   progress: Progress | None = None, fp32_shadow: bool = True) -> Package:
     """Stages 5-7 on a quantized, partitioned model (its module is tiled in place)."""
+    from fvir.codegen.frame_plan import build_plan
     from fvir.passes.dnn_tile import tile_module
-    from fvir.passes.frame_plan import build_plan
 
     with _no_gc():
         _stage(progress, "tile")

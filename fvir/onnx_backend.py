@@ -58,10 +58,10 @@ def _run_sim(imported: ImportedModel, inputs: Sequence[np.ndarray],
     from fvir.backend.machine import simulate_package
     from fvir.compiler import compile_errors, compile_model
     from fvir.frontend.onnx import ImportedModel as Imported
-    from fvir.frontend.weights import WeightStore
     from fvir.hw import load_hw
     from fvir.hw.config import PoolConfig
-    from fvir.reference.executor import main_function, signature_dtypes
+    from fvir.ir.functions import main_function, signature_dtypes
+    from fvir.ir.weights import WeightStore
 
     opts = rep.options
     hw = opts.get("hw", "paper-u200")

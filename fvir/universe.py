@@ -5,7 +5,7 @@ Kept import-light: a failing import here would break `xdsl-opt` for the whole en
 
 from xdsl.universe import Universe
 
-from fvir.dialects import get_all_dialects
+from fvir.ir import get_all_dialects
 from fvir.passes import get_all_passes
 
 FVIR_UNIVERSE = Universe(all_dialects=get_all_dialects(), all_passes=get_all_passes())

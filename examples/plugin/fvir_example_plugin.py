@@ -17,7 +17,7 @@ from xdsl.dialects.builtin import IntegerAttr, ModuleOp, TensorType
 from xdsl.passes import ModulePass
 from xdsl.universe import Universe
 
-from fvir.dialects import dnn
+from fvir.ir import dnn
 
 
 def layer_macs(op: dnn.Conv2dOp | dnn.DenseOp) -> int:

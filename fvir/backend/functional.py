@@ -265,9 +265,9 @@ def run_host_layer(layer: Layer, package: Package, mem: Memory) -> None:
     from xdsl.dialects.func import Func
     from xdsl.parser import Parser
 
-    from fvir.dialects.dnn import DNN
+    from fvir.ir.dnn import DNN
+    from fvir.ir.functions import main_function, signature_dtypes
     from fvir.reference import run
-    from fvir.reference.executor import main_function, signature_dtypes
 
     ctx = Context()
     for dialect in (Builtin, Func, Arith, DNN):
@@ -290,7 +290,7 @@ def _skip_grid_round_trips(module: ModuleOp) -> None:
     """fp32 mode keeps real values unrounded, on the accelerator and in DDR: a host layer's
     `dnn.quantize` -> `dnn.dequantize` (rounding onto an int8 grid inside the layer) becomes the
     identity too."""
-    from fvir.dialects.dnn import DequantizeOp, QuantizeOp
+    from fvir.ir.dnn import DequantizeOp, QuantizeOp
 
     for op in list(module.walk()):
         if isinstance(op, DequantizeOp) and isinstance(q := op.input.owner, QuantizeOp):

@@ -34,7 +34,7 @@ constant inputs. Legalisation and optimisation are left to passes.
 
 Element types: float16/32/64 -> f16/f32/f64; int8..int64 -> signless i8..i64 (MLIR's convention
 for ONNX's signed integers); uint8..uint64 -> unsigned ui8..ui64, so executors can map the type
-back to the numpy dtype; bool -> i1 (see `fvir.frontend.weights`).
+back to the numpy dtype; bool -> i1 (see `fvir.ir.weights`).
 
 Inference-only semantics: Dropout and Identity vanish (a used Dropout mask folds to ones);
 training-mode BatchNormalization is rejected. A zero constant Pad whose only consumers are Conv
@@ -75,9 +75,9 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
-from fvir.dialects import dnn
 from fvir.errors import UserError
-from fvir.frontend.weights import WeightStore, element_type, numpy_dtype
+from fvir.ir import dnn
+from fvir.ir.weights import WeightStore, element_type, numpy_dtype
 
 COMMON_OPSET = 13
 """Models below this opset are converted to it before import."""

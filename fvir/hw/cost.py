@@ -41,7 +41,7 @@ is that three-stage pipeline in closed form over the steps:
 (the second term because LOAD and SAVE share the core's DDR bandwidth).
 
 Frames on one core do not overlap (each frame ends with a fence, see
-`fvir.passes.frame_plan`), so a core's time is the sum of its frames' costs. The constants in
+`fvir.codegen.frame_plan`), so a core's time is the sum of its frames' costs. The constants in
 `Timing` are placeholders of the right order (a few cycles to issue an instruction, ~200 ns of
 DDR latency at 300 MHz); they are parameters, not measurements.
 """

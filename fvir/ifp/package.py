@@ -30,18 +30,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from enum import IntEnum
 
 import numpy as np
 
+from fvir.isa.spec import SegmentKind
+
 FORMAT_VERSION = 2  # 2: frames record their buffer footprint
-
-
-class SegmentKind(IntEnum):
-    WEIGHTS = 0  # read-only, contents shipped in the package (`Package.weights`)
-    INPUT = 1  # model inputs, written by the host before a run
-    OUTPUT = 2  # model outputs, read by the host after a run
-    ACTIVATION = 3  # intermediate tensors
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,15 @@ MAX_BUFFER_BYTES = 1 << BUF_ADDR_BITS
 MAX_SYNC_CORES = (1 << SYNC_COUNT_BITS) - 1
 
 
+class SegmentKind(enum.IntEnum):
+    """What a DDR segment (a base register's region) holds; the dispatcher enforces it."""
+
+    WEIGHTS = 0  # read-only, contents shipped in the package (`Package.weights`)
+    INPUT = 1  # model inputs, written by the host before a run
+    OUTPUT = 2  # model outputs, read by the host after a run
+    ACTIVATION = 3  # intermediate tensors
+
+
 class Opcode(enum.IntEnum):
     """Instruction types. The numbers shared with the DPU are the DPU's (DPUV2)."""
 

@@ -43,7 +43,7 @@ from xdsl.pattern_rewriter import (
     op_type_rewrite_pattern,
 )
 
-from fvir.dialects import dnn
+from fvir.ir import dnn
 
 
 def _is_flatten_of_unit_dims(src: dnn.Shape, dst: dnn.Shape) -> bool:

@@ -8,7 +8,7 @@ batchnorm engine; after this pass the layer is a single conv (or dense) again:
     w' = w * s[o]                     (scaling output channel o, weight axis 0)
     b' = (b - mean) * s + bn_bias     (b = 0 when the producer has no bias)
 
-Weights normally live outside the IR, in a `WeightStore` (`fvir.frontend.weights`), and a
+Weights normally live outside the IR, in a `WeightStore` (`fvir.ir.weights`), and a
 `ModulePass` run by `fv-opt` has no store. So the rewrite and the numbers are decoupled:
 
 - `fold_batchnorm(module, weights)` is the entry point for Python callers. With a store, it
@@ -62,7 +62,7 @@ from xdsl.pattern_rewriter import (
     op_type_rewrite_pattern,
 )
 
-from fvir.dialects import dnn
+from fvir.ir import dnn
 
 FOLD_ATTR = "dnn.fold"
 
@@ -77,7 +77,7 @@ _DTYPES: dict[type[Attribute], type[np.floating[Any]]] = {
 
 
 class WeightStoreLike(Protocol):
-    """What this pass needs of `fvir.frontend.weights.WeightStore` (a dict also fits)."""
+    """What this pass needs of `fvir.ir.weights.WeightStore` (a dict also fits)."""
 
     def __getitem__(self, name: str) -> np.ndarray: ...
     def __setitem__(self, name: str, value: np.ndarray) -> None: ...

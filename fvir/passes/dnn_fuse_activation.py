@@ -30,7 +30,7 @@ from xdsl.pattern_rewriter import (
 )
 from xdsl.utils.exceptions import VerifyException
 
-from fvir.dialects import dnn
+from fvir.ir import dnn
 
 _Activation = dnn.ReluOp | dnn.ClipOp | dnn.LeakyReluOp | dnn.SigmoidOp | dnn.TanhOp
 _Producer = dnn.Conv2dOp | dnn.DenseOp | dnn.AddOp

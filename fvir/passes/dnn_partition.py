@@ -43,9 +43,9 @@ from xdsl.dialects.builtin import IntegerAttr, StringAttr
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 
-from fvir.dialects import dnn, tile
+from fvir.ir import dnn, tile
+from fvir.ir.functions import main_function
 from fvir.isa.spec import SPECS, Opcode
-from fvir.reference.executor import main_function
 
 ACCEL, HOST = "accel", "host"
 TARGET_ATTR, SEGMENT_ATTR = "dnn.target", "dnn.segment"

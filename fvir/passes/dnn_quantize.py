@@ -75,11 +75,11 @@ from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from fvir.dialects import dnn
 from fvir.errors import UserError
+from fvir.ir import dnn
+from fvir.ir.functions import main_function
 from fvir.passes.dnn_partition import accelerator_problem
 from fvir.quant import calibrate, rules
-from fvir.reference.executor import main_function
 
 WeightStoreLike = MutableMapping[str, np.ndarray]
 
@@ -634,7 +634,7 @@ class DnnQuantizePass(ModulePass):
     channel_group: int = 1
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
-        from fvir.frontend.weights import WeightStore
+        from fvir.ir.weights import WeightStore
 
         store = WeightStore.load(self.weights) if self.weights is not None else None
         inputs = calibrate.load_calibration(self.calibration, op) if self.calibration else None

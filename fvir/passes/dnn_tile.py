@@ -58,14 +58,14 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.exceptions import PassFailedException
 
-from fvir.dialects import dnn, tile
-from fvir.dialects.tile import Geometry, TileKind, Unsupported
+from fvir.codegen import quant_params as qp
+from fvir.codegen.tile_schedule import layout, step_rows, tile_cycles, worst_footprint
 from fvir.errors import UserError
 from fvir.hw import PoolConfig, load_hw
 from fvir.hw.config import CoreConfig
 from fvir.hw.cost import core_bytes_per_cycle
-from fvir.passes import quant_params as qp
-from fvir.passes.tile_schedule import layout, step_rows, tile_cycles, worst_footprint
+from fvir.ir import dnn, tile
+from fvir.ir.tile import Geometry, TileKind, Unsupported
 
 TARGET_ATTR = "dnn.target"
 

@@ -59,9 +59,9 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.exceptions import PassFailedException
 
-from fvir.dialects import dnn
 from fvir.errors import UserError
-from fvir.reference.executor import main_function
+from fvir.ir import dnn
+from fvir.ir.functions import main_function
 
 WeightStoreLike = MutableMapping[str, np.ndarray]
 
@@ -742,7 +742,7 @@ class DnnUnrollRnnPass(ModulePass):
     out_weights: str | None = None
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
-        from fvir.frontend.weights import WeightStore
+        from fvir.ir.weights import WeightStore
 
         store = WeightStore.load(self.weights) if self.weights is not None else None
         try:

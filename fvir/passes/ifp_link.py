@@ -4,7 +4,7 @@ The pass runs the dynamic linker that `fv link` and the simulator run, on the pa
 spells out, so that FileCheck tests can see how frames are spread over cores and where the
 barriers fall:
 
-1. The `Package` is built by the compiler's own path: `fvir.ifp.emit.plan_from_ir` reads the
+1. The `Package` is built by the compiler's own path: `fvir.codegen.emit.plan_from_ir` reads the
    `ifp.package` back into a frame plan and `build_package` encodes it (one
    `fvir.isa.encoding.encode` call). The weight blocks are left out (`fv-opt` has no weight
    store, and the linker never reads weights), so the weights segment is zeros.
@@ -43,10 +43,10 @@ from xdsl.dialects.builtin import IntegerAttr, StringAttr, UnitAttr, i64
 from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import PassFailedException
 
-from fvir.dialects import ifp
+from fvir.codegen.emit import EmitError, build_package, plan_from_ir
 from fvir.errors import UserError
 from fvir.hw import load_hw
-from fvir.ifp.emit import EmitError, build_package, plan_from_ir
+from fvir.ir import ifp
 from fvir.runtime.linker import Executable, link, prepare
 from fvir.runtime.memory import make_allocation
 

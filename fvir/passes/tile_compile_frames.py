@@ -3,9 +3,9 @@
 Why: a frame is the unit the dynamic linker assigns to cores, so it must be complete (loads of
 its input window and weights, compute, saves) and name no core and no absolute address. This
 pass turns a module tiled by `dnn-tile` into one `ifp.package` that shows every instruction;
-`fvir.ifp.emit` encodes it.
+`fvir.codegen.emit` encodes it.
 
-Algorithm (`fvir.passes.frame_plan.build_plan`, shared with the compiler's direct path):
+Algorithm (`fvir.codegen.frame_plan.build_plan`, shared with the compiler's direct path):
 1. Walk `@main` in order: each `tile.layer` is an accelerator layer, each maximal run of other
    (host) ops a host layer whose `host_ir` is a float32 function; boundary quantize/dequantize
    of the model inputs and outputs are left to the host.
@@ -32,12 +32,12 @@ from xdsl.dialects.builtin import StringAttr
 from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import PassFailedException
 
-from fvir.dialects import ifp, tile
-from fvir.dialects.vcore import VCoreOp
+from fvir.codegen import quant_params as qp
+from fvir.codegen.frame_plan import SEGMENTS, Plan, PlanError, build_plan
 from fvir.errors import UserError
 from fvir.hw import load_hw
-from fvir.passes import quant_params as qp
-from fvir.passes.frame_plan import SEGMENTS, Plan, PlanError, build_plan
+from fvir.ir import ifp, tile
+from fvir.ir.vcore import VCoreOp
 
 
 def plan_to_ir(plan: Plan, core_hash: str, buffers: tuple[int, int, int]) -> ifp.PackageOp:

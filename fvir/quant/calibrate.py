@@ -18,9 +18,9 @@ from xdsl.dialects.func import FuncOp
 from xdsl.ir import SSAValue
 
 from fvir.errors import UserError
-from fvir.frontend.weights import numpy_dtype
+from fvir.ir.functions import input_names, main_function
+from fvir.ir.weights import WeightLookup, numpy_dtype
 from fvir.reference import run
-from fvir.reference.executor import WeightLookup, input_names, main_function
 
 Sample = dict[str, np.ndarray]
 

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from fvir.dialects.dnn import AVG_MUL_MAX, SHIFT_MAX, avg_multiplier
+from fvir.ir.dnn import AVG_MUL_MAX, SHIFT_MAX, avg_multiplier
 
 F_MIN, F_MAX = -16, 24
 """Activation exponents are clamped to this range: max|x| from 2**-17 to 2**23 gets the full 8

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from xdsl.dialects import func
@@ -26,24 +26,15 @@ from xdsl.dialects.builtin import (
     ArrayAttr,
     DenseIntOrFPElementsAttr,
     ModuleOp,
-    StringAttr,
     TensorType,
 )
-from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.ir import Operation, SSAValue
 
-from fvir.dialects import dnn
 from fvir.errors import UserError
-from fvir.frontend.weights import numpy_dtype
+from fvir.ir import dnn
+from fvir.ir.functions import input_names, main_function
+from fvir.ir.weights import WeightLookup, numpy_dtype
 from fvir.reference.host import HOST_OPS, NUM_OUTPUTS, unsupported
-
-
-class WeightLookup(Protocol):
-    """What the executor needs from a `WeightStore` (a plain dict also fits)."""
-
-    def __getitem__(self, name: str, /) -> np.ndarray: ...
-
-    def __contains__(self, name: object, /) -> bool: ...
-
 
 # ------------------------------------------------------------------------------ types
 
@@ -614,33 +605,6 @@ OPS: dict[type[Operation], OpImpl] = {
 
 
 # --------------------------------------------------------------------------------- run
-
-
-def main_function(module: ModuleOp) -> func.FuncOp:
-    """The module's `@main` (or its only function)."""
-    funcs = [op for op in module.ops if isinstance(op, func.FuncOp)]
-    for f in funcs:
-        if f.sym_name.data == "main":
-            return f
-    if len(funcs) == 1:
-        return funcs[0]
-    raise UserError("the module has no func.func @main")
-
-
-def signature_dtypes(fn: func.FuncOp) -> tuple[list[np.dtype], list[np.dtype]]:
-    """The numpy element types of `fn`'s arguments and of its results."""
-    def of(types: Sequence[Attribute]) -> list[np.dtype]:
-        return [numpy_dtype(t.element_type) for t in types]  # type: ignore[attr-defined]
-
-    return of(fn.function_type.inputs.data), of(fn.function_type.outputs.data)
-
-
-def input_names(fn: func.FuncOp) -> list[str] | None:
-    """The ONNX input names recorded by the importer (`dnn.input_names`), if any."""
-    attr = fn.attributes.get("dnn.input_names")
-    if not isinstance(attr, ArrayAttr):
-        return None
-    return [a.data for a in attr.data if isinstance(a, StringAttr)]
 
 
 def _bind_inputs(

@@ -26,7 +26,7 @@ import numpy as np
 from xdsl.dialects.builtin import IntegerAttr
 from xdsl.ir import Operation, SSAValue
 
-from fvir.dialects import dnn
+from fvir.ir import dnn
 from fvir.reference import executor
 from fvir.reference.executor import _Frame, _pad_hw, _windows
 

@@ -175,8 +175,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_reference(args: argparse.Namespace) -> int:
     from fvir.frontend.onnx import import_model
+    from fvir.ir.functions import main_function, signature_dtypes
     from fvir.reference import run as run_reference
-    from fvir.reference.executor import main_function, signature_dtypes
     from fvir.tools.models import graph_inputs, load_onnx_or_zoo, parse_shapes
 
     given = parse_inputs(args.input)
@@ -253,7 +253,7 @@ def _run_sim(args: argparse.Namespace) -> int:
     names = list(package.input_names)
     dtypes = None
     if quantized is not None:  # the model's own input types (a package's inputs are float32)
-        from fvir.reference.executor import main_function, signature_dtypes
+        from fvir.ir.functions import main_function, signature_dtypes
 
         dtypes = signature_dtypes(main_function(quantized[0]))[0]
     inputs = _inputs(names, [tuple(package.tensors[t].shape) for t in package.inputs], given,

@@ -18,8 +18,8 @@ from xdsl.universe import Universe
 from xdsl.utils.exceptions import DiagnosticException, ParseError, PassFailedException
 from xdsl.xdsl_opt_main import xDSLOptMain
 
-from fvir.dialects import get_all_dialects
 from fvir.errors import UserError
+from fvir.ir import get_all_dialects
 from fvir.passes import get_all_passes
 from fvir.tools.fv import OneLineParser
 from fvir.tools.plugins import check_installed_plugins, load_plugin

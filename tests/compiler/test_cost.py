@@ -1,5 +1,5 @@
 """The cycle cost model (`fvir.hw.cost`) and the cost of a tile's frame
-(`fvir.passes.tile_schedule.tile_cycles`), against hand arithmetic."""
+(`fvir.codegen.tile_schedule.tile_cycles`), against hand arithmetic."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fvir.dialects.tile import Geometry, TileKind
+from fvir.codegen.tile_schedule import tile_cycles
 from fvir.hw import PAPER_U200, TINY
 from fvir.hw.cost import (
     DEFAULT_TIMING,
@@ -23,7 +23,7 @@ from fvir.hw.cost import (
     pool_cycles,
     transfer_cycles,
 )
-from fvir.passes.tile_schedule import tile_cycles
+from fvir.ir.tile import Geometry, TileKind
 
 B512 = PAPER_U200.core  # PP 4, ICP 8, OCP 8
 

@@ -18,10 +18,10 @@ from xdsl.parser import Parser
 from fvir import zoo
 from fvir.backend.functional import run_package
 from fvir.compiler import compile_model, package_model
-from fvir.dialects.dnn import DNN
 from fvir.frontend.onnx import ImportedModel
 from fvir.hw import BIG_CORE, PAPER_U200, TINY
 from fvir.ifp.package import Package
+from fvir.ir.dnn import DNN
 from fvir.passes.dnn_partition import partition
 from fvir.reference import run
 

@@ -15,19 +15,19 @@ from xdsl.dialects.builtin import Builtin, ModuleOp
 from xdsl.dialects.func import Func
 from xdsl.parser import Parser
 
+from fvir.codegen.emit import build_package, emit_package
+from fvir.codegen.frame_plan import build_plan
 from fvir.compiler import quantize_model
-from fvir.dialects import tile, vcore
-from fvir.dialects.dnn import DNN
-from fvir.dialects.ifp import IFP
-from fvir.dialects.tile import Tile
-from fvir.dialects.vcore import VCore
 from fvir.frontend.onnx import import_model
 from fvir.hw import PAPER_U200, TINY
-from fvir.ifp.emit import build_package, emit_package
 from fvir.ifp.package import Package, SegmentKind
+from fvir.ir import tile, vcore
+from fvir.ir.dnn import DNN
+from fvir.ir.ifp import IFP
+from fvir.ir.tile import Tile
+from fvir.ir.vcore import VCore
 from fvir.isa import SPECS, Engine, Instruction, Opcode, decode
 from fvir.passes.dnn_tile import tile_module
-from fvir.passes.frame_plan import build_plan
 from fvir.passes.tile_compile_frames import compile_frames
 
 from .models import MODELS

@@ -12,9 +12,9 @@ from xdsl.dialects.func import Func
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import PassFailedException
 
-from fvir.dialects import dnn, ifp, tile
-from fvir.dialects.dnn import DNN
 from fvir.hw import PAPER_U200
+from fvir.ir import dnn, ifp, tile
+from fvir.ir.dnn import DNN
 from fvir.passes.dnn_tile import DnnTilePass
 from fvir.passes.tile_compile_frames import TileCompileFramesPass
 

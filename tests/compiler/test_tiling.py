@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from fvir.dialects.tile import Geometry, TileKind, Unsupported
 from fvir.hw import PAPER_U200, TINY
 from fvir.hw.config import PoolConfig
 from fvir.hw.cost import core_bytes_per_cycle
+from fvir.ir.tile import Geometry, TileKind, Unsupported
 from fvir.passes.dnn_tile import SearchContext, balance_factor, choose_tiling, make_tiles
 
 

@@ -34,9 +34,9 @@ import pytest
 from onnx import helper, numpy_helper
 
 from fvir import onnx_backend
-from fvir.dialects import dnn
 from fvir.errors import UserError
 from fvir.frontend.onnx import ImportedModel, import_model
+from fvir.ir import dnn
 from fvir.reference import run
 
 DATA = Path(onnx.__file__).parent / "backend/test/data"

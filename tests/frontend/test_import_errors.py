@@ -11,7 +11,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import fvir.frontend.onnx as importer
-from fvir.frontend.weights import WeightStore
+from fvir.ir.weights import WeightStore
 from fvir.tools.fv import main
 
 
@@ -208,7 +208,7 @@ def test_output_file_weights_and_generic(
     from xdsl.dialects.func import Func
     from xdsl.parser import Parser
 
-    from fvir.dialects.dnn import DNN
+    from fvir.ir.dnn import DNN
 
     ctx = Context()
     for dialect in (Builtin, Func, DNN):

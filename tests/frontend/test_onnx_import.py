@@ -20,9 +20,9 @@ from xdsl.dialects.builtin import IntegerType, ModuleOp, Signedness, TensorType,
 from xdsl.ir import Operation
 
 import fvir.frontend.onnx as importer
-from fvir.dialects import dnn
 from fvir.errors import UserError
 from fvir.frontend.onnx import ImportedModel, import_model
+from fvir.ir import dnn
 
 F = TensorProto.FLOAT
 RNG = np.random.default_rng(0)

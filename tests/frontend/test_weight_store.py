@@ -11,9 +11,9 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import IntegerType, ModuleOp, Signedness, TensorType, f32, i1
 from xdsl.ir import Block, Region
 
-from fvir.dialects import dnn
 from fvir.errors import UserError
-from fvir.frontend.weights import WeightStore, element_type, numpy_dtype
+from fvir.ir import dnn
+from fvir.ir.weights import WeightStore, element_type, numpy_dtype
 
 
 def module_with_weights(*weights: tuple[str, TensorType]) -> ModuleOp:

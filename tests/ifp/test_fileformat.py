@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fvir.codegen.emit import frame_buffers
 from fvir.errors import UserError
 from fvir.hw import PAPER_U200, TINY
-from fvir.ifp.emit import frame_buffers
 from fvir.ifp.fileformat import (
     ALIGN,
     CHECKSUM_FIELD,

@@ -29,9 +29,9 @@ from onnx import numpy_helper
 
 from fvir.backend.machine import simulate_package
 from fvir.compiler import package_model, quantize_model
-from fvir.dialects import dnn
 from fvir.frontend.onnx import import_model
 from fvir.hw import load_hw
+from fvir.ir import dnn
 from fvir.reference import run as run_reference
 
 from .test_node_conformance import all_cases, group_of

@@ -9,7 +9,7 @@ from xdsl.dialects import test as xdsl_test
 from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, ModuleOp, TensorType, f32
 from xdsl.ir import Operation, SSAValue
 
-from fvir.dialects import dnn
+from fvir.ir import dnn
 from fvir.passes.dnn_fold_batchnorm import (
     FOLD_ATTR,
     DnnFoldBatchnormPass,
@@ -184,7 +184,7 @@ def test_conv_bn_constants():
 
 
 def test_conv_bn_with_weight_store_class():
-    weights = pytest.importorskip("fvir.frontend.weights")
+    weights = pytest.importorskip("fvir.ir.weights")
     rng = np.random.default_rng(4)
     x, params = conv_case(rng)
     module = build(make_conv, x.shape, params)

@@ -16,10 +16,10 @@ from xdsl.dialects.func import Func
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import PassFailedException
 
-from fvir.dialects import ifp
-from fvir.dialects.dnn import DNN
+from fvir.codegen.emit import build_package
 from fvir.hw import TINY
-from fvir.ifp.emit import build_package
+from fvir.ir import ifp
+from fvir.ir.dnn import DNN
 from fvir.passes import get_all_passes
 from fvir.passes.dnn_tile import DnnTilePass
 from fvir.passes.ifp_link import IfpLinkPass

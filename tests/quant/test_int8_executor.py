@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from xdsl.dialects.builtin import f32, i8, i32
 
-from fvir.dialects import dnn
 from fvir.errors import UserError
+from fvir.ir import dnn
 from fvir.reference import run
 
 from .helpers import (

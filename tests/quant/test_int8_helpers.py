@@ -8,7 +8,7 @@ docs/quantization.md (quantize, dequantize, act_arg, clip bounds).
 import numpy as np
 import pytest
 
-from fvir.dialects import dnn
+from fvir.ir import dnn
 from fvir.isa.spec import SPECS, Opcode
 from fvir.reference import int8
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from xdsl.dialects.builtin import IntegerAttr, StringAttr, f32, i8
 
-from fvir.dialects import dnn
+from fvir.ir import dnn
 from fvir.passes.dnn_partition import (
     ACCEL,
     HOST,

@@ -15,10 +15,10 @@ from onnx import TensorProto, helper, numpy_helper
 from xdsl.context import Context
 from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, ModuleOp, f32
 
-from fvir.dialects import dnn
 from fvir.errors import UserError
 from fvir.frontend.onnx import import_model
-from fvir.frontend.weights import WeightStore
+from fvir.ir import dnn
+from fvir.ir.weights import WeightStore
 from fvir.passes.dnn_canonicalize import DnnCanonicalizePass
 from fvir.passes.dnn_fold_batchnorm import fold_batchnorm
 from fvir.passes.dnn_fuse_activation import DnnFuseActivationPass

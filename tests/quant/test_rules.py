@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from fvir.dialects import dnn
+from fvir.ir import dnn
 from fvir.quant import rules
 
 

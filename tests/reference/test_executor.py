@@ -26,9 +26,9 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Block, Operation, Region, SSAValue
 
-from fvir.dialects import dnn
 from fvir.errors import UserError
-from fvir.frontend.weights import element_type
+from fvir.ir import dnn
+from fvir.ir.weights import element_type
 from fvir.reference import HOST_OPS, run
 
 RTOL, ATOL = 1e-4, 1e-5

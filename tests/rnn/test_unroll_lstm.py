@@ -11,9 +11,9 @@ from fvir import zoo
 from fvir.backend.functional import run_package
 from fvir.backend.machine import Machine
 from fvir.compiler import package_model, quantize_model
-from fvir.dialects import dnn
 from fvir.frontend.onnx import import_model
 from fvir.hw.toml import load_hw
+from fvir.ir import dnn
 from fvir.passes.dnn_quantize import quantize
 from fvir.passes.dnn_unroll_rnn import unroll
 from fvir.quant.accuracy import compare

@@ -17,8 +17,8 @@ from test_unroll_directions import (
 )
 
 from fvir.backend.functional import run_package
-from fvir.dialects import dnn
 from fvir.frontend.onnx import import_model
+from fvir.ir import dnn
 from fvir.passes.dnn_unroll_rnn import unroll
 
 

@@ -5,7 +5,7 @@ builtin ranked `tensor<...>` types; images are NCHW, convolution weights OIHW. R
 use ONNX's layout 0 (`X: [seq, batch, input]`); the importer normalises layout 1 with transposes.
 
 Weights are not inlined: `dnn.weight "conv1.w"` names a tensor in a `WeightStore`
-(see `fvir.frontend.weights`). Small tests may inline values with `dnn.constant`.
+(see `fvir.ir.weights`). Small tests may inline values with `dnn.constant`.
 
 An activation may be fused into a producer (`conv2d`, `dense`, `add`) through the `act`
 property, an `#dnn.act<...>` attribute: `relu`, `clip lo hi`, `leaky_relu alpha`, `sigmoid`,

@@ -85,7 +85,7 @@ from xdsl.traits import HasParent, IsolatedFromAbove, IsTerminator, NoTerminator
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.str_enum import StrEnum
 
-from fvir.dialects import dnn
+from fvir.ir import dnn
 
 PAD_MAX = 15  # the ISA's 4-bit pad fields
 BUFFER_NAMES = ("fmap", "weight", "bias")

@@ -9,22 +9,22 @@ def get_all_dialects() -> dict[str, Callable[[], Dialect]]:
     """Dialect name -> factory that imports the dialect module on first use."""
 
     def get_dnn() -> Dialect:
-        from fvir.dialects.dnn import DNN
+        from fvir.ir.dnn import DNN
 
         return DNN
 
     def get_tile() -> Dialect:
-        from fvir.dialects.tile import Tile
+        from fvir.ir.tile import Tile
 
         return Tile
 
     def get_vcore() -> Dialect:
-        from fvir.dialects.vcore import VCore
+        from fvir.ir.vcore import VCore
 
         return VCore
 
     def get_ifp() -> Dialect:
-        from fvir.dialects.ifp import IFP
+        from fvir.ir.ifp import IFP
 
         return IFP
 

@@ -1,5 +1,5 @@
 """The `ifp` dialect: an instruction frame package as IR, the form `tile-compile-frames`
-produces and `fvir.ifp.emit` encodes into a `Package` (`fvir/ifp/package.py`).
+produces and `fvir.codegen.emit` encodes into a `Package` (`fvir/ifp/package.py`).
 
     ifp.package @resnet50 core "3f2a..." buffers [65536, 294912, 32768]
         inputs [@input] outputs [@logits] input_names ["input"] output_names ["logits"] {
@@ -63,10 +63,9 @@ from xdsl.printer import Printer
 from xdsl.traits import HasParent, IsolatedFromAbove, NoTerminator
 from xdsl.utils.exceptions import VerifyException
 
-from fvir.dialects import dnn
-from fvir.dialects.vcore import VCoreOp
-from fvir.ifp.package import SegmentKind
-from fvir.isa.spec import NUM_SEGMENTS, Buf, Engine, Opcode
+from fvir.ir import dnn
+from fvir.ir.vcore import VCoreOp
+from fvir.isa.spec import NUM_SEGMENTS, Buf, Engine, Opcode, SegmentKind
 
 _SEGMENT_KINDS = {k.name.lower(): k for k in SegmentKind}
 DTYPES = ("int8", "float32")
@@ -239,7 +238,7 @@ class TensorOp(IRDLOperation):
 class ConstOp(IRDLOperation):
     """A block of the weights segment holding a transformed WeightStore array:
     `ifp.const "name" in @weights at OFFSET size N TRANSFORM [params [...]]`
-    (transforms: `fvir.passes.frame_plan`)."""
+    (transforms: `fvir.codegen.frame_plan`)."""
 
     name = "ifp.const"
 

@@ -1,6 +1,6 @@
 """From tiled IR to a frame plan: DDR tensors, the weights segment's layout and every frame's
 instructions. The one generator behind both sinks: `tile-compile-frames` turns a `Plan` into
-`ifp`/`vcore` IR (for inspection and FileCheck), `fvir.ifp.emit.build_package` turns it (or IR
+`ifp`/`vcore` IR (for inspection and FileCheck), `fvir.codegen.emit.build_package` turns it (or IR
 read back into a `Plan`) into a `Package`, so the IR and the fast path never disagree on an
 instruction.
 
@@ -78,14 +78,13 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.printer import Printer
 from xdsl.rewriter import Rewriter
 
-from fvir.dialects import dnn, tile
-from fvir.dialects.tile import Geometry, TileKind
-from fvir.ifp.package import SegmentKind
+from fvir.codegen import quant_params as qp
+from fvir.codegen.tile_schedule import layout, steps
+from fvir.ir import dnn, tile
+from fvir.ir.functions import main_function
+from fvir.ir.tile import Geometry, TileKind
 from fvir.isa import ActFunc, Buf, ElewType, Engine, Instruction, Opcode, PoolType
-from fvir.isa.spec import SPECS
-from fvir.passes import quant_params as qp
-from fvir.passes.tile_schedule import layout, steps
-from fvir.reference.executor import main_function
+from fvir.isa.spec import SPECS, SegmentKind
 
 DDR_ALIGN = 64
 MAX_COUNT = (1 << 16) - 1  # rows, cols, chans of one LOAD/SAVE

@@ -20,6 +20,7 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from xdsl.dialects.builtin import (
@@ -35,6 +36,15 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute
 
 from fvir.errors import UserError
+
+
+class WeightLookup(Protocol):
+    """What an executor needs from a `WeightStore` (a plain dict also fits)."""
+
+    def __getitem__(self, name: str, /) -> np.ndarray: ...
+
+    def __contains__(self, name: object, /) -> bool: ...
+
 
 _ELEMENT_TYPES: dict[np.dtype, Attribute] = {
     np.dtype(np.float16): f16,
@@ -147,7 +157,7 @@ class WeightStore(MutableMapping[str, np.ndarray]):
 
     def check(self, module: ModuleOp) -> None:
         """Every `dnn.weight` in `module` must name an array of its declared shape and dtype."""
-        from fvir.dialects.dnn import WeightOp
+        from fvir.ir.dnn import WeightOp
 
         for op in module.walk():
             if not isinstance(op, WeightOp):

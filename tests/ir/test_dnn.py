@@ -19,7 +19,7 @@ from xdsl.ir import SSAValue
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import VerifyException
 
-from fvir.dialects import dnn
+from fvir.ir import dnn
 
 OPSET = 21
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from xdsl.dialects.builtin import DenseArrayBase, IntAttr, IntegerAttr, TensorType
 from xdsl.ir import Attribute, Operation, ParametrizedAttribute
 
-from fvir.dialects import dnn
+from fvir.ir import dnn
 from fvir.isa import Act
 
 

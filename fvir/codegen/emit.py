@@ -9,7 +9,7 @@ IR path and the direct path produce identical packages.
    The footprint is read off the encoded LOADs and SAVEs (`frame_buffers`), so the IR path
    and the direct path cannot disagree on it either.
 3. Weights: each `ifp.const` block is its WeightStore array transformed to the layout the
-   frames expect (`fvir.passes.frame_plan`), written at its offset; `weights_f32` holds the
+   frames expect (`fvir.codegen.frame_plan`), written at its offset; `weights_f32` holds the
    real value of every int8 weight at its byte (for an int32 bias at byte a, element a): the
    float of a quantized weight `name.q` is the store's `name` (docs/quantization.md). A float
    model (unquantized IR, for fp32-mode tests) has float weights only: its int8 bytes are 0
@@ -26,8 +26,14 @@ from itertools import pairwise
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
-from fvir.dialects import dnn, ifp
-from fvir.dialects.vcore import VCoreOp
+from fvir.codegen.frame_plan import (
+    SEGMENTS,
+    ConstPlan,
+    FramePlan,
+    LayerPlan,
+    Plan,
+    TensorPlan,
+)
 from fvir.hw.config import CoreConfig
 from fvir.ifp.package import (
     FRAME_DTYPE,
@@ -38,18 +44,12 @@ from fvir.ifp.package import (
     SegmentKind,
     TensorInfo,
 )
+from fvir.ir import dnn, ifp
+from fvir.ir.vcore import VCoreOp
 from fvir.isa import Opcode, encode
 from fvir.isa.encoding import columns
 from fvir.isa.instr import Instruction
 from fvir.isa.spec import Buf
-from fvir.passes.frame_plan import (
-    SEGMENTS,
-    ConstPlan,
-    FramePlan,
-    LayerPlan,
-    Plan,
-    TensorPlan,
-)
 
 WeightLookup = Mapping[str, np.ndarray]
 

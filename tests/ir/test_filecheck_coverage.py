@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from fvir.dialects import get_all_dialects
+from fvir.ir import get_all_dialects
 from fvir.passes import get_all_passes
 from fvir.tools.fv_opt import main as fv_opt
 

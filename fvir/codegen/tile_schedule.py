@@ -27,9 +27,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from fvir.dialects.tile import Geometry, TileKind
 from fvir.hw import cost
 from fvir.hw.config import CoreConfig
+from fvir.ir.tile import Geometry, TileKind
 
 ALIGN = 16  # bytes: regions of the fmap buffer start at multiples of this
 MAX_STEPS = 4  # compute steps per frame: enough to overlap load/compute/save
