@@ -92,8 +92,9 @@ def quantize_model(
     """Stages 1-4: the quantized, partitioned dnn module and its weights (`.q` arrays added).
 
     `calibration`: input samples keyed by ONNX input name, or `.npy`/`.npz` files
-    (`fvir.quant.calibrate.load_calibration`); default: seeded random inputs.
+    (`fvir.calibration.load_calibration`); default: seeded random inputs.
     `channel_group`: output channels that share a weight exponent (the target core's OCP)."""
+    from fvir.calibration import load_calibration
     from fvir.ir import dnn
     from fvir.passes.dnn_canonicalize import DnnCanonicalizePass
     from fvir.passes.dnn_fold_batchnorm import fold_batchnorm
@@ -101,7 +102,6 @@ def quantize_model(
     from fvir.passes.dnn_partition import partition
     from fvir.passes.dnn_quantize import quantize
     from fvir.passes.dnn_unroll_rnn import unroll
-    from fvir.quant.calibrate import load_calibration
 
     if isinstance(model, onnx.ModelProto):
         _stage(progress, "import")

@@ -267,7 +267,7 @@ def run_host_layer(layer: Layer, package: Package, mem: Memory) -> None:
 
     from fvir.ir.dnn import DNN
     from fvir.ir.functions import main_function, signature_dtypes
-    from fvir.reference import run
+    from fvir.reference.int8 import run
 
     ctx = Context()
     for dialect in (Builtin, Func, Arith, DNN):

@@ -89,7 +89,7 @@ class ModelLibrary:
 
             return read_package(model, core=self.pool.core)
         from fvir.compiler import compile_model
-        from fvir.tools.models import load_onnx_or_zoo
+        from fvir.frontend.models import load_onnx_or_zoo
 
         proto = model
         if isinstance(model, str):

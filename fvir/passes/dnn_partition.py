@@ -131,7 +131,7 @@ def _dense(op: dnn.DenseOp) -> tuple[str, str]:
 
 
 def _clip(op: dnn.ClipOp) -> tuple[str, str]:
-    from fvir.reference.int8 import clip_bounds  # the contract's rounding of the bounds
+    from fvir.quant.contract import clip_bounds
 
     frac = dnn.fixed_frac(op.input)
     assert frac is not None

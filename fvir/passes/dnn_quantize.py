@@ -52,7 +52,7 @@ Python callers use `quantize(module, weights, calibration)`. The fv-opt pass rea
 from `weights=FILE.npz` (required when `@main` has `dnn.weight` ops; a module whose weights are
 all `dnn.constant` needs no file), writes it with the new `.q` arrays to `out-weights=FILE` if
 given, and takes calibration files with `calibration="a.npy","b.npz"` (quoted; see
-`fvir.quant.calibrate.load_calibration`).
+`fvir.calib.load_calibration`).
 """
 
 from __future__ import annotations
@@ -75,11 +75,12 @@ from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
+from fvir import calibration as calib
 from fvir.errors import UserError
 from fvir.ir import dnn
 from fvir.ir.functions import main_function
 from fvir.passes.dnn_partition import accelerator_problem
-from fvir.quant import calibrate, rules
+from fvir.quant import rules
 
 WeightStoreLike = MutableMapping[str, np.ndarray]
 
@@ -349,7 +350,7 @@ def candidate_exponents(
 
 
 def choose_exponents(
-    classes: _UnionFind, errors: dict[SSAValue, calibrate.Candidates]
+    classes: _UnionFind, errors: dict[SSAValue, calib.Candidates]
 ) -> dict[SSAValue, int]:
     """Step 4: per class, the candidate with the least total squared quantization error over
     the calibration data (saturation included); ties go to the larger F (the finer grid)."""
@@ -591,13 +592,13 @@ def quantize(
     inputs = (
         list(calibration)
         if calibration is not None
-        else calibrate.random_inputs(module, seed, samples)
+        else calib.random_inputs(module, seed, samples)
     )
     if not inputs:
         raise UserError("calibration needs at least one input sample")
     classes = exponent_classes(int8_ops)
-    maxes = calibrate.observe_max(module, store, inputs, set(classes.parent))
-    errors = calibrate.quantization_errors(
+    maxes = calib.observe_max(module, store, inputs, set(classes.parent))
+    errors = calib.quantization_errors(
         module, store, inputs, candidate_exponents(classes, maxes)
     )
     fracs = choose_exponents(classes, errors)
@@ -637,7 +638,7 @@ class DnnQuantizePass(ModulePass):
         from fvir.ir.weights import WeightStore
 
         store = WeightStore.load(self.weights) if self.weights is not None else None
-        inputs = calibrate.load_calibration(self.calibration, op) if self.calibration else None
+        inputs = calib.load_calibration(self.calibration, op) if self.calibration else None
         quantize(
             op,
             store,

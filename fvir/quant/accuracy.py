@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fvir.reference import run
+from fvir.reference.int8 import run
 
 
 @dataclass(frozen=True)
@@ -68,13 +68,13 @@ def zoo_accuracy(
     from xdsl.context import Context
 
     from fvir import zoo
+    from fvir.calibration import random_inputs
     from fvir.frontend.onnx import import_model
     from fvir.passes.dnn_canonicalize import DnnCanonicalizePass
     from fvir.passes.dnn_fold_batchnorm import fold_batchnorm
     from fvir.passes.dnn_fuse_activation import DnnFuseActivationPass
     from fvir.passes.dnn_partition import host_ops
     from fvir.passes.dnn_quantize import quantize
-    from fvir.quant.calibrate import random_inputs
 
     imported = import_model(zoo.build(name))
     module, weights = imported.module, imported.weights

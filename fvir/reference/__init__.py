@@ -1,10 +1,7 @@
-"""Reference executor: runs a `dnn` module with its weights in plain numpy (fp32).
+"""The oracle: reference executors of dnn modules in plain numpy, written to be obviously right.
 
-It is the oracle later backends (the simulator) are checked against, so it is written to be
-obviously right rather than fast. `HOST_OPS` (in `host`) is the numpy semantics of `dnn.host`.
+`executor.run` runs float modules (ONNX semantics); `int8.run` runs quantized ones with the
+integer semantics of docs/quantization.md (the bit-exact oracle of the accelerator) and their
+float ops as the float executor does. Nothing is imported here, so that importing one executor
+does not load the other.
 """
-
-from fvir.reference.executor import run
-from fvir.reference.host import HOST_OPS
-
-__all__ = ["HOST_OPS", "run"]

@@ -18,44 +18,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 import numpy as np
-from xdsl.dialects import func
 from xdsl.dialects.builtin import (
     ArrayAttr,
     DenseIntOrFPElementsAttr,
     ModuleOp,
-    TensorType,
 )
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import Operation
 
 from fvir.errors import UserError
 from fvir.ir import dnn
-from fvir.ir.functions import input_names, main_function
 from fvir.ir.weights import WeightLookup, numpy_dtype
 from fvir.reference.host import HOST_OPS, NUM_OUTPUTS, unsupported
-
-# ------------------------------------------------------------------------------ types
-
-
-def _tensor_type(value: SSAValue) -> TensorType:
-    ty = value.type
-    if not isinstance(ty, TensorType):
-        raise TypeError(f"expected a ranked tensor value, got {ty}")
-    return ty
-
-
-def _fits(shape: Sequence[int], declared: Sequence[int]) -> bool:
-    """Does a concrete shape match a declared one (negative declared dims are dynamic)?"""
-    return len(shape) == len(declared) and all(
-        d < 0 or d == s for s, d in zip(shape, declared, strict=True)
-    )
-
-
-def _fmt(shape: Sequence[int]) -> str:
-    return "x".join("?" if d < 0 else str(d) for d in shape) or "scalar"
-
+from fvir.reference.values import Observer, OpImpl, Values, fits, fmt, interpret, tensor_type
+from fvir.reference.windows import pad_hw, windows
 
 # ------------------------------------------------------------------------ activations
 
@@ -83,39 +60,19 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
         return (1 / (1 + np.exp(-x))).astype(x.dtype)
 
 
-# ------------------------------------------------------------------------------ frame
-
-
-class _Frame:
-    """The values computed so far, plus the weights."""
-
-    def __init__(self, weights: WeightLookup):
-        self.weights = weights
-        self.values: dict[SSAValue, np.ndarray] = {}
-
-    def __call__(self, value: SSAValue) -> np.ndarray:
-        return self.values[value]
-
-    def opt(self, value: SSAValue | None) -> np.ndarray | None:
-        return None if value is None else self.values[value]
-
-
-OpImpl = Callable[[Any, _Frame], list[np.ndarray]]
-
-
 # ----------------------------------------------------------------- values and weights
 
 
-def _weight(op: dnn.WeightOp, v: _Frame) -> list[np.ndarray]:
+def _weight(op: dnn.WeightOp, v: Values) -> list[np.ndarray]:
     name = op.sym.data
     if name not in v.weights:
         raise UserError(f"weight '{name}' is missing from the weight store")
     array = np.asarray(v.weights[name])
-    declared = _tensor_type(op.output)
-    if not _fits(array.shape, declared.get_shape()):
+    declared = tensor_type(op.output)
+    if not fits(array.shape, declared.get_shape()):
         raise UserError(
-            f"weight '{name}' has shape {_fmt(array.shape)}, "
-            f"the model expects {_fmt(declared.get_shape())}"
+            f"weight '{name}' has shape {fmt(array.shape)}, "
+            f"the model expects {fmt(declared.get_shape())}"
         )
     if array.dtype != numpy_dtype(declared.element_type):
         raise UserError(
@@ -125,9 +82,9 @@ def _weight(op: dnn.WeightOp, v: _Frame) -> list[np.ndarray]:
     return [array]
 
 
-def _constant(op: dnn.ConstantOp, v: _Frame) -> list[np.ndarray]:
+def _constant(op: dnn.ConstantOp, v: Values) -> list[np.ndarray]:
     attr: DenseIntOrFPElementsAttr = op.value
-    shape = tuple(_tensor_type(op.output).get_shape())
+    shape = tuple(tensor_type(op.output).get_shape())
     values = np.array(attr.get_values(), dtype=numpy_dtype(attr.get_element_type()))
     if values.size == 1 and math.prod(shape) != 1:  # a splat stores one value
         return [np.full(shape, values[0])]
@@ -137,51 +94,18 @@ def _constant(op: dnn.ConstantOp, v: _Frame) -> list[np.ndarray]:
 # ------------------------------------------------------------------------ convolution
 
 
-def _windows(
-    x: np.ndarray,
-    kernel: Sequence[int],
-    strides: Sequence[int],
-    dilations: Sequence[int],
-    out_hw: Sequence[int],
-) -> np.ndarray:
-    """All kernel-offset views of an already padded NCHW tensor: [N, C, KH*KW, OH, OW].
-
-    Offset (kh, kw) of output pixel (oh, ow) reads x[oh*sh + kh*dh, ow*sw + kw*dw]."""
-    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, strides, dilations, out_hw
-    views = []
-    for i in range(kh):
-        for j in range(kw):
-            views.append(
-                x[
-                    :,
-                    :,
-                    i * dh : i * dh + sh * (oh - 1) + 1 : sh,
-                    j * dw : j * dw + sw * (ow - 1) + 1 : sw,
-                ]
-            )
-    return np.stack(views, axis=2)
-
-
-def _pad_hw(x: np.ndarray, pads: Sequence[int], value: float | int) -> np.ndarray:
-    """Pad H and W; `pads` is [top, left, bottom, right] (ONNX order)."""
-    top, left, bottom, right = pads
-    return np.pad(
-        x, ((0, 0), (0, 0), (top, bottom), (left, right)), mode="constant", constant_values=value
-    )
-
-
-def _conv2d(op: dnn.Conv2dOp, v: _Frame) -> list[np.ndarray]:
+def _conv2d(op: dnn.Conv2dOp, v: Values) -> list[np.ndarray]:
     """Grouped, dilated convolution as im2col + one matmul per group."""
     x, w, b = v(op.input), v(op.weight), v.opt(op.bias)
     n = x.shape[0]
     o, cg, kh, kw = w.shape
     g = op.groups
     og = o // g
-    oh, ow = _tensor_type(op.output).get_shape()[2:]
-    xp = _pad_hw(x, dnn.ints(op.pads), 0)
+    oh, ow = tensor_type(op.output).get_shape()[2:]
+    xp = pad_hw(x, dnn.ints(op.pads), 0)
     out = np.empty((n, o, oh, ow), dtype=x.dtype)
     for gi in range(g):
-        cols = _windows(
+        cols = windows(
             xp[:, gi * cg : (gi + 1) * cg],
             (kh, kw),
             dnn.ints(op.strides),
@@ -203,14 +127,14 @@ def _lowest(dtype: np.dtype) -> float | int:
     return -np.inf if dtype.kind == "f" else int(np.iinfo(dtype).min)
 
 
-def _pool2d(op: dnn.Pool2dOp, v: _Frame) -> list[np.ndarray]:
+def _pool2d(op: dnn.Pool2dOp, v: Values) -> list[np.ndarray]:
     """Max/average pooling. The windows are taken over the input padded with `pads` and, for
     ceil_mode, with whatever more the last window needs; the average divides by the number
     of window taps that fall on the input (or on input + `pads` with count_include_pad)."""
     x = v(op.input)
     kernel, strides = dnn.ints(op.kernel), dnn.ints(op.strides)
     dilations, pads = dnn.ints(op.dilations), dnn.ints(op.pads)
-    oh, ow = _tensor_type(op.output).get_shape()[2:]
+    oh, ow = tensor_type(op.output).get_shape()[2:]
     h, w = x.shape[2:]
     # Extra bottom/right padding so that every window of the declared output fits.
     need_h = (oh - 1) * strides[0] + dilations[0] * (kernel[0] - 1) + 1
@@ -219,24 +143,24 @@ def _pool2d(op: dnn.Pool2dOp, v: _Frame) -> list[np.ndarray]:
     extra_w = max(0, need_w - (w + pads[1] + pads[3]))
     full_pads = (pads[0], pads[1], pads[2] + extra_h, pads[3] + extra_w)
     if op.kind.data == dnn.PoolKind.MAX:
-        xp = _pad_hw(x, full_pads, _lowest(x.dtype))
-        cols = _windows(xp, kernel, strides, dilations, (oh, ow))
+        xp = pad_hw(x, full_pads, _lowest(x.dtype))
+        cols = windows(xp, kernel, strides, dilations, (oh, ow))
         return [cols.max(axis=2)]
-    xp = _pad_hw(x, full_pads, 0)
-    sums = _windows(xp, kernel, strides, dilations, (oh, ow)).sum(axis=2)
+    xp = pad_hw(x, full_pads, 0)
+    sums = windows(xp, kernel, strides, dilations, (oh, ow)).sum(axis=2)
     # Which padded positions count towards the divisor: 1 on the input, and on `pads` too
     # with count_include_pad; never on the ceil_mode extension.
     ones = np.ones((1, 1, h, w), dtype=np.float64)
     if op.count_include_pad is not None:
-        ones = _pad_hw(ones, pads, 1)
-        mask = _pad_hw(ones, (0, 0, extra_h, extra_w), 0)
+        ones = pad_hw(ones, pads, 1)
+        mask = pad_hw(ones, (0, 0, extra_h, extra_w), 0)
     else:
-        mask = _pad_hw(ones, full_pads, 0)
-    counts = _windows(mask, kernel, strides, dilations, (oh, ow)).sum(axis=2)
+        mask = pad_hw(ones, full_pads, 0)
+    counts = windows(mask, kernel, strides, dilations, (oh, ow)).sum(axis=2)
     return [(sums / counts).astype(x.dtype)]
 
 
-def _global_pool(op: dnn.GlobalPoolOp, v: _Frame) -> list[np.ndarray]:
+def _global_pool(op: dnn.GlobalPoolOp, v: Values) -> list[np.ndarray]:
     x = v(op.input)
     axes = tuple(range(2, x.ndim))
     if op.kind.data == dnn.PoolKind.MAX:
@@ -247,7 +171,7 @@ def _global_pool(op: dnn.GlobalPoolOp, v: _Frame) -> list[np.ndarray]:
 # ----------------------------------------------------------------------- dense / matmul
 
 
-def _dense(op: dnn.DenseOp, v: _Frame) -> list[np.ndarray]:
+def _dense(op: dnn.DenseOp, v: Values) -> list[np.ndarray]:
     """ONNX Gemm: alpha * A' @ B' + beta * C, C broadcast to [M, N]."""
     a, b, c = v(op.input), v(op.weight), v.opt(op.bias)
     if op.trans_a is not None:
@@ -260,59 +184,59 @@ def _dense(op: dnn.DenseOp, v: _Frame) -> list[np.ndarray]:
     return [apply_act(y.astype(a.dtype), op.act)]
 
 
-def _matmul(op: dnn.MatMulOp, v: _Frame) -> list[np.ndarray]:
+def _matmul(op: dnn.MatMulOp, v: Values) -> list[np.ndarray]:
     return [np.matmul(v(op.lhs), v(op.rhs))]
 
 
 # ------------------------------------------------------------------------------ eltwise
 
 
-def _add(op: dnn.AddOp, v: _Frame) -> list[np.ndarray]:
+def _add(op: dnn.AddOp, v: Values) -> list[np.ndarray]:
     return [apply_act(v(op.lhs) + v(op.rhs), op.act)]
 
 
-def _sub(op: dnn.SubOp, v: _Frame) -> list[np.ndarray]:
+def _sub(op: dnn.SubOp, v: Values) -> list[np.ndarray]:
     return [v(op.lhs) - v(op.rhs)]
 
 
-def _mul(op: dnn.MulOp, v: _Frame) -> list[np.ndarray]:
+def _mul(op: dnn.MulOp, v: Values) -> list[np.ndarray]:
     return [v(op.lhs) * v(op.rhs)]
 
 
-def _div(op: dnn.DivOp, v: _Frame) -> list[np.ndarray]:
+def _div(op: dnn.DivOp, v: Values) -> list[np.ndarray]:
     return HOST_OPS["Div"]([v(op.lhs), v(op.rhs)], {})  # integer division truncates
 
 
-def _sum(op: dnn.SumOp, v: _Frame) -> list[np.ndarray]:
+def _sum(op: dnn.SumOp, v: Values) -> list[np.ndarray]:
     total = v(op.inputs[0])
     for x in op.inputs[1:]:
         total = total + v(x)
     return [total]
 
 
-def _relu(op: dnn.ReluOp, v: _Frame) -> list[np.ndarray]:
+def _relu(op: dnn.ReluOp, v: Values) -> list[np.ndarray]:
     return [apply_act(v(op.input), dnn.ActivationAttr(dnn.ActKind.RELU))]
 
 
-def _sigmoid_op(op: dnn.SigmoidOp, v: _Frame) -> list[np.ndarray]:
+def _sigmoid_op(op: dnn.SigmoidOp, v: Values) -> list[np.ndarray]:
     return [_sigmoid(v(op.input))]
 
 
-def _tanh(op: dnn.TanhOp, v: _Frame) -> list[np.ndarray]:
+def _tanh(op: dnn.TanhOp, v: Values) -> list[np.ndarray]:
     return [np.tanh(v(op.input))]
 
 
-def _clip(op: dnn.ClipOp, v: _Frame) -> list[np.ndarray]:
+def _clip(op: dnn.ClipOp, v: Values) -> list[np.ndarray]:
     x = v(op.input)
     return [np.clip(x, op.lo.value.data, op.hi.value.data).astype(x.dtype)]
 
 
-def _leaky_relu(op: dnn.LeakyReluOp, v: _Frame) -> list[np.ndarray]:
+def _leaky_relu(op: dnn.LeakyReluOp, v: Values) -> list[np.ndarray]:
     x = v(op.input)
     return [np.where(x >= 0, x, x * op.alpha.value.data).astype(x.dtype)]
 
 
-def _softmax(op: dnn.SoftmaxOp, v: _Frame) -> list[np.ndarray]:
+def _softmax(op: dnn.SoftmaxOp, v: Values) -> list[np.ndarray]:
     """Softmax along one axis, shifted by the max so exp never overflows."""
     x = v(op.input)
     axis = op.axis.value.data
@@ -320,7 +244,7 @@ def _softmax(op: dnn.SoftmaxOp, v: _Frame) -> list[np.ndarray]:
     return [e / e.sum(axis=axis, keepdims=True)]
 
 
-def _batchnorm(op: dnn.BatchNormOp, v: _Frame) -> list[np.ndarray]:
+def _batchnorm(op: dnn.BatchNormOp, v: Values) -> list[np.ndarray]:
     x = v(op.input)
     shape = (1, -1) + (1,) * (x.ndim - 2)  # per-channel parameters along axis 1
     scale, bias = v(op.scale).reshape(shape), v(op.bias).reshape(shape)
@@ -332,23 +256,23 @@ def _batchnorm(op: dnn.BatchNormOp, v: _Frame) -> list[np.ndarray]:
 # ------------------------------------------------------------------------ data movement
 
 
-def _concat(op: dnn.ConcatOp, v: _Frame) -> list[np.ndarray]:
+def _concat(op: dnn.ConcatOp, v: Values) -> list[np.ndarray]:
     return [np.concatenate([v(x) for x in op.inputs], axis=op.axis.value.data)]
 
 
-def _reshape(op: dnn.ReshapeOp, v: _Frame) -> list[np.ndarray]:
-    shape = [d if d >= 0 else -1 for d in _tensor_type(op.output).get_shape()]
+def _reshape(op: dnn.ReshapeOp, v: Values) -> list[np.ndarray]:
+    shape = [d if d >= 0 else -1 for d in tensor_type(op.output).get_shape()]
     return [v(op.input).reshape(shape)]
 
 
-def _flatten(op: dnn.FlattenOp, v: _Frame) -> list[np.ndarray]:
+def _flatten(op: dnn.FlattenOp, v: Values) -> list[np.ndarray]:
     x = v(op.input)
     axis = op.axis.value.data
     axis = axis + x.ndim if axis < 0 else axis
     return [x.reshape(math.prod(x.shape[:axis]), math.prod(x.shape[axis:]))]
 
 
-def _transpose(op: dnn.TransposeOp, v: _Frame) -> list[np.ndarray]:
+def _transpose(op: dnn.TransposeOp, v: Values) -> list[np.ndarray]:
     return [np.transpose(v(op.input), dnn.ints(op.perm))]
 
 
@@ -437,7 +361,7 @@ def _time_order(x: np.ndarray, lens: np.ndarray, reverse: bool) -> np.ndarray:
 
 def _recurrent(
     op: dnn._Recurrent,
-    v: _Frame,
+    v: Values,
     cell: Callable[[int, np.ndarray, list[np.ndarray], list[Act]], list[np.ndarray]],
     initial: list[np.ndarray | None],
 ) -> list[np.ndarray]:
@@ -474,7 +398,7 @@ def _recurrent(
     return [y, *finals]
 
 
-def _gates(op: dnn._Recurrent, v: _Frame, d: int, n_gates: int) -> tuple[np.ndarray, ...]:
+def _gates(op: dnn._Recurrent, v: Values, d: int, n_gates: int) -> tuple[np.ndarray, ...]:
     """W[d], R[d] and the W and R bias halves of direction d (zero when B is absent)."""
     w, r, b = v(op.w)[d], v(op.r)[d], v.opt(op.b)
     size = n_gates * op.hidden
@@ -485,7 +409,7 @@ def _gates(op: dnn._Recurrent, v: _Frame, d: int, n_gates: int) -> tuple[np.ndar
     return w, r, wb, rb
 
 
-def _lstm(op: dnn.LstmOp, v: _Frame) -> list[np.ndarray]:
+def _lstm(op: dnn.LstmOp, v: Values) -> list[np.ndarray]:
     """ONNX LSTM, gate order i, o, f, c; peepholes P = [Pi, Po, Pf]:
     it = f(Xt Wi^T + Ht-1 Ri^T + Pi . Ct-1 + Wbi + Rbi), ft likewise with Pf (or 1 - it with
     input_forget), ct = g(...), Ct = ft . Ct-1 + it . ct, ot = f(... + Po . Ct), Ht = ot . h(Ct).
@@ -514,7 +438,7 @@ def _lstm(op: dnn.LstmOp, v: _Frame) -> list[np.ndarray]:
     return _recurrent(op, v, cell, [v.opt(op.initial_h), v.opt(op.initial_c)])
 
 
-def _gru(op: dnn.GruOp, v: _Frame) -> list[np.ndarray]:
+def _gru(op: dnn.GruOp, v: Values) -> list[np.ndarray]:
     """ONNX GRU, gate order z, r, h:
     zt = f(Xt Wz^T + Ht-1 Rz^T + Wbz + Rbz), rt likewise,
     ht = g(Xt Wh^T + (rt . Ht-1) Rh^T + Rbh + Wbh)            (linear_before_reset = 0)
@@ -541,7 +465,7 @@ def _gru(op: dnn.GruOp, v: _Frame) -> list[np.ndarray]:
     return _recurrent(op, v, cell, [v.opt(op.initial_h)])
 
 
-def _rnn(op: dnn.RnnOp, v: _Frame) -> list[np.ndarray]:
+def _rnn(op: dnn.RnnOp, v: Values) -> list[np.ndarray]:
     """ONNX RNN: Ht = f(Xt Wi^T + Ht-1 Ri^T + Wbi + Rbi)."""
 
     def cell(
@@ -557,7 +481,7 @@ def _rnn(op: dnn.RnnOp, v: _Frame) -> list[np.ndarray]:
 # --------------------------------------------------------------------------------- host
 
 
-def _host(op: dnn.HostOp, v: _Frame) -> list[np.ndarray]:
+def _host(op: dnn.HostOp, v: Values) -> list[np.ndarray]:
     op_type = op.op_type.data
     fn = HOST_OPS.get(op_type)
     if fn is None:
@@ -604,73 +528,12 @@ OPS: dict[type[Operation], OpImpl] = {
 """The numpy implementation of every op the executor runs."""
 
 
-# --------------------------------------------------------------------------------- run
 
 
-def _bind_inputs(
-    fn: func.FuncOp, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray]
-) -> list[np.ndarray]:
-    """Inputs by position or by ONNX name, checked against the function's argument types."""
-    args = fn.body.block.args
-    names = input_names(fn) or [str(i) for i in range(len(args))]
-    if isinstance(inputs, Mapping):
-        missing = [n for n in names if n not in inputs]
-        unknown = [n for n in inputs if n not in names]
-        if missing or unknown:
-            raise UserError(
-                f"inputs must be {names}; missing {missing}, unknown {unknown}"
-                if unknown
-                else f"missing model input(s) {missing}"
-            )
-        given = [inputs[n] for n in names]
-    else:
-        given = list(inputs)
-        if len(given) != len(args):
-            raise UserError(f"the model takes {len(args)} input(s), got {len(given)}")
-    bound = []
-    for name, arg, value in zip(names, args, given, strict=True):
-        array = np.asarray(value)
-        ty = _tensor_type(arg)
-        dtype = numpy_dtype(ty.get_element_type())
-        if array.dtype != dtype:
-            raise UserError(f"input '{name}' has dtype {array.dtype}, the model expects {dtype}")
-        if not _fits(array.shape, ty.get_shape()):
-            raise UserError(
-                f"input '{name}' has shape {_fmt(array.shape)}, "
-                f"the model expects {_fmt(ty.get_shape())}"
-            )
-        bound.append(array)
-    return bound
-
-
-def _store(op: Operation, results: list[np.ndarray], frame: _Frame) -> None:
-    """Record an op's results, cast to their declared element types and checked against
-    their declared shapes (a mismatch is a bug in the op's implementation or in the IR)."""
-    if len(results) != len(op.results):
-        raise RuntimeError(f"{op.name} produced {len(results)} results, expected {len(op.results)}")
-    for value, array in zip(op.results, results, strict=True):
-        ty = _tensor_type(value)
-        array = np.asarray(array)
-        if not _fits(array.shape, ty.get_shape()):
-            raise RuntimeError(
-                f"{op.name} produced shape {_fmt(array.shape)}, "
-                f"its type says {_fmt(ty.get_shape())}"
-            )
-        frame.values[value] = array.astype(numpy_dtype(ty.get_element_type()), copy=False)
-
-
-Observer = Callable[[SSAValue, np.ndarray], None]
-
-
-def _impl(op: Operation) -> OpImpl:
-    """The implementation of `op`: integer semantics when it touches int8 fixed-point tensors."""
+def _float_impl(op: Operation) -> OpImpl:
     if dnn.is_fixed_op(op):
-        from fvir.reference.int8 import INT8_OPS  # int8 builds on this module's helpers
-
-        impl = INT8_OPS.get(type(op))
-        if impl is None:
-            raise UserError(f"the reference executor cannot run '{op.name}' on int8 fixed-point")
-        return impl
+        raise UserError(f"'{op.name}' computes on int8 fixed-point tensors: the int8 reference "
+                        f"(fvir.reference.run) runs quantized modules")
     impl = OPS.get(type(op))
     if impl is None:
         raise UserError(f"the reference executor cannot run '{op.name}'")
@@ -684,21 +547,5 @@ def run(
     *,
     observe: Observer | None = None,
 ) -> list[np.ndarray]:
-    """Execute `@main` of a dnn module on `inputs` (by position, or a mapping by ONNX input
-    name); returns the results in order. `weights` maps `dnn.weight` names to arrays.
-    `observe(value, array)`, if given, sees every argument and op result once computed (the
-    executor's own array: read it, do not modify it)."""
-    fn = main_function(module)
-    frame = _Frame(weights)
-    for arg, array in zip(fn.body.block.args, _bind_inputs(fn, inputs), strict=True):
-        frame.values[arg] = array
-        if observe is not None:
-            observe(arg, array)
-    for op in fn.body.block.ops:
-        if isinstance(op, func.ReturnOp):
-            return [np.array(frame(x)) for x in op.arguments]
-        _store(op, _impl(op)(op, frame), frame)
-        if observe is not None:
-            for value in op.results:
-                observe(value, frame(value))
-    raise UserError("@main has no func.return")
+    """Execute `@main` of a float dnn module on `inputs` (see `values.interpret`)."""
+    return interpret(module, weights, inputs, _float_impl, observe=observe)

@@ -19,94 +19,29 @@ far below that). The float64 result is therefore the exact integer sum.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from xdsl.dialects.builtin import IntegerAttr
+from xdsl.dialects.builtin import IntegerAttr, ModuleOp
 from xdsl.ir import Operation, SSAValue
 
+from fvir.errors import UserError
 from fvir.ir import dnn
+from fvir.ir.weights import WeightLookup
+from fvir.quant.contract import (
+    clip_bounds,
+    dequantize,
+    isa_act,
+    lut,
+    quantize,
+    requant,
+    rshift_round,
+    sat8,
+)
 from fvir.reference import executor
-from fvir.reference.executor import _Frame, _pad_hw, _windows
-
-# ------------------------------------------------------------------ the integer helpers
-
-
-def rshift_round(x: np.ndarray | int, s: np.ndarray | int) -> np.ndarray:
-    """(x + (1 << (s - 1))) >> s for s > 0, x for s = 0: arithmetic shift, round half up.
-    `s` may be an array broadcasting against `x` (per-channel shifts)."""
-    x64 = np.asarray(x, dtype=np.int64)
-    s64 = np.asarray(s, dtype=np.int64)
-    half = np.where(s64 > 0, np.left_shift(np.int64(1), np.maximum(s64 - 1, 0)), 0)
-    return np.right_shift(x64 + half, s64)
-
-
-def sat8(x: np.ndarray) -> np.ndarray:
-    """Saturate to [-128, 127] and return int8."""
-    return np.clip(np.asarray(x, dtype=np.int64), -128, 127).astype(np.int8)
-
-
-# ISA activation kinds (docs/isa.md `activate`).
-NONE, RELU, RELU6, LEAKY = "none", "relu", "relu6", "leaky"
-
-
-def activate(y: np.ndarray, kind: str, arg: int) -> np.ndarray:
-    """docs/isa.md `activate` on int64 values."""
-    if kind == NONE:
-        return y
-    if kind == RELU:
-        return np.maximum(y, 0)
-    if kind == RELU6:
-        return np.minimum(np.maximum(y, 0), arg)
-    if kind == LEAKY:
-        return np.where(y >= 0, y, rshift_round(y * arg, 8))
-    raise ValueError(f"unknown activation {kind}")
-
-
-def requant(acc: np.ndarray, s: np.ndarray | int, kind: str = NONE, arg: int = 0) -> np.ndarray:
-    """sat8(activate(rshift_round(acc, s), kind, arg))."""
-    return sat8(activate(rshift_round(acc, s), kind, arg))
-
-
-def round_half_up(x: np.ndarray | float) -> np.ndarray:
-    """floor(x + 0.5) in float64, as int64."""
-    return np.floor(np.asarray(x, dtype=np.float64) + 0.5).astype(np.int64)
-
-
-def isa_act(act: dnn.ActivationAttr | None, frac_out: int) -> tuple[str, int]:
-    """The ISA activation and act_arg that realise a fused `act` on an output of exponent
-    `frac_out` (the contract's table): relu -> RELU; clip(0, hi) -> RELU6 with
-    act_arg = round(hi * 2**Fy); leaky_relu(a) -> LEAKY with act_arg = round(a * 256)."""
-    if act is None:
-        return NONE, 0
-    kind, p = act.act_kind, act.values
-    if kind == dnn.ActKind.RELU:
-        return RELU, 0
-    if kind == dnn.ActKind.CLIP:
-        assert p[0] == 0.0, "the verifier admits clip(0, hi) only"
-        return RELU6, int(round_half_up(p[1] * 2.0**frac_out))
-    if kind == dnn.ActKind.LEAKY_RELU:
-        return LEAKY, int(round_half_up(p[0] * 256))
-    raise ValueError(f"#dnn.act<{kind}> has no int8 form")
-
-
-def lut(fn: Callable[[np.ndarray], np.ndarray], frac_in: int, frac_out: int) -> np.ndarray:
-    """The ACT table: LUT[q + 128] = sat8(floor(f(q * 2**-Fx) * 2**Fy + 0.5)), q = -128..127,
-    in float64."""
-    q = np.arange(-128, 128, dtype=np.float64)
-    return sat8(np.floor(fn(q * 2.0**-frac_in) * 2.0**frac_out + 0.5))
-
-
-def quantize(x: np.ndarray, frac: int) -> np.ndarray:
-    """q = sat8(floor(x * 2**F + 0.5)) in float64."""
-    return sat8(np.floor(np.asarray(x, dtype=np.float64) * 2.0**frac + 0.5))
-
-
-def dequantize(q: np.ndarray, frac: int) -> np.ndarray:
-    """x = q * 2**-F: exact in float32 (8 significant bits)."""
-    return (q.astype(np.float64) * 2.0**-frac).astype(np.float32)
-
+from fvir.reference.values import Observer, OpImpl, Values, interpret
+from fvir.reference.windows import pad_hw, windows
 
 # ----------------------------------------------------------------------------- op helpers
 
@@ -117,7 +52,7 @@ def _frac(value: SSAValue) -> int:
     return frac
 
 
-def _i64(v: _Frame, value: SSAValue) -> np.ndarray:
+def _i64(v: Values, value: SSAValue) -> np.ndarray:
     return v(value).astype(np.int64)
 
 
@@ -134,24 +69,24 @@ def _shifts(op: dnn.Conv2dOp | dnn.DenseOp) -> np.ndarray:
 # --------------------------------------------------------------------------------- ops
 
 
-def _quantize(op: dnn.QuantizeOp, v: _Frame) -> list[np.ndarray]:
+def _quantize(op: dnn.QuantizeOp, v: Values) -> list[np.ndarray]:
     return [quantize(v(op.input), _frac(op.output))]
 
 
-def _dequantize(op: dnn.DequantizeOp, v: _Frame) -> list[np.ndarray]:
+def _dequantize(op: dnn.DequantizeOp, v: Values) -> list[np.ndarray]:
     return [dequantize(v(op.input), _frac(op.input))]
 
 
-def _conv2d(op: dnn.Conv2dOp, v: _Frame) -> list[np.ndarray]:
+def _conv2d(op: dnn.Conv2dOp, v: Values) -> list[np.ndarray]:
     """acc[n, o] = sum over the window of x_q * w_q (+ b_q[o]); y = requant(acc, shift[o])."""
     x, w = v(op.input).astype(np.float64), v(op.weight).astype(np.float64)
     n, (o, cg, kh, kw), g = x.shape[0], w.shape, op.groups
     og = o // g
     oh, ow = dnn.shape_of(op.output)[2:]
-    xp = _pad_hw(x, dnn.ints(op.pads), 0)  # padding is 0 in the int8 domain
+    xp = pad_hw(x, dnn.ints(op.pads), 0)  # padding is 0 in the int8 domain
     acc = np.empty((n, o, oh, ow), dtype=np.float64)
     for gi in range(g):
-        cols = _windows(
+        cols = windows(
             xp[:, gi * cg : (gi + 1) * cg],
             (kh, kw),
             dnn.ints(op.strides),
@@ -167,7 +102,7 @@ def _conv2d(op: dnn.Conv2dOp, v: _Frame) -> list[np.ndarray]:
     return [requant(total, _shifts(op).reshape(1, -1, 1, 1), kind, arg)]
 
 
-def _dense(op: dnn.DenseOp, v: _Frame) -> list[np.ndarray]:
+def _dense(op: dnn.DenseOp, v: Values) -> list[np.ndarray]:
     """acc[m, j] = sum_k x_q[m, k] * W_q[k, j] (+ b_q[j]); y = requant(acc, shift[j])."""
     x, w = v(op.input).astype(np.float64), v(op.weight).astype(np.float64)
     if op.trans_b is not None:
@@ -179,7 +114,7 @@ def _dense(op: dnn.DenseOp, v: _Frame) -> list[np.ndarray]:
     return [requant(total, _shifts(op), kind, arg)]
 
 
-def _add(op: dnn.AddOp, v: _Frame) -> list[np.ndarray]:
+def _add(op: dnn.AddOp, v: Values) -> list[np.ndarray]:
     """acc = (a << shift_a) + (b << shift_b); y = requant(acc, shift, act)."""
     a = np.left_shift(_i64(v, op.lhs), _int(op.shift_a))
     b = np.left_shift(_i64(v, op.rhs), _int(op.shift_b))
@@ -187,14 +122,14 @@ def _add(op: dnn.AddOp, v: _Frame) -> list[np.ndarray]:
     return [requant(a + b, _int(op.shift), kind, arg)]
 
 
-def _mul(op: dnn.MulOp, v: _Frame) -> list[np.ndarray]:
+def _mul(op: dnn.MulOp, v: Values) -> list[np.ndarray]:
     """acc = (a << shift_a) * (b << shift_b); y = requant(acc, shift)."""
     a = np.left_shift(_i64(v, op.lhs), _int(op.shift_a))
     b = np.left_shift(_i64(v, op.rhs), _int(op.shift_b))
     return [requant(a * b, _int(op.shift))]
 
 
-def _pool2d(op: dnn.Pool2dOp, v: _Frame) -> list[np.ndarray]:
+def _pool2d(op: dnn.Pool2dOp, v: Values) -> list[np.ndarray]:
     """max: the largest value of the window, padding never wins; avg: the window sum with
     zero padding, times avg_mul, rshift_round by avg_shift, saturated."""
     x = _i64(v, op.input)
@@ -205,9 +140,9 @@ def _pool2d(op: dnn.Pool2dOp, v: _Frame) -> list[np.ndarray]:
     pads = (top, left, bottom + extra_h, right + extra_w)
     if op.kind.data == dnn.PoolKind.MAX:
         # -129 is below every int8 value: a padded tap never wins.
-        cols = _windows(_pad_hw(x, pads, -129), kernel, strides, dilations, out_hw)
+        cols = windows(pad_hw(x, pads, -129), kernel, strides, dilations, out_hw)
         return [sat8(cols.max(axis=2))]
-    sums = _windows(_pad_hw(x, pads, 0), kernel, strides, dilations, out_hw).sum(axis=2)
+    sums = windows(pad_hw(x, pads, 0), kernel, strides, dilations, out_hw).sum(axis=2)
     return [_average(op, sums)]
 
 
@@ -216,7 +151,7 @@ def _average(op: dnn.Pool2dOp | dnn.GlobalPoolOp, sums: np.ndarray) -> np.ndarra
     return sat8(rshift_round(sums * mul, shift))
 
 
-def _global_pool(op: dnn.GlobalPoolOp, v: _Frame) -> list[np.ndarray]:
+def _global_pool(op: dnn.GlobalPoolOp, v: Values) -> list[np.ndarray]:
     x = _i64(v, op.input)
     axes = tuple(range(2, x.ndim))
     if op.kind.data == dnn.PoolKind.MAX:
@@ -229,34 +164,28 @@ def _sigmoid_f64(x: np.ndarray) -> np.ndarray:
         return 1 / (1 + np.exp(-x))
 
 
-def _lookup(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[Any, _Frame], list[np.ndarray]]:
-    def impl(op: dnn.SigmoidOp | dnn.TanhOp, v: _Frame) -> list[np.ndarray]:
+def _lookup(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[Any, Values], list[np.ndarray]]:
+    def impl(op: dnn.SigmoidOp | dnn.TanhOp, v: Values) -> list[np.ndarray]:
         table = lut(fn, _frac(op.input), _frac(op.output))
         return [table[v(op.input).astype(np.int64) + 128]]
 
     return impl
 
 
-def _relu(op: dnn.ReluOp, v: _Frame) -> list[np.ndarray]:
+def _relu(op: dnn.ReluOp, v: Values) -> list[np.ndarray]:
     return [np.maximum(v(op.input), np.int8(0))]
 
 
-def clip_bounds(lo: float, hi: float, frac: int) -> tuple[int, int]:
-    """A standalone clip's bounds on the int8 grid: sat8(round(bound * 2**F))."""
-    q_lo, q_hi = sat8(round_half_up(np.array([lo, hi]) * 2.0**frac))
-    return int(q_lo), int(q_hi)
-
-
-def _clip(op: dnn.ClipOp, v: _Frame) -> list[np.ndarray]:
+def _clip(op: dnn.ClipOp, v: Values) -> list[np.ndarray]:
     lo, hi = clip_bounds(op.lo.value.data, op.hi.value.data, _frac(op.input))
     return [np.clip(v(op.input), lo, hi).astype(np.int8)]
 
 
-def _checked(impl: Callable[[Any, _Frame], list[np.ndarray]]) -> executor.OpImpl:
+def _checked(impl: Callable[[Any, Values], list[np.ndarray]]) -> OpImpl:
     """Every int8 fixed-point result must come out as int8: the executor's cast to the
     declared type would otherwise wrap an unsaturated value silently."""
 
-    def run(op: Operation, v: _Frame) -> list[np.ndarray]:
+    def run(op: Operation, v: Values) -> list[np.ndarray]:
         results = impl(op, v)
         for value, array in zip(op.results, results, strict=True):
             if dnn.fixed_frac(value) is not None and np.asarray(array).dtype != np.int8:
@@ -269,7 +198,7 @@ def _checked(impl: Callable[[Any, _Frame], list[np.ndarray]]) -> executor.OpImpl
 # Layout ops move int8 values without arithmetic: the float implementations are exact on them.
 _EXACT_LAYOUT = (dnn.ConcatOp, dnn.ReshapeOp, dnn.FlattenOp, dnn.TransposeOp)
 
-INT8_OPS: dict[type[Operation], executor.OpImpl] = {
+INT8_OPS: dict[type[Operation], OpImpl] = {
     dnn.QuantizeOp: _checked(_quantize),
     dnn.DequantizeOp: _checked(_dequantize),
     dnn.Conv2dOp: _checked(_conv2d),
@@ -286,16 +215,24 @@ INT8_OPS: dict[type[Operation], executor.OpImpl] = {
 }
 """The integer implementation of every op that has an int8 fixed-point form."""
 
-__all__ = [
-    "INT8_OPS",
-    "activate",
-    "clip_bounds",
-    "dequantize",
-    "isa_act",
-    "lut",
-    "quantize",
-    "requant",
-    "round_half_up",
-    "rshift_round",
-    "sat8",
-]
+
+
+def _impl(op: Operation) -> OpImpl:
+    """Integer semantics for an op that touches int8 fixed-point tensors, else the float one."""
+    if not dnn.is_fixed_op(op):
+        return executor._float_impl(op)
+    impl = INT8_OPS.get(type(op))
+    if impl is None:
+        raise UserError(f"the reference executor cannot run '{op.name}' on int8 fixed-point")
+    return impl
+
+
+def run(
+    module: ModuleOp,
+    weights: WeightLookup,
+    inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray],
+    *,
+    observe: Observer | None = None,
+) -> list[np.ndarray]:
+    """Execute `@main` of a dnn module, quantized or not (see `values.interpret`)."""
+    return interpret(module, weights, inputs, _impl, observe=observe)

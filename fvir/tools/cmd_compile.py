@@ -100,10 +100,10 @@ def _mb(n: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fvir.frontend.models import load_onnx_or_zoo, parse_shapes, set_input_shapes
     from fvir.hw import load_hw
     from fvir.ifp.fileformat import write_package
     from fvir.tools.cmd_inspect import host_ops_text
-    from fvir.tools.models import load_onnx_or_zoo, parse_shapes, set_input_shapes
 
     if args.seed < 0:
         raise UserError(f"--seed must be non-negative, got {args.seed}")

@@ -14,7 +14,7 @@ from io import StringIO
 from pathlib import Path
 
 from fvir.errors import UserError
-from fvir.tools.models import parse_shapes
+from fvir.frontend.models import parse_shapes
 
 HELP = "import an ONNX model and print its dnn IR"
 

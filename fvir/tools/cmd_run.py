@@ -124,7 +124,7 @@ def _inputs(names: list[str], shapes: list[tuple[int, ...]], given: dict[str, np
     """Given inputs, the rest seeded, in the model's order: standard normal for float inputs
     (drawn as float32 whatever the width, so a seed means the same values everywhere), zeros
     for integer and bool ones (indices and flags, where any random value may be out of range,
-    as `fvir.quant.calibrate.random_inputs` does). `dtypes` defaults to float32."""
+    as `fvir.calibration.random_inputs` does). `dtypes` defaults to float32."""
     for name in given:
         if name not in names:
             raise UserError(f"--input names unknown input '{name}' "
@@ -174,10 +174,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_reference(args: argparse.Namespace) -> int:
+    from fvir.frontend.models import graph_inputs, load_onnx_or_zoo, parse_shapes
     from fvir.frontend.onnx import import_model
     from fvir.ir.functions import main_function, signature_dtypes
-    from fvir.reference import run as run_reference
-    from fvir.tools.models import graph_inputs, load_onnx_or_zoo, parse_shapes
+    from fvir.reference.int8 import run as run_reference
 
     given = parse_inputs(args.input)
     shapes = parse_shapes(args.shape)
@@ -329,8 +329,8 @@ def _compile(args: argparse.Namespace, pool: Any, given: dict[str, np.ndarray]) 
     """Compile MODEL for `pool`'s core: (package, ONNX model, quantized module or None,
     name)."""
     from fvir.compiler import compile_errors, package_model, quantize_model
+    from fvir.frontend.models import graph_inputs, load_onnx_or_zoo, parse_shapes, set_input_shapes
     from fvir.frontend.onnx import import_model
-    from fvir.tools.models import graph_inputs, load_onnx_or_zoo, parse_shapes, set_input_shapes
 
     model, name = load_onnx_or_zoo(args.model)
     shapes = parse_shapes(args.shape)
@@ -357,7 +357,7 @@ def _check(dtype: str, outputs: list[np.ndarray], inputs: dict[str, np.ndarray],
     """The --check object (see the module docstring)."""
     import onnxruntime as ort
 
-    from fvir.reference import run as run_reference
+    from fvir.reference.int8 import run as run_reference
 
     check: dict[str, Any] = {"bit_exact": None, "cosine": None, "max_abs_err": None,
                              "max_rel_err": None}

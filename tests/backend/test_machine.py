@@ -24,7 +24,7 @@ from fvir.hw import TINY
 from fvir.ifp.package import Package
 from fvir.isa import Opcode
 from fvir.isa.encoding import columns, set_field
-from fvir.reference import run as run_reference
+from fvir.reference.int8 import run as run_reference
 
 
 def tiny_cnn(seed: int = 0) -> onnx.ModelProto:

@@ -11,7 +11,7 @@ from fvir import onnx_backend
 from fvir.compiler import quantize_model
 from fvir.errors import UserError
 from fvir.hw import TINY
-from fvir.reference import run as run_reference
+from fvir.reference.int8 import run as run_reference
 
 from .test_machine import tiny_cnn
 

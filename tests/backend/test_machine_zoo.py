@@ -20,7 +20,7 @@ from fvir.backend.machine import simulate_package
 from fvir.compiler import package_model, quantize_model
 from fvir.hw import PAPER_U200
 from fvir.hw.cost import core_bytes_per_cycle
-from fvir.reference import run as run_reference
+from fvir.reference.int8 import run as run_reference
 
 CORES = (1, 2, 3, 5, 16)
 DEFAULT = ("resnet18", "mobilenetv2")

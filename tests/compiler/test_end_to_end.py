@@ -23,7 +23,7 @@ from fvir.hw import BIG_CORE, PAPER_U200, TINY
 from fvir.ifp.package import Package
 from fvir.ir.dnn import DNN
 from fvir.passes.dnn_partition import partition
-from fvir.reference import run
+from fvir.reference.int8 import run
 
 from .models import MODELS, compile_keeping_reference, random_input
 

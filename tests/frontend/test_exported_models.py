@@ -37,7 +37,7 @@ from fvir import onnx_backend
 from fvir.errors import UserError
 from fvir.frontend.onnx import ImportedModel, import_model
 from fvir.ir import dnn
-from fvir.reference import run
+from fvir.reference.int8 import run
 
 DATA = Path(onnx.__file__).parent / "backend/test/data"
 LIGHT = sorted((DATA / "light").glob("light_*.onnx"))

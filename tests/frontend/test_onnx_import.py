@@ -107,7 +107,7 @@ def run_both(
     m: onnx.ModelProto, feeds: dict[str, np.ndarray], imported: ImportedModel | None = None
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Outputs of the imported module (reference executor) and of onnxruntime."""
-    reference = pytest.importorskip("fvir.reference")
+    reference = pytest.importorskip("fvir.reference.int8")
     ort = pytest.importorskip("onnxruntime")
     imported = imported or import_model(m)
     ours = reference.run(
@@ -916,7 +916,7 @@ def test_recurrent(op: str, gates: int, direction: str, layout: int) -> None:
         m0, {"x": feeds["x"].transpose(1, 0, 2), "h0": feeds["h0"].transpose(1, 0, 2)}
     )
     theirs = [theirs[0].transpose(2, 0, 1, 3)] + [t.transpose(1, 0, 2) for t in theirs[1:]]
-    reference = pytest.importorskip("fvir.reference")
+    reference = pytest.importorskip("fvir.reference.int8")
     ours = reference.run(imported.module, imported.weights, [feeds["x"], feeds["h0"]])
     for a, b in zip(ours, theirs, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

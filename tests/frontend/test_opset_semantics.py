@@ -15,7 +15,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from fvir.errors import UserError
 from fvir.frontend.onnx import import_model
-from fvir.reference import run
+from fvir.reference.int8 import run
 from fvir.tools.fv import main
 
 F = TensorProto.FLOAT

@@ -32,7 +32,7 @@ from fvir.compiler import package_model, quantize_model
 from fvir.frontend.onnx import import_model
 from fvir.hw import load_hw
 from fvir.ir import dnn
-from fvir.reference import run as run_reference
+from fvir.reference.int8 import run as run_reference
 
 from .test_node_conformance import all_cases, group_of
 

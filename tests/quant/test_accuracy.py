@@ -60,7 +60,7 @@ def test_zoo_sensitivity(name, sensitive):
     from fvir.frontend.onnx import import_model
     from fvir.passes.dnn_fold_batchnorm import fold_batchnorm
     from fvir.passes.dnn_fuse_activation import DnnFuseActivationPass
-    from fvir.reference import run
+    from fvir.reference.int8 import run
 
     imported = import_model(zoo.build(name))
     fold_batchnorm(imported.module, imported.weights)

@@ -17,7 +17,7 @@ from xdsl.dialects.builtin import f32, i8, i32
 
 from fvir.errors import UserError
 from fvir.ir import dnn
-from fvir.reference import run
+from fvir.reference.int8 import run
 
 from .helpers import (
     fixed,

@@ -15,6 +15,7 @@ from onnx import TensorProto, helper, numpy_helper
 from xdsl.context import Context
 from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, ModuleOp, f32
 
+from fvir.calibration import load_calibration, random_inputs
 from fvir.errors import UserError
 from fvir.frontend.onnx import import_model
 from fvir.ir import dnn
@@ -24,8 +25,7 @@ from fvir.passes.dnn_fold_batchnorm import fold_batchnorm
 from fvir.passes.dnn_fuse_activation import DnnFuseActivationPass
 from fvir.passes.dnn_quantize import DnnQuantizePass, quantize
 from fvir.quant.accuracy import compare
-from fvir.quant.calibrate import load_calibration, random_inputs
-from fvir.reference import run
+from fvir.reference.int8 import run
 
 from .helpers import module, plain
 

@@ -29,7 +29,8 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 from fvir.errors import UserError
 from fvir.ir import dnn
 from fvir.ir.weights import element_type
-from fvir.reference import HOST_OPS, run
+from fvir.reference.host import HOST_OPS
+from fvir.reference.int8 import run
 
 RTOL, ATOL = 1e-4, 1e-5
 OPSET = 21

@@ -11,13 +11,13 @@ from onnx import TensorProto, helper, numpy_helper
 
 from fvir.backend.functional import run_package
 from fvir.backend.machine import Machine
+from fvir.calibration import random_inputs
 from fvir.compiler import package_model, quantize_model
 from fvir.frontend.onnx import import_model
 from fvir.hw.toml import load_hw
 from fvir.ir import dnn
 from fvir.passes.dnn_unroll_rnn import unroll
-from fvir.quant.calibrate import random_inputs
-from fvir.reference import run
+from fvir.reference.int8 import run
 
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 

@@ -16,12 +16,12 @@ import pytest
 from rnn.test_unroll_lstm import lstm_model
 
 from fvir.backend.machine import Machine
+from fvir.calibration import random_inputs
 from fvir.compiler import package_model, quantize_model
 from fvir.hw.toml import load_hw
 from fvir.isa.encoding import decode
 from fvir.isa.spec import Buf, Opcode
-from fvir.quant.calibrate import random_inputs
-from fvir.reference import run
+from fvir.reference.int8 import run
 from fvir.runtime.linker import link, prepare
 from fvir.runtime.memory import make_allocation
 from fvir.runtime.residency import plan

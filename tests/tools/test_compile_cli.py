@@ -1,5 +1,5 @@
 """`fv compile` (with a stand-in compiler, so that the command's own work is tested: model
-resolution, flags, progress, the file it writes, the summary) and `fvir.tools.models`. One test
+resolution, flags, progress, the file it writes, the summary) and `fvir.frontend.models`. One test
 runs the real `fvir.compiler` end to end when it is there."""
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from xdsl.dialects.func import FuncOp
 from fvir import zoo
 from fvir.compiler import compile_errors
 from fvir.errors import UserError
+from fvir.frontend.models import graph_inputs, load_onnx_or_zoo, parse_shapes, set_input_shapes
 from fvir.frontend.onnx import ImportedModel
 from fvir.hw import TINY
 from fvir.ifp.fileformat import read_package, to_bytes
 from fvir.tools.cmd_compile import Progress
 from fvir.tools.fv import main
-from fvir.tools.models import graph_inputs, load_onnx_or_zoo, parse_shapes, set_input_shapes
 
 
 def tiny_onnx(batch: int | str = "N") -> onnx.ModelProto:
@@ -228,7 +228,7 @@ def test_progress_prints_one_line_per_stage(capsys):
 
 
 # ---------------------------------------------------------------------------------------------
-# fvir.tools.models
+# fvir.frontend.models
 
 
 def test_load_onnx_or_zoo(tmp_path, monkeypatch):

@@ -10,7 +10,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-import fvir.reference
+import fvir.reference.int8
 from fvir.tools import cmd_run
 from fvir.tools.fv import main
 
@@ -89,12 +89,12 @@ def test_fp32_check_matches_onnxruntime(cnn, capsys):
 
 
 def test_check_fails_on_an_int8_mismatch(cnn, capsys, monkeypatch):
-    real = fvir.reference.run
+    real = fvir.reference.int8.run
 
     def off_by_one(module, weights, inputs):
         return [y + np.float32(1) for y in real(module, weights, inputs)]
 
-    monkeypatch.setattr(fvir.reference, "run", off_by_one)
+    monkeypatch.setattr(fvir.reference.int8, "run", off_by_one)
     out = run_json(capsys, cnn, "--hw", "tiny", "--check", code=1)
     assert out["check"]["bit_exact"] is False and not out["check"]["ok"]
     assert main(["run", cnn, "--hw", "tiny", "--check"]) == 1

@@ -9,7 +9,7 @@ import pytest
 
 from fvir import zoo
 from fvir.frontend.onnx import import_model
-from fvir.reference import run
+from fvir.reference.int8 import run
 
 ort = pytest.importorskip("onnxruntime")
 

@@ -1,8 +1,7 @@
-"""What every `fv` subcommand that takes a MODEL argument shares: resolving MODEL (an `.onnx`
-file or a zoo name) to an ONNX model, and the `--shape NAME=1x3x224x224` flag.
+"""Naming a model: an `.onnx` file or a zoo name, and static input shapes (`NAME=1x3x224x224`).
 
-One helper, so that `fv import`, `fv run`, `fv compile` and the rest accept the same things
-and fail with the same one-line messages.
+One helper, so that `fv import`, `fv run`, `fv compile`, `fv cloud` scenarios and the rest
+accept the same things and fail with the same one-line messages.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from xdsl.ir import SSAValue
 from fvir.errors import UserError
 from fvir.ir.functions import input_names, main_function
 from fvir.ir.weights import WeightLookup, numpy_dtype
-from fvir.reference import run
+from fvir.reference.executor import run
 
 Sample = dict[str, np.ndarray]
 

@@ -1,0 +1,96 @@
+"""The int8 contract: the integer helpers every int8 computation is defined by.
+
+docs/quantization.md and docs/isa.md define the accelerator's arithmetic with these few
+functions (`rshift_round`, `sat8`, `activate`, `requant`, the ACT lookup table, the rounding of
+real parameters onto integers). The int8 reference executor computes with them, the compiler
+derives instruction parameters with them, and tests check the simulator against them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from fvir.ir import dnn
+
+
+def rshift_round(x: np.ndarray | int, s: np.ndarray | int) -> np.ndarray:
+    """(x + (1 << (s - 1))) >> s for s > 0, x for s = 0: arithmetic shift, round half up.
+    `s` may be an array broadcasting against `x` (per-channel shifts)."""
+    x64 = np.asarray(x, dtype=np.int64)
+    s64 = np.asarray(s, dtype=np.int64)
+    half = np.where(s64 > 0, np.left_shift(np.int64(1), np.maximum(s64 - 1, 0)), 0)
+    return np.right_shift(x64 + half, s64)
+
+
+def sat8(x: np.ndarray) -> np.ndarray:
+    """Saturate to [-128, 127] and return int8."""
+    return np.clip(np.asarray(x, dtype=np.int64), -128, 127).astype(np.int8)
+
+
+# ISA activation kinds (docs/isa.md `activate`).
+NONE, RELU, RELU6, LEAKY = "none", "relu", "relu6", "leaky"
+
+
+def activate(y: np.ndarray, kind: str, arg: int) -> np.ndarray:
+    """docs/isa.md `activate` on int64 values."""
+    if kind == NONE:
+        return y
+    if kind == RELU:
+        return np.maximum(y, 0)
+    if kind == RELU6:
+        return np.minimum(np.maximum(y, 0), arg)
+    if kind == LEAKY:
+        return np.where(y >= 0, y, rshift_round(y * arg, 8))
+    raise ValueError(f"unknown activation {kind}")
+
+
+def requant(acc: np.ndarray, s: np.ndarray | int, kind: str = NONE, arg: int = 0) -> np.ndarray:
+    """sat8(activate(rshift_round(acc, s), kind, arg))."""
+    return sat8(activate(rshift_round(acc, s), kind, arg))
+
+
+def round_half_up(x: np.ndarray | float) -> np.ndarray:
+    """floor(x + 0.5) in float64, as int64."""
+    return np.floor(np.asarray(x, dtype=np.float64) + 0.5).astype(np.int64)
+
+
+def isa_act(act: dnn.ActivationAttr | None, frac_out: int) -> tuple[str, int]:
+    """The ISA activation and act_arg that realise a fused `act` on an output of exponent
+    `frac_out` (the contract's table): relu -> RELU; clip(0, hi) -> RELU6 with
+    act_arg = round(hi * 2**Fy); leaky_relu(a) -> LEAKY with act_arg = round(a * 256)."""
+    if act is None:
+        return NONE, 0
+    kind, p = act.act_kind, act.values
+    if kind == dnn.ActKind.RELU:
+        return RELU, 0
+    if kind == dnn.ActKind.CLIP:
+        assert p[0] == 0.0, "the verifier admits clip(0, hi) only"
+        return RELU6, int(round_half_up(p[1] * 2.0**frac_out))
+    if kind == dnn.ActKind.LEAKY_RELU:
+        return LEAKY, int(round_half_up(p[0] * 256))
+    raise ValueError(f"#dnn.act<{kind}> has no int8 form")
+
+
+def lut(fn: Callable[[np.ndarray], np.ndarray], frac_in: int, frac_out: int) -> np.ndarray:
+    """The ACT table: LUT[q + 128] = sat8(floor(f(q * 2**-Fx) * 2**Fy + 0.5)), q = -128..127,
+    in float64."""
+    q = np.arange(-128, 128, dtype=np.float64)
+    return sat8(np.floor(fn(q * 2.0**-frac_in) * 2.0**frac_out + 0.5))
+
+
+def quantize(x: np.ndarray, frac: int) -> np.ndarray:
+    """q = sat8(floor(x * 2**F + 0.5)) in float64."""
+    return sat8(np.floor(np.asarray(x, dtype=np.float64) * 2.0**frac + 0.5))
+
+
+def dequantize(q: np.ndarray, frac: int) -> np.ndarray:
+    """x = q * 2**-F: exact in float32 (8 significant bits)."""
+    return (q.astype(np.float64) * 2.0**-frac).astype(np.float32)
+
+
+def clip_bounds(lo: float, hi: float, frac: int) -> tuple[int, int]:
+    """A standalone clip's bounds on the int8 grid: sat8(round(bound * 2**F))."""
+    q_lo, q_hi = sat8(round_half_up(np.array([lo, hi]) * 2.0**frac))
+    return int(q_lo), int(q_hi)
