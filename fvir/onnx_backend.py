@@ -13,7 +13,7 @@ Lets ONNX's standard backend tests and users' own scripts run models through fvi
 - "SIM" compiles the model for the simulated accelerator (once per input shape, on first
   run; int8 scales calibrated on seeded random inputs) and runs it on the simulator
   (`fvir.backend.machine`). Options, given to `prepare`: `cores` (default 1), `hw` (a preset
-  name, a TOML file or a `PoolConfig`; default "paper-u200"), `dtype` ("int8", the hardware
+  name, a TOML file or a `PoolConfig`; default `fvir.hw.DEFAULT_HW`), `dtype` ("int8", the hardware
   and the default, whose outputs carry quantization error; or "fp32", the same frames on real
   values, which match onnxruntime to ~1e-6), `seed` (calibration seed, default 0). After a
   run, `rep.last_report` holds the simulator's `RunReport` (cycles, latency, utilization).
@@ -38,6 +38,7 @@ from onnx.backend.base import Backend, BackendRep, namedtupledict
 
 from fvir import reference
 from fvir.errors import UserError
+from fvir.hw.presets import DEFAULT_HW
 
 if TYPE_CHECKING:
     from fvir.frontend.onnx import ImportedModel
@@ -64,7 +65,7 @@ def _run_sim(imported: ImportedModel, inputs: Sequence[np.ndarray],
     from fvir.ir.weights import WeightStore
 
     opts = rep.options
-    hw = opts.get("hw", "paper-u200")
+    hw = opts.get("hw", DEFAULT_HW)
     pool = hw if isinstance(hw, PoolConfig) else load_hw(hw)
     key = id(imported)
     package = rep.compiled.get(key)

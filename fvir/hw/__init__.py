@@ -3,11 +3,12 @@ cores and DDR banks around it (`PoolConfig`), the presets (`paper-u200`, `big-co
 TOML files (`load_hw`, the `--hw` option)."""
 
 from fvir.hw.config import CoreConfig, HwConfigError, PoolConfig
-from fvir.hw.presets import BIG_CORE, PAPER_U200, PRESETS, TINY
+from fvir.hw.presets import BIG_CORE, DEFAULT_HW, PAPER_U200, PRESETS, TINY
 from fvir.hw.toml import load_hw, load_toml, to_toml
 
 __all__ = [
     "BIG_CORE",
+    "DEFAULT_HW",
     "PAPER_U200",
     "PRESETS",
     "TINY",

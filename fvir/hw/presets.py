@@ -115,3 +115,6 @@ TINY = PoolConfig(
 )
 
 PRESETS: dict[str, PoolConfig] = {p.name: p for p in (PAPER_U200, BIG_CORE, TINY)}
+
+DEFAULT_HW = PAPER_U200.name
+"""The hardware every tool and pass compiles for unless told otherwise."""

@@ -1,7 +1,8 @@
 """fvir's passes: the single registry of pass name -> lazily imported `ModulePass` class.
 
 Every pass lives in its own module `fvir/passes/<pass_name>.py` (the kebab-case name with
-underscores) and is documented by its module and class docstrings; `fv passes` lists them.
+underscores) and is documented by its module and class docstrings; `fv passes` lists them. The
+whole static pipeline is one more pass, `fvir-compile`, whose module defines it.
 """
 
 from collections.abc import Callable
@@ -20,6 +21,7 @@ _PASSES: dict[str, str] = {
     "dnn-unroll-rnn": "DnnUnrollRnnPass",
     "ifp-link": "IfpLinkPass",
     "tile-compile-frames": "TileCompileFramesPass",
+    "fvir-compile": "FvirCompilePass",
 }
 
 

@@ -63,6 +63,7 @@ from xdsl.pattern_rewriter import (
 )
 
 from fvir.ir import dnn
+from fvir.passes import context
 
 FOLD_ATTR = "dnn.fold"
 
@@ -294,5 +295,5 @@ class DnnFoldBatchnormPass(ModulePass):
     name = "dnn-fold-batchnorm"
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
-        # No store here: dnn.weight sources get a `dnn.fold` recipe (see the module docs).
-        fold_batchnorm(op, None)
+        # Without a store (plain xdsl-opt), dnn.weight sources get a `dnn.fold` recipe.
+        fold_batchnorm(op, context.weights(ctx))

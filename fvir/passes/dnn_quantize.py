@@ -48,11 +48,10 @@ Algorithm:
    its calibration values that saturate at that exponent; per layer the weight exponents,
    shifts and saturated weights/biases; the ops left float and why.
 
-Python callers use `quantize(module, weights, calibration)`. The fv-opt pass reads the store
-from `weights=FILE.npz` (required when `@main` has `dnn.weight` ops; a module whose weights are
-all `dnn.constant` needs no file), writes it with the new `.q` arrays to `out-weights=FILE` if
-given, and takes calibration files with `calibration="a.npy","b.npz"` (quoted; see
-`fvir.calib.load_calibration`).
+Python callers use `quantize(module, weights, calibration)`. The pass takes the weight store,
+the calibration inputs and the target (whose OCP output channels share a weight exponent unless
+`channel-group` says otherwise) from the context (`fvir.passes.context`; in `fv-opt`: `--weights`,
+`--calibration`, `--hw`); a store is required when `@main` has `dnn.weight` ops.
 """
 
 from __future__ import annotations
@@ -79,6 +78,7 @@ from fvir import calibration as calib
 from fvir.errors import UserError
 from fvir.ir import dnn
 from fvir.ir.functions import main_function
+from fvir.passes import context
 from fvir.passes.dnn_partition import accelerator_problem
 from fvir.quant import rules
 
@@ -584,7 +584,7 @@ def quantize(
     if weights is None and any(isinstance(op, dnn.WeightOp) for op in block.ops):
         raise UserError(
             "dnn-quantize needs the weight store of a module with dnn.weight ops "
-            "(fv-opt: -p 'dnn-quantize{weights=model.npz}')"
+            "(fv-opt: --weights model.npz)"
         )
     store = {} if weights is None else weights
     split_activations(block)
@@ -619,34 +619,21 @@ def quantize(
 class DnnQuantizePass(ModulePass):
     """Quantizes @main to int8 fixed point from calibration (docs/quantization.md).
 
-    Options: `weights` (.npz WeightStore; needed when @main has dnn.weight ops),
-    `out-weights` (where to write the store with the new `.q` arrays), `calibration`
-    (.npy/.npz files; default: seeded random inputs), `seed`, `samples`, `per-channel`,
-    `channel-group` (output channels sharing one weight exponent; a backend passes its OCP)."""
+    The weight store, calibration inputs (default: `samples` seeded random inputs from `seed`)
+    and target come from the context; `per-channel` weight exponents, shared by
+    `channel-group` output channels (default: the target core's OCP)."""
 
     name = "dnn-quantize"
 
-    weights: str | None = None
-    out_weights: str | None = None
-    calibration: tuple[str, ...] = ()
     seed: int = 0
     samples: int = 4
     per_channel: bool = True
-    channel_group: int = 1
+    channel_group: int | None = None
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
-        from fvir.ir.weights import WeightStore
-
-        store = WeightStore.load(self.weights) if self.weights is not None else None
-        inputs = calib.load_calibration(self.calibration, op) if self.calibration else None
-        quantize(
-            op,
-            store,
-            inputs,
-            seed=self.seed,
-            samples=self.samples,
-            per_channel=self.per_channel,
-            channel_group=self.channel_group,
-        )
-        if self.out_weights is not None:
-            (store if store is not None else WeightStore()).save(self.out_weights)
+        samples = context.calibration(ctx)
+        if samples is not None and any(isinstance(s, str) for s in samples):
+            samples = calib.load_calibration(list(samples), op)  # type: ignore[arg-type]
+        group = self.channel_group or context.target(ctx).core.ocp
+        quantize(op, context.weights(ctx), samples, seed=self.seed, samples=self.samples,
+                 per_channel=self.per_channel, channel_group=group)

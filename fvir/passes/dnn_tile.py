@@ -60,12 +60,12 @@ from xdsl.utils.exceptions import PassFailedException
 
 from fvir.codegen import quant_params as qp
 from fvir.codegen.tile_schedule import layout, step_rows, tile_cycles, worst_footprint
-from fvir.errors import UserError
-from fvir.hw import PoolConfig, load_hw
+from fvir.hw import PoolConfig
 from fvir.hw.config import CoreConfig
 from fvir.hw.cost import core_bytes_per_cycle
 from fvir.ir import dnn, tile
 from fvir.ir.tile import Geometry, TileKind, Unsupported
+from fvir.passes import context
 
 TARGET_ATTR = "dnn.target"
 
@@ -413,17 +413,12 @@ class DnnTilePass(ModulePass):
 
     name = "dnn-tile"
 
-    hw: str = "paper-u200"
     min_tiles: int | None = None
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
-        # One line in fv-opt: the pass, then what failed (the hw option, or the op).
+        # One line in fv-opt: the pass, then the op that failed.
         try:
-            pool = load_hw(self.hw)
-        except UserError as exc:
-            raise PassFailedException(f"{self.name}: {exc}") from None
-        try:
-            tile_module(op, pool, self.min_tiles)
+            tile_module(op, context.target(ctx), self.min_tiles)
         except PassFailedException as exc:
             raise PassFailedException(f"{self.name}: {exc}") from None
 

@@ -62,6 +62,7 @@ from xdsl.utils.exceptions import PassFailedException
 from fvir.errors import UserError
 from fvir.ir import dnn
 from fvir.ir.functions import main_function
+from fvir.passes import context
 
 WeightStoreLike = MutableMapping[str, np.ndarray]
 
@@ -141,7 +142,7 @@ class _Builder:
         if self.weights is None or owner.sym.data not in self.weights:
             raise UserError(
                 f"dnn-unroll-rnn needs the weight store for '{owner.sym.data}' "
-                "(fv-opt: -p 'dnn-unroll-rnn{weights=model.npz}')"
+                "(fv-opt: --weights model.npz)"
             )
         return np.asarray(self.weights[owner.sym.data], dtype=np.float32)
 
@@ -730,24 +731,19 @@ def unroll(
     return left
 
 
+@dataclass(frozen=True)
 class DnnUnrollRnnPass(ModulePass):
     """Unrolls LSTM / GRU / RNN layers over their time steps into dense / add / mul / ACT ops.
 
-    See the module docs. Option `weights` (.npz WeightStore; needed with dnn.weight operands)
-    and `out-weights` (where to write the store with the per-gate arrays)."""
+    See the module docs. The weight store (needed with dnn.weight operands; it receives the
+    per-gate arrays) comes from the context; `max-batch` as in `unroll`."""
 
     name = "dnn-unroll-rnn"
 
-    weights: str | None = None
-    out_weights: str | None = None
+    max_batch: int | None = None
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
-        from fvir.ir.weights import WeightStore
-
-        store = WeightStore.load(self.weights) if self.weights is not None else None
         try:
-            unroll(op, store)
+            unroll(op, context.weights(ctx), max_batch=self.max_batch)
         except UserError as exc:
             raise PassFailedException(str(exc)) from None
-        if self.out_weights is not None:
-            (store if store is not None else WeightStore()).save(self.out_weights)

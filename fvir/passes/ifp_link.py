@@ -1,4 +1,4 @@
-"""`ifp-link{cores=N hw=...}`: link an `ifp.package` to cores 0..N-1 and show the result in the IR.
+"""`ifp-link{cores=N}`: link an `ifp.package` to cores 0..N-1 of the target; show it in the IR.
 
 The pass runs the dynamic linker that `fv link` and the simulator run, on the package the IR
 spells out, so that FileCheck tests can see how frames are spread over cores and where the
@@ -26,9 +26,9 @@ barriers fall:
      linker's latency prediction) and `ifp.elided_bytes` (DDR bytes of weight and bias loads
      skipped).
 
-Errors are pass failures with one-line messages: `cores` outside 1..the pool's cores, an
-unknown `hw`, no or several `ifp.package`s, a package compiled for another core, or anything
-the linker rejects.
+The pool is the context's target (`fvir.passes.context`; `fv-opt --hw`). Errors are pass
+failures with one-line messages: `cores` outside 1..the pool's cores, no or several
+`ifp.package`s, a package compiled for another core, or anything the linker rejects.
 """
 
 from __future__ import annotations
@@ -45,8 +45,9 @@ from xdsl.utils.exceptions import PassFailedException
 
 from fvir.codegen.emit import EmitError, build_package, plan_from_ir
 from fvir.errors import UserError
-from fvir.hw import load_hw
+from fvir.hw import PoolConfig
 from fvir.ir import ifp
+from fvir.passes import context
 from fvir.runtime.linker import Executable, link, prepare
 from fvir.runtime.memory import make_allocation
 
@@ -87,12 +88,9 @@ def _record(package: ifp.PackageOp, exe: Executable, hw: str) -> None:
     package.attributes["ifp.elided_bytes"] = _int(exe.elided_bytes)
 
 
-def link_ir(package: ifp.PackageOp, hw: str, cores: int, resident: bool = True) -> Executable:
-    """Link the `ifp.package` `package` to cores 0..cores-1 of `hw` and record the result."""
-    try:
-        pool = load_hw(hw)
-    except UserError as exc:
-        raise PassFailedException(f"ifp-link: {exc}") from None
+def link_ir(package: ifp.PackageOp, pool: PoolConfig, cores: int,
+            resident: bool = True) -> Executable:
+    """Link the `ifp.package` `package` to cores 0..cores-1 of `pool` and record the result."""
     if isinstance(cores, bool) or not 1 <= cores <= pool.num_cores:
         raise PassFailedException(
             f"ifp-link: cores must be in 1..{pool.num_cores} (the cores of pool "
@@ -122,7 +120,6 @@ class IfpLinkPass(ModulePass):
     name = "ifp-link"
 
     cores: int = 1
-    hw: str = "paper-u200"
     resident: bool = True
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
@@ -132,4 +129,4 @@ class IfpLinkPass(ModulePass):
                 f"ifp-link: expected one ifp.package (run tile-compile-frames first), found "
                 f"{len(packages)}"
             )
-        link_ir(packages[0], self.hw, self.cores, self.resident)
+        link_ir(packages[0], context.target(ctx), self.cores, self.resident)

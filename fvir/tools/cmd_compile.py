@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from fvir.errors import UserError
+from fvir.hw.presets import DEFAULT_HW
 
 HELP = "compile a model (ONNX file or zoo name) into an .ifp instruction frame package"
 
@@ -44,7 +45,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--hw",
-        default="paper-u200",
+        default=DEFAULT_HW,
         metavar="PRESET|FILE",
         help="hardware preset or TOML file to compile for (default: %(default)s)",
     )

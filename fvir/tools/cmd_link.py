@@ -28,6 +28,7 @@ import time
 from typing import Any
 
 from fvir.errors import UserError
+from fvir.hw.presets import DEFAULT_HW
 
 HELP = "link an .ifp package to N cores and report balance, predicted latency and link time"
 
@@ -37,7 +38,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE.ifp", help="the package to link")
     parser.add_argument("--cores", type=int, metavar="N", help="number of cores")
     parser.add_argument("--core-ids", metavar="IDS", help="comma-separated physical core ids")
-    parser.add_argument("--hw", default="paper-u200", metavar="PRESET|FILE",
+    parser.add_argument("--hw", default=DEFAULT_HW, metavar="PRESET|FILE",
                         help="hardware preset or TOML file (default: %(default)s)")
     parser.add_argument("--balance", choices=("snake", "lpt"), default="snake",
                         help="frame-to-core balancing (default: %(default)s)")

@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from fvir.errors import UserError, first_line
+from fvir.hw.presets import DEFAULT_HW
 
 HELP = "run a model (ONNX file, zoo name or .ifp) on the simulator and summarise its outputs"
 
@@ -65,7 +66,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="where to run (default: %(default)s)")
     parser.add_argument("--cores", type=int, default=1, metavar="N",
                         help="cores to link to (sim; default: %(default)s)")
-    parser.add_argument("--hw", default="paper-u200", metavar="PRESET|FILE",
+    parser.add_argument("--hw", default=DEFAULT_HW, metavar="PRESET|FILE",
                         help="hardware preset or TOML file (sim; default: %(default)s)")
     parser.add_argument("--dtype", choices=DTYPES, default="int8",
                         help="simulation mode (sim; default: %(default)s)")
@@ -162,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
     if args.backend == "reference":
         for flag, value, default in (("--check", args.check, False), ("--trace", args.trace, None),
                                      ("--dtype", args.dtype, "int8"), ("--cores", args.cores, 1),
-                                     ("--hw", args.hw, "paper-u200")):
+                                     ("--hw", args.hw, DEFAULT_HW)):
             if value != default:
                 raise UserError(f"{flag} applies to the sim backend only")
         return _run_reference(args)
@@ -344,7 +345,7 @@ def _compile(args: argparse.Namespace, pool: Any, given: dict[str, np.ndarray]) 
     with compile_errors(name, pool):
         # compile_model's two halves, to keep the quantized module (--check's int8 oracle)
         # before tiling rewrites it in place; the arguments are compile_model's own.
-        imported = quantize_model(import_model(model, name=name), channel_group=pool.core.ocp)
+        imported = quantize_model(import_model(model, name=name), pool)
         quantized = imported.module.clone() if args.check else None
         package = package_model(imported, pool)
     if quantized is not None:

@@ -1,5 +1,10 @@
 """`fv-opt`: xDSL's opt driver with fvir's dialects and passes, plus `--load-plugin`.
 
+Passes run in an `FvirContext` (`fvir.passes.context`): `--hw` is the target they compile for,
+`--weights` the weight store the module's `dnn.weight` ops name (passes that fold or quantize
+add arrays to it; `--out-weights` writes it after the pipeline), `--calibration` the input
+samples `dnn-quantize` calibrates on. `-p fvir-compile` is the whole static pipeline.
+
 Everything `xdsl-opt` accepts keeps working (`-p` pipelines with options, `--split-input-file`,
 `--verify-diagnostics`, `--print-op-generic`, ...). Bad input (a missing file, unparsable or
 invalid IR, an unknown pass, a broken plugin file or installed plugin) ends with a diagnostic and
@@ -14,13 +19,16 @@ import sys
 import warnings
 from collections.abc import Sequence
 
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.universe import Universe
 from xdsl.utils.exceptions import DiagnosticException, ParseError, PassFailedException
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from fvir.errors import UserError
+from fvir.hw.presets import DEFAULT_HW
 from fvir.ir import get_all_dialects
 from fvir.passes import get_all_passes
+from fvir.passes.context import FvirContext
 from fvir.tools.fv import OneLineParser
 from fvir.tools.plugins import check_installed_plugins, load_plugin
 
@@ -43,6 +51,16 @@ class FvOptMain(xDSLOptMain):
         # one line, as in `fv`.
         arg_parser.__class__ = OneLineParser
         super().register_all_arguments(arg_parser)
+        arg_parser.add_argument("--hw", default=DEFAULT_HW, metavar="PRESET|FILE",
+                                help=f"the hardware passes compile for (default {DEFAULT_HW})")
+        arg_parser.add_argument("--weights", metavar="FILE.npz",
+                                help="the weight store of the module's dnn.weight ops")
+        arg_parser.add_argument("--out-weights", metavar="FILE.npz",
+                                help="write the weight store after the passes (with the arrays "
+                                "they added)")
+        arg_parser.add_argument("--calibration", action="append", default=None,
+                                metavar="FILE", help="a .npy/.npz input sample for dnn-quantize "
+                                "(repeatable; default: seeded random inputs)")
         arg_parser.add_argument(
             "--load-plugin",
             action="append",
@@ -53,6 +71,7 @@ class FvOptMain(xDSLOptMain):
         )
 
     def register_all_dialects(self) -> None:
+        self.ctx = FvirContext()  # before anything is registered in xDSL's plain Context
         super().register_all_dialects()  # upstream + every `xdsl.universe` entry point
         extra = dict(get_all_dialects())
         for universe in self._plugins:
@@ -60,6 +79,25 @@ class FvOptMain(xDSLOptMain):
         for name, factory in extra.items():
             if name not in self.ctx.registered_dialect_names:  # fvir's entry point may have it
                 self.ctx.register_dialect(name, factory)
+
+    def setup_pipeline(self) -> None:
+        from fvir.hw import load_hw
+        from fvir.ir.weights import WeightStore
+
+        assert isinstance(self.ctx, FvirContext)
+        self.ctx.target = load_hw(self.args.hw)
+        if self.args.weights is not None:
+            self.ctx.weights = WeightStore.load(self.args.weights)
+        elif self.args.out_weights is not None:
+            self.ctx.weights = WeightStore()
+        self.ctx.calibration = self.args.calibration
+        super().setup_pipeline()
+
+    def apply_passes(self, prog: ModuleOp) -> None:
+        super().apply_passes(prog)
+        if self.args.out_weights is not None:
+            assert isinstance(self.ctx, FvirContext) and self.ctx.weights is not None
+            self.ctx.weights.save(self.args.out_weights)
 
     def register_all_passes(self) -> None:
         super().register_all_passes()

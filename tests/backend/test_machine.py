@@ -60,7 +60,7 @@ def tiny_cnn(seed: int = 0) -> onnx.ModelProto:
 def compiled():
     """(ONNX model, package for TINY, quantized module, its weights)."""
     model = tiny_cnn()
-    imported = quantize_model(model, channel_group=TINY.core.ocp)
+    imported = quantize_model(model, TINY)
     module = imported.module.clone()
     return model, package_model(imported, TINY), module, imported.weights
 
@@ -333,7 +333,7 @@ def conv_lrn_conv() -> onnx.ModelProto:
 
 
 def test_host_segment_runs_between_accelerator_segments(tmp_path):
-    imported = quantize_model(conv_lrn_conv(), channel_group=TINY.core.ocp)
+    imported = quantize_model(conv_lrn_conv(), TINY)
     module = imported.module.clone()
     package = package_model(imported, TINY)
     assert [layer.kind for layer in package.layers] == ["conv2d", "host", "conv2d"]

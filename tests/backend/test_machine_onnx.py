@@ -40,7 +40,7 @@ def test_sim_device_int8_is_the_quantized_model():
     model = tiny_cnn()
     rep = onnx_backend.prepare(model, device="SIM", hw=TINY, cores=2)
     (y,) = rep.run({"x": X})
-    imported = quantize_model(model, channel_group=TINY.core.ocp)  # as compile_model does
+    imported = quantize_model(model, TINY)  # as compile_model does
     (want,) = run_reference(imported.module, imported.weights, [X])
     np.testing.assert_array_equal(y, want)
     # compiled once per input shape: a second run reuses the package

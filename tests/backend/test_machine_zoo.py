@@ -30,7 +30,7 @@ MODELS = [pytest.param(n, marks=() if n in DEFAULT else pytest.mark.slow) for n 
 
 def _compile(name: str):
     model = zoo.build(name)
-    imported = quantize_model(model, channel_group=PAPER_U200.core.ocp)
+    imported = quantize_model(model, PAPER_U200)
     module = imported.module.clone()  # tiling rewrites the module in place
     package = package_model(imported, PAPER_U200)
     x = np.random.default_rng(7).standard_normal(zoo.MODELS[name].input_shape,

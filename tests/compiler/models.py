@@ -116,7 +116,7 @@ def random_input(model: onnx.ModelProto, seed: int = 7) -> np.ndarray:
 def compile_keeping_reference(model: onnx.ModelProto, hw: PoolConfig,
                               min_tiles: int | None = None) -> tuple[Package, ImportedModel]:
     """The package of `model` and its quantized, partitioned module (a copy, untiled)."""
-    imported = quantize_model(import_model(model))
+    imported = quantize_model(import_model(model), hw)
     reference = ImportedModel(imported.module.clone(), imported.weights, imported.input_names,
                               imported.output_names)
     return package_model(imported, hw, min_tiles=min_tiles), reference

@@ -100,8 +100,9 @@ def test_compile_model_reports_stages_and_takes_calibration_files(tmp_path):
     stages: list[str] = []
     package = compile_model(model, TINY, calibration=[str(tmp_path / "calib.npy")],
                             progress=stages.append)
-    assert stages == ["import", "fold-batchnorm", "fuse-activation", "canonicalize", "quantize",
-                      "partition", "tile", "frames", "emit"]
+    assert stages == ["import", "dnn-fold-batchnorm", "dnn-fuse-activation", "dnn-canonicalize",
+                      "dnn-unroll-rnn", "dnn-quantize", "dnn-partition", "dnn-tile", "frames",
+                      "emit"]
     assert package.core_hash == TINY.core.config_hash()
     assert package.meta["hw"] == "tiny"
     assert [layer.kind for layer in package.layers] == [

@@ -35,7 +35,7 @@ from .models import MODELS
 
 @pytest.fixture(scope="module", params=["residual", "inception", "mobile", "classifier"])
 def tiled(request):
-    imported = quantize_model(import_model(MODELS[request.param]()))
+    imported = quantize_model(import_model(MODELS[request.param]()), TINY)
     tile_module(imported.module, TINY)
     return imported
 
@@ -234,7 +234,7 @@ def test_weights_segment_layouts():
 
 
 def test_quantized_weights_and_biases_bytes():
-    imported = quantize_model(import_model(MODELS["classifier"]()))
+    imported = quantize_model(import_model(MODELS["classifier"]()), TINY)
     tile_module(imported.module, TINY)
     plan = build_plan(imported.module, imported.weights)
     pkg = build_package(plan, imported.weights, TINY.core)

@@ -131,11 +131,6 @@ def test_unlowerable_accelerator_ops_are_reported(body, message):
         run(text)
 
 
-def test_unknown_hardware_is_a_pass_error():
-    with pytest.raises(PassFailedException, match="unknown hardware 'nope'"):
-        run("func.func @main() { func.return }", (DnnTilePass(hw="nope"),))
-
-
 def test_compile_frames_needs_a_tiled_module():
     with pytest.raises(PassFailedException, match="run dnn-tile first"):
         run("func.func @main() { func.return }", (TileCompileFramesPass(),))

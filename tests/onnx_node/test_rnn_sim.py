@@ -88,7 +88,7 @@ def compiled(name: str):
     ((inputs, expected),) = case.data_sets
     frozen = freeze(case.model, list(inputs))
     hw = load_hw(HW)
-    imported = quantize_model(import_model(frozen), channel_group=hw.core.ocp)
+    imported = quantize_model(import_model(frozen), hw)
     assert imported.output_names == [o.name for o in frozen.graph.output]
     quantized = imported.module.clone()
     left = [op for op in quantized.walk() if isinstance(op, _RECURRENT)]

@@ -17,10 +17,11 @@ from xdsl.parser import Parser
 from xdsl.utils.exceptions import PassFailedException
 
 from fvir.codegen.emit import build_package
-from fvir.hw import TINY
+from fvir.hw import PAPER_U200, TINY
 from fvir.ir import ifp
 from fvir.ir.dnn import DNN
 from fvir.passes import get_all_passes
+from fvir.passes.context import FvirContext
 from fvir.passes.dnn_tile import DnnTilePass
 from fvir.passes.ifp_link import IfpLinkPass
 from fvir.passes.tile_compile_frames import compile_frames
@@ -57,14 +58,14 @@ def tiled() -> ModuleOp:
     for dialect in (Builtin, Func, DNN):
         ctx.load_dialect(dialect)
     module = Parser(ctx, MODEL).parse_module()
-    DnnTilePass(hw="tiny", min_tiles=5).apply(Context(), module)
+    DnnTilePass(min_tiles=5).apply(FvirContext(target=TINY), module)
     return module
 
 
 def linked(cores: int) -> tuple[ModuleOp, list]:
     module = tiled()
     compile_frames(module)
-    IfpLinkPass(cores=cores, hw="tiny").apply(Context(), module)
+    IfpLinkPass(cores=cores).apply(FvirContext(target=TINY), module)
     module.verify()
     (package,) = [op for op in module.walk() if isinstance(op, ifp.PackageOp)]
     return module, package.ops_of(ifp.LayerOp)
@@ -127,16 +128,21 @@ def test_snake_order_on_two_cores():
 @pytest.mark.parametrize(("options", "message"), [
     ({"cores": 0}, "cores must be in 1..4 (the cores of pool 'tiny'), got 0"),
     ({"cores": 5}, "cores must be in 1..4 (the cores of pool 'tiny'), got 5"),
-    ({"cores": 2, "hw": "nope"}, "unknown hardware 'nope'"),
-    ({"cores": 2, "hw": "paper-u200"}, "compiled for another core"),
 ])
 def test_errors(options, message):
     module = tiled()
     compile_frames(module)
     with pytest.raises(PassFailedException, match=r"^ifp-link: .*" + re.escape(message)):
-        IfpLinkPass(**{"hw": "tiny", **options}).apply(Context(), module)
+        IfpLinkPass(**options).apply(FvirContext(target=TINY), module)
+
+
+def test_a_package_for_another_core_is_refused():
+    module = tiled()
+    compile_frames(module)
+    with pytest.raises(PassFailedException, match="compiled for another core"):
+        IfpLinkPass(cores=2).apply(FvirContext(target=PAPER_U200), module)
 
 
 def test_needs_a_package():
     with pytest.raises(PassFailedException, match=r"expected one ifp\.package .* found 0"):
-        IfpLinkPass(hw="tiny").apply(Context(), tiled())
+        IfpLinkPass().apply(FvirContext(target=TINY), tiled())

@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fvir.quant.accuracy import compare, zoo_accuracy
+from fvir.quant.accuracy import compare
+from fvir.tools.accuracy import zoo_accuracy
 
 TARGET = 0.99
 BELOW_TARGET = {"mobilenetv2": 0.96, "resnet50": 0.975}  # measured: 0.967 and 0.980

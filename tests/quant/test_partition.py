@@ -131,7 +131,7 @@ def test_float_and_host_ops_and_segments():
 
 @pytest.fixture(scope="module")
 def quantized_googlenet():
-    from fvir.quant.accuracy import zoo_accuracy
+    from fvir.tools.accuracy import zoo_accuracy
 
     return zoo_accuracy("googlenet")
 

@@ -20,6 +20,7 @@ from fvir.errors import UserError
 from fvir.frontend.onnx import import_model
 from fvir.ir import dnn
 from fvir.ir.weights import WeightStore
+from fvir.passes.context import FvirContext
 from fvir.passes.dnn_canonicalize import DnnCanonicalizePass
 from fvir.passes.dnn_fold_batchnorm import fold_batchnorm
 from fvir.passes.dnn_fuse_activation import DnnFuseActivationPass
@@ -338,15 +339,11 @@ def test_calibration_files(tmp_path):
         load_calibration([tmp_path / "missing.npy"], m)
 
 
-def test_module_pass_reads_and_writes_the_store(tmp_path):
+def test_module_pass_reads_and_writes_the_contexts_store(tmp_path):
     m, store = dense_module()
-    WeightStore(store).save(tmp_path / "w.npz")
     np.save(tmp_path / "cal.npy", np.array([[1.5, -0.5, 0.25, 1.0]], np.float32))
-    DnnQuantizePass(
-        weights=str(tmp_path / "w.npz"),
-        out_weights=str(tmp_path / "q.npz"),
-        calibration=(str(tmp_path / "cal.npy"),),
-    ).apply(Context(), m)
-    out = WeightStore.load(tmp_path / "q.npz")
+    out = WeightStore(store)
+    ctx = FvirContext(weights=out, calibration=[str(tmp_path / "cal.npy")])
+    DnnQuantizePass(channel_group=1).apply(ctx, m)
     assert sorted(out) == ["fc.b", "fc.b.q", "fc.w", "fc.w.q"]
     assert out["fc.w.q"].tolist() == [[96, 0, 0, 0], [0, 64, 0, 96], [-96, 0, 112, 0]]

@@ -151,7 +151,7 @@ def test_unsupported_variants_stay_fused():
 
 def _compiled(model: onnx.ModelProto, seed: int = 3):
     hw = load_hw("paper-u200")
-    imported = quantize_model(model, channel_group=hw.core.ocp)
+    imported = quantize_model(model, hw)
     quantized = imported.module.clone()
     assert not any(isinstance(op, dnn.LstmOp | dnn.GruOp | dnn.RnnOp)
                    for op in quantized.walk())

@@ -117,7 +117,7 @@ def compiled_lstm():
     hw = load_hw("paper-u200")
     model = lstm_model(4, 1, 24, 16, layers=2)
     del model.graph.output[1:]  # Y only, like the zoo (Y_h / Y_c are views of h, c: see docs)
-    imported = quantize_model(model, channel_group=hw.core.ocp)
+    imported = quantize_model(model, hw)
     quantized = imported.module.clone()
     (x,) = random_inputs(quantized, 7, 1)
     want = run(quantized, imported.weights, x)
@@ -146,8 +146,7 @@ def test_compiled_lstm_on_the_machine(compiled_lstm, cores):
 def test_compiled_with_final_states_and_batch(op_type, batch):
     """Y_h / Y_c as model outputs and batch > 1 (Y assembled on the host) compile too."""
     hw = load_hw("paper-u200")
-    imported = quantize_model(lstm_model(3, batch, 8, 16, layers=2, op_type=op_type),
-                              channel_group=hw.core.ocp)
+    imported = quantize_model(lstm_model(3, batch, 8, 16, layers=2, op_type=op_type), hw)
     quantized = imported.module.clone()
     (x,) = random_inputs(quantized, 3, 1)
     want = run(quantized, imported.weights, x)

@@ -33,7 +33,7 @@ def lstm_package():
     hw = load_hw("paper-u200")
     model = lstm_model(6, 1, 24, 32, layers=2)
     del model.graph.output[1:]
-    imported = quantize_model(model, channel_group=hw.core.ocp)
+    imported = quantize_model(model, hw)
     quantized = imported.module.clone()
     (x,) = random_inputs(quantized, 11, 1)
     want = run(quantized, imported.weights, x)

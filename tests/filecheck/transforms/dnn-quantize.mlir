@@ -3,10 +3,10 @@
 // max|x|), then the candidate in F0-1 .. F0+3 with the least squared error (ties: larger F).
 // RUN: python -c "import numpy as np; np.save('%t.cal.npy', np.array([[[[1.5, -0.5]], [[0.25, 1.0]]]], np.float32))"
 // RUN: python -c "import numpy as np; from fvir.ir.weights import WeightStore; WeightStore({'fc.w': np.array([[0.375, 0, 0, 0], [0, 0.25, 0, 0.375], [-0.75, 0, 0.875, 0]], np.float32), 'fc.b': np.array([0, 0.25, 0.125], np.float32)}).save('%t.npz')"
-// RUN: fv-opt %s --split-input-file -p 'dnn-quantize{calibration="%t.cal.npy" weights="%t.npz" out-weights="%t.q.npz"}' | filecheck %s
+// RUN: fv-opt %s --split-input-file --calibration %t.cal.npy --weights %t.npz --out-weights %t.q.npz -p 'dnn-quantize{channel-group=1}' | filecheck %s
 // RUN: python -c "import numpy as np; d = np.load('%t.q.npz'); print(sorted(d.files)); print(d['fc.w.q'].dtype, d['fc.w.q'].tolist()); print(d['fc.b.q'].dtype, d['fc.b.q'].tolist())" | filecheck %s --check-prefix=STORE
-// RUN: not fv-opt %s --split-input-file -p 'dnn-quantize{calibration="%t.cal.npy"}' 2>&1 | filecheck %s --check-prefix=NOSTORE
-// RUN: not fv-opt %s --split-input-file -p 'dnn-quantize{weights="%t.missing.npz"}' 2>&1 | filecheck %s --check-prefix=MISSING
+// RUN: not fv-opt %s --split-input-file --calibration %t.cal.npy -p dnn-quantize 2>&1 | filecheck %s --check-prefix=NOSTORE
+// RUN: not fv-opt %s --split-input-file --weights %t.missing.npz -p dnn-quantize 2>&1 | filecheck %s --check-prefix=MISSING
 
 // conv2d + relu -> max pool -> softmax (float). x: max 1.5, F0 = 6; exact at 5 and 6, 1.5 * 2**7
 // saturates: F = 6. Weights per channel: max 0.75 -> Fw 7 ([96, 64]), max 1.5 -> Fw 6

@@ -1,12 +1,12 @@
-// RUN: fv-opt %s --split-input-file --verify-diagnostics -p 'dnn-tile{hw=tiny}' | filecheck %s
-// RUN: not fv-opt %s -p 'dnn-tile{hw=tiny}' 2>&1 | filecheck %s --check-prefix=ONE-LINE
-// RUN: not fv-opt %s -p 'dnn-tile{hw=nope}' 2>&1 | filecheck %s --check-prefix=HW
+// RUN: fv-opt %s --split-input-file --verify-diagnostics --hw tiny -p dnn-tile | filecheck %s
+// RUN: not fv-opt %s --hw tiny -p dnn-tile 2>&1 | filecheck %s --check-prefix=ONE-LINE
+// RUN: not fv-opt %s --hw nope -p dnn-tile 2>&1 | filecheck %s --check-prefix=HW
 
 // dnn-tile's errors: one line naming the pass and the op (its result), never a traceback.
 // With --verify-diagnostics each chunk's error is printed and fv-opt exits 0.
 
 // An unknown hardware preset (and no such TOML file) in the `hw` option.
-// HW: fv-opt: error: dnn-tile: unknown hardware 'nope': not a preset (paper-u200, big-core, tiny) nor a .toml file
+// HW: fv-opt: error: unknown hardware 'nope': not a preset (paper-u200, big-core, tiny) nor a .toml file
 // HW-NOT: Traceback
 
 // A layer no tiling fits: a dense layer's input vector (10000 bytes) alone exceeds the tiny

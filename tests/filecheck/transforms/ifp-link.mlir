@@ -1,11 +1,11 @@
-// RUN: fv-opt %s -p 'dnn-tile{hw=tiny min-tiles=4},tile-compile-frames' | fv-opt -p 'ifp-link{cores=2 hw=tiny}' | filecheck %s --check-prefix=TWO
-// RUN: fv-opt %s -p 'dnn-tile{hw=tiny min-tiles=4},tile-compile-frames' | fv-opt -p 'ifp-link{cores=2 hw=tiny}' | fv-opt | filecheck %s --check-prefix=TWO
-// RUN: fv-opt %s -p 'dnn-tile{hw=tiny min-tiles=4},tile-compile-frames' | fv-opt -p 'ifp-link{hw=tiny}' | filecheck %s --check-prefix=ONE
-// RUN: fv-opt %s -p 'dnn-tile{hw=tiny min-tiles=4},tile-compile-frames' | fv-opt -p 'ifp-link{cores=2 hw=tiny resident=false}' | filecheck %s --check-prefix=STREAM
-// RUN: fv-opt %s -p 'dnn-tile{hw=tiny min-tiles=4},tile-compile-frames' | not fv-opt -p 'ifp-link{cores=0 hw=tiny}' 2>&1 | filecheck %s --check-prefix=ZERO
-// RUN: fv-opt %s -p 'dnn-tile{hw=tiny min-tiles=4},tile-compile-frames' | not fv-opt -p 'ifp-link{cores=5 hw=tiny}' 2>&1 | filecheck %s --check-prefix=FIVE
-// RUN: fv-opt %s -p 'dnn-tile{hw=tiny min-tiles=4},tile-compile-frames' | not fv-opt -p 'ifp-link{cores=2 hw=paper-u200}' 2>&1 | filecheck %s --check-prefix=OTHER
-// RUN: not fv-opt %s -p 'ifp-link{cores=2 hw=tiny}' 2>&1 | filecheck %s --check-prefix=NOPKG
+// RUN: fv-opt %s --hw tiny -p 'dnn-tile{min-tiles=4},tile-compile-frames' | fv-opt --hw tiny -p 'ifp-link{cores=2}' | filecheck %s --check-prefix=TWO
+// RUN: fv-opt %s --hw tiny -p 'dnn-tile{min-tiles=4},tile-compile-frames' | fv-opt --hw tiny -p 'ifp-link{cores=2}' | fv-opt | filecheck %s --check-prefix=TWO
+// RUN: fv-opt %s --hw tiny -p 'dnn-tile{min-tiles=4},tile-compile-frames' | fv-opt --hw tiny -p ifp-link | filecheck %s --check-prefix=ONE
+// RUN: fv-opt %s --hw tiny -p 'dnn-tile{min-tiles=4},tile-compile-frames' | fv-opt --hw tiny -p 'ifp-link{cores=2 resident=false}' | filecheck %s --check-prefix=STREAM
+// RUN: fv-opt %s --hw tiny -p 'dnn-tile{min-tiles=4},tile-compile-frames' | not fv-opt --hw tiny -p 'ifp-link{cores=0}' 2>&1 | filecheck %s --check-prefix=ZERO
+// RUN: fv-opt %s --hw tiny -p 'dnn-tile{min-tiles=4},tile-compile-frames' | not fv-opt --hw tiny -p 'ifp-link{cores=5}' 2>&1 | filecheck %s --check-prefix=FIVE
+// RUN: fv-opt %s --hw tiny -p 'dnn-tile{min-tiles=4},tile-compile-frames' | not fv-opt --hw paper-u200 -p 'ifp-link{cores=2}' 2>&1 | filecheck %s --check-prefix=OTHER
+// RUN: not fv-opt %s --hw tiny -p 'ifp-link{cores=2}' 2>&1 | filecheck %s --check-prefix=NOPKG
 
 // Two quantized convs (8 -> 16 channels 3x3, then 16 -> 16 1x1, 8x8 pixels) tiled for `tiny`
 // into 4 frames each, linked by the same `prepare` + `link` as `fv link`. Every accelerator
