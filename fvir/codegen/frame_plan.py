@@ -85,9 +85,10 @@ from fvir.ir.functions import main_function
 from fvir.ir.tile import Geometry, TileKind
 from fvir.isa import ActFunc, Buf, ElewType, Engine, Instruction, Opcode, PoolType
 from fvir.isa.spec import SPECS, SegmentKind
+from fvir.isa.spec import field as isa_field
 
 DDR_ALIGN = 64
-MAX_COUNT = (1 << 16) - 1  # rows, cols, chans of one LOAD/SAVE
+MAX_COUNT = min(isa_field(Opcode.LOAD, n).hi for n in ("rows", "cols", "chans"))
 
 SEGMENTS = (
     ("weights", SegmentKind.WEIGHTS),
@@ -446,11 +447,13 @@ class _TileFrame:
 
 
 def _avg_params(op: Operation, window: int) -> tuple[int, int]:
-    """avg_mul, avg_shift of an average pooling (float IR: a 16-bit reciprocal)."""
+    """avg_mul, avg_shift of an average pooling (float IR: the reciprocal as wide as avg_mul,
+    one bit less for a window of 1, whose multiplier 2**shift must fit)."""
     if "avg_mul" in op.properties:
         return qp.int_prop(op, "avg_mul"), qp.int_prop(op, "avg_shift")
-    shift = 16 if window > 1 else 15
-    return min(round((1 << shift) / window), (1 << 16) - 1), shift
+    bits = isa_field(Opcode.POOLINIT, "avg_mul").bits
+    shift = bits if window > 1 else bits - 1
+    return min(round((1 << shift) / window), dnn.AVG_MUL_MAX), shift
 
 
 # ----------------------------------------------------------------------------- planning

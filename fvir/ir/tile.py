@@ -86,8 +86,10 @@ from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.str_enum import StrEnum
 
 from fvir.ir import dnn
+from fvir.isa.spec import Opcode
+from fvir.isa.spec import field as isa_field
 
-PAD_MAX = 15  # the ISA's 4-bit pad fields
+PAD_MAX = isa_field(Opcode.CONV, "pad_t").hi  # CONV and POOL share the pad fields
 BUFFER_NAMES = ("fmap", "weight", "bias")
 
 
