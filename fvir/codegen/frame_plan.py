@@ -80,6 +80,7 @@ from xdsl.rewriter import Rewriter
 
 from fvir.codegen import quant_params as qp
 from fvir.codegen.tile_schedule import layout, steps
+from fvir.hw import capability
 from fvir.ir import dnn, tile
 from fvir.ir.functions import main_function
 from fvir.ir.tile import Geometry, TileKind
@@ -722,7 +723,7 @@ class _Planner:
                              host_ir=_host_ir(u, self.weights))
         layer = u.layer
         op = layer.computation
-        geom = layer.geometry()
+        geom = layer.geometry() if op is None else capability.lowering(op)
         inputs = [self.view(v) for v in layer.inputs]
         if geom.subsample != (1, 1):
             inputs = [x.subsampled(*geom.subsample) for x in inputs]
