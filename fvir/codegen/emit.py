@@ -49,7 +49,7 @@ from fvir.ir.vcore import VCoreOp
 from fvir.isa import Opcode, encode
 from fvir.isa.encoding import columns
 from fvir.isa.instr import Instruction
-from fvir.isa.spec import Buf
+from fvir.isa.spec import Buf, dma_end
 
 WeightLookup = Mapping[str, np.ndarray]
 
@@ -186,8 +186,7 @@ def frame_buffers(words: np.ndarray, frames: np.ndarray) -> np.ndarray:
         frame = np.searchsorted(start, idx, side="right") - 1
         inside = (frame >= 0) & (idx < start[frame] + frames["instr_count"][frame])
         moved = c["rows"] * c["cols"] * c["chans"] > 0
-        end = (c["addr"] + (c["rows"] - 1) * c["buf_row_stride"]
-               + (c["cols"] - 1) * c["buf_pix_stride"] + c["chans"])
+        end = dma_end(c, "buf")
         sel = inside & moved
         np.maximum.at(out, (frame[sel], c["buf"][sel]), end[sel].astype(np.uint64))
     return out

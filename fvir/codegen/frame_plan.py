@@ -80,14 +80,16 @@ from xdsl.rewriter import Rewriter
 
 from fvir.codegen import quant_params as qp
 from fvir.codegen.tile_schedule import layout, steps
+from fvir.hw import capability
 from fvir.ir import dnn, tile
 from fvir.ir.functions import main_function
 from fvir.ir.tile import Geometry, TileKind
 from fvir.isa import ActFunc, Buf, ElewType, Engine, Instruction, Opcode, PoolType
 from fvir.isa.spec import SPECS, SegmentKind
+from fvir.isa.spec import field as isa_field
 
 DDR_ALIGN = 64
-MAX_COUNT = (1 << 16) - 1  # rows, cols, chans of one LOAD/SAVE
+MAX_COUNT = min(isa_field(Opcode.LOAD, n).hi for n in ("rows", "cols", "chans"))
 
 SEGMENTS = (
     ("weights", SegmentKind.WEIGHTS),
@@ -446,11 +448,13 @@ class _TileFrame:
 
 
 def _avg_params(op: Operation, window: int) -> tuple[int, int]:
-    """avg_mul, avg_shift of an average pooling (float IR: a 16-bit reciprocal)."""
+    """avg_mul, avg_shift of an average pooling (float IR: the reciprocal as wide as avg_mul,
+    one bit less for a window of 1, whose multiplier 2**shift must fit)."""
     if "avg_mul" in op.properties:
         return qp.int_prop(op, "avg_mul"), qp.int_prop(op, "avg_shift")
-    shift = 16 if window > 1 else 15
-    return min(round((1 << shift) / window), (1 << 16) - 1), shift
+    bits = isa_field(Opcode.POOLINIT, "avg_mul").bits
+    shift = bits if window > 1 else bits - 1
+    return min(round((1 << shift) / window), dnn.AVG_MUL_MAX), shift
 
 
 # ----------------------------------------------------------------------------- planning
@@ -719,7 +723,7 @@ class _Planner:
                              host_ir=_host_ir(u, self.weights))
         layer = u.layer
         op = layer.computation
-        geom = layer.geometry()
+        geom = layer.geometry() if op is None else capability.lowering(op)
         inputs = [self.view(v) for v in layer.inputs]
         if geom.subsample != (1, 1):
             inputs = [x.subsampled(*geom.subsample) for x in inputs]

@@ -12,7 +12,6 @@ Python class the dnn dialect gives `#dnn.fixed`; a property of the wrong kind is
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from xdsl.dialects.builtin import DenseArrayBase, IntAttr, IntegerAttr, TensorType
@@ -20,6 +19,7 @@ from xdsl.ir import Attribute, Operation, ParametrizedAttribute
 
 from fvir.ir import dnn
 from fvir.isa import Act
+from fvir.quant.contract import clip_bounds, isa_act, round_half_up
 
 
 class QuantError(ValueError):
@@ -97,38 +97,19 @@ def shift_runs(shifts: Sequence[int], lo: int, hi: int) -> list[tuple[int, int, 
     return runs
 
 
-def round_half_up(x: float) -> int:
-    return math.floor(x + 0.5)
-
-
 def activation(op: Operation, out_frac: int | None) -> tuple[Act, int]:
-    """The ISA activation and act_arg of an op's fused `act` (docs/quantization.md)."""
+    """The ISA activation and act_arg of an op's fused `act` (the contract's `isa_act`; float
+    IR as if F = 0), or of a standalone `dnn.clip(0, hi)`."""
     if isinstance(op, dnn.ClipOp):
         # Standalone: y = min(max(x, 0), hi_q), hi_q = sat8(round(hi * 2**F)) (the int8
         # reference's bounds), through a unit depthwise conv and its RELU6 stage.
-        hi, frac = op.hi.value.data, frac_bits(op.input.type)
-        arg = round_half_up(hi * 2.0**frac) if frac is not None else round_half_up(hi)
-        return Act.RELU6, min(max(arg, 0), 127 if frac is not None else 255)
+        lo, hi, frac = op.lo.value.data, op.hi.value.data, frac_bits(op.input.type)
+        if frac is None:
+            return Act.RELU6, min(max(round_half_up(hi), 0), dnn.ACT_ARG_MAX)
+        return Act.RELU6, max(clip_bounds(lo, hi, frac)[1], 0)
     act = op.properties.get("act")
-    if act is None:
-        return Act.NONE, 0
-    assert isinstance(act, dnn.ActivationAttr)
-    kind, params = act.act_kind, act.values
-    if kind == dnn.ActKind.RELU:
-        return Act.RELU, 0
-    if kind == dnn.ActKind.CLIP:
-        lo, hi = params
-        if lo != 0.0:
-            raise QuantError(f"{op.name}: fused clip must start at 0 (got {lo}); only RELU6-style "
-                             "clips run on the accelerator")
-        arg = round_half_up(hi * 2.0 ** (out_frac or 0))
-        if arg < 0:
-            raise QuantError(f"{op.name}: clip bound {hi} is negative on the output's grid")
-        # Above 127 the clamp never acts after sat8: 255 gives the same int8 results.
-        return Act.RELU6, min(arg, 255)
-    if kind == dnn.ActKind.LEAKY_RELU:
-        arg = round_half_up(params[0] * 256)
-        if not 0 <= arg <= 255:
-            raise QuantError(f"{op.name}: leaky_relu slope {params[0]} does not fit act_arg")
-        return Act.LEAKY, arg
-    raise QuantError(f"{op.name}: a fused {kind} cannot run on the accelerator (split it out)")
+    assert act is None or isinstance(act, dnn.ActivationAttr)
+    try:
+        return isa_act(act, out_frac or 0)
+    except ValueError as exc:
+        raise QuantError(f"{op.name}: {exc}") from None

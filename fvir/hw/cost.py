@@ -70,6 +70,10 @@ class Timing:
 
 DEFAULT_TIMING = Timing()
 
+# Cycles one level-1 barrier (SYNC) costs: all cores report, the dispatcher releases them. The
+# paper gives no number; a few AXI-lite round trips at 300 MHz.
+SYNC_CYCLES = 64
+
 
 # ----------------------------------------------------------------------- per instruction
 

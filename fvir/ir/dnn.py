@@ -21,8 +21,9 @@ from collections.abc import Sequence
 from enum import auto
 from fractions import Fraction
 from math import floor, isfinite, prod
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
+import numpy as np
 from xdsl.dialects.builtin import (
     I64,
     AnyFloat,
@@ -75,6 +76,9 @@ from xdsl.printer import Printer
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.str_enum import StrEnum
+
+from fvir.isa.spec import Opcode
+from fvir.isa.spec import field as isa_field
 
 Shape = tuple[int, ...]
 
@@ -268,13 +272,12 @@ class RnnDirectionAttr(EnumAttribute[RnnDirection], SpacedOpaqueSyntaxAttribute)
 
 # ------------------------------------------------------------------------ int8 fixed point
 
-# Ranges of the integer parameters, from the ISA fields that realise them (fvir/isa/spec.py:
-# u6 shifts, u8 act_arg, u16 avg_mul, s6 ACT in_frac/out_frac). tests/quant checks that they
-# agree with the ISA table; the dialect does not import it, to stay light.
-SHIFT_MAX = 63
-ACT_ARG_MAX = 255
-AVG_MUL_MAX = 65535
-LUT_FRAC_MIN, LUT_FRAC_MAX = -32, 31
+# Ranges of the integer parameters: those of the ISA fields that realise them.
+SHIFT_MAX = isa_field(Opcode.CONVINIT, "shift_cut").hi
+ACT_ARG_MAX = isa_field(Opcode.CONVINIT, "act_arg").hi
+AVG_MUL_MAX = isa_field(Opcode.POOLINIT, "avg_mul").hi
+LUT_FRAC_MIN = isa_field(Opcode.ACT, "in_frac").lo
+LUT_FRAC_MAX = isa_field(Opcode.ACT, "in_frac").hi
 
 
 @irdl_attr_definition
@@ -318,9 +321,23 @@ def is_fixed_op(op: Operation) -> bool:
     return any(fixed_frac(v) is not None for v in (*op.operands, *op.results))
 
 
-def round_half_up(x: float) -> int:
-    """floor(x + 0.5): the rounding of every real-to-integer step of the int8 contract."""
-    return floor(x + 0.5)
+@overload
+def round_half_up(x: float | Fraction) -> int: ...
+@overload
+def round_half_up(x: np.ndarray) -> np.ndarray: ...
+def round_half_up(x: float | Fraction | np.ndarray) -> int | np.ndarray:
+    """floor(x + 1/2): the rounding of every real-to-integer step of the int8 contract. A
+    scalar gives an exact int (a Fraction is rounded exactly); an array gives int64, rounded
+    in float64."""
+    if isinstance(x, np.ndarray):
+        return np.floor(x.astype(np.float64) + 0.5).astype(np.int64)
+    return floor(x + Fraction(1, 2))
+
+
+def clip_bounds(lo: float, hi: float, frac: int) -> tuple[int, int]:
+    """A clip's bounds on the int8 grid of exponent `frac`: sat8(round_half_up(bound * 2**F))."""
+    lo_q, hi_q = (min(max(round_half_up(b * 2.0**frac), -128), 127) for b in (lo, hi))
+    return lo_q, hi_q
 
 
 def _fixed_fracs(values: Sequence[SSAValue], what: str = "operands and result") -> list[int] | None:
@@ -432,7 +449,7 @@ def _verify_accumulating(op: Conv2dOp | DenseOp, out_channels: int, frac_out: in
 def avg_multiplier(window: int, avg_shift: int, frac_change: int = 0) -> int:
     """avg_mul = round(2**(avg_shift + Fy - Fx) / window) (round half up), exactly:
     averaging and moving from exponent Fx to Fy in one multiply-and-shift."""
-    return floor(Fraction(2) ** (avg_shift + frac_change) / window + Fraction(1, 2))
+    return round_half_up(Fraction(2) ** (avg_shift + frac_change) / window)
 
 
 def _verify_int8_avg(op: Operation, window: int, fx: int, fy: int) -> None:

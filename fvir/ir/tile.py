@@ -86,8 +86,10 @@ from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.str_enum import StrEnum
 
 from fvir.ir import dnn
+from fvir.isa.spec import Opcode
+from fvir.isa.spec import field as isa_field
 
-PAD_MAX = 15  # the ISA's 4-bit pad fields
+PAD_MAX = isa_field(Opcode.CONV, "pad_t").hi  # CONV and POOL share the pad fields
 BUFFER_NAMES = ("fmap", "weight", "bias")
 
 
@@ -216,7 +218,8 @@ def _image(value: SSAValue, what: str) -> tuple[int, int, int]:
 
 
 def geometry(op: Operation) -> Geometry:
-    """The geometry of an accelerator dnn op; `Unsupported` says why an op has none."""
+    """The geometry of a dnn op as a sliding window; `Unsupported` says why an op has none.
+    Whether the accelerator can run it (its ISA limits) is `fvir.hw.capability`'s question."""
     if isinstance(op, dnn.Conv2dOp):
         x, y = _image(op.input, "conv2d input"), _image(op.output, "conv2d output")
         w = dnn.shape_of(op.weight)
@@ -237,11 +240,9 @@ def geometry(op: Operation) -> Geometry:
                         _effective_pads(x[:2], y[:2], kernel, strides, dil, pads))
     if isinstance(op, dnn.Pool2dOp):
         x, y = _image(op.input, "pool2d input"), _image(op.output, "pool2d output")
-        if dnn.ints(op.dilations) != (1, 1):
-            raise Unsupported("dilated pooling")
-        kernel, strides = dnn.ints(op.kernel), dnn.ints(op.strides)
-        return Geometry(TileKind.POOL, x, y, kernel, strides, (1, 1),
-                        _effective_pads(x[:2], y[:2], kernel, strides, (1, 1), dnn.ints(op.pads)))
+        kernel, strides, dil = dnn.ints(op.kernel), dnn.ints(op.strides), dnn.ints(op.dilations)
+        return Geometry(TileKind.POOL, x, y, kernel, strides, dil,
+                        _effective_pads(x[:2], y[:2], kernel, strides, dil, dnn.ints(op.pads)))
     if isinstance(op, dnn.GlobalPoolOp):
         x = _image(op.input, "global_pool input")
         if len(dnn.shape_of(op.input)) != 4:
@@ -263,11 +264,6 @@ def geometry(op: Operation) -> Geometry:
     if isinstance(op, dnn.ClipOp):
         # clip(0, hi) is the conv engine's RELU6: a 1x1 depthwise conv by 1, then the clamp.
         y = _image(op.output, "clip result")
-        lo, frac = op.lo.value.data, dnn.fixed_frac(op.input)
-        if frac is not None:  # the bound on the int8 grid (docs/quantization.md)
-            lo = min(max(dnn.round_half_up(lo * 2.0**frac), -128), 127)
-        if lo != 0:
-            raise Unsupported("clip with a lower bound other than 0 (RELU6 clamps at 0)")
         return Geometry(TileKind.DWCONV, y, y)
     if isinstance(op, dnn.ReluOp | dnn.SigmoidOp | dnn.TanhOp):
         y = _image(op.output, f"{op.name} result")

@@ -36,7 +36,10 @@ ranges.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from typing import Any
 
 WORD_BITS = 32
 INSTR_WORDS = 8
@@ -55,10 +58,12 @@ ROW_STRIDE_BITS = 24  # bytes between adjacent rows in a buffer
 PAD_BITS = 4
 SHIFT_BITS = 6
 SYNC_COUNT_BITS = 8  # cores taking part in one barrier
+BARRIER_BITS = 16  # barrier ids per tenant
 
 NUM_SEGMENTS = 1 << SEG_BITS
 MAX_BUFFER_BYTES = 1 << BUF_ADDR_BITS
 MAX_SYNC_CORES = (1 << SYNC_COUNT_BITS) - 1
+NUM_BARRIERS = 1 << BARRIER_BITS  # a released barrier may be reused, so ids wrap around
 
 
 class SegmentKind(enum.IntEnum):
@@ -187,8 +192,8 @@ class InstrSpec:
     doc: str
     semantics: str
     fields: tuple[Field, ...]
-    layout: tuple[Placed, ...] = field(init=False)
-    words_used: int = field(init=False)
+    layout: tuple[Placed, ...] = dataclass_field(init=False)
+    words_used: int = dataclass_field(init=False)
 
     def __post_init__(self) -> None:
         layout = _pack((*HEADER, *self.fields))
@@ -302,6 +307,15 @@ def _dma_fields(direction: str) -> tuple[Field, ...]:
         Field("ddr_pix_stride", 24, "bytes between adjacent pixels in DDR"),
         Field("buf_row_stride", ROW_STRIDE_BITS, "bytes between adjacent rows in the buffer"),
     )
+
+
+def dma_end(fields: Mapping[str, Any], side: str) -> Any:
+    """One past the last byte a non-empty LOAD/SAVE touches: in its segment (`side` "ddr",
+    from `off`) or in its buffer ("buf", from `addr`), by the LOAD/SAVE pseudo-code below.
+    `fields` maps field names to ints or to numpy columns (then the result is a column)."""
+    start = fields["off"] if side == "ddr" else fields["addr"]
+    return (start + (fields["rows"] - 1) * fields[f"{side}_row_stride"]
+            + (fields["cols"] - 1) * fields[f"{side}_pix_stride"] + fields["chans"])
 
 
 # Helpers the pseudo-code below uses; docs/isa.md prints them once.
@@ -554,7 +568,7 @@ arrive at barrier `barrier` of this tenant in the level-1 dispatcher
 block until `count` cores have arrived at it; the barrier then resets and may be reused""",
             (
                 _count("count", "cores that must arrive", bits=SYNC_COUNT_BITS),
-                _count("barrier", "barrier id, per tenant"),
+                _count("barrier", "barrier id, per tenant", bits=BARRIER_BITS),
             ),
         ),
         InstrSpec(
@@ -568,6 +582,11 @@ report completion of the stream to the level-1 dispatcher""",
         ),
     )
 }
+
+
+def field(op: Opcode, name: str) -> Field:
+    """Field `name` of instruction `op`: the one place its width and range are read from."""
+    return SPECS[op].placed(name).field
 
 
 def _check_tables() -> None:

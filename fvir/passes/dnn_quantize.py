@@ -8,12 +8,13 @@ Algorithm:
 1. Split: a fused activation that an int8 op cannot apply on its way out becomes its own op:
    sigmoid and tanh (lookup tables), clip with lo != 0 (RELU6 clamps at 0), leaky_relu whose
    round(alpha * 256) does not fit act_arg.
-2. Select the int8 ops by the contract's table. "Compute" ops are int8 whenever they qualify:
-   conv2d and dense whose weight and bias are `dnn.weight` / `dnn.constant` (dense: no trans_a,
-   bias [N]), add and mul of equal shapes, average pools that divide by the whole window,
-   global pools, sigmoid, tanh; and the accelerator can run them (its ISA limits and batch-1
-   shapes, `dnn_partition.accelerator_problem`): the host computes in float, so an int8 compute
-   op placed there would lose its integer semantics. "Exact" ops (relu, clip, max pooling,
+2. Select the int8 ops by the contract's table (`fvir.hw.capability.int8_form`). "Compute"
+   ops are int8 whenever they qualify: conv2d and dense whose weight and bias are
+   `dnn.weight` / `dnn.constant` (dense: no trans_a, bias [N]), add and mul of equal shapes,
+   average pools that divide by the whole window, global pools, sigmoid, tanh; and the
+   accelerator can run them (its ISA limits and batch-1 shapes,
+   `fvir.hw.capability.problem`): the host computes in float, so an int8 compute op placed
+   there would lose its integer semantics. "Exact" ops (relu, clip, max pooling,
    concat, reshape, flatten, transpose) are int8 when one of their inputs or users is (to a
    fixpoint): quantizing commutes with them, and an exact op between float ops would only add
    a quantize/dequantize round trip. Everything else stays float.
@@ -76,10 +77,10 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from fvir import calibration as calib
 from fvir.errors import UserError
+from fvir.hw import capability
 from fvir.ir import dnn
 from fvir.ir.functions import main_function
 from fvir.passes import context
-from fvir.passes.dnn_partition import accelerator_problem
 from fvir.quant import rules
 
 WeightStoreLike = MutableMapping[str, np.ndarray]
@@ -187,16 +188,6 @@ def split_activations(block: Block) -> int:
 
 # -------------------------------------------------------------------------- 2. select
 
-_EXACT = (
-    dnn.ReluOp,
-    dnn.ClipOp,
-    dnn.ConcatOp,
-    dnn.ReshapeOp,
-    dnn.FlattenOp,
-    dnn.TransposeOp,
-)
-
-
 def _is_float(value: SSAValue) -> bool:
     ty = value.type
     return isinstance(ty, TensorType) and isinstance(ty.element_type, AnyFloat)
@@ -218,10 +209,10 @@ def data_operands(op: Operation) -> list[SSAValue]:
 
 def _compute_reason(op: Operation) -> str | None:
     """Why a compute op cannot be int8 (None: it can): the contract's conditions, then the
-    accelerator's (`dnn_partition.accelerator_problem`: the host has no integer semantics for
-    a conv, dense, eltwise or lookup-table op, so one the accelerator cannot run stays float)."""
+    accelerator's (`capability.problem`: the host has no integer semantics for a conv, dense,
+    eltwise or lookup-table op, so one the accelerator cannot run stays float)."""
     reason = _contract_reason(op)
-    if reason is None and (problem := accelerator_problem(op)) is not None:
+    if reason is None and (problem := capability.problem(op)) is not None:
         return f"no accelerator lowering: {problem}"
     return reason
 
@@ -246,17 +237,6 @@ def _contract_reason(op: Operation) -> str | None:
     return None
 
 
-def _kind(op: Operation) -> str | None:
-    """'compute', 'exact' or None (not in the contract's table)."""
-    if isinstance(op, dnn.Pool2dOp | dnn.GlobalPoolOp):
-        return "exact" if op.kind.data == dnn.PoolKind.MAX else "compute"
-    if isinstance(op, dnn.Conv2dOp | dnn.DenseOp | dnn.AddOp | dnn.MulOp):
-        return "compute"
-    if isinstance(op, dnn.SigmoidOp | dnn.TanhOp):
-        return "compute"
-    return "exact" if isinstance(op, _EXACT) else None
-
-
 def select(block: Block) -> tuple[list[Operation], list[tuple[Operation, str]]]:
     """Step 2: the int8 ops in program order, and the float ops with the reason.
 
@@ -269,12 +249,12 @@ def select(block: Block) -> tuple[list[Operation], list[tuple[Operation, str]]]:
     for op in block.ops:
         if isinstance(op, dnn.WeightOp | dnn.ConstantOp | func.ReturnOp):
             continue
-        kind, data = _kind(op), data_operands(op)
-        if kind is None:
+        form, data = capability.int8_form(op), data_operands(op)
+        if form is None:
             reasons[op] = "not in the int8 contract"
         elif not all(_is_float(v) for v in (*data, *op.results)):
             reasons[op] = "not a float op"
-        elif kind == "compute":
+        elif form == capability.Int8Form.COMPUTE:
             reasons[op] = _compute_reason(op)
         else:
             reasons[op] = "no int8 input or user"
@@ -327,7 +307,7 @@ def exponent_classes(int8_ops: Sequence[Operation]) -> _UnionFind:
         members = [*data_operands(op), *op.results]
         for v in members:
             classes.find(v)
-        if _kind(op) == "exact":
+        if capability.int8_form(op) == capability.Int8Form.EXACT:
             classes.union(members)
     return classes
 

@@ -15,7 +15,8 @@ and biases in theirs; one frame at a time, not double-buffered). Dense layers sp
 features only; global pooling along channels only.
 
 Algorithm, per accelerator op in program order:
-1. Geometry (`tile.geometry`) and the requantization shifts per output channel.
+1. Geometry (`fvir.hw.capability.lowering`, which rejects what the accelerator cannot run)
+   and the requantization shifts per output channel.
 2. Candidates: for every channel group size G (one per distinct count of groups), the
    narrowest column split that fits PP rows, and every row band height R (one per distinct
    count of bands) that fits. Each candidate is costed as T tiles x the cycles of an interior
@@ -40,7 +41,7 @@ Zero-copy ops:
   layer records `x_chw [C, H, W]` and its weight columns are permuted at compile time.
   Any other reshape runs on the host (exactly: Fy = Fx).
 Ops are accelerator ops when marked `dnn.target = "accel"` (after `dnn-partition`), or, in
-unpartitioned IR, when they have an accelerator lowering; float IR is tiled as if int8.
+unpartitioned IR, when the accelerator can run them; float IR is tiled as if int8.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ from xdsl.utils.exceptions import PassFailedException
 
 from fvir.codegen import quant_params as qp
 from fvir.codegen.tile_schedule import layout, step_rows, tile_cycles, worst_footprint
-from fvir.hw import PoolConfig
+from fvir.hw import PoolConfig, capability
 from fvir.hw.config import CoreConfig
 from fvir.hw.cost import core_bytes_per_cycle
 from fvir.ir import dnn, tile
@@ -138,7 +139,7 @@ def choose_tiling(geom: Geometry, cx: SearchContext, shifts: Sequence[int] | Non
     `min_tiles`: then narrower column blocks are tried too. If even those cannot reach it,
     the tiling with the most tiles (the layer is too small for the pool)."""
     found = _search(geom, cx, shifts, 0)
-    if found[0] is None and geom.kind not in (TileKind.DENSE, TileKind.GPOOL):
+    if found[0] is None and capability.tile_facts(cx.core, geom.kind).spatial:
         for more in (1, 2, 3, 5, 7):
             widened = _search(geom, cx, shifts, more)
             found = (widened[0], max(found[1], widened[1], key=_most_tiles))  # type: ignore[arg-type]
@@ -161,15 +162,14 @@ def _search(geom: Geometry, cx: SearchContext, shifts: Sequence[int] | None,
     """(the best tiling with at least min_tiles tiles, the tiling with the most tiles)."""
     core = cx.core
     oc = geom.out_shape[2]
-    lane = core.ocp if geom.kind in (TileKind.CONV, TileKind.DENSE) else core.icp
-    spatial = geom.kind not in (TileKind.DENSE, TileKind.GPOOL)
+    facts = capability.tile_facts(core, geom.kind)
     best: Tiling | None = None
     most: Tiling | None = None
-    for g in _sizes(oc, lane):
+    for g in _sizes(oc, facts.channel_unit):
         n_c = _cdiv(oc, g)
         if not _fits(core, (0, *worst_footprint(geom, 1, 1, g)[1:])):
             continue
-        if not spatial:
+        if not facts.spatial:
             if not _fits(core, worst_footprint(geom, 1, 1, g)):
                 continue
             cands = [(1, 1, 1, 1)]
@@ -277,25 +277,16 @@ def _target(op: Operation) -> str | None:
     return attr.data if isinstance(attr, StringAttr) else None
 
 
-_LAYOUT_OPS = (dnn.ConcatOp, dnn.FlattenOp, dnn.ReshapeOp)
 _CONST_OPS = (dnn.WeightOp, dnn.ConstantOp)
-
-
-def _has_lowering(op: Operation) -> bool:
-    try:
-        tile.geometry(op)
-    except Unsupported:
-        return False
-    return True
 
 
 def is_accelerator_op(op: Operation) -> bool:
     """Whether `op` runs on the accelerator: its `dnn.target`, or (unpartitioned IR) whether
-    it has a lowering."""
+    the accelerator can run it (`fvir.hw.capability`)."""
     target = _target(op)
     if target is not None:
         return target == "accel"
-    return isinstance(op, _LAYOUT_OPS) or _has_lowering(op)
+    return capability.problem(op) is None
 
 
 def _weight_operands(op: Operation) -> set[int]:
@@ -325,9 +316,9 @@ class _Tiler:
 
     def wrap(self, op: Operation) -> tile.LayerOp:
         """The tile.layer replacing accelerator op `op` (not yet inserted)."""
-        geom = tile.geometry(op)
+        geom = capability.lowering(op)
         shifts = None
-        if geom.kind in (TileKind.CONV, TileKind.DWCONV, TileKind.DENSE):
+        if capability.tile_facts(self.cx.core, geom.kind).channel_shifts:
             shifts = qp.channel_shifts(op, geom.out_shape[2])
         qp.activation(op, qp.frac_bits(op.results[0].type))  # reject unsupported acts early
         tiling = choose_tiling(geom, self.cx, shifts)

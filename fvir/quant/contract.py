@@ -1,9 +1,12 @@
 """The int8 contract: the integer helpers every int8 computation is defined by.
 
 docs/quantization.md and docs/isa.md define the accelerator's arithmetic with these few
-functions (`rshift_round`, `sat8`, `activate`, `requant`, the ACT lookup table, the rounding of
-real parameters onto integers). The int8 reference executor computes with them, the compiler
-derives instruction parameters with them, and tests check the simulator against them.
+functions (`rshift_round`, `sat8`, `activate`, `requant`, the ACT lookup table, the fused
+activations' ISA form `isa_act`, the rounding of real parameters onto integers). The int8
+reference executor computes with them, the compiler derives instruction parameters with them,
+and tests check the simulator against them. Two of them, `round_half_up` and `clip_bounds`, are
+defined in the IR layer (`fvir.ir.dnn`), whose verifier and the accelerator description
+(`fvir.hw.capability`) need them too; they are re-exported here.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from collections.abc import Callable
 import numpy as np
 
 from fvir.ir import dnn
+from fvir.ir.dnn import clip_bounds as clip_bounds
+from fvir.ir.dnn import round_half_up as round_half_up
+from fvir.isa.spec import Act
 
 
 def rshift_round(x: np.ndarray | int, s: np.ndarray | int) -> np.ndarray:
@@ -30,10 +36,10 @@ def sat8(x: np.ndarray) -> np.ndarray:
 
 
 # ISA activation kinds (docs/isa.md `activate`).
-NONE, RELU, RELU6, LEAKY = "none", "relu", "relu6", "leaky"
+NONE, RELU, RELU6, LEAKY = Act.NONE, Act.RELU, Act.RELU6, Act.LEAKY
 
 
-def activate(y: np.ndarray, kind: str, arg: int) -> np.ndarray:
+def activate(y: np.ndarray, kind: Act, arg: int) -> np.ndarray:
     """docs/isa.md `activate` on int64 values."""
     if kind == NONE:
         return y
@@ -46,51 +52,50 @@ def activate(y: np.ndarray, kind: str, arg: int) -> np.ndarray:
     raise ValueError(f"unknown activation {kind}")
 
 
-def requant(acc: np.ndarray, s: np.ndarray | int, kind: str = NONE, arg: int = 0) -> np.ndarray:
+def requant(acc: np.ndarray, s: np.ndarray | int, kind: Act = NONE, arg: int = 0) -> np.ndarray:
     """sat8(activate(rshift_round(acc, s), kind, arg))."""
     return sat8(activate(rshift_round(acc, s), kind, arg))
 
 
-def round_half_up(x: np.ndarray | float) -> np.ndarray:
-    """floor(x + 0.5) in float64, as int64."""
-    return np.floor(np.asarray(x, dtype=np.float64) + 0.5).astype(np.int64)
-
-
-def isa_act(act: dnn.ActivationAttr | None, frac_out: int) -> tuple[str, int]:
+def isa_act(act: dnn.ActivationAttr | None, frac_out: int) -> tuple[Act, int]:
     """The ISA activation and act_arg that realise a fused `act` on an output of exponent
     `frac_out` (the contract's table): relu -> RELU; clip(0, hi) -> RELU6 with
-    act_arg = round(hi * 2**Fy); leaky_relu(a) -> LEAKY with act_arg = round(a * 256)."""
+    act_arg = round(hi * 2**Fy), at most ACT_ARG_MAX (above 127 the clamp never acts after
+    sat8, so the largest act_arg gives the same int8 results); leaky_relu(a) -> LEAKY with
+    act_arg = round(a * 256). ValueError (saying why) for an act no ISA activation realises."""
     if act is None:
         return NONE, 0
     kind, p = act.act_kind, act.values
     if kind == dnn.ActKind.RELU:
         return RELU, 0
     if kind == dnn.ActKind.CLIP:
-        assert p[0] == 0.0, "the verifier admits clip(0, hi) only"
-        return RELU6, int(round_half_up(p[1] * 2.0**frac_out))
+        if p[0] != 0.0:
+            raise ValueError(f"fused clip must start at 0 (got {p[0]}); only RELU6-style clips "
+                             "run on the accelerator")
+        arg = round_half_up(p[1] * 2.0**frac_out)
+        if arg < 0:
+            raise ValueError(f"clip bound {p[1]} is negative on the output's grid")
+        return RELU6, min(arg, dnn.ACT_ARG_MAX)
     if kind == dnn.ActKind.LEAKY_RELU:
-        return LEAKY, int(round_half_up(p[0] * 256))
-    raise ValueError(f"#dnn.act<{kind}> has no int8 form")
+        arg = round_half_up(p[0] * 256)
+        if not 0 <= arg <= dnn.ACT_ARG_MAX:
+            raise ValueError(f"leaky_relu slope {p[0]} does not fit act_arg")
+        return LEAKY, arg
+    raise ValueError(f"a fused {kind} cannot run on the accelerator (split it out)")
 
 
 def lut(fn: Callable[[np.ndarray], np.ndarray], frac_in: int, frac_out: int) -> np.ndarray:
     """The ACT table: LUT[q + 128] = sat8(floor(f(q * 2**-Fx) * 2**Fy + 0.5)), q = -128..127,
     in float64."""
     q = np.arange(-128, 128, dtype=np.float64)
-    return sat8(np.floor(fn(q * 2.0**-frac_in) * 2.0**frac_out + 0.5))
+    return sat8(round_half_up(fn(q * 2.0**-frac_in) * 2.0**frac_out))
 
 
 def quantize(x: np.ndarray, frac: int) -> np.ndarray:
     """q = sat8(floor(x * 2**F + 0.5)) in float64."""
-    return sat8(np.floor(np.asarray(x, dtype=np.float64) * 2.0**frac + 0.5))
+    return sat8(round_half_up(np.asarray(x, dtype=np.float64) * 2.0**frac))
 
 
 def dequantize(q: np.ndarray, frac: int) -> np.ndarray:
     """x = q * 2**-F: exact in float32 (8 significant bits)."""
     return (q.astype(np.float64) * 2.0**-frac).astype(np.float32)
-
-
-def clip_bounds(lo: float, hi: float, frac: int) -> tuple[int, int]:
-    """A standalone clip's bounds on the int8 grid: sat8(round(bound * 2**F))."""
-    q_lo, q_hi = sat8(round_half_up(np.array([lo, hi]) * 2.0**frac))
-    return int(q_lo), int(q_hi)

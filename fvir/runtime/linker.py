@@ -74,9 +74,10 @@ from numpy.typing import NDArray
 
 from fvir.errors import UserError
 from fvir.hw.config import CoreConfig, PoolConfig
+from fvir.hw.cost import SYNC_CYCLES
 from fvir.ifp.package import Package
 from fvir.isa.encoding import DecodingError, encode_columns, get_field, opcodes, put_field
-from fvir.isa.spec import NUM_SEGMENTS, Opcode
+from fvir.isa.spec import MAX_SYNC_CORES, NUM_BARRIERS, NUM_SEGMENTS, Opcode
 from fvir.runtime.memory import Allocation, validate_allocation
 from fvir.runtime.residency import Residency, WeightLoads, weight_loads
 from fvir.runtime.residency import plan as plan_residency
@@ -86,17 +87,11 @@ Phases = Literal["layer", "merged"]
 BALANCES: tuple[Balance, ...] = ("snake", "lpt")
 PHASES: tuple[Phases, ...] = ("layer", "merged")
 
-# Cycles one level-1 barrier costs (all cores report, the dispatcher releases them). The paper
-# gives no number; a few AXI-lite round trips at 300 MHz.
-SYNC_CYCLES = 64
-
-BARRIER_ID_MOD = 1 << 16  # SYNC's `barrier` field; a released barrier may be reused
-
 BARRIER_DTYPE = np.dtype([
-    ("barrier", np.uint16),  # SYNC `barrier` field
+    ("barrier", np.min_scalar_type(NUM_BARRIERS - 1)),  # SYNC `barrier` field
     ("after_phase", np.uint32),
     ("after_layer", np.int32),  # last layer of that phase
-    ("count", np.uint8),  # SYNC `count` field: cores that must arrive
+    ("count", np.min_scalar_type(MAX_SYNC_CORES)),  # SYNC `count` field: cores that must arrive
 ])
 
 _MEM_OPS = (Opcode.LOAD, Opcode.SAVE)
@@ -189,7 +184,7 @@ def _prepare(package: Package, phases: Phases) -> PreparedPackage:
     moved = (frames["load_bytes"].astype(np.float64) + frames["save_bytes"].astype(np.float64))
     rows, segs = _check_relocs(package)
     barriers = np.zeros(len(groups), dtype=BARRIER_DTYPE)
-    barriers["barrier"] = np.arange(len(groups)) % BARRIER_ID_MOD
+    barriers["barrier"] = np.arange(len(groups)) % NUM_BARRIERS
     barriers["after_phase"] = np.arange(len(groups))
     barriers["after_layer"] = [g[-1] for g in groups]
     return PreparedPackage(

@@ -45,7 +45,7 @@ from fvir.hw import cost
 from fvir.hw.config import PoolConfig
 from fvir.ifp.package import Package, SegmentKind
 from fvir.isa.encoding import columns, put_field
-from fvir.isa.spec import Buf, Opcode
+from fvir.isa.spec import Buf, Opcode, dma_end
 
 # The LOAD fields that say which bytes it brings where: equal fields, equal buffer contents.
 _KEY_FIELDS = ("seg", "off", "addr", "rows", "cols", "chans", "ddr_row_stride",
@@ -109,8 +109,7 @@ def weight_loads(package: Package) -> WeightLoads:
     read_only = np.array([s.kind == SegmentKind.WEIGHTS for s in package.segments] + [False])
     from_weights = read_only[np.minimum(c["seg"], len(package.segments))]
     nbytes = c["rows"] * c["cols"] * c["chans"]
-    end = np.where(nbytes > 0, c["addr"] + (c["rows"] - 1) * c["buf_row_stride"]
-                   + (c["cols"] - 1) * c["buf_pix_stride"] + c["chans"], 0)
+    end = np.where(nbytes > 0, dma_end(c, "buf"), 0)
     load = np.full((nb, nf), -1, np.int64)
     addr = np.zeros((nb, nf), np.int64)
     size = np.zeros((nb, nf), np.int64)

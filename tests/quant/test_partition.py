@@ -39,7 +39,7 @@ def build_conv(w_shape, x_shape=(1, 4, 40, 40), **kw):
     [
         ((4, 4, 3, 3), {}, ACCEL, "CONV"),
         ((4, 1, 3, 3), {"group": 4}, ACCEL, "CONV (depthwise)"),
-        ((4, 2, 3, 3), {"group": 2}, HOST, "grouped convolution (group 2)"),
+        ((4, 2, 3, 3), {"group": 2}, HOST, "grouped convolution (group 2) other than depthwise"),
         ((4, 4, 15, 15), {}, ACCEL, "CONV"),
         ((4, 4, 16, 1), {}, HOST, "kernel [16, 1] outside the ISA's 1..15"),
         ((4, 4, 1, 1), {"strides": (16, 1)}, HOST, "strides [16, 1] outside the ISA's 1..15"),
@@ -100,7 +100,7 @@ def test_shapes_the_tiler_cannot_lower_go_to_the_host():
     grouped = module([plain((1, 4, 5, 5), f32)], lambda x: dnn.Conv2dOp(
         x, dnn.WeightOp("w", plain((6, 2, 3, 3), f32)), group=2))
     assert [r.reason for r in partition_report(grouped)] == [
-        "float op (grouped convolution (group 2))"]
+        "float op (grouped convolution (group 2) other than depthwise)"]
 
 
 def test_float_and_host_ops_and_segments():
