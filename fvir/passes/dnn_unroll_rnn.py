@@ -730,6 +730,7 @@ def unroll(
     return left
 
 
+@dataclass(frozen=True)
 class DnnUnrollRnnPass(ModulePass):
     """Unrolls LSTM / GRU / RNN layers over their time steps into dense / add / mul / ACT ops.
 
