@@ -142,3 +142,23 @@ func.func @rnn_reverse_sequence_lens(%x: tensor<2x2x1xf32>) -> (tensor<2x1x2x1xf
 // CHECK-NEXT:    %[[YH:[0-9]+]] = dnn.concat %y.b0.h.t0, %y.b1.h.t0 axis 1
 // CHECK-NEXT:    %yh = dnn.reshape %[[YH]] : tensor<1x2xf32> -> tensor<1x2x1xf32>
 // CHECK-NEXT:    func.return %y, %yh
+
+// -----
+
+// clip = 2.5 bounds the input of the activation to [-2.5, 2.5] at every step.
+
+func.func @rnn_clip(%x: tensor<2x1x1xf32>) -> tensor<2x1x1x1xf32> {
+  %W = dnn.constant dense<[[[0.25]]]> : tensor<1x1x1xf32>
+  %R = dnn.constant dense<[[[-0.75]]]> : tensor<1x1x1xf32>
+  %y, %yh = dnn.rnn %x, %W, %R {hidden_size = 1 : i64, direction = #dnn<direction forward>, clip = 2.5 : f64} : (tensor<2x1x1xf32>, tensor<1x1x1xf32>, tensor<1x1x1xf32>) -> (tensor<2x1x1x1xf32>, tensor<1x1x1xf32>)
+  func.return %y : tensor<2x1x1x1xf32>
+}
+
+// CHECK-LABEL: func.func @rnn_clip
+// CHECK:         %y.p.t1 = dnn.dense %y.x.t1
+// CHECK-NEXT:    %[[C0:[^ ]+]] = dnn.clip %y.p.t0 lo -2.500000e+00 hi 2.500000e+00
+// CHECK-NEXT:    %y.h.t0 = dnn.tanh %[[C0]]
+// CHECK-NEXT:    %y.r.t1 = dnn.dense %y.h.t0
+// CHECK-NEXT:    %y.a.t1 = dnn.add %y.p.t1, %y.r.t1
+// CHECK-NEXT:    %[[C1:[^ ]+]] = dnn.clip %y.a.t1 lo -2.500000e+00 hi 2.500000e+00
+// CHECK-NEXT:    %y.h.t1 = dnn.tanh %[[C1]]

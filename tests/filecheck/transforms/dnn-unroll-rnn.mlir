@@ -243,3 +243,85 @@ func.func @lstm_bidirectional(%x: tensor<2x1x1xf32>) -> (tensor<2x2x1x1xf32>, te
 // CHECK-NEXT:    %[[YC:[0-9]+]] = dnn.concat %y.fw.c.t1, %y.bw.c.t0 axis 1
 // CHECK-NEXT:    %yc = dnn.reshape %[[YC]] : tensor<1x2xf32> -> tensor<2x1x1xf32>
 // CHECK-NEXT:    func.return %y, %yh, %yc
+
+// -----
+
+// Peepholes P = [P_i, P_o, P_f] = [1.25, 2.5, -1.75], c0 = -3, no h0, and input_forget
+// (f = 1 - i = sigmoid(-z_i)): the f gate is the i gate negated (W_f = -W_i, R_f = -R_i,
+// P_f = -P_i = -1.25; the given P_f is unused). i and f add P * c_{t-1}; o adds P_o * c_t, so
+// it follows c_t. The peephole vectors are [1, H] tensors made like the states.
+
+func.func @lstm_peepholes(%x: tensor<2x1x1xf32>) -> (tensor<2x1x1x1xf32>, tensor<1x1x1xf32>) {
+  %W = dnn.constant dense<[[[0.5], [-0.5], [0.25], [1.0]]]> : tensor<1x4x1xf32>
+  %R = dnn.constant dense<[[[-0.25], [0.125], [0.75], [0.375]]]> : tensor<1x4x1xf32>
+  %C = dnn.constant dense<[[[-3.0]]]> : tensor<1x1x1xf32>
+  %P = dnn.constant dense<[[1.25, 2.5, -1.75]]> : tensor<1x3xf32>
+  %y, %yh, %yc = dnn.lstm %x, %W, %R c0 %C peepholes %P {hidden_size = 1 : i64, direction = #dnn<direction forward>, input_forget} : (tensor<2x1x1xf32>, tensor<1x4x1xf32>, tensor<1x4x1xf32> c0 tensor<1x1x1xf32> peepholes tensor<1x3xf32>) -> (tensor<2x1x1x1xf32>, tensor<1x1x1xf32>, tensor<1x1x1xf32>)
+  func.return %y, %yc : tensor<2x1x1x1xf32>, tensor<1x1x1xf32>
+}
+
+// CHECK-LABEL: func.func @lstm_peepholes
+// CHECK:         %[[RI:[0-9]+]] = dnn.constant dense<-2.500000e-01> : tensor<1x1xf32>
+// CHECK-NEXT:    %y.pi.t0 = dnn.dense %y.x.t0
+// CHECK:         %y.po.t1 = dnn.dense %y.x.t1
+// CHECK-NEXT:    %[[WF:[0-9]+]] = dnn.constant dense<-5.000000e-01> : tensor<1x1xf32>
+// CHECK-NEXT:    %{{[0-9]+}} = dnn.constant dense<-0.000000e+00> : tensor<1xf32>
+// CHECK-NEXT:    %[[RF:[0-9]+]] = dnn.constant dense<2.500000e-01> : tensor<1x1xf32>
+// CHECK-NEXT:    %y.pf.t0 = dnn.dense %y.x.t0, %[[WF]]
+// CHECK:         %y.pc.t1 = dnn.dense %y.x.t1
+// CHECK-NEXT:    %{{[0-9]+}} = dnn.constant dense<0.000000e+00> : tensor<1x1xf32>
+// CHECK-NEXT:    %[[PI:[0-9]+]] = dnn.constant dense<1.250000e+00> : tensor<1xf32>
+// CHECK-NEXT:    %y.pi = dnn.dense %{{[^,]+}}, %{{[0-9]+}}, %[[PI]] trans_b
+// CHECK-NEXT:    %{{[0-9]+}} = dnn.constant dense<0.000000e+00> : tensor<1x1xf32>
+// CHECK-NEXT:    %[[PO:[0-9]+]] = dnn.constant dense<2.500000e+00> : tensor<1xf32>
+// CHECK-NEXT:    %y.po = dnn.dense %{{[^,]+}}, %{{[0-9]+}}, %[[PO]] trans_b
+// CHECK-NEXT:    %{{[0-9]+}} = dnn.constant dense<0.000000e+00> : tensor<1x1xf32>
+// CHECK-NEXT:    %[[PF:[0-9]+]] = dnn.constant dense<-1.250000e+00> : tensor<1xf32>
+// CHECK-NEXT:    %y.pf = dnn.dense %{{[^,]+}}, %{{[0-9]+}}, %[[PF]] trans_b
+// CHECK-NEXT:    %{{[0-9]+}} = dnn.constant dense<0.000000e+00> : tensor<1x1xf32>
+// CHECK-NEXT:    %[[C0:[0-9]+]] = dnn.constant dense<-3.000000e+00> : tensor<1xf32>
+// CHECK-NEXT:    %y.c0 = dnn.dense %{{[^,]+}}, %{{[0-9]+}}, %[[C0]] trans_b
+// Step 0 (h_{-1} = 0: no recurrent MVM).
+// CHECK-NEXT:    %y.pic.t0 = dnn.mul %y.pi, %y.c0
+// CHECK-NEXT:    %y.zip.t0 = dnn.add %y.pi.t0, %y.pic.t0
+// CHECK-NEXT:    %y.pfc.t0 = dnn.mul %y.pf, %y.c0
+// CHECK-NEXT:    %y.zfp.t0 = dnn.add %y.pf.t0, %y.pfc.t0
+// CHECK-NEXT:    %y.i.t0 = dnn.sigmoid %y.zip.t0
+// CHECK-NEXT:    %y.f.t0 = dnn.sigmoid %y.zfp.t0
+// CHECK-NEXT:    %y.g.t0 = dnn.tanh %y.pc.t0
+// CHECK-NEXT:    %y.ig.t0 = dnn.mul %y.i.t0, %y.g.t0
+// CHECK-NEXT:    %y.fc.t0 = dnn.mul %y.f.t0, %y.c0
+// CHECK-NEXT:    %y.c.t0 = dnn.add %y.fc.t0, %y.ig.t0
+// CHECK-NEXT:    %y.poc.t0 = dnn.mul %y.po, %y.c.t0
+// CHECK-NEXT:    %y.zop.t0 = dnn.add %y.po.t0, %y.poc.t0
+// CHECK-NEXT:    %y.o.t0 = dnn.sigmoid %y.zop.t0
+// CHECK-NEXT:    %y.tc.t0 = dnn.tanh %y.c.t0
+// CHECK-NEXT:    %y.h.t0 = dnn.mul %y.o.t0, %y.tc.t0
+// Step 1: recurrent MVMs (f's R negated), then the peephole terms on c_0 and c_1.
+// CHECK-NEXT:    %y.ri.t1 = dnn.dense %y.h.t0, %[[RI]] trans_b
+// CHECK-NEXT:    %y.zi.t1 = dnn.add %y.pi.t1, %y.ri.t1
+// CHECK-NEXT:    %y.ro.t1 = dnn.dense %y.h.t0
+// CHECK-NEXT:    %y.zo.t1 = dnn.add %y.po.t1, %y.ro.t1
+// CHECK-NEXT:    %y.rf.t1 = dnn.dense %y.h.t0, %[[RF]] trans_b
+// CHECK-NEXT:    %y.zf.t1 = dnn.add %y.pf.t1, %y.rf.t1
+// CHECK-NEXT:    %y.rc.t1 = dnn.dense %y.h.t0
+// CHECK-NEXT:    %y.zc.t1 = dnn.add %y.pc.t1, %y.rc.t1
+// CHECK-NEXT:    %y.pic.t1 = dnn.mul %y.pi, %y.c.t0
+// CHECK-NEXT:    %y.zip.t1 = dnn.add %y.zi.t1, %y.pic.t1
+// CHECK-NEXT:    %y.pfc.t1 = dnn.mul %y.pf, %y.c.t0
+// CHECK-NEXT:    %y.zfp.t1 = dnn.add %y.zf.t1, %y.pfc.t1
+// CHECK-NEXT:    %y.i.t1 = dnn.sigmoid %y.zip.t1
+// CHECK-NEXT:    %y.f.t1 = dnn.sigmoid %y.zfp.t1
+// CHECK-NEXT:    %y.g.t1 = dnn.tanh %y.zc.t1
+// CHECK-NEXT:    %y.ig.t1 = dnn.mul %y.i.t1, %y.g.t1
+// CHECK-NEXT:    %y.fc.t1 = dnn.mul %y.f.t1, %y.c.t0
+// CHECK-NEXT:    %y.c.t1 = dnn.add %y.fc.t1, %y.ig.t1
+// CHECK-NEXT:    %y.poc.t1 = dnn.mul %y.po, %y.c.t1
+// CHECK-NEXT:    %y.zop.t1 = dnn.add %y.zo.t1, %y.poc.t1
+// CHECK-NEXT:    %y.o.t1 = dnn.sigmoid %y.zop.t1
+// CHECK-NEXT:    %y.tc.t1 = dnn.tanh %y.c.t1
+// CHECK-NEXT:    %y.h.t1 = dnn.mul %y.o.t1, %y.tc.t1
+// CHECK-NEXT:    %[[Y:[0-9]+]] = dnn.concat %y.h.t0, %y.h.t1 axis 1
+// CHECK-NEXT:    %y = dnn.reshape %[[Y]] : tensor<1x2xf32> -> tensor<2x1x1x1xf32>
+// CHECK-NEXT:    %yc = dnn.reshape %y.c.t1 : tensor<1x1xf32> -> tensor<1x1x1xf32>
+// CHECK-NEXT:    func.return %y, %yc
