@@ -180,10 +180,29 @@ def test_save_from_past_the_buffer_end_faults() -> None:
         run(state, mem, dma(Opcode.SAVE, buf=Buf.BIAS, seg=2, addr=size - 4, chans=8))
 
 
-def test_empty_transfers_touch_nothing() -> None:
-    """Zero rows, columns or channels: no byte moves, so nothing can fault (per the loop)."""
+@pytest.mark.parametrize("empty", [{"rows": 0}, {"cols": 0}, {"chans": 0}])
+def test_empty_transfers_touch_nothing(empty: dict[str, int]) -> None:
+    """Zero rows, columns or channels: the loop body never runs, so no byte moves (buffer and
+    DDR keep their contents) and no byte lies outside a segment or a buffer, so nothing faults
+    even on an unbound segment or at an address past the buffer's end (docs/isa.md)."""
     state, mem = fresh()
-    run(state, mem, dma(Opcode.LOAD, seg=9, rows=0), dma(Opcode.SAVE, seg=9, chans=0))
+    ddr = mem.alloc(1, 64, "in")
+    ddr[:] = np.arange(64)
+    state.raw[Buf.FMAP][:] = 5
+    geometry = dict(rows=2, cols=3, chans=4, ddr_pix_stride=4, ddr_row_stride=12,
+                    buf_pix_stride=4, buf_row_stride=12) | empty
+    past_end = CORE.fmap_buffer_bytes + 16
+    run(state, mem,
+        dma(Opcode.LOAD, seg=1, **geometry),               # a bound segment
+        dma(Opcode.LOAD, seg=9, addr=past_end, **geometry),  # unbound, past the buffer
+        dma(Opcode.SAVE, seg=1, **geometry),
+        dma(Opcode.SAVE, seg=9, addr=past_end, **geometry))
+    assert (state.raw[Buf.FMAP] == 5).all()
+    np.testing.assert_array_equal(ddr, np.arange(64))
+    # The same geometry with the empty dimension set to 1 moves bytes, so it faults on the
+    # unbound segment: the empty transfers above passed because they are empty.
+    with pytest.raises(MemoryFault, match="reads segment 9, which is not bound"):
+        run(state, mem, dma(Opcode.LOAD, seg=9, **(geometry | dict.fromkeys(empty, 1))))
 
 
 def test_faults_are_one_line_user_errors() -> None:

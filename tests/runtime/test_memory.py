@@ -217,10 +217,26 @@ def test_overlap_behind_a_large_region_is_found():
 
 
 def test_empty_regions_overlap_nothing():
+    # An empty region holds no byte: inside another region or at its start it overlaps
+    # nothing, so validation passes (returns None, raises nothing).
     pkg = small_package((4096, 0, 64, 64))
     regions = {0: Region(0, 0, 4096), 1: Region(0, 100, 0), 2: Region(0, 4096, 64),
                3: Region(0, 8192, 64)}
-    validate_allocation(pkg, Allocation((0,), regions), TINY)
+    assert validate_allocation(pkg, Allocation((0,), regions), TINY) is None
+    at_start = {**regions, 1: Region(0, 4096, 0)}
+    assert validate_allocation(pkg, Allocation((0,), at_start), TINY) is None
+    # The same place with one byte more is an overlap: [100, 101) lies in [0, 4096).
+    with pytest.raises(UserError) as exc:
+        validate_allocation(pkg, Allocation((0,), {**regions, 1: Region(0, 100, 1)}), TINY)
+    assert str(exc.value) == ("regions of segments 'weights' and 'input' overlap: "
+                              "[0x0, 0x1000) and [0x64, 0x65)")
+    # Nor does an empty region hide an overlap of two others: 'activations' [4096 + 32,
+    # 4096 + 96) runs into 'output' [4096, 4160), with the empty 'input' at 4096 between them.
+    hidden = {**at_start, 3: Region(0, 4096 + 32, 64)}
+    with pytest.raises(UserError) as exc:
+        validate_allocation(pkg, Allocation((0,), hidden), TINY)
+    assert str(exc.value) == ("regions of segments 'output' and 'activations' overlap: "
+                              "[0x1000, 0x1040) and [0x1020, 0x1060)")
 
 
 def test_regions_of_other_allocations_are_not_its_business():
