@@ -1,12 +1,12 @@
 // RUN: python -c "import numpy as np; from fvir.ir.weights import WeightStore; WeightStore({'lstm.W': np.arange(1, 9, dtype=np.float32).reshape(1, 8, 1), 'lstm.R': np.arange(16, dtype=np.float32).reshape(1, 8, 2) / 16, 'lstm.B': np.array([[1, 2, 3, 4, 5, 6, 7, 8, 100, 200, 300, 400, 500, 600, 700, 800]], np.float32), 'rnn.W': np.array([[[0.5]], [[-0.5]]], np.float32), 'rnn.R': np.array([[[0.25]], [[-0.25]]], np.float32)}).save('%t.npz')"
-// RUN: fv-opt %s -p 'dnn-unroll-rnn{weights="%t.npz" out-weights="%t.out.npz"}' | filecheck %s
+// RUN: fv-opt %s --weights %t.npz --out-weights %t.out.npz -p dnn-unroll-rnn | filecheck %s
 // RUN: python -c "import numpy as np; d = np.load('%t.out.npz'); [print(k, d[k].tolist()) for k in sorted(d.files)]" | filecheck %s --check-prefix=STORE
 // RUN: not fv-opt %s -p dnn-unroll-rnn 2>&1 | filecheck %s --check-prefix=NOSTORE
-// RUN: not fv-opt %s -p 'dnn-unroll-rnn{weights="%t.missing.npz"}' 2>&1 | filecheck %s --check-prefix=MISSING
+// RUN: not fv-opt %s --weights %t.missing.npz -p dnn-unroll-rnn 2>&1 | filecheck %s --check-prefix=MISSING
 
-// Layers whose weights are dnn.weight ops read them from the store (`weights`) and put their
+// Layers whose weights are dnn.weight ops read them from the store (`--weights`) and put their
 // per-gate arrays there as new dnn.weight "<W>.<gate>", "<W>.<gate>.b" (Wb + Rb), "<R>.<gate>"
-// (`.fw` / `.bw` before the gate for a bidirectional layer); `out-weights` writes the store.
+// (`.fw` / `.bw` before the gate for a bidirectional layer); `--out-weights` writes the store.
 // An LSTM with hidden 2 (W rows 1..8, R rows k/16, B = [1..8, 100..800]) and a
 // bidirectional RNN with hidden 1 share x.
 
@@ -72,7 +72,7 @@ func.func @main(%x: tensor<2x1x1xf32>) -> (tensor<2x1x1x2xf32>, tensor<1x1x2xf32
 // STORE-NOT:  {{.}}
 
 // Without the store the pass stops at the first stored weight: one line, no traceback.
-// NOSTORE:      {{^}}fv-opt: error: dnn-unroll-rnn needs the weight store for 'lstm.W' (fv-opt: -p 'dnn-unroll-rnn{weights=model.npz}'){{$}}
+// NOSTORE:      {{^}}fv-opt: error: dnn-unroll-rnn needs the weight store for 'lstm.W' (fv-opt: --weights model.npz){{$}}
 // NOSTORE-NOT:  {{.}}
 
 // MISSING:      {{^}}fv-opt: error: cannot read '{{.*}}missing.npz': No such file or directory{{$}}
