@@ -306,6 +306,12 @@ class Importer:
             outputs = []
             with self._errors():
                 for o in graph.output:
+                    declared = o.type.tensor_type.elem_type
+                    if declared and declared not in onnxops.DTYPES:
+                        self.fail(
+                            f"output '{o.name}' has element type {onnx_type_name(declared)}, "
+                            "which fvir does not support"
+                        )
                     v = self.lookup(o.name)
                     if v is None:
                         continue

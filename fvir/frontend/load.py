@@ -118,7 +118,10 @@ def prepare(
 ) -> tuple[onnx.ModelProto, dict[str, onnx.TensorProto], int, int]:
     """The skeleton of `model` at opset >= `COMMON_OPSET`, its large initializers, that opset
     and the model's own (source) opset."""
-    copy, big = skeleton(model)
+    try:
+        copy, big = skeleton(model)
+    except UnicodeDecodeError:  # a ModelProto built in memory from bytes that are not UTF-8
+        raise UserError("the model holds strings that are not UTF-8") from None
     if copy.functions:  # model-local functions (dynamo exports): inline them
         copy = onnx.inliner.inline_local_functions(copy)
     source_opset = opset = default_opset(copy)

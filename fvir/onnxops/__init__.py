@@ -15,6 +15,7 @@ attribute became an input in a later opset (axes, pads, split, ...) both forms a
 
 from fvir.onnxops import elementwise, nn, reduce, shape
 from fvir.onnxops.core import (
+    DTYPES,
     MAX_ELEMENTS,
     OPS,
     OpError,
@@ -26,6 +27,7 @@ from fvir.onnxops.core import (
 )
 
 __all__ = [
+    "DTYPES",
     "MAX_ELEMENTS",
     "OPS",
     "OpError",
