@@ -152,7 +152,8 @@ _FLOATS = a(1.7, -1.7, 2.5, -0.5, 0.0, 100.9, dtype=F32)
         (a(True, False, dtype=np.bool_), TensorProto.INT32),
         (a(300, -1, 7, dtype=I32), TensorProto.INT64),
     ],
-    ids=["f32-i32", "f32-i64", "f32-bool", "i64-f32", "i32-bool", "bool-f32", "bool-i32", "i32-i64"],
+    ids=["f32-i32", "f32-i64", "f32-bool", "i64-f32", "i32-bool", "bool-f32", "bool-i32",
+         "i32-i64"],
 )
 def test_cast(x: np.ndarray, to: int) -> None:
     check("Cast", {"x": x}, {"to": to})
@@ -187,7 +188,8 @@ _XI = np.arange(24, dtype=I64).reshape(2, 3, 4)
         ("Expand", {"x": _XI[:, :1], "s": a(3, 1, 1, 4, dtype=I64)}, {}, {"x"}),
         ("Tile", {"x": _X, "r": a(1, 2, 1, dtype=I64)}, {}, {"x"}),
         ("Range", {"s": a(3, dtype=I64), "l": a(-4, dtype=I64), "d": a(-2, dtype=I64)}, {}, None),
-        ("Range", {"s": a(0.5, dtype=F32), "l": a(3, dtype=F32), "d": a(0.75, dtype=F32)}, {}, None),
+        ("Range", {"s": a(0.5, dtype=F32), "l": a(3, dtype=F32), "d": a(0.75, dtype=F32)}, {},
+         None),
         ("ConstantOfShape", {"s": a(2, 3, dtype=I64)},
          {"value": numpy_helper.from_array(a(7, dtype=I32))}, None),
         ("Where", {"c": _XI % 3 == 0, "x": _XI, "y": a(-1, dtype=I64)}, {}, {"c", "x", "y"}),
