@@ -36,9 +36,9 @@ import onnx
 from onnx import numpy_helper
 from onnx.backend.base import Backend, BackendRep, namedtupledict
 
-from fvir import reference
 from fvir.errors import UserError
 from fvir.hw.presets import DEFAULT_HW
+from fvir.reference import executor as reference
 
 if TYPE_CHECKING:
     from fvir.frontend.onnx import ImportedModel

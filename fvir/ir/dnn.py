@@ -638,6 +638,9 @@ def conv2d_shape(
 ) -> Shape:
     if len(x) != 4 or len(w) != 4:
         raise VerifyException(f"expected 4-D input and weight, got ranks {len(x)} and {len(w)}")
+    _check_len("dnn.conv2d", "strides", strides, 2, True)
+    _check_len("dnn.conv2d", "pads", pads, 4, False)
+    _check_len("dnn.conv2d", "dilations", dilations, 2, True)
     oh = window_out_dim(x[2], w[2], strides[0], pads[0], pads[2], dilations[0])
     ow = window_out_dim(x[3], w[3], strides[1], pads[1], pads[3], dilations[1])
     if oh < 1 or ow < 1:
@@ -784,6 +787,10 @@ def pool2d_shape(
 ) -> Shape:
     if len(x) != 4:
         raise VerifyException(f"expected a 4-D input, got rank {len(x)}")
+    _check_len("dnn.pool2d", "kernel", kernel, 2, True)
+    _check_len("dnn.pool2d", "strides", strides, 2, True)
+    _check_len("dnn.pool2d", "pads", pads, 4, False)
+    _check_len("dnn.pool2d", "dilations", dilations, 2, True)
     oh = window_out_dim(x[2], kernel[0], strides[0], pads[0], pads[2], dilations[0], ceil_mode)
     ow = window_out_dim(x[3], kernel[1], strides[1], pads[1], pads[3], dilations[1], ceil_mode)
     if oh < 1 or ow < 1:

@@ -27,10 +27,10 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Operation
 
+from fvir import onnxops
 from fvir.errors import UserError
 from fvir.ir import dnn
 from fvir.ir.weights import WeightLookup, numpy_dtype
-from fvir.reference.host import HOST_OPS, NUM_OUTPUTS, unsupported
 from fvir.reference.values import Observer, OpImpl, Values, fits, fmt, interpret, tensor_type
 from fvir.reference.windows import pad_hw, windows
 
@@ -185,7 +185,7 @@ def _dense(op: dnn.DenseOp, v: Values) -> list[np.ndarray]:
 
 
 def _matmul(op: dnn.MatMulOp, v: Values) -> list[np.ndarray]:
-    return [np.matmul(v(op.lhs), v(op.rhs))]
+    return onnxops.call("MatMul", [v(op.lhs), v(op.rhs)], {})
 
 
 # ------------------------------------------------------------------------------ eltwise
@@ -204,7 +204,7 @@ def _mul(op: dnn.MulOp, v: Values) -> list[np.ndarray]:
 
 
 def _div(op: dnn.DivOp, v: Values) -> list[np.ndarray]:
-    return HOST_OPS["Div"]([v(op.lhs), v(op.rhs)], {})  # integer division truncates
+    return onnxops.call("Div", [v(op.lhs), v(op.rhs)], {})  # integer division truncates
 
 
 def _sum(op: dnn.SumOp, v: Values) -> list[np.ndarray]:
@@ -237,11 +237,7 @@ def _leaky_relu(op: dnn.LeakyReluOp, v: Values) -> list[np.ndarray]:
 
 
 def _softmax(op: dnn.SoftmaxOp, v: Values) -> list[np.ndarray]:
-    """Softmax along one axis, shifted by the max so exp never overflows."""
-    x = v(op.input)
-    axis = op.axis.value.data
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
-    return [e / e.sum(axis=axis, keepdims=True)]
+    return onnxops.call("Softmax", [v(op.input)], {"axis": op.axis.value.data})
 
 
 def _batchnorm(op: dnn.BatchNormOp, v: Values) -> list[np.ndarray]:
@@ -257,7 +253,7 @@ def _batchnorm(op: dnn.BatchNormOp, v: Values) -> list[np.ndarray]:
 
 
 def _concat(op: dnn.ConcatOp, v: Values) -> list[np.ndarray]:
-    return [np.concatenate([v(x) for x in op.inputs], axis=op.axis.value.data)]
+    return onnxops.call("Concat", [v(x) for x in op.inputs], {"axis": op.axis.value.data})
 
 
 def _reshape(op: dnn.ReshapeOp, v: Values) -> list[np.ndarray]:
@@ -273,7 +269,7 @@ def _flatten(op: dnn.FlattenOp, v: Values) -> list[np.ndarray]:
 
 
 def _transpose(op: dnn.TransposeOp, v: Values) -> list[np.ndarray]:
-    return [np.transpose(v(op.input), dnn.ints(op.perm))]
+    return onnxops.call("Transpose", [v(op.input)], {"perm": dnn.ints(op.perm)})
 
 
 # ---------------------------------------------------------------------------- recurrent
@@ -482,15 +478,9 @@ def _rnn(op: dnn.RnnOp, v: Values) -> list[np.ndarray]:
 
 
 def _host(op: dnn.HostOp, v: Values) -> list[np.ndarray]:
-    op_type = op.op_type.data
-    fn = HOST_OPS.get(op_type)
-    if fn is None:
-        raise UserError(f"operator '{op_type}' has no reference implementation")
-    attrs = {**op.python_attrs(), NUM_OUTPUTS: len(op.outputs)}
-    if (reason := unsupported(op_type, attrs)) is not None:  # hand-written IR; imports check
-        raise UserError(f"the reference executor does not implement {reason}")
-    with np.errstate(all="ignore"):  # ONNX semantics: sqrt(-1) is nan, 1/0 is inf, no warnings
-        return [np.asarray(r) for r in fn([v(x) for x in op.inputs], attrs)]
+    """The op's ONNX kernel (`fvir.onnxops`), the one the importer folds constants with."""
+    inputs = [v(x) for x in op.inputs]
+    return onnxops.call(op.op_type.data, inputs, op.python_attrs(), len(op.outputs))
 
 
 # -------------------------------------------------------------------------------- table

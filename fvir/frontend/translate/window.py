@@ -1,0 +1,263 @@
+"""Translators of Conv and pooling, and the zero Pad folded into them.
+
+1-D Conv and pooling are imported as 2-D with H = 1 between reshapes. A zero constant Pad whose
+only consumers are Conv (or AveragePool counting padding) becomes a `Padded` value whose pads
+those consumers add to their own.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from xdsl.ir import SSAValue
+
+from fvir.frontend.translate.registry import translator
+from fvir.frontend.values import (
+    Padded,
+    Val,
+    attr_value,
+    dtype_of,
+    reshape,
+    shape_of,
+    window_pads,
+)
+from fvir.ir import dnn
+from fvir.onnxops import OpError
+from fvir.onnxops.core import norm_axis
+
+if TYPE_CHECKING:
+    from fvir.frontend.graph import Importer
+
+
+def _unpad(x: Val | Padded) -> tuple[Val, list[int] | None]:
+    return (x.value, list(x.pads)) if isinstance(x, Padded) else (x, None)
+
+
+def _spatial_rank(x: Val, what: str) -> int:
+    rank = len(shape_of(x))
+    if rank not in (3, 4):
+        raise OpError(f"only 1-D and 2-D {what} are supported, got a rank-{rank} input")
+    return rank - 2
+
+
+def _to_2d(x: SSAValue) -> SSAValue:
+    n, c, w = shape_of(x)
+    return reshape(x, (n, c, 1, w))
+
+
+def _from_2d(y: SSAValue) -> SSAValue:
+    n, c, _, w = shape_of(y)
+    return reshape(y, (n, c, w))
+
+
+@translator("Conv")
+def _conv(
+    g: Importer,
+    x: Val | Padded,
+    w: Val,
+    b: Val | None = None,
+    *,
+    auto_pad: str = "NOTSET",
+    dilations: list[int] | None = None,
+    group: int = 1,
+    kernel_shape: list[int] | None = None,
+    pads: list[int] | None = None,
+    strides: list[int] | None = None,
+) -> SSAValue:
+    x, extra = _unpad(x)
+    n = _spatial_rank(x, "convolutions")
+    if dtype_of(x).kind != "f":  # ONNX Conv is defined on float types only
+        raise OpError(f"Conv needs a floating-point input, got {dtype_of(x).name}")
+    if len(shape_of(w)) != n + 2:
+        raise OpError(
+            f"weight of rank {len(shape_of(w))} does not fit a rank-{n + 2} input "
+            f"(want rank {n + 2}: out channels, in channels / group, kernel dims)"
+        )
+    kernel = kernel_shape or list(shape_of(w)[2:])
+    strides = strides or [1] * n
+    dilations = dilations or [1] * n
+    p = window_pads(shape_of(x)[2:], kernel, strides, dilations, pads, auto_pad)
+    if extra:
+        p = [a + e for a, e in zip(p, extra, strict=True)]
+    xv, wv, bv = g.value(x), g.value(w), None if b is None else g.value(b)
+    if n == 2:
+        return dnn.Conv2dOp(
+            xv, wv, bv, strides=strides, pads=p, dilations=dilations, group=group
+        ).output
+    y = dnn.Conv2dOp(
+        _to_2d(xv),
+        _to_2d(wv),
+        bv,
+        strides=[1, strides[0]],
+        pads=[0, p[0], 0, p[1]],
+        dilations=[1, dilations[0]],
+        group=group,
+    ).output
+    return _from_2d(y)
+
+
+def _pool(
+    g: Importer,
+    kind: dnn.PoolKind,
+    x: Val | Padded,
+    auto_pad: str,
+    ceil_mode: int,
+    dilations: list[int] | None,
+    kernel_shape: list[int],
+    pads: list[int] | None,
+    strides: list[int] | None,
+    count_include_pad: int = 0,
+) -> SSAValue:
+    x, extra = _unpad(x)
+    n = _spatial_rank(x, "poolings")
+    strides = strides or [1] * n
+    dilations = dilations or [1] * n
+    p = window_pads(shape_of(x)[2:], kernel_shape, strides, dilations, pads, auto_pad)
+    if extra:  # a folded zero Pad: the zeros count, as they did in the padded tensor
+        p = [a + e for a, e in zip(p, extra, strict=True)]
+        count_include_pad = 1
+    include = bool(count_include_pad) and kind == dnn.PoolKind.AVG and any(p)
+    if n == 2:
+        return dnn.Pool2dOp(
+            kind,
+            g.value(x),
+            kernel=kernel_shape,
+            strides=strides,
+            pads=p,
+            dilations=dilations,
+            ceil_mode=bool(ceil_mode),
+            count_include_pad=include,
+        ).output
+    y = dnn.Pool2dOp(
+        kind,
+        _to_2d(g.value(x)),
+        kernel=[1, kernel_shape[0]],
+        strides=[1, strides[0]],
+        pads=[0, p[0], 0, p[1]],
+        dilations=[1, dilations[0]],
+        ceil_mode=bool(ceil_mode),
+        count_include_pad=include,
+    ).output
+    return _from_2d(y)
+
+
+@translator("MaxPool")
+def _max_pool(
+    g: Importer,
+    x: Val | Padded,
+    *,
+    auto_pad: str = "NOTSET",
+    ceil_mode: int = 0,
+    dilations: list[int] | None = None,
+    kernel_shape: list[int],
+    pads: list[int] | None = None,
+    storage_order: int = 0,
+    strides: list[int] | None = None,
+) -> SSAValue:
+    return _pool(
+        g, dnn.PoolKind.MAX, x, auto_pad, ceil_mode, dilations, kernel_shape, pads, strides
+    )
+
+
+@translator("AveragePool")
+def _average_pool(
+    g: Importer,
+    x: Val | Padded,
+    *,
+    auto_pad: str = "NOTSET",
+    ceil_mode: int = 0,
+    count_include_pad: int = 0,
+    dilations: list[int] | None = None,
+    kernel_shape: list[int],
+    pads: list[int] | None = None,
+    strides: list[int] | None = None,
+) -> SSAValue:
+    return _pool(
+        g,
+        dnn.PoolKind.AVG,
+        x,
+        auto_pad,
+        ceil_mode,
+        dilations,
+        kernel_shape,
+        pads,
+        strides,
+        count_include_pad,
+    )
+
+
+@translator("GlobalAveragePool")
+def _global_average_pool(g: Importer, x: Val) -> dnn.GlobalPoolOp:
+    return dnn.GlobalPoolOp(dnn.PoolKind.AVG, g.value(x))
+
+
+@translator("GlobalMaxPool")
+def _global_max_pool(g: Importer, x: Val) -> dnn.GlobalPoolOp:
+    return dnn.GlobalPoolOp(dnn.PoolKind.MAX, g.value(x))
+
+
+@translator("Pad")
+def _pad(
+    g: Importer,
+    x: Val,
+    pads: Any = None,
+    constant_value: Any = None,
+    axes: Any = None,
+    *,
+    mode: str = "constant",
+    value: float = 0.0,
+) -> Any:
+    folded = _fold_pad(
+        g, x, g.ints(pads, "pads"), constant_value, g.ints(axes, "axes"), mode, value
+    )
+    return g.host_node() if folded is None else folded
+
+
+def _fold_pad(
+    g: Importer,
+    x: Val,
+    pads: list[int] | None,
+    constant_value: Any,
+    axes: list[int] | None,
+    mode: str,
+    value: float,
+) -> Padded | None:
+    """Fold a zero constant Pad of the spatial dims into Conv / AveragePool consumers."""
+    rank = len(shape_of(x))
+    out = g.node.output[0]
+    consumers = g.consumers.get(out, [])
+    if mode != "constant" or rank not in (3, 4) or pads is None or not consumers:
+        return None
+    if out in g.graph_outputs or isinstance(constant_value, SSAValue):
+        return None
+    if g.scalar(constant_value, "constant_value", value) != 0.0:
+        return None
+    if axes is not None:  # opset 18: pads only for the listed axes
+        if len(pads) != 2 * len(axes):
+            return None  # the host op reports it
+        full = [0] * 2 * rank
+        for i, a in enumerate(norm_axis(a, rank) for a in axes):
+            full[a], full[a + rank] = pads[i], pads[i + len(axes)]
+        pads = full
+    if len(pads) != 2 * rank or any(p < 0 for p in pads) or any(pads[:2] + pads[rank : rank + 2]):
+        return None
+    spatial = pads[2:rank] + pads[rank + 2 :]
+    for c in consumers:
+        attrs = {a.name: attr_value(a) for a in c.attribute}
+        if list(c.input).count(out) != 1 or c.input[0] != out:
+            return None
+        if attrs.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
+            return None
+        if c.op_type == "Conv":
+            continue
+        if c.op_type != "AveragePool":
+            return None
+        own = attrs.get("pads") or [0] * len(spatial)
+        if any(own) and not attrs.get("count_include_pad", 0):
+            return None
+        kernel = attrs.get("kernel_shape", [])
+        n = len(kernel)
+        total = [a + b for a, b in zip(own, spatial, strict=False)]
+        if len(total) != 2 * n or any(t >= kernel[i % n] for i, t in enumerate(total)):
+            return None
+    return Padded(g.value(x), tuple(spatial))
