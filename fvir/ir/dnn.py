@@ -327,10 +327,13 @@ def round_half_up(x: float | Fraction) -> int: ...
 def round_half_up(x: np.ndarray) -> np.ndarray: ...
 def round_half_up(x: float | Fraction | np.ndarray) -> int | np.ndarray:
     """floor(x + 1/2): the rounding of every real-to-integer step of the int8 contract. A
-    scalar gives an exact int (a Fraction is rounded exactly); an array gives int64, rounded
-    in float64."""
+    scalar gives an exact int (a Fraction is rounded exactly). An array gives whole floats of
+    its own float type (float64 for integers), exact for |x| < 2**23 in float32 (2**52 in
+    float64): float32 data scaled by a power of two (exact) needs no float64 copy, since int8
+    and int32 results saturate below those bounds."""
     if isinstance(x, np.ndarray):
-        return np.floor(x.astype(np.float64) + 0.5).astype(np.int64)
+        y = x if x.dtype.kind == "f" else x.astype(np.float64)
+        return np.floor(y + y.dtype.type(0.5))
     return floor(x + Fraction(1, 2))
 
 
