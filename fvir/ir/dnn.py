@@ -77,7 +77,7 @@ from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.str_enum import StrEnum
 
-from fvir.isa.spec import Opcode
+from fvir.isa.spec import LEAKY_SHIFT, Opcode
 from fvir.isa.spec import field as isa_field
 
 Shape = tuple[int, ...]
@@ -419,10 +419,11 @@ def _verify_int8_act(act: ActivationAttr | None, frac_out: int) -> None:
                 f"RELU6 act_arg = round({p[1]} * 2**{frac_out}) = {arg} exceeds {ACT_ARG_MAX}"
             )
     if kind == ActKind.LEAKY_RELU:
-        arg = round_half_up(p[0] * 256)
+        arg = round_half_up(p[0] * 2**LEAKY_SHIFT)
         if not 0 <= arg <= ACT_ARG_MAX:
             raise VerifyException(
-                f"LEAKY act_arg = round({p[0]} * 256) = {arg} is outside 0..{ACT_ARG_MAX}"
+                f"LEAKY act_arg = round({p[0]} * {2**LEAKY_SHIFT}) = {arg} is outside "
+                f"0..{ACT_ARG_MAX}"
             )
 
 
