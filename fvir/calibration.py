@@ -18,6 +18,7 @@ from xdsl.dialects.func import FuncOp
 from xdsl.ir import SSAValue
 
 from fvir.errors import UserError
+from fvir.ir.dnn import round_half_up
 from fvir.ir.functions import input_names, main_function
 from fvir.ir.weights import WeightLookup, numpy_dtype
 from fvir.reference.executor import run
@@ -147,12 +148,12 @@ def quantization_errors(
     def observe(value: SSAValue, array: np.ndarray) -> None:
         if (c := out.get(value)) is None:
             return
-        # In the array's own float type: scaling by 2**F is exact, and so is floor(y + 0.5)
-        # for |y| < 2**23 (larger values saturate anyway).
+        # In the array's own float type: scaling by 2**F is exact, and so is round_half_up
+        # (larger values than it rounds exactly saturate anyway).
         x = array.ravel()
         c.size += x.size
         for i, f in enumerate(c.fracs):
-            q = np.floor(x * x.dtype.type(2.0**f) + x.dtype.type(0.5))
+            q = round_half_up(x * x.dtype.type(2.0**f))
             c.clipped[i] += np.count_nonzero(q < -128) + np.count_nonzero(q > 127)
             np.clip(q, -128, 127, out=q)
             q *= x.dtype.type(2.0**-f)

@@ -77,7 +77,7 @@ from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.str_enum import StrEnum
 
-from fvir.isa.spec import Opcode
+from fvir.isa.spec import LEAKY_SHIFT, Opcode
 from fvir.isa.spec import field as isa_field
 
 Shape = tuple[int, ...]
@@ -327,10 +327,13 @@ def round_half_up(x: float | Fraction) -> int: ...
 def round_half_up(x: np.ndarray) -> np.ndarray: ...
 def round_half_up(x: float | Fraction | np.ndarray) -> int | np.ndarray:
     """floor(x + 1/2): the rounding of every real-to-integer step of the int8 contract. A
-    scalar gives an exact int (a Fraction is rounded exactly); an array gives int64, rounded
-    in float64."""
+    scalar gives an exact int (a Fraction is rounded exactly). An array gives whole floats of
+    its own float type (float64 for integers), exact for |x| < 2**23 in float32 (2**52 in
+    float64): float32 data scaled by a power of two (exact) needs no float64 copy, since int8
+    and int32 results saturate below those bounds."""
     if isinstance(x, np.ndarray):
-        return np.floor(x.astype(np.float64) + 0.5).astype(np.int64)
+        y = x if x.dtype.kind == "f" else x.astype(np.float64)
+        return np.floor(y + y.dtype.type(0.5))
     return floor(x + Fraction(1, 2))
 
 
@@ -416,10 +419,11 @@ def _verify_int8_act(act: ActivationAttr | None, frac_out: int) -> None:
                 f"RELU6 act_arg = round({p[1]} * 2**{frac_out}) = {arg} exceeds {ACT_ARG_MAX}"
             )
     if kind == ActKind.LEAKY_RELU:
-        arg = round_half_up(p[0] * 256)
+        arg = round_half_up(p[0] * 2**LEAKY_SHIFT)
         if not 0 <= arg <= ACT_ARG_MAX:
             raise VerifyException(
-                f"LEAKY act_arg = round({p[0]} * 256) = {arg} is outside 0..{ACT_ARG_MAX}"
+                f"LEAKY act_arg = round({p[0]} * {2**LEAKY_SHIFT}) = {arg} is outside "
+                f"0..{ACT_ARG_MAX}"
             )
 
 

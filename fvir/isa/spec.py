@@ -58,6 +58,7 @@ ROW_STRIDE_BITS = 24  # bytes between adjacent rows in a buffer
 PAD_BITS = 4
 SHIFT_BITS = 6
 SYNC_COUNT_BITS = 8  # cores taking part in one barrier
+LEAKY_SHIFT = 8  # LEAKY's slope is act_arg / 2**LEAKY_SHIFT
 BARRIER_BITS = 16  # barrier ids per tenant
 
 NUM_SEGMENTS = 1 << SEG_BITS
@@ -123,7 +124,7 @@ class Act(enum.IntEnum):
     NONE = 0
     RELU = 1
     RELU6 = 2  # clamp to [0, act_arg]: act_arg is 6.0 in the output's fixed-point scale
-    LEAKY = 3  # negative y becomes rshift_round(y * act_arg, 8): slope act_arg / 256
+    LEAKY = 3  # negative y becomes rshift_round(y * act_arg, LEAKY_SHIFT): slope act_arg / 256
 
 
 class PoolType(enum.IntEnum):
@@ -319,13 +320,13 @@ def dma_end(fields: Mapping[str, Any], side: str) -> Any:
 
 
 # Helpers the pseudo-code below uses; docs/isa.md prints them once.
-SEMANTICS_HELPERS = """\
+SEMANTICS_HELPERS = f"""\
 rshift_round(x, s) = (x + (1 << (s - 1))) >> s  if s > 0 else x     # arithmetic shift, int64
 sat8(x)            = min(max(x, -128), 127)
 activate(y, act, arg) = y                                   if act == NONE
                         max(y, 0)                           if act == RELU
                         min(max(y, 0), arg)                 if act == RELU6
-                        y if y >= 0 else rshift_round(y * arg, 8)   if act == LEAKY
+                        y if y >= 0 else rshift_round(y * arg, {LEAKY_SHIFT})   if act == LEAKY
 requant(acc, s, act, arg) = sat8(activate(rshift_round(acc, s), act, arg))
 FMAP, WGT: int8 views of the fmap and weight buffers; BIAS32[a]: the int32 at byte a of the
 bias buffer; DDR[a]: byte a of DDR; BASE[seg]: the tenant's base register seg."""

@@ -82,6 +82,7 @@ from fvir.ir import dnn
 from fvir.ir.functions import main_function
 from fvir.passes import context
 from fvir.quant import rules
+from fvir.quant.contract import isa_act
 
 WeightStoreLike = MutableMapping[str, np.ndarray]
 
@@ -143,13 +144,13 @@ class QuantReport:
 
 
 def _fits_int8(act: dnn.ActivationAttr) -> bool:
-    """Can an int8 conv/dense/add apply `act` itself (the contract's act table)?"""
-    kind, p = act.act_kind, act.values
-    if kind == dnn.ActKind.CLIP:
-        return p[0] == 0.0
-    if kind == dnn.ActKind.LEAKY_RELU:
-        return 0 <= dnn.round_half_up(p[0] * 256) <= dnn.ACT_ARG_MAX
-    return kind == dnn.ActKind.RELU
+    """Can an int8 conv/dense/add apply `act` itself (the contract's act table, `isa_act`;
+    whether clip(0, hi) has an act_arg does not depend on the exponent)?"""
+    try:
+        isa_act(act, 0)
+    except ValueError:
+        return False
+    return True
 
 
 def _standalone(value: SSAValue, act: dnn.ActivationAttr) -> Operation:
@@ -457,7 +458,7 @@ class _Rewriter:
         else:
             axis, terms = 0, int(np.prod(w.shape[1:]))
         fw, per_channel = rules.weight_fracs(
-            w, axis, self.per_channel, fy - fx, fy - fx + 63, self.channel_group
+            w, axis, self.per_channel, fy - fx, fy - fx + dnn.SHIFT_MAX, self.channel_group
         )
         w_q, w_sat = rules.quantize_weight(w, fw, axis)
         new_w = self.store(w_src, w_q, i8)

@@ -18,7 +18,7 @@ import numpy as np
 from fvir.ir import dnn
 from fvir.ir.dnn import clip_bounds as clip_bounds
 from fvir.ir.dnn import round_half_up as round_half_up
-from fvir.isa.spec import Act
+from fvir.isa.spec import LEAKY_SHIFT, Act
 
 
 def rshift_round(x: np.ndarray | int, s: np.ndarray | int) -> np.ndarray:
@@ -48,7 +48,7 @@ def activate(y: np.ndarray, kind: Act, arg: int) -> np.ndarray:
     if kind == RELU6:
         return np.minimum(np.maximum(y, 0), arg)
     if kind == LEAKY:
-        return np.where(y >= 0, y, rshift_round(y * arg, 8))
+        return np.where(y >= 0, y, rshift_round(y * arg, LEAKY_SHIFT))
     raise ValueError(f"unknown activation {kind}")
 
 
@@ -77,7 +77,7 @@ def isa_act(act: dnn.ActivationAttr | None, frac_out: int) -> tuple[Act, int]:
             raise ValueError(f"clip bound {p[1]} is negative on the output's grid")
         return RELU6, min(arg, dnn.ACT_ARG_MAX)
     if kind == dnn.ActKind.LEAKY_RELU:
-        arg = round_half_up(p[0] * 256)
+        arg = round_half_up(p[0] * 2**LEAKY_SHIFT)
         if not 0 <= arg <= dnn.ACT_ARG_MAX:
             raise ValueError(f"leaky_relu slope {p[0]} does not fit act_arg")
         return LEAKY, arg

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from fvir.ir.dnn import AVG_MUL_MAX, SHIFT_MAX, avg_multiplier
+from fvir.ir.dnn import AVG_MUL_MAX, SHIFT_MAX, avg_multiplier, round_half_up
 
 F_MIN, F_MAX = -16, 24
 """Activation exponents are clamped to this range: max|x| from 2**-17 to 2**23 gets the full 8
@@ -93,8 +93,8 @@ def _along(values: np.ndarray, axis: int, ndim: int) -> np.ndarray:
 
 def quantize_weight(w: np.ndarray, fracs: list[int], axis: int) -> tuple[np.ndarray, int]:
     """w_q = sat8(round_half_up(w * 2**Fw[c])); returns w_q and how many values saturated."""
-    # In w's own float type: scaling by a power of two is exact, and so is floor(y + 0.5)
-    # for |y| < 2**23 (larger values saturate anyway). Slices of the leading axis keep the
+    # In w's own float type: scaling by a power of two is exact, and so is round_half_up
+    # (larger values than it rounds exactly saturate anyway). Slices of the leading axis keep the
     # float temporaries small (VGG-16's fc6 has 103M weights).
     shape = np.shape(w)
     w = np.atleast_1d(np.asarray(w))
@@ -107,8 +107,7 @@ def quantize_weight(w: np.ndarray, fracs: list[int], axis: int) -> tuple[np.ndar
         part = slice(start, start + step)
         q = w[part].astype(dtype)
         q *= scale[part] if axis == 0 else scale
-        q += dtype.type(0.5)
-        np.floor(q, out=q)
+        q = round_half_up(q)
         saturated += int(np.count_nonzero(q < -128) + np.count_nonzero(q > 127))
         out[part] = np.clip(q, -128, 127, out=q)
     return out.reshape(shape), saturated
@@ -121,7 +120,7 @@ def quantize_bias(b: np.ndarray, acc_fracs: list[int], terms: int) -> tuple[np.n
     bound = INT32_MAX - terms * 2**14
     if bound <= 0:
         raise ValueError(f"{terms} products per output can overflow the int32 accumulator")
-    q = np.floor(np.asarray(b, np.float64) * np.exp2(np.array(acc_fracs, np.float64)) + 0.5)
+    q = round_half_up(np.asarray(b, np.float64) * np.exp2(np.array(acc_fracs, np.float64)))
     saturated = int(np.count_nonzero(np.abs(q) > bound))
     return np.clip(q, -bound, bound).astype(np.int32), saturated
 

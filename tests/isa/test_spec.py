@@ -74,3 +74,32 @@ def test_fields_are_documented():
         assert s.doc and s.semantics
         for f in s.fields:
             assert f.doc, f"{s.op.name}.{f.name} has no doc"
+
+
+def test_field_reads_the_table():
+    from fvir.isa.spec import field
+
+    assert field(Opcode.CONV, "pad_t") is SPECS[Opcode.CONV].placed("pad_t").field
+    assert (field(Opcode.ACT, "in_frac").lo, field(Opcode.ACT, "in_frac").hi) == (-32, 31)
+
+
+def test_sync_barrier_ids_are_the_barrier_field():
+    from fvir.isa.spec import MAX_SYNC_CORES, NUM_BARRIERS, field
+
+    # docs/isa.md: SYNC `barrier` is 16 bits, `count` 8 bits.
+    assert NUM_BARRIERS == 65536 == 1 << field(Opcode.SYNC, "barrier").bits
+    assert MAX_SYNC_CORES == 255
+
+
+def test_dma_end_is_one_past_the_last_byte():
+    import numpy as np
+
+    from fvir.isa.spec import dma_end
+
+    # 3 rows x 2 pixels x 5 bytes: last byte at off + 2 * row + 1 * pix + 4, by hand.
+    f = {"off": 100, "addr": 7, "rows": 3, "cols": 2, "chans": 5, "ddr_row_stride": 1000,
+         "ddr_pix_stride": 40, "buf_row_stride": 10, "buf_pix_stride": 5}
+    assert dma_end(f, "ddr") == 100 + 2000 + 40 + 5
+    assert dma_end(f, "buf") == 7 + 20 + 5 + 5  # contiguous in the buffer: 7 + 30 bytes
+    cols = {k: np.array([v, v]) for k, v in f.items()} | {"rows": np.array([3, 1])}
+    assert dma_end(cols, "buf").tolist() == [37, 17]

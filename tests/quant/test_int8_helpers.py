@@ -150,3 +150,20 @@ def test_dialect_ranges_match_the_isa():
         field(Opcode.ACT, "in_frac").lo,
         field(Opcode.ACT, "in_frac").hi,
     )
+
+
+def test_round_half_up_scalars_fractions_and_arrays():
+    from fractions import Fraction
+
+    assert [contract.round_half_up(v) for v in (2.5, -2.5, -0.5, 0.49)] == [3, -2, 0, 0]
+    assert contract.round_half_up(Fraction(5, 2) + Fraction(1, 10**30)) == 3
+    assert contract.round_half_up(Fraction(5, 2) - Fraction(1, 10**30)) == 2  # exact
+    x32 = np.array([2.5, -2.5, 1e30], np.float32)
+    got = contract.round_half_up(x32)
+    assert got.dtype == np.float32 and got[:2].tolist() == [3.0, -2.0]
+    assert contract.round_half_up(np.array([3, -1])).tolist() == [3.0, -1.0]
+
+
+def test_clip_bounds_saturate_huge_bounds():
+    # float32's max (ONNX Clip without max) on the grid of F = 24 is far beyond int64.
+    assert contract.clip_bounds(-3.4e38, 3.4e38, 24) == (-128, 127)
