@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from fvir.cache import PackageCache
 from fvir.cloud.library import ModelLibrary
 from fvir.cloud.policies import ManualPolicy, ReplayPolicy, StaticPolicy, make_policy
 from fvir.cloud.scenario import Scenario, TenantSpec
@@ -124,10 +125,14 @@ def overhead(library: ModelLibrary, model: str) -> float:
 
 
 def run_experiment(scenario: Scenario, progress: Progress | None = None,
-                   isolation: bool = True, spot_checks: int = 2) -> Experiment:
+                   isolation: bool = True, spot_checks: int = 2,
+                   cache: PackageCache | None = None) -> Experiment:
+    """The pool and the baselines on `scenario`, with the metrics; models are compiled
+    through `cache` (None: compiled every time)."""
     t0 = time.perf_counter()
     say = progress or (lambda _: None)
-    library = ModelLibrary(load_hw(scenario.hw), progress, resident=scenario.resident_weights)
+    library = ModelLibrary(load_hw(scenario.hw), progress, resident=scenario.resident_weights,
+                           cache=cache)
     for spec in scenario.tenants:
         library.add(model_key(spec), spec.model)
     say(f"simulate {scenario.name}: {len(scenario.tenants)} tenants, "
@@ -144,7 +149,7 @@ def run_experiment(scenario: Scenario, progress: Progress | None = None,
             exp.baselines[b] = run_pool(scenario, library, StaticPolicy(scenario.tenants))
         else:
             big = ModelLibrary(load_hw(scenario.baseline_hw), progress,
-                               resident=scenario.resident_weights)
+                               resident=scenario.resident_weights, cache=cache)
             exp.baselines[b] = tdm = run_tdm(scenario, big)
             if isolation:
                 exp.baseline_isolation[b] = {
@@ -157,7 +162,8 @@ def run_experiment(scenario: Scenario, progress: Progress | None = None,
             continue
         entry = library[key]
         first, again = library.link_s(key, tuple(range(library.pool.num_cores)))
-        exp.compile[key] = {"compile_s": entry.compile_s, "link_us": first * 1e6,
+        exp.compile[key] = {"compile_s": entry.compile_s, "cached": entry.cached,
+                            "link_us": first * 1e6,
                             "relink_us": again * 1e6, "ratio": entry.compile_s / first}
         exp.overhead[key] = overhead(library, key)
     for key in library.memo_keys()[:spot_checks]:

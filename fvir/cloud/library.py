@@ -1,7 +1,9 @@
 """Compiled models and their costs: what the hypervisor and the policies know about a model.
 
-`ModelLibrary(pool)` compiles every model once per pool (the static stage; its wall time is
-kept as `compile_s`) and answers three questions from the package:
+`ModelLibrary(pool, cache=...)` compiles every model once per pool (the static stage; its
+wall time is kept as `compile_s`), through the package cache on disk (`fvir.cache`) when one
+is given (a hit keeps the compile time recorded in the package and adds `load_s`), and
+answers three questions from the package:
 
 1. `curve(model)`: the throughput-versus-cores curve the private policy optimizes, from the
    cost model (the linker's predicted cycles for 1..N cores: links cost ~50 us each).
@@ -27,6 +29,7 @@ import numpy as np
 
 from fvir.backend.faults import SimError
 from fvir.backend.machine import Machine
+from fvir.cache import PackageCache, compile_cached
 from fvir.hw.config import PoolConfig
 from fvir.ifp.package import Package
 from fvir.runtime.linker import PreparedPackage, link, prepare
@@ -50,6 +53,7 @@ class Compiled:
     package: Package
     prepared: PreparedPackage
     compile_s: float
+    cached: bool = False  # read from the package cache, not compiled now
     curve: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [n] cycles on n+1 cores
 
 
@@ -57,9 +61,10 @@ class ModelLibrary:
     """Packages, cost-model curves and memoised service times for one pool."""
 
     def __init__(self, pool: PoolConfig, progress: Progress | None = None, *,
-                 resident: bool = True) -> None:
+                 resident: bool = True, cache: PackageCache | None = None) -> None:
         self.pool = pool
         self.progress = progress
+        self.cache = cache  # compiled packages on disk (None: compile every time)
         self.resident = resident  # every link keeps reused weights on chip (the linker's)
         self._models: dict[str, Compiled] = {}
         self._memo: dict[tuple[str, tuple[int, ...], CoRunners], Service] = {}
@@ -74,29 +79,27 @@ class ModelLibrary:
         if name in self._models:
             return self._models[name]
         t0 = time.perf_counter()
-        package = self._package(model)
-        compile_s = time.perf_counter() - t0
-        entry = Compiled(name, package, prepare(package), compile_s)
+        package, cached = self._package(model)
+        compile_s = float(package.meta.get("compile_s", time.perf_counter() - t0))
+        entry = Compiled(name, package, prepare(package), compile_s, cached)
         entry.curve = self._curve(entry)
         self._models[name] = entry
         return entry
 
-    def _package(self, model: Any) -> Package:
+    def _package(self, model: Any) -> tuple[Package, bool]:
         if isinstance(model, Package):
-            return model
+            return model, False
         if isinstance(model, str) and Path(model).suffix == ".ifp":
             from fvir.ifp.fileformat import read_package
 
-            return read_package(model, core=self.pool.core)
-        from fvir.compiler import compile_model
+            return read_package(model, core=self.pool.core), False
         from fvir.tools.models import load_onnx_or_zoo
 
-        proto = model
-        if isinstance(model, str):
-            if self.progress:
-                self.progress(f"compile {model} for {self.pool.name}")
-            proto, _ = load_onnx_or_zoo(model)
-        return compile_model(proto, self.pool, fp32_shadow=False)
+        def load() -> tuple[Any, str]:
+            return load_onnx_or_zoo(model) if isinstance(model, str) else (model, "model")
+
+        return compile_cached(model, self.pool, self.cache, load, fp32_shadow=False,
+                              progress=self.progress)
 
     def __getitem__(self, name: str) -> Compiled:
         return self._models[name]

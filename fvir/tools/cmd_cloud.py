@@ -9,7 +9,8 @@
   --no-isolation      skip the isolation runs (each tenant alone on the same cores)
   --duration S        override the scenario's duration (seconds of simulated time)
 
-Models are compiled once per pool (progress on stderr); requests are simulated with the
+Models are compiled once per pool and kept in the package cache (`fv cache info`), so a later
+run reads them instead (progress on stderr); requests are simulated with the
 memoised fast timing mode (fvir.cloud.library). Throughputs are inferences per second of
 simulated time; latencies include queueing.
 """
@@ -34,6 +35,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="skip the per-tenant isolation runs")
     parser.add_argument("--duration", type=float, metavar="S",
                         help="simulated seconds (default: the scenario's)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="compile every model now, neither reading nor writing the "
+                             "package cache (fv cache info)")
 
 
 def _fmt(x: float | None, spec: str = ".1f") -> str:
@@ -60,7 +64,8 @@ def _table(data: dict[str, Any]) -> str:
     for b, v in data.get("baselines", {}).items():
         lines.append(f"  vs {b}: {v:.1f} inf/s -> gain {data['gain'][b]:.2f}x")
     for m, c in data["compile"].items():
-        lines.append(f"compile {m}: static {c['compile_s']:.2f} s, dynamic link "
+        lines.append(f"compile {m}: static {c['compile_s']:.2f} s"
+                     f"{' (cached)' if c['cached'] else ''}, dynamic link "
                      f"{c['link_us']:.0f} us, re-link {c['relink_us']:.0f} us ({c['ratio']:.0f}x); "
                      f"virtualization overhead "
                      f"{100 * data['virtualization_overhead'][m]:.3f}%")
@@ -72,6 +77,7 @@ def _table(data: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fvir.cache import PackageCache
     from fvir.cloud import load_scenario, run_experiment
     from fvir.errors import UserError
 
@@ -84,7 +90,9 @@ def run(args: argparse.Namespace) -> int:
     def progress(msg: str) -> None:
         print(f"fv cloud: {msg}", file=sys.stderr, flush=True)
 
-    exp = run_experiment(scenario, progress=progress, isolation=not args.no_isolation)
+    cache = None if args.no_cache else PackageCache()
+    exp = run_experiment(scenario, progress=progress, isolation=not args.no_isolation,
+                         cache=cache)
     data = exp.to_json()
     if args.plot:
         try:
