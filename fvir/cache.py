@@ -17,6 +17,9 @@ once per (model, hardware, options, compiler), ever.
    file gets under the umask (not the 0600 of a temporary file), then renamed onto the key's
    name (`os.replace`, atomic): concurrent writers of one key each publish a whole file, and
    the last rename wins.
+4. Results: small JSON results of deterministic computations on cached packages (the cloud
+   simulator's full-simulation spot checks) are kept the same way, under a key that includes
+   the packages' keys.
 
 The directory is `$FVIR_CACHE` if set, else the user's cache directory (`$XDG_CACHE_HOME/fvir`
 or `~/.cache/fvir`; `~/Library/Caches/fvir` on macOS, `%LOCALAPPDATA%\\fvir` on Windows).
@@ -161,6 +164,31 @@ class PackageCache:
         self.put(key, package)
         return package, False
 
+    def result(self, key: str) -> Any | None:
+        """A small JSON result stored under `key` (e.g. a spot check's full simulation),
+        or None; an unreadable one is deleted."""
+        path = self.root / f"{key}.json"
+        try:
+            return json.loads(path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            path.unlink(missing_ok=True)
+            return None
+
+    def store_result(self, key: str, value: Any) -> None:
+        """Store a JSON result under `key`, atomically (as `put`)."""
+        tmp = self.root / f".{key}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part"
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(value))  # open() applies the umask
+            os.replace(tmp, self.root / f"{key}.json")
+        except OSError as exc:
+            raise UserError(f"cannot write to the package cache {self.root}: "
+                            f"{exc.strerror or exc}") from None
+        finally:
+            tmp.unlink(missing_ok=True)
+
     def entries(self) -> list[Path]:
         return sorted(self.root.glob(f"*{SUFFIX}")) if self.root.is_dir() else []
 
@@ -169,9 +197,10 @@ class PackageCache:
         return CacheInfo(self.root, len(files), sum(f.stat().st_size for f in files))
 
     def clear(self) -> int:
-        """Delete every entry (and stray temporary files); returns the entries deleted."""
+        """Delete every entry and stored result (and stray temporary files); returns the
+        packages deleted."""
         files = self.entries()
-        for f in files:
+        for f in [*files, *(self.root.glob("*.json") if self.root.is_dir() else [])]:
             f.unlink(missing_ok=True)
         if self.root.is_dir():  # a writer that died between write and rename
             for part in self.root.glob(".*.part"):

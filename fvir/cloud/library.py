@@ -19,6 +19,8 @@ answers three questions from the package:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -157,9 +159,23 @@ class ModelLibrary:
 
     def spot_check(self, name: str, cores: tuple[int, ...],
                    co_runners: CoRunners = ()) -> tuple[int, int]:
-        """(memoised fast-mode cycles, cycles of a full functional + timing simulation)."""
+        """(memoised fast-mode cycles, cycles of a full functional + timing simulation).
+        The full simulation is deterministic: with a cache and cached packages its result
+        is kept under a key naming the packages, cores, co-runners and residency."""
         fast = self.service(name, cores, co_runners).cycles
-        return fast, self._simulate(name, cores, co_runners, functional=True).cycles
+        keys = [self._models[m].package.meta.get("cache_key")
+                for m in (name, *(m for m, _ in co_runners))]
+        key = None
+        if self.cache is not None and all(keys):
+            doc = {"spot_check": keys, "cores": [cores, *(c for _, c in co_runners)],
+                   "pool": self.pool.config_hash(), "resident": self.resident}
+            key = "spot-" + hashlib.sha256(json.dumps(doc).encode()).hexdigest()
+            if (full := self.cache.result(key)) is not None:
+                return fast, int(full)
+        full = self._simulate(name, cores, co_runners, functional=True).cycles
+        if key is not None and self.cache is not None:
+            self.cache.store_result(key, full)
+        return fast, full
 
     def _simulate(self, name: str, cores: tuple[int, ...], co_runners: CoRunners,
                   functional: bool) -> Service:

@@ -26,8 +26,9 @@ from fvir.cloud.policies import (
     optimal_counts,
     place,
 )
+from fvir.cloud.pool import run_pool
 from fvir.cloud.scenario import TenantSpec, load_scenario, scenario_from_dict
-from fvir.cloud.simulate import run_pool, run_tdm
+from fvir.cloud.tdm import run_tdm
 from fvir.compiler import compile_model
 from fvir.errors import UserError
 from fvir.hw import TINY
