@@ -154,7 +154,8 @@ class _PoolRun:
             if t.spec.rate_at(now) <= 0:
                 return  # an idle closed loop: the next load step (CHANGE) wakes it
             reqs.issue(closed_arrival(t.spec, t.last_done, now))
-        i = reqs.next(now, self.service_alone_s(t) if reqs.admission or reqs.drop else 0.0)
+        i = reqs.next(now, self.service_alone_s(t) if reqs.admission or reqs.drop else 0.0,
+                      t.ready_at)
         if i is None:
             nxt = reqs.next_arrival()
             if nxt < math.inf and t.wake_at != nxt:

@@ -10,9 +10,10 @@ The serving loop asks `next(now, service_s)` for the request to start now:
 
 1. Admission (`admission`): the requests that arrived since the last call are decided in
    arrival order, as of their arrival: predicted finish = max(arrival, predicted finish of
-   the previous admitted request) + `service_s` (the service time alone on the tenant's
-   cores); a request predicted to finish after its deadline is rejected. `predicted` keeps
-   the prediction, so the never-admits-a-late-prediction property can be checked.
+   the previous admitted request, end of a re-link in progress) + `service_s` (the service
+   time alone on the tenant's cores); a request predicted to finish after its deadline is
+   rejected. `predicted` keeps the prediction, so the never-admits-a-late-prediction
+   property can be checked.
 2. Queue dropping (`drop`): a queued request that would finish after its deadline even if
    started now (now + `service_s` > deadline) is dropped.
 3. The first remaining request (first come, first served) is returned.
@@ -82,15 +83,16 @@ class Requests:
             return backlog_end
         return pred
 
-    def _admit(self, upto: int, service_s: float) -> None:
+    def _admit(self, upto: int, service_s: float, free_at: float) -> None:
         for i in range(self.decided, upto):
-            self.backlog_end = self.admit(i, service_s, self.backlog_end)
+            self.backlog_end = self.admit(i, service_s, max(self.backlog_end, free_at))
 
-    def next(self, now: float, service_s: float) -> int | None:
-        """The request to start at `now` (module docstring), or None if none is waiting."""
+    def next(self, now: float, service_s: float, free_at: float = -math.inf) -> int | None:
+        """The request to start at `now` (module docstring), or None if none is waiting.
+        `free_at`: the tenant cannot start anything before then (a re-link in progress)."""
         upto = self.arrived(now)
         if self.admission and upto > self.decided:
-            self._admit(upto, service_s)
+            self._admit(upto, service_s, free_at)
         while self.head < upto:
             i = self.head
             if self.outcome[i] == REJECTED:
