@@ -13,7 +13,9 @@ answers three questions from the package:
    `Machine` simulates it (timing pass only, all of them starting together, event by event
    with shared banks); the cycles are memoised, so a scenario of millions of requests runs
    a few dozen real simulations. `spot_check` re-runs a memoised entry with the numerics on
-   (functional + timing) and returns both cycle counts.
+   (functional + timing) and returns both cycle counts. With a package cache, both kinds of
+   simulation results are kept on disk too (they are deterministic), so a later run of the
+   same models on the same pool simulates nothing it has simulated before.
 3. `link_s(model, cores)`: the measured wall time of a real dynamic link, first and repeated.
 """
 
@@ -150,7 +152,7 @@ class ModelLibrary:
         key = (name, cores, co_runners)
         hit = self._memo.get(key)
         if hit is None:
-            hit = self._memo[key] = self._simulate(name, cores, co_runners, functional=False)
+            hit = self._memo[key] = self._kept(name, cores, co_runners, functional=False)
         return hit
 
     def memo_keys(self) -> list[tuple[str, tuple[int, ...], CoRunners]]:
@@ -159,23 +161,30 @@ class ModelLibrary:
 
     def spot_check(self, name: str, cores: tuple[int, ...],
                    co_runners: CoRunners = ()) -> tuple[int, int]:
-        """(memoised fast-mode cycles, cycles of a full functional + timing simulation).
-        The full simulation is deterministic: with a cache and cached packages its result
-        is kept under a key naming the packages, cores, co-runners and residency."""
+        """(memoised fast-mode cycles, cycles of a full functional + timing simulation)."""
         fast = self.service(name, cores, co_runners).cycles
+        return fast, self._kept(name, cores, co_runners, functional=True).cycles
+
+    def _kept(self, name: str, cores: tuple[int, ...], co_runners: CoRunners,
+              functional: bool) -> Service:
+        """`_simulate`, through the cache's stored results when there is a cache and every
+        package involved came from it: a simulation is deterministic, so its cycles are kept
+        under a key naming the packages, the cores, the pool, the residency and the mode (a
+        faulting run is not kept)."""
         keys = [self._models[m].package.meta.get("cache_key")
                 for m in (name, *(m for m, _ in co_runners))]
         key = None
         if self.cache is not None and all(keys):
-            doc = {"spot_check": keys, "cores": [cores, *(c for _, c in co_runners)],
-                   "pool": self.pool.config_hash(), "resident": self.resident}
-            key = "spot-" + hashlib.sha256(json.dumps(doc).encode()).hexdigest()
-            if (full := self.cache.result(key)) is not None:
-                return fast, int(full)
-        full = self._simulate(name, cores, co_runners, functional=True).cycles
-        if key is not None and self.cache is not None:
-            self.cache.store_result(key, full)
-        return fast, full
+            doc = {"packages": keys, "cores": [cores, *(c for _, c in co_runners)],
+                   "pool": self.pool.config_hash(), "resident": self.resident,
+                   "functional": functional}
+            key = "sim-" + hashlib.sha256(json.dumps(doc).encode()).hexdigest()
+            if (cycles := self.cache.result(key)) is not None:
+                return Service(int(cycles))
+        out = self._simulate(name, cores, co_runners, functional)
+        if key is not None and self.cache is not None and out.fault is None:
+            self.cache.store_result(key, out.cycles)
+        return out
 
     def _simulate(self, name: str, cores: tuple[int, ...], co_runners: CoRunners,
                   functional: bool) -> Service:

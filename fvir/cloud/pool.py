@@ -73,6 +73,8 @@ class _PoolRun:
         self.seq = 0
         self.timeline: list[tuple[float, dict[str, int]]] = []
         self.alone: dict[tuple[str, int], float] = {}
+        # The tenants running an inference, per DDR bank: a starting tenant's co-runners.
+        self.busy: list[set[_Tenant]] = [set() for _ in range(library.pool.num_banks)]
 
     def push(self, when: float, kind: int, name: str = "") -> None:
         if when <= self.end:
@@ -162,8 +164,8 @@ class _PoolRun:
                 t.wake_at = nxt
                 self.push(nxt, WAKE, t.spec.name)
             return
-        co = tuple(sorted((u.model, u.cores) for u in self.ts.values()
-                          if u is not t and u.busy and not t.banks.isdisjoint(u.banks)))
+        co = tuple(sorted({(u.model, u.cores) for b in t.banks for u in self.busy[b]
+                           if u is not t}))
         svc = self.library.service(t.model, t.cores, co)
         if svc.fault is not None:
             t.result.fault = str(svc.fault)
@@ -173,6 +175,8 @@ class _PoolRun:
             return
         reqs.start(i)
         t.busy, t.current = True, i
+        for b in t.banks:
+            self.busy[b].add(t)
         self.push(now + svc.cycles / self.clock_hz, DONE, t.spec.name)
 
     def run(self, extra_changes: Sequence[float]) -> int:
@@ -194,6 +198,8 @@ class _PoolRun:
             t = self.ts[name]
             if kind == DONE:
                 t.busy = False
+                for b in t.banks:
+                    self.busy[b].discard(t)
                 t.reqs.done(t.current, now)
                 t.last_done = now
                 if t.target is not None:
