@@ -72,7 +72,6 @@ class _PoolRun:
         self.heap: list[tuple[float, int, int, str]] = []
         self.seq = 0
         self.timeline: list[tuple[float, dict[str, int]]] = []
-        self.alone: dict[tuple[str, int], float] = {}
         # The tenants running an inference, per DDR bank: a starting tenant's co-runners.
         self.busy: list[set[_Tenant]] = [set() for _ in range(library.pool.num_banks)]
 
@@ -140,13 +139,9 @@ class _PoolRun:
 
     def service_alone_s(self, t: _Tenant) -> float:
         """The admission and dropping estimate: one inference alone on the tenant's cores."""
-        cores = t.planned
-        if not cores:
+        if not t.planned:
             return math.inf
-        key = (t.model, len(cores))
-        if key not in self.alone:
-            self.alone[key] = self.library.service(t.model, cores).cycles / self.clock_hz
-        return self.alone[key]
+        return self.library.service(t.model, t.planned).cycles / self.clock_hz
 
     def try_start(self, t: _Tenant, now: float) -> None:
         if not t.admitted or t.busy or t.target is not None or not t.cores or now < t.ready_at:

@@ -9,11 +9,13 @@ serves a tenant through one of these, so the metrics are computed the same way f
 The serving loop asks `next(now, service_s)` for the request to start now:
 
 1. Admission (`admission`): the requests that arrived since the last call are decided in
-   arrival order, as of their arrival: predicted finish = max(arrival, predicted finish of
-   the previous admitted request, end of a re-link in progress) + `service_s` (the service
-   time alone on the tenant's cores); a request predicted to finish after its deadline is
-   rejected. `predicted` keeps the prediction, so the never-admits-a-late-prediction
-   property can be checked.
+   arrival order when the tenant is next idle (`now`, the first moment one of them could
+   start): predicted finish = max(arrival, when the admitted requests still queued will be
+   done, starting from now or the end of a re-link in progress) + `service_s` (the service
+   time alone on the tenant's cores: co-runners on its DDR banks can make it longer, which
+   is why the backlog is recomputed from the queue at every decision instead of trusted);
+   a request predicted to finish after its deadline is rejected. `predicted` keeps the
+   prediction, so the never-admits-a-late-prediction property can be checked.
 2. Queue dropping (`drop`): a queued request that would finish after its deadline even if
    started now (now + `service_s` > deadline) is dropped.
 3. The first remaining request (first come, first served) is returned.
@@ -88,9 +90,16 @@ class Requests:
             return backlog_end
         return pred
 
-    def _admit(self, upto: int, service_s: float, free_at: float) -> None:
+    def queued_work(self, service_s: float) -> float:
+        """Service seconds of the admitted requests not started yet."""
+        waiting = self.outcome[self.head : self.decided]
+        return float(np.count_nonzero(waiting != REJECTED)) * service_s
+
+    def _admit(self, upto: int, service_s: float, now: float, free_at: float) -> None:
+        # The server is idle now: what it will do is known, whatever was predicted before.
+        self.backlog_end = max(now, free_at) + self.queued_work(service_s)
         for i in range(self.decided, upto):
-            self.backlog_end = self.admit(i, service_s, max(self.backlog_end, free_at))
+            self.backlog_end = self.admit(i, service_s, self.backlog_end)
 
     def next(self, now: float, service_s: float, free_at: float = -math.inf) -> int | None:
         """The request to start at `now` (module docstring), or None if none is waiting.
@@ -100,7 +109,7 @@ class Requests:
             return head if head < self.n and self.times[head] <= now else None
         upto = self.arrived(now)
         if self.admission and upto > self.decided:
-            self._admit(upto, service_s, free_at)
+            self._admit(upto, service_s, now, free_at)
         while self.head < upto:
             i = self.head
             if self.outcome[i] == REJECTED:

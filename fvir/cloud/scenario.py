@@ -180,9 +180,14 @@ class Scenario:
 
     def change_times(self) -> list[float]:
         """Times at which the offered load of some tenant steps (the private policy re-runs
-        then), besides admissions and departures."""
+        then: load steps, manual core steps, a trace's minutes), besides admissions and
+        departures."""
         times = {t for spec in self.tenants for t, _ in spec.load if 0 < t < self.duration_s}
         times |= {t for spec in self.tenants for t, _ in spec.cores if 0 < t < self.duration_s}
+        for spec in self.tenants:  # a trace's rate changes every minute
+            if spec.arrival == "azure" and spec.counts is not None:
+                times |= {m * spec.minute_s for m in range(1, len(spec.counts))
+                          if m * spec.minute_s < self.duration_s}
         return sorted(times)
 
     def window(self) -> tuple[float, float]:

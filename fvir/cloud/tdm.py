@@ -13,8 +13,9 @@
    deadline first; the preempted request resumes where it stopped. Without SLOs every
    deadline is infinite and this is rule 1.
 3. Admission control (`admission`): arrivals are decided in global arrival order against
-   the core's predicted backlog (every admitted request's service, work-conserving):
-   predicted finish = max(arrival, backlog end) + the request's service. Queue dropping
+   the core's predicted backlog (every admitted request's service, work-conserving, and
+   recomputed from the queues whenever the core is free): predicted finish =
+   max(arrival, backlog end) + the request's service. Queue dropping
    (`drop`): a request that cannot meet its deadline even if started now is dropped.
 """
 
@@ -56,6 +57,14 @@ class _Tdm:
 
     def live(self, k: int, now: float) -> bool:
         return self.faults[k] is None and self.specs[k].start_s <= now < self.rs[k].end_s
+
+    def resync(self, now: float) -> None:
+        """The core is idle at `now`: the backlog is the admitted work still queued and the
+        preempted requests' remainders, whatever was predicted before."""
+        queued = sum(r.queued_work(self.service[k]) for k, r in enumerate(self.reqs)
+                     if r.admission)
+        left = sum(p[1] for p in self.partial if p is not None)
+        self.backlog_end = now + queued + left
 
     def admit_all(self, now: float) -> None:
         """Rule 3: every arrival up to `now`, all tenants merged in arrival order."""
@@ -126,8 +135,11 @@ class _Tdm:
 
     def run(self) -> int:
         now, events = 0.0, 0
+        admission = any(r.admission for r in self.reqs)
         while now < self.end:
-            self.admit_all(now)
+            if admission:
+                self.resync(now)
+                self.admit_all(now)
             ready = {k: i for k in range(len(self.specs))
                      if (i := self.waiting(k, now)) is not None}
             if not ready:
