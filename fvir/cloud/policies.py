@@ -22,7 +22,10 @@ disjoint; a tenant given no cores waits. `place` turns core counts into core ids
   drains the tenants it moves).
 - `GoodputPolicy`: the same optimum on goodput: a tenant's served throughput on n cores
   times the estimated share of its requests that meet their SLO on n cores (`slo_share`,
-  from the latency-versus-cores curve, the load and its burstiness).
+  from the latency-versus-cores curve, the load and its burstiness), plus, during a burst,
+  the queued requests n cores can still finish within the SLO (per second of SLO). With
+  `react` (default) the pool re-plans when a queue outgrows its SLO and when it empties
+  again, so cores follow bursts at the price of a drain and a re-link.
 - `ManualPolicy`: the `cores` steps of each tenant spec (the private-cloud demo).
 - `StaticPolicy`: the static-partition baseline: every tenant of the scenario gets its share
   (or an equal split) at time 0 for good, whether it has load or not.
@@ -51,6 +54,7 @@ class TenantView:
     load: float  # offered requests per second now (inf: closed loop)
     slo_s: float = math.inf  # latency target (seconds)
     cv: float = 1.0  # coefficient of variation of the arrival gaps now
+    backlog: int = 0  # requests waiting now (not started)
 
     @property
     def name(self) -> str:
@@ -251,6 +255,8 @@ class GoodputPolicy(PrivatePolicy):
     `deadline_aware`: admission control or dropping is on (saturation is not a total loss)."""
 
     deadline_aware: bool = False
+    react: bool = True  # re-plan when a tenant's queue outgrows its SLO (a burst), and after
+    react_s: float = 0.01  # at most this often (s) for bursts
     name: str = "goodput"
 
     def value(self, t: TenantView, n: int, library: ModelLibrary) -> float:
@@ -258,7 +264,11 @@ class GoodputPolicy(PrivatePolicy):
         if tput <= 0:
             return 0.0
         share = slo_share(t.load, t.cv, 1.0 / tput, t.slo_s, self.deadline_aware)
-        return t.spec.weight * min(t.load, tput) * share
+        steady = min(t.load, tput) * share
+        # A burst: the queued requests n cores can still finish within one SLO, per second.
+        burst = (min(t.backlog, t.slo_s * tput) / t.slo_s
+                 if t.backlog and math.isfinite(t.slo_s) else 0.0)
+        return t.spec.weight * (steady + burst)
 
 
 @dataclass

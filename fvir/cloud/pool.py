@@ -18,6 +18,9 @@ queue dropping when the scenario asks for them):
 4. Open-loop arrivals are arrays drawn up front; an idle tenant sleeps until its next
    arrival (one WAKE event), a busy one looks at its queue when it finishes, so a request
    costs about one heap event.
+5. A policy that follows bursts (`react`, the goodput policy) is also run when a tenant's
+   queue will not clear within its SLO on its cores (at most every `react_s`) and when such
+   a tenant's queue has emptied; it sees every tenant's backlog.
 """
 
 from __future__ import annotations
@@ -72,6 +75,10 @@ class _PoolRun:
         self.heap: list[tuple[float, int, int, str]] = []
         self.seq = 0
         self.timeline: list[tuple[float, dict[str, int]]] = []
+        self.reactive = bool(getattr(policy, "react", False))
+        self.react_s = float(getattr(policy, "react_s", 0.0))
+        self.bursting: set[str] = set()
+        self.last_react = -math.inf
         # The tenants running an inference, per DDR bank: a starting tenant's co-runners.
         self.busy: list[set[_Tenant]] = [set() for _ in range(library.pool.num_banks)]
 
@@ -90,7 +97,9 @@ class _PoolRun:
     def replan(self, now: float) -> None:
         live = [t for t in self.ts.values() if t.admitted]
         views = [TenantView(t.spec, t.model, t.spec.rate_at(now), t.result.slo_s,
-                            t.spec.cv_at(now)) for t in live]
+                            t.spec.cv_at(now), self.backlog(t, now)) for t in live]
+        self.bursting = {t.spec.name for t in live if self.late_queue(t, now)}
+        self.last_react = now
         current = {t.spec.name: t.planned for t in live}
         plan = self.policy.allocate(now, views, current, self.library)
         for t in live:
@@ -142,6 +151,24 @@ class _PoolRun:
         if not t.planned:
             return math.inf
         return self.library.service(t.model, t.planned).cycles / self.clock_hz
+
+    def backlog(self, t: _Tenant, now: float) -> int:
+        """Requests of t that have arrived and not started (rejected ones included)."""
+        return 0 if t.reqs.closed else t.reqs.arrived(now) - t.reqs.head
+
+    def late_queue(self, t: _Tenant, now: float) -> bool:
+        """t's queue will not clear within its SLO on the cores it has (a burst)."""
+        q = self.backlog(t, now)
+        return q > 1 and q * self.service_alone_s(t) > t.result.slo_s
+
+    def react(self, t: _Tenant, now: float) -> None:
+        """Re-plan when a burst starts (rate-limited) or a bursting tenant's queue empties,
+        for policies that follow bursts (`react`)."""
+        if t.spec.name in self.bursting:
+            if self.backlog(t, now) == 0:
+                self.replan(now)
+        elif now - self.last_react >= self.react_s and self.late_queue(t, now):
+            self.replan(now)
 
     def try_start(self, t: _Tenant, now: float) -> None:
         if not t.admitted or t.busy or t.target is not None or not t.cores or now < t.ready_at:
@@ -199,10 +226,14 @@ class _PoolRun:
                 t.last_done = now
                 if t.target is not None:
                     self.apply(now)
+                if self.reactive and t.admitted:
+                    self.react(t, now)
                 self.try_start(t, now)
             elif kind == WAKE:
                 if t.wake_at <= now:
                     t.wake_at = math.inf
+                if self.reactive and t.admitted and not t.busy:
+                    self.react(t, now)
                 self.try_start(t, now)
             elif kind == ADMIT:
                 t.admitted = True
