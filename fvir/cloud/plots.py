@@ -3,7 +3,9 @@
 1. Throughput per tenant over time, in bins of several inferences (a bin shorter than an
    inference shows a 0/1 sawtooth, not a rate); y from zero.
 2. Allocation: the integer cores each tenant holds, as a stacked area (the stack's top is the
-   pool's busy cores), so tenants with the same curve stay distinguishable.
+   pool's busy cores), so tenants with the same curve stay distinguishable; a run with more
+   than `MAX_STEPS` re-allocations (a policy following bursts) is shown as time-weighted
+   means per bin, which a step plot of thousands of changes could not show.
 3. Totals against the baselines: throughput and, with SLOs, goodput; y from zero.
 4. Capacity: SLO attainment against the load scale for the pool and every baseline (the
    serving papers' standard figure), each design's capacity marked, with the target line.
@@ -21,6 +23,18 @@ import numpy as np
 from fvir.cloud.experiment import Experiment
 
 STYLES = ("-", "--", ":", "-.")
+MAX_STEPS = 400  # allocation changes drawn as such; beyond, binned
+
+
+def _bin_mean(times: np.ndarray, values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Time-weighted mean per bin of a step function (`values[i]` from `times[i]` on), one
+    value per edge (the last repeats, for a step plot)."""
+    knots = np.union1d(times, edges)
+    at = np.searchsorted(times, knots[:-1], "right") - 1
+    area = np.concatenate([[0.0], np.cumsum(values[np.maximum(at, 0)] * np.diff(knots))])
+    cum = np.interp(edges, knots, area)
+    means = np.diff(cum) / np.diff(edges)
+    return np.append(means, means[-1])
 
 
 def _plt() -> Any:
@@ -63,21 +77,23 @@ def write_plots(exp: Experiment, out_dir: str | Path) -> list[Path]:
 
     fig, ax = plt.subplots(figsize=(8, 4))
     tenants = list(exp.pool.tenants.values())
-    times = sorted({0.0, duration, *(s for t in tenants for s, _ in t.cores)})
-    layers = []
-    for t in tenants:  # cores held at each change time, step-wise
-        steps = [(s, len(c)) for s, c in t.cores]
-        held = []
-        for x in times:
-            n = 0
-            for s, k in steps:
-                if s <= x:
-                    n = k
-            held.append(n if t.start_s <= x < t.end_s else 0)
-        layers.append(held)
+    times = np.array(sorted({0.0, duration, *(s for t in tenants for s, _ in t.cores)}))
+    layers = np.zeros((len(tenants), len(times)))
+    for i, t in enumerate(tenants):  # cores held from each change time on
+        starts = np.array([s for s, _ in t.cores])
+        counts = np.array([len(c) for _, c in t.cores])
+        at = np.searchsorted(starts, times, "right") - 1
+        held = np.where(at >= 0, counts[np.maximum(at, 0)], 0)
+        layers[i] = np.where((times >= t.start_s) & (times < t.end_s), held, 0)
+    label = "cores"
+    if len(times) > MAX_STEPS:  # thousands of re-plans: time-weighted means per bin
+        edges = np.linspace(0.0, duration, MAX_STEPS // 2 + 1)
+        layers = np.array([_bin_mean(times, la, edges) for la in layers])
+        times, label = edges, f"cores (mean per {edges[1]:.3g} s)"
     ax.stackplot(times, layers, step="post", labels=[t.name for t in tenants])
-    ax.set(xlabel="time (s)", ylabel="cores", title=f"{name}: allocation ({exp.pool.policy})",
-           ylim=(0, max(1, sum(max(la) for la in layers)) + 0.5))
+    top = float(layers.sum(axis=0).max()) if layers.size else 1.0
+    ax.set(xlabel="time (s)", ylabel=label, title=f"{name}: allocation ({exp.pool.policy})",
+           ylim=(0, max(top, 1.0) * 1.05))
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.legend(fontsize="small", loc="upper right")
     written.append(_save(fig, out / f"{name}-allocation.png"))

@@ -315,3 +315,12 @@ def test_goodput_policy_follows_a_burst(library):
     # the drain and re-link on the way.
     assert got[False] == int(slo / alone_s(library, "residual", (0, 1)))
     assert got[True] > got[False]
+
+
+def test_binned_allocation_is_the_time_weighted_mean():
+    from fvir.cloud.plots import _bin_mean
+
+    # 2 cores on [0, 1), 4 on [1, 3), none after: bins [0, 2) and [2, 4) hold 3 and 2.
+    got = _bin_mean(np.array([0.0, 1.0, 3.0]), np.array([2.0, 4.0, 0.0]),
+                    np.array([0.0, 2.0, 4.0]))
+    assert got.tolist() == [3.0, 2.0, 2.0]
