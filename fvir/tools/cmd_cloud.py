@@ -105,10 +105,10 @@ def _capacity_table(data: dict[str, Any]) -> str:
              "(common load scale factor)", "",
              f"{'design':<20}{'scale':>9}{'attain':>9}{'goodput':>10}{'vs pool':>9}{'runs':>6}"]
     pool = data["capacity"][0]["scale"]
-    for c in data["capacity"]:
-        ratio = pool / c["scale"] if c["scale"] else math.inf
-        lines.append(f"{c['design']:<20}{c['scale']:>9.3f}{_pct(c['attainment']):>9}"
-                     f"{c['goodput']:>10.1f}{ratio:>8.2f}x{len(c['runs']):>6}")
+    for c in data["capacity"]:  # pool capacity / this design's ("-": either is none)
+        ratio = f"{pool / c['scale']:.2f}x" if c["scale"] and pool else "-"
+        lines.append(f"{c['design']:<20}{c['scale']:>9.4g}{_pct(c['attainment']):>9}"
+                     f"{c['goodput']:>10.1f}{ratio:>9}{len(c['runs']):>6}")
     return "\n".join(lines)
 
 
