@@ -1,7 +1,9 @@
 """Compiled models and their costs: what the hypervisor and the policies know about a model.
 
-`ModelLibrary(pool)` compiles every model once per pool (the static stage; its wall time is
-kept as `compile_s`) and answers three questions from the package:
+`ModelLibrary(pool, cache=...)` compiles every model once per pool (the static stage; its
+wall time is kept as `compile_s`), through the package cache on disk (`fvir.cache`) when one
+is given (a hit keeps the compile time recorded in the package and adds `load_s`), and
+answers three questions from the package:
 
 1. `curve(model)`: the throughput-versus-cores curve the private policy optimizes, from the
    cost model (the linker's predicted cycles for 1..N cores: links cost ~50 us each).
@@ -11,12 +13,16 @@ kept as `compile_s`) and answers three questions from the package:
    `Machine` simulates it (timing pass only, all of them starting together, event by event
    with shared banks); the cycles are memoised, so a scenario of millions of requests runs
    a few dozen real simulations. `spot_check` re-runs a memoised entry with the numerics on
-   (functional + timing) and returns both cycle counts.
+   (functional + timing) and returns both cycle counts. With a package cache, both kinds of
+   simulation results are kept on disk too (they are deterministic), so a later run of the
+   same models on the same pool simulates nothing it has simulated before.
 3. `link_s(model, cores)`: the measured wall time of a real dynamic link, first and repeated.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +33,7 @@ import numpy as np
 
 from fvir.backend.faults import SimError
 from fvir.backend.machine import Machine
+from fvir.cache import PackageCache, compile_cached
 from fvir.hw.config import PoolConfig
 from fvir.ifp.package import Package
 from fvir.runtime.linker import PreparedPackage, link, prepare
@@ -50,6 +57,7 @@ class Compiled:
     package: Package
     prepared: PreparedPackage
     compile_s: float
+    cached: bool = False  # read from the package cache, not compiled now
     curve: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [n] cycles on n+1 cores
 
 
@@ -57,9 +65,10 @@ class ModelLibrary:
     """Packages, cost-model curves and memoised service times for one pool."""
 
     def __init__(self, pool: PoolConfig, progress: Progress | None = None, *,
-                 resident: bool = True) -> None:
+                 resident: bool = True, cache: PackageCache | None = None) -> None:
         self.pool = pool
         self.progress = progress
+        self.cache = cache  # compiled packages on disk (None: compile every time)
         self.resident = resident  # every link keeps reused weights on chip (the linker's)
         self._models: dict[str, Compiled] = {}
         self._memo: dict[tuple[str, tuple[int, ...], CoRunners], Service] = {}
@@ -74,29 +83,27 @@ class ModelLibrary:
         if name in self._models:
             return self._models[name]
         t0 = time.perf_counter()
-        package = self._package(model)
-        compile_s = time.perf_counter() - t0
-        entry = Compiled(name, package, prepare(package), compile_s)
+        package, cached = self._package(model)
+        compile_s = float(package.meta.get("compile_s", time.perf_counter() - t0))
+        entry = Compiled(name, package, prepare(package), compile_s, cached)
         entry.curve = self._curve(entry)
         self._models[name] = entry
         return entry
 
-    def _package(self, model: Any) -> Package:
+    def _package(self, model: Any) -> tuple[Package, bool]:
         if isinstance(model, Package):
-            return model
+            return model, False
         if isinstance(model, str) and Path(model).suffix == ".ifp":
             from fvir.ifp.fileformat import read_package
 
-            return read_package(model, core=self.pool.core)
-        from fvir.compiler import compile_model
+            return read_package(model, core=self.pool.core), False
         from fvir.frontend.models import load_onnx_or_zoo
 
-        proto = model
-        if isinstance(model, str):
-            if self.progress:
-                self.progress(f"compile {model} for {self.pool.name}")
-            proto, _ = load_onnx_or_zoo(model)
-        return compile_model(proto, self.pool, fp32_shadow=False)
+        def load() -> tuple[Any, str]:
+            return load_onnx_or_zoo(model) if isinstance(model, str) else (model, "model")
+
+        return compile_cached(model, self.pool, self.cache, load, fp32_shadow=False,
+                              progress=self.progress)
 
     def __getitem__(self, name: str) -> Compiled:
         return self._models[name]
@@ -145,7 +152,7 @@ class ModelLibrary:
         key = (name, cores, co_runners)
         hit = self._memo.get(key)
         if hit is None:
-            hit = self._memo[key] = self._simulate(name, cores, co_runners, functional=False)
+            hit = self._memo[key] = self._kept(name, cores, co_runners, functional=False)
         return hit
 
     def memo_keys(self) -> list[tuple[str, tuple[int, ...], CoRunners]]:
@@ -156,7 +163,28 @@ class ModelLibrary:
                    co_runners: CoRunners = ()) -> tuple[int, int]:
         """(memoised fast-mode cycles, cycles of a full functional + timing simulation)."""
         fast = self.service(name, cores, co_runners).cycles
-        return fast, self._simulate(name, cores, co_runners, functional=True).cycles
+        return fast, self._kept(name, cores, co_runners, functional=True).cycles
+
+    def _kept(self, name: str, cores: tuple[int, ...], co_runners: CoRunners,
+              functional: bool) -> Service:
+        """`_simulate`, through the cache's stored results when there is a cache and every
+        package involved came from it: a simulation is deterministic, so its cycles are kept
+        under a key naming the packages, the cores, the pool, the residency and the mode (a
+        faulting run is not kept)."""
+        keys = [self._models[m].package.meta.get("cache_key")
+                for m in (name, *(m for m, _ in co_runners))]
+        key = None
+        if self.cache is not None and all(keys):
+            doc = {"packages": keys, "cores": [cores, *(c for _, c in co_runners)],
+                   "pool": self.pool.config_hash(), "resident": self.resident,
+                   "functional": functional}
+            key = "sim-" + hashlib.sha256(json.dumps(doc).encode()).hexdigest()
+            if (cycles := self.cache.result(key)) is not None:
+                return Service(int(cycles))
+        out = self._simulate(name, cores, co_runners, functional)
+        if key is not None and self.cache is not None and out.fault is None:
+            self.cache.store_result(key, out.cycles)
+        return out
 
     def _simulate(self, name: str, cores: tuple[int, ...], co_runners: CoRunners,
                   functional: bool) -> Service:

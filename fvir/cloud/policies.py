@@ -20,6 +20,12 @@ disjoint; a tenant given no cores waits. `place` turns core counts into core ids
   step before a big one); cores left once every load is met go where they cut latency
   most. A new plan replaces the current one only if it serves `min_gain` more (re-linking
   drains the tenants it moves).
+- `GoodputPolicy`: the same optimum on goodput: a tenant's served throughput on n cores
+  times the estimated share of its requests that meet their SLO on n cores (`slo_share`,
+  from the latency-versus-cores curve, the load and its burstiness), plus, during a burst,
+  the queued requests n cores can still finish within the SLO (per second of SLO). With
+  `react` (default) the pool re-plans when a queue outgrows its SLO and when it empties
+  again, so cores follow bursts at the price of a drain and a re-link.
 - `ManualPolicy`: the `cores` steps of each tenant spec (the private-cloud demo).
 - `StaticPolicy`: the static-partition baseline: every tenant of the scenario gets its share
   (or an equal split) at time 0 for good, whether it has load or not.
@@ -46,6 +52,9 @@ class TenantView:
     spec: TenantSpec
     model: str
     load: float  # offered requests per second now (inf: closed loop)
+    slo_s: float = math.inf  # latency target (seconds)
+    cv: float = 1.0  # coefficient of variation of the arrival gaps now
+    backlog: int = 0  # requests waiting now (not started)
 
     @property
     def name(self) -> str:
@@ -176,7 +185,7 @@ class PrivatePolicy:
         wanting = [t for t in tenants if t.load > 0]
 
         def served(t: TenantView, n: int) -> float:
-            return t.spec.weight * min(t.load, library.throughput(t.model, n))
+            return self.value(t, n, library)
 
         avail = pool.num_cores
         served_ones = sorted(wanting, key=lambda t: -served(t, 1))[:avail]
@@ -197,10 +206,13 @@ class PrivatePolicy:
             avail -= 1
         return counts
 
+    def value(self, t: TenantView, n: int, library: ModelLibrary) -> float:
+        """What n cores for tenant t are worth: its weighted served throughput."""
+        return t.spec.weight * min(t.load, library.throughput(t.model, n))
+
     def objective(self, counts: Mapping[str, int], tenants: Sequence[TenantView],
                   library: ModelLibrary) -> float:
-        return sum(t.spec.weight * min(t.load, library.throughput(t.model, counts.get(t.name, 0)))
-                   for t in tenants)
+        return sum(self.value(t, counts.get(t.name, 0), library) for t in tenants)
 
     def allocate(self, now: float, tenants: Sequence[TenantView],
                  current: Mapping[str, tuple[int, ...]], library: ModelLibrary) -> Placement:
@@ -212,6 +224,51 @@ class PrivatePolicy:
             if math.isfinite(old) and new <= old * (1 + self.min_gain):
                 counts = held  # not worth draining and re-linking anyone
         return place(counts, current, library.pool)
+
+
+def slo_share(load: float, cv: float, service_s: float, slo_s: float,
+              deadline_aware: bool) -> float:
+    """Estimated share of a tenant's requests that meet `slo_s` when served one at a time
+    with `service_s` each: 0 if one inference alone misses it; below saturation the waiting
+    time's tail P(W > slo - service) ~ rho exp(-rho (slo - service) / Wq) with Kingman's
+    mean wait Wq = rho / (1 - rho) (cv^2 / 2) service (exact for M/M/1's form, the G/D/1
+    heavy-traffic approximation); at or above saturation, what admission control or queue
+    dropping keeps on time (served requests, 1) or, without them, none (the queue grows)."""
+    if service_s > slo_s:
+        return 0.0
+    if not math.isfinite(slo_s) or math.isinf(load):  # a closed loop never queues behind
+        return 1.0                                     # itself
+    rho = load * service_s
+    if rho >= 1:
+        return 1.0 if deadline_aware else 0.0
+    wq = rho / (1 - rho) * max(cv * cv, 1e-6) / 2 * service_s
+    if wq <= 0:
+        return 1.0
+    return 1.0 - rho * math.exp(-rho * (slo_s - service_s) / wq)
+
+
+@dataclass
+class GoodputPolicy(PrivatePolicy):
+    """The private policy's dynamic program on goodput instead of throughput: tenant t on n
+    cores is worth weight x min(load, T(n)) x `slo_share` (n's latency from the same
+    cost-model curve, 1/T(n)), so cores go where they turn late requests into timely ones.
+    `deadline_aware`: admission control or dropping is on (saturation is not a total loss)."""
+
+    deadline_aware: bool = False
+    react: bool = True  # re-plan when a tenant's queue outgrows its SLO (a burst), and after
+    react_s: float = 0.01  # at most this often (s) for bursts
+    name: str = "goodput"
+
+    def value(self, t: TenantView, n: int, library: ModelLibrary) -> float:
+        tput = library.throughput(t.model, n)
+        if tput <= 0:
+            return 0.0
+        share = slo_share(t.load, t.cv, 1.0 / tput, t.slo_s, self.deadline_aware)
+        steady = min(t.load, tput) * share
+        # A burst: the queued requests n cores can still finish within one SLO, per second.
+        burst = (min(t.backlog, t.slo_s * tput) / t.slo_s
+                 if t.backlog and math.isfinite(t.slo_s) else 0.0)
+        return t.spec.weight * (steady + burst)
 
 
 @dataclass
@@ -281,13 +338,17 @@ class ReplayPolicy:
         return out
 
 
-def make_policy(name: str, options: Mapping[str, Any], specs: Sequence[TenantSpec]) -> Policy:
-    """The policy a scenario names, with its `policy_options`."""
+def make_policy(name: str, options: Mapping[str, Any], specs: Sequence[TenantSpec],
+                deadline_aware: bool = False) -> Policy:
+    """The policy a scenario names, with its `policy_options` (`deadline_aware`: the
+    scenario's admission control or dropping is on, for the goodput policy)."""
     try:
         if name == "public":
             return PublicPolicy(**options)
         if name == "private":
             return PrivatePolicy(**options)
+        if name == "goodput":
+            return GoodputPolicy(**{"deadline_aware": deadline_aware, **options})
         if name == "manual":
             return ManualPolicy(**options)
         if name == "static":

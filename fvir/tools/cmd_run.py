@@ -32,6 +32,9 @@ its outputs.
                       (cosine and the errors null, and `onnxruntime` saying why, when
                       onnxruntime cannot run the model)
   --save-outputs DIR  write every output to DIR/NAME.npy
+  --no-cache          compile now: without it a compiled model is kept in the package cache
+                      (`fv cache info`) and reused by the next run with the same model,
+                      hardware and shapes (--check always compiles)
 
 Host segments (ops the accelerator does not run) execute in numpy between accelerator
 segments; their wall time is `host_ms`, not part of `cycles`.
@@ -84,6 +87,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="reload every frame's weights from DDR (sim)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--save-outputs", metavar="DIR", help="write every output to DIR/NAME.npy")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="compile now, bypassing the package cache (fv cache info)")
 
 
 def parse_inputs(specs: list[str]) -> dict[str, np.ndarray]:
@@ -248,9 +253,18 @@ def _run_sim(args: argparse.Namespace) -> int:
         package = read_package(args.model, core=pool.core)
         name = Path(args.model).stem
         timings["load_s"] = time.perf_counter() - t0
-    else:
+    elif args.check or args.no_cache:  # --check needs the model, not only its package
         package, model, quantized, name = _compile(args, pool, given)
         timings["compile_s"] = time.perf_counter() - t0
+    else:  # compiled once per model, hardware and shapes: the package cache (fvir.cache)
+        from fvir.cache import PackageCache, model_digest, package_key
+
+        key = package_key(model_digest(args.model), pool, {
+            "fp32_shadow": True, "shapes": sorted(args.shape),
+            "inputs": sorted((n, v.shape) for n, v in given.items())})
+        package, hit = PackageCache().package(key, pool, lambda: _compile(args, pool, given)[0])
+        name = Path(args.model).stem
+        timings["load_s" if hit else "compile_s"] = time.perf_counter() - t0
     names = list(package.input_names)
     dtypes = None
     if quantized is not None:  # the model's own input types (a package's inputs are float32)

@@ -17,7 +17,8 @@ from fvir import __version__
 from fvir.errors import UserError
 
 # Subcommands, in the order `fv --help` lists them.
-COMMANDS = ("import", "compile", "link", "run", "cloud", "sweep", "inspect", "passes", "zoo")
+COMMANDS = ("import", "compile", "link", "run", "cloud", "sweep", "cache", "inspect", "passes",
+            "zoo")
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -10,10 +10,10 @@ import json
 
 import numpy as np
 import pytest
-from compiler import models  # tests/compiler, on the path as a package
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cloud.helpers import make_scenario as scenario
 from fvir.cloud.experiment import overhead, pool_isolation
 from fvir.cloud.hypervisor import Hypervisor
 from fvir.cloud.library import ModelLibrary
@@ -26,37 +26,15 @@ from fvir.cloud.policies import (
     optimal_counts,
     place,
 )
+from fvir.cloud.pool import run_pool
 from fvir.cloud.scenario import TenantSpec, load_scenario, scenario_from_dict
-from fvir.cloud.simulate import run_pool, run_tdm
-from fvir.compiler import compile_model
+from fvir.cloud.tdm import run_tdm
 from fvir.errors import UserError
 from fvir.hw import TINY
 from fvir.ifp.package import Package
 from fvir.isa.encoding import columns, set_field
 from fvir.isa.spec import Opcode
 from fvir.tools.fv import main as fv_main
-
-
-@pytest.fixture(scope="module")
-def packages() -> dict[str, Package]:
-    return {"residual": compile_model(models.residual(), TINY, fp32_shadow=False),
-            "mobile": compile_model(models.mobile(), TINY, fp32_shadow=False)}
-
-
-@pytest.fixture(scope="module")
-def library(packages) -> ModelLibrary:
-    lib = ModelLibrary(TINY)
-    for name, pkg in packages.items():
-        lib.add(name, pkg)
-    return lib
-
-
-def scenario(tenants, duration=0.5, policy="private", **extra):
-    sc = scenario_from_dict({"duration_s": duration, "policy": policy,
-                             "tenants": [{"name": "x", "model": "unused", "share": 1.0}],
-                             **extra})
-    sc.tenants = tenants
-    return sc
 
 
 def out_of_bounds(package: Package) -> Package:
@@ -257,9 +235,24 @@ def test_random_arrivals_and_departures_keep_the_invariants(library):
                                   start_s=start, stop_s=start + float(rng.uniform(0.05, 0.4))))
     sc = scenario(tenants, duration=0.6)
     result = run_pool(sc, library, PrivatePolicy(), check=True)
-    for r in result.tenants.values():
+    clock = TINY.core.clock_mhz * 1e6
+    for i, spec in enumerate(tenants):
+        r = result.tenants[spec.name]
         assert r.cores[-1][1] == () or r.end_s >= 0.6  # gone tenants hold nothing
-        assert len(r.completions) > 0
+        # Every request drawn for it is served or counted as dropped, in arrival order.
+        drawn = spec.arrivals(sc.rng(i), 0.6)
+        assert np.array_equal(r.requests.arrival, drawn)
+        assert len(r.completions) + r.dropped == len(drawn) and len(r.completions) > 0
+        done = r.requests.outcome == 1
+        assert done[: done.sum()].all()  # first come, first served: a prefix is done
+        finish = r.requests.finish[done]
+        # One inference at a time, none faster than the model alone on any core count.
+        fastest = min(library.service(spec.model, tuple(range(n))).cycles
+                      for n in range(1, 5)) / clock
+        assert np.all(np.diff(finish) >= fastest * (1 - 1e-9))
+        assert np.all(r.latencies >= fastest * (1 - 1e-9))
+        assert finish[0] >= spec.start_s + sc.relink_ms / 1e3 + fastest * (1 - 1e-9)
+        assert finish[-1] <= r.end_s
     for when, counts in result.timeline:
         assert sum(counts.values()) <= TINY.num_cores, when
     assert result.relinks >= len(tenants)
