@@ -77,8 +77,10 @@ def run_passes(passes: tuple[ModulePass, ...], ctx: Context, module: builtin.Mod
 
 @dataclass(frozen=True)
 class FvirCompilePass(ModulePass):
-    """The whole static pipeline (`fv passes --pipeline`), for hardware `hw` (default: the
-    context's target); the weight store and calibration come from the context."""
+    """The whole static pipeline, `fv passes --pipeline`, for hardware `hw`.
+
+    `hw` defaults to the context's target; the weight store and calibration come from the
+    context."""
 
     name = "fvir-compile"
 
