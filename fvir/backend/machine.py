@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,19 +56,13 @@ from fvir.backend.functional import (
     weights_blob,
     write_tensor,
 )
+from fvir.backend.items import ENGINE_NAMES, FRAME_ITEM, InstrTable, instr_table
 from fvir.backend.memory import Memory, Mode, check_mode, storage_dtype
+from fvir.backend.program import CoreProgram, core_program
+from fvir.backend.report import CoreReport, RunReport, TenantReport
 from fvir.backend.semantics import CoreState
-from fvir.backend.timing import (
-    ENGINE_NAMES,
-    FRAME_ITEM,
-    QUEUE_DEPTH,
-    CoreProgram,
-    InstrTable,
-    Schedule,
-    core_program,
-    instr_table,
-    simulate,
-)
+from fvir.backend.timing import QUEUE_DEPTH, Schedule, simulate
+from fvir.backend.trace import write_trace
 from fvir.errors import UserError
 from fvir.hw import cost
 from fvir.hw.config import PoolConfig
@@ -110,110 +104,6 @@ def _table(exe: Executable, pool: PoolConfig, timing: cost.Timing) -> InstrTable
 def host_ops(package: Package) -> list[str]:
     """The ops the package's host layers run in numpy, in order (`Layer.host_ops`)."""
     return [op for ops in package.host_ops().values() for op in ops]
-
-
-# ---------------------------------------------------------------------------------------------
-# Results
-
-
-@dataclass
-class CoreReport:
-    """One core's share of a run: busy cycles per engine (LOAD, CONV, MISC, SAVE), frames and
-    instructions it ran, useful MACs."""
-
-    core: int
-    tenant: str
-    busy: dict[str, float]
-    frames: int
-    instructions: int
-    macs: int
-
-    def utilization(self, cycles: float) -> dict[str, float]:
-        """Busy fraction of every engine over `cycles`."""
-        return {e: (b / cycles if cycles else 0.0) for e, b in self.busy.items()}
-
-
-@dataclass
-class TenantReport:
-    """One tenant's run. `cycles` is when its last core finished (or when it faulted);
-    `latency_ms` is that at the core clock; `host_ms` the wall time of its host segments in
-    numpy (not in `cycles`); `layer_cycles` the cycles of every phase (barrier to barrier),
-    keyed by the names of its layers."""
-
-    name: str
-    package: str
-    cores: list[int]
-    cycles: int
-    latency_ms: float
-    outputs: list[np.ndarray] | None
-    fault: SimError | None
-    host_ms: float
-    host_layers: dict[str, float]  # host layer -> wall ms in numpy (0 if not run)
-    macs: int
-    mac_utilization: float
-    layer_cycles: dict[str, float]
-    layer_macs: dict[str, int]
-    executable: Executable = field(repr=False)
-    functional_s: float = 0.0
-
-
-@dataclass
-class RunReport:
-    """A whole run: every tenant, every core, every bank; `cycles` is the makespan."""
-
-    pool: PoolConfig
-    mode: str
-    cycles: int
-    tenants: dict[str, TenantReport]
-    cores: dict[int, CoreReport]
-    bank_busy: list[float]
-    bank_bytes: list[float]
-    schedule: Schedule = field(repr=False)
-    wall_s: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def latency_ms(self) -> float:
-        return self.cycles / (self.pool.core.clock_mhz * 1e3)
-
-    def summary(self) -> dict[str, Any]:
-        """JSON-ready figures (no output arrays)."""
-        return {
-            "hw": self.pool.name,
-            "mode": self.mode,
-            "cycles": self.cycles,
-            "latency_ms": self.latency_ms,
-            "clock_mhz": self.pool.core.clock_mhz,
-            "tenants": {
-                name: {
-                    "package": t.package,
-                    "cores": t.cores,
-                    "cycles": t.cycles,
-                    "latency_ms": t.latency_ms,
-                    "mac_utilization": t.mac_utilization,
-                    "macs": t.macs,
-                    "host_ms": t.host_ms,
-                    "host_layers": t.host_layers,
-                    "fault": None if t.fault is None else str(t.fault),
-                }
-                for name, t in self.tenants.items()
-            },
-            "cores": {
-                str(c.core): {
-                    "tenant": c.tenant,
-                    "frames": c.frames,
-                    "instructions": c.instructions,
-                    "busy_cycles": c.busy,
-                    "utilization": c.utilization(self.cycles),
-                }
-                for c in self.cores.values()
-            },
-            "banks": [
-                {"busy_cycles": b, "utilization": b / self.cycles if self.cycles else 0.0,
-                 "bytes": round(n)}
-                for b, n in zip(self.bank_busy, self.bank_bytes, strict=True)
-            ],
-            "wall_s": self.wall_s,
-        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -510,8 +400,6 @@ class Machine:
             p.stop = -1  # the programs are cached per link; faults are per run
         report = self._report(active, tables, sched, outputs, host_ms, functional_s, wall)
         if trace is not None:
-            from fvir.backend.trace import write_trace
-
             t0 = time.perf_counter()
             write_trace(report, tables, trace)
             wall["trace_s"] = time.perf_counter() - t0
