@@ -4,6 +4,7 @@
 2. `TenantReport`: one tenant's cycles (its last END or its fault), latency at the core clock,
    outputs, fault, host wall time, MAC utilization and cycles per phase.
 3. `RunReport`: every tenant, core and bank of a run, the schedule, and a JSON-ready summary.
+4. `BatchReport`: many input sets through one executable: one timing, outputs per set.
 """
 
 from __future__ import annotations
@@ -117,3 +118,15 @@ class RunReport:
             ],
             "wall_s": self.wall_s,
         }
+
+
+@dataclass
+class BatchReport:
+    """Many input sets through one executable (`Machine.run_batch`): `report` is the timing
+    (the same cycles for every set, no outputs), `outputs[i]` the outputs of set i (None if it
+    faulted, `faults[i]` then says why), `wall_s` where the time went."""
+
+    report: RunReport
+    outputs: list[list[np.ndarray] | None]
+    faults: list[SimError | None]
+    wall_s: dict[str, float] = field(default_factory=dict)
