@@ -124,3 +124,18 @@ def test_fv_run_inputs_errors(compiled, tmp_path, capsys):
         err = capsys.readouterr().err
         assert message in err
         assert err.count("\n") == 1  # one line, no traceback
+
+
+def test_schedule_beside_the_numerics_matches_the_sequential_one(compiled):
+    """threads=2 computes the schedule while the numerics run (and again after a fault):
+    the same cycles, faults and outputs as threads=1."""
+    _, package, _, _ = compiled
+    for pkg in (package, intruder(package, 1 << 20)):
+        results = []
+        for threads in (1, 2):
+            m = Machine(TINY, threads=threads)
+            m.load("t", m.deploy("t", pkg, [0, 1]), [x_input(3)])
+            t = m.run().tenants["t"]
+            results.append((t.cycles, str(t.fault), None if t.outputs is None
+                            else t.outputs[0].tobytes()))
+        assert results[0] == results[1]
