@@ -2,19 +2,20 @@
 
 One function per instruction type applies it to a core's state (`CoreState`: the fmap, weight
 and bias buffers sized from `CoreConfig`, and the configurations the *INIT instructions latch)
-and to the tenant's DDR (`fvir.backend.memory.Memory`). `EXECUTE` maps each opcode to its
-function; `Tokens` is the dpdon/dpdby counter protocol. Drivers decide only *when* an
-instruction runs: `fvir.backend.functional` runs a stream in program order, a cycle model can
-call the same functions at the cycles it computes, and an xDSL interpreter can call them per
-vcore op. SYNC and END belong to the drivers (they are dispatcher fences, not engine work).
+and to the tenant's DDR (`fvir.backend.memory.Memory`). The functions live with their engine
+(`fvir.backend.dma`: LOAD/SAVE; `fvir.backend.conv`: CONVINIT/CONV/MVM; `fvir.backend.misc`:
+POOLINIT/POOL/ELEWINIT/ELEW/ACT); this module is their table: `EXECUTE` maps each opcode to
+its function, `BUILD` to its step builder. `Tokens` is the dpdon/dpdby counter protocol.
+Drivers decide only *when* an instruction runs: `fvir.backend.functional` runs a stream in
+program order, a cycle model can call the same functions at the cycles it computes, and an xDSL
+interpreter can call them per vcore op. SYNC and END belong to the drivers (they are
+dispatcher fences, not engine work).
 
 Every function has the signature `fn(state, memory, fields)`, where `fields` is the
-instruction's fields by name as plain Python ints (`Instruction.fields`, as `decode` builds it).
-Decoding a whole stream that way costs about 2 us per instruction (vectorized per opcode
-inside `decode`), while the numpy work of one instruction costs 2 us (a small LOAD) to
-milliseconds (a large CONV), and plain ints make the per-instruction arithmetic (extents,
-bounds) cheaper than numpy scalars from `columns` rows would. Faults raised here know only the
-instruction type; drivers `locate` them (tenant, frame, index).
+instruction's fields by name as plain Python ints (`Instruction.fields`, as `decode` builds it):
+plain ints make the per-instruction arithmetic (extents, bounds) cheaper than numpy scalars
+from `columns` rows would. Faults raised here know only the instruction type; drivers
+`locate` them (tenant, frame, index).
 
 Steps (the fast path drivers use): `step_of(op, fields)` is the same instruction as a function
 of (state, memory), with everything that depends only on its fields (extents, byte strides,
