@@ -181,9 +181,18 @@ def test_save_from_past_the_buffer_end_faults() -> None:
 
 
 def test_empty_transfers_touch_nothing() -> None:
-    """Zero rows, columns or channels: no byte moves, so nothing can fault (per the loop)."""
+    """Zero rows, columns or channels: no byte moves, so nothing can fault (per the loop), not
+    even on an unbound segment or past the buffer's end, and no byte changes."""
     state, mem = fresh()
-    run(state, mem, dma(Opcode.LOAD, seg=9, rows=0), dma(Opcode.SAVE, seg=9, chans=0))
+    ddr = mem.alloc(2, 64, "data")
+    ddr[:] = np.arange(64, dtype=np.uint8)
+    state.raw[Buf.FMAP][:] = 0x5A
+    size = CORE.fmap_buffer_bytes
+    run(state, mem, dma(Opcode.LOAD, seg=9, rows=0), dma(Opcode.SAVE, seg=9, chans=0),
+        dma(Opcode.LOAD, seg=2, cols=0, addr=size + 100),
+        dma(Opcode.SAVE, seg=2, rows=0, off=1 << 20))
+    assert (state.raw[Buf.FMAP] == 0x5A).all()
+    np.testing.assert_array_equal(ddr, np.arange(64, dtype=np.uint8))
 
 
 def test_faults_are_one_line_user_errors() -> None:
