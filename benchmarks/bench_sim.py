@@ -2,13 +2,18 @@
 ResNet-50 on paper-u200 next to a roofline of the configuration.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_sim.py [--repeat 3] [--skip-rss] [--json]
+    python benchmarks/bench_sim.py --validation   # the cycle model vs the published DPUs
 
 1. Wall time: ResNet-50 int8 on the simulator (one core, numerics and timing; compile and
    link excluded) against onnxruntime fp32 on the float model, same input, medians of
-   `--repeat` runs in this process, and their ratio (target <= 3x). Both with default
-   threading. The simulator's CONVs are many small BLAS calls, for which one BLAS thread is
-   faster and much steadier than two on a small shared machine: set OPENBLAS_NUM_THREADS=1
-   before Python starts (numpy reads it once, at import), as the command line above does.
+   `--repeat` runs in this process, and their ratio (target <= 3x). onnxruntime with its
+   default threading; the simulator with its default host threads (the timing runs beside
+   the numerics). The simulator's CONVs are many small BLAS calls, for which one BLAS thread
+   is faster and much steadier than two on a small shared machine: set
+   OPENBLAS_NUM_THREADS=1 before Python starts (numpy reads it once, at import), as the
+   command line above does; run it with 2 as well for the other setting. Also: the
+   timing-only run (its cost per instruction) and `Machine.run_batch` over 8 inputs (the
+   time per input of an accuracy evaluation).
 2. Peak RSS of `fv run resnet50` (compile, link, simulate) in a subprocess (target 1 GiB).
 3. Simulated cycles of VGG-16 and ResNet-50 on 1, 2, 4, 8 and 16 cores (timing-only runs:
    the cycles are those of the full run, tests/backend/test_machine.py checks it): latency,
@@ -26,6 +31,12 @@ ResNet-50 on paper-u200 next to a roofline of the configuration.
    port; `Machine(port_bytes_per_cycle=...)`). Last, a cross-check of the two derivations of
    the cycle model: on one core capped at the DDR share the compiler assumes (a quarter of a
    bank), the simulated cycles against the linker's closed-form prediction.
+4. `--validation` (alone): timing-only runs of ResNet-50 and VGG-16 on the published DPU
+   configurations B512..B4096 (one core each on one DDR4 interface) and on the boards of
+   the Vitis AI model zoo (KV260, ZCU104, ZCU102, Ultra96): latency, frames per second
+   (one inference over all cores, and one inference per core at once), utilization, DDR
+   traffic per frame and per GOP; docs/validation.md compares them with the published
+   figures.
 """
 
 from __future__ import annotations
@@ -42,7 +53,7 @@ from typing import Any
 import numpy as np
 
 from fvir import zoo
-from fvir.backend.machine import simulate_package
+from fvir.backend.machine import Machine, simulate_package
 from fvir.compiler import compile_model
 from fvir.hw import PAPER_U200, cost
 from fvir.isa import Opcode
@@ -50,6 +61,7 @@ from fvir.isa.encoding import columns
 
 CORES = (1, 2, 4, 8, 16)
 PORT_BYTES = 16.0  # one 128-bit AXI port per cycle at the core clock
+BATCH = 8  # input sets of the batch measurement
 
 
 def median_time(fn, repeat: int) -> float:
@@ -74,11 +86,24 @@ def wall_ratio(package, model, x: np.ndarray, repeat: int) -> dict[str, Any]:
     sim_s = median_time(lambda: reports.append(simulate_package(package, [x], PAPER_U200)),
                         repeat)
     wall = reports[-1].wall_s
+    timing_s = median_time(
+        lambda: simulate_package(package, [x], PAPER_U200, functional=False), repeat)
+    # Many inputs through one linked executable (accuracy evaluation): one timing run, the
+    # numerics of the sets on the host threads.
+    machine = Machine(PAPER_U200)
+    machine.load("t", machine.deploy("t", package, [0]), [x])
+    rng = np.random.default_rng(1)
+    sets = [[rng.standard_normal(x.shape, dtype=np.float32)] for _ in range(BATCH)]
+    machine.run_batch("t", sets[:1])
+    batch_s = median_time(lambda: machine.run_batch("t", sets), max(1, repeat // 2)) / BATCH
     return {
         "sim_s": sim_s, "onnxruntime_s": ort_s, "ratio": sim_s / ort_s,
         "sim_functional_s": wall["functional_s"], "sim_timing_s": wall["timing_s"],
+        "timing_only_s": timing_s,
+        "batch_s_per_input": batch_s, "batch_ratio": batch_s / ort_s, "batch": BATCH,
+        "host_threads": machine.threads,
         "instructions": len(package.words), "frames": len(package.frames),
-        "timing_us_per_instruction": wall["timing_s"] / len(package.words) * 1e6,
+        "timing_us_per_instruction": timing_s / len(package.words) * 1e6,
         "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
     }
 
@@ -200,12 +225,108 @@ def scaling(name: str, package) -> dict[str, Any]:
             "cost_model_agreement": agreement, "port_capped": port_rows}
 
 
+# The published Vitis AI DPU configurations (PG338 Table 8: PP x ICP x OCP) and the boards
+# whose model-zoo figures docs/validation.md compares with. Buffers: the DPU-TRD's UltraRAM
+# banks (img / weights / bias) of B512 (2/9/1) and B4096 (5/17/1), 32 KiB each; the
+# configurations between take B4096's (an assumption, stated in the doc). DDR: one PS DDR4
+# 64-bit interface shared by every core (KV260, ZCU104: DDR4-2400 = 19.2 GB/s; ZCU102:
+# DDR4-2666 = 21.3 GB/s); the port: two 128-bit AXI data masters (32 B/cycle).
+DPU_ARCHS = {"B512": (4, 8, 8), "B1024": (8, 8, 8), "B1600": (8, 10, 10),
+             "B2304": (8, 12, 12), "B3136": (8, 14, 14), "B4096": (8, 16, 16)}
+VALIDATION_RUNS = (  # (arch, cores, clock MHz, DDR GB/s, board)
+    *((a, 1, 300.0, 19.2, "1 core, one 19.2 GB/s DDR4") for a in DPU_ARCHS),
+    ("B1600", 1, 287.0, 19.2, "Ultra96"),
+    ("B4096", 1, 300.0, 19.2, "KV260"),
+    ("B4096", 2, 300.0, 19.2, "ZCU104"),
+    ("B4096", 3, 281.0, 21.3, "ZCU102"),
+    ("B512", 2, 300.0, 19.2, "2 cores, one DDR4"),
+    ("B512", 4, 300.0, 19.2, "4 cores, one DDR4"),
+)
+
+
+def dpu_pool(arch: str, cores: int, clock_mhz: float, ddr_gbps: float):
+    from fvir.hw.config import CoreConfig, PoolConfig
+    from fvir.hw.presets import URAM_BYTES
+
+    pp, icp, ocp = DPU_ARCHS[arch]
+    img, wgt = (2, 9) if arch == "B512" else (5, 17)
+    core = CoreConfig(pp=pp, icp=icp, ocp=ocp, clock_mhz=clock_mhz,
+                      fmap_buffer_bytes=img * URAM_BYTES, weight_buffer_bytes=wgt * URAM_BYTES,
+                      bias_buffer_bytes=URAM_BYTES, port_bytes_per_cycle=32.0)
+    return PoolConfig(name=f"{arch}x{cores}@{clock_mhz:g}", core=core, num_cores=cores,
+                      num_banks=1, cores_per_bank=cores, bank_bandwidth_gbps=ddr_gbps,
+                      bank_bytes=1 << 32)
+
+
+def validation(progress: Any = None) -> list[dict[str, Any]]:
+    """Timing-only runs of ResNet-50 and VGG-16 on the DPU configurations above: latency,
+    fps, utilization (2 x MACs per cycle over ops/cycle x cores), DDR MB per frame and per
+    GOP, and the average DDR bandwidth at that frame rate. `progress(row)` sees every row as
+    it is done. One package at a time (VGG-16's weights are large)."""
+    rows = []
+    for name in ("resnet50", "vgg16"):
+        model = zoo.build(name)
+        configs: dict[tuple[str, float], list[tuple[int, float, str]]] = {}
+        for arch, n, clock, ddr, board in VALIDATION_RUNS:
+            configs.setdefault((arch, clock), []).append((n, ddr, board))
+        for (arch, clock), runs in configs.items():
+            package = compile_model(model, dpu_pool(arch, 1, clock, 19.2))
+            x = np.zeros(tuple(package.tensors[package.inputs[0]].shape), np.float32)
+            for n, ddr, board in runs:
+                pool = dpu_pool(arch, n, clock, ddr)
+                report = simulate_package(package, [x], pool, cores=n, functional=False)
+                (t,) = report.tenants.values()
+                ms = t.cycles / (clock * 1e3)
+                fps = 1e3 / ms  # one inference in flight: the latency's rate
+                # As the model zoo's multi-thread figures run: one inference per core at
+                # once, sharing the DDR (n tenants of one core each).
+                machine = Machine(pool)
+                for c in range(n):
+                    machine.load(f"t{c}", machine.deploy(f"t{c}", package, [c]), [x])
+                together = machine.run(functional=False)
+                fps_all = n * clock * 1e6 / together.cycles
+                gop = 2 * t.macs / 1e9
+                moved = float(sum(report.bank_bytes))
+                row = {
+                    "model": name, "arch": arch, "cores": n, "clock_mhz": clock,
+                    "ddr_gbps": ddr, "board": board, "cycles": t.cycles, "latency_ms": ms,
+                    "fps_one_inference": fps, "fps_per_core_inference": fps_all, "gop": gop,
+                    "utilization": t.mac_utilization,
+                    "utilization_per_core_inference": fps_all * gop / (
+                        pool.core.ops_per_cycle * clock * 1e6 * n / 1e9),
+                    "ddr_mb_per_frame": moved / 1e6, "ddr_mb_per_gop": moved / 1e6 / gop,
+                    "ddr_gbps_at_fps": moved * fps / 1e9,
+                }
+                rows.append(row)
+                if progress is not None:
+                    progress(row)
+            del package
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip-rss", action="store_true")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--validation", action="store_true",
+                    help="only the cycle model on the published DPU configurations "
+                         "(docs/validation.md)")
     args = ap.parse_args()
+    if args.validation:
+        if args.json:
+            print(json.dumps(validation(), indent=2, default=float))
+            return
+        print(f"{'model':9} {'arch':6} {'cores':>5} {'MHz':>4} {'board':28} {'ms':>8} "
+              f"{'fps':>7} {'util':>5} {'fps/n':>7} {'util':>5} {'MB/fr':>7} {'MB/GOP':>6} "
+              f"{'GB/s':>5}", flush=True)
+        validation(lambda r: print(
+            f"{r['model']:9} {r['arch']:6} {r['cores']:>5} {r['clock_mhz']:>4.0f} "
+            f"{r['board']:28} {r['latency_ms']:>8.2f} {r['fps_one_inference']:>7.1f} "
+            f"{r['utilization']:>5.1%} {r['fps_per_core_inference']:>7.1f} "
+            f"{r['utilization_per_core_inference']:>5.1%} {r['ddr_mb_per_frame']:>7.1f} "
+            f"{r['ddr_mb_per_gop']:>6.2f} {r['ddr_gbps_at_fps']:>5.2f}", flush=True))
+        return
     out: dict[str, Any] = {"hw": PAPER_U200.summary()}
     packages = {}
     for name in ("resnet50", "vgg16"):
@@ -226,10 +347,13 @@ def main() -> None:
     w = out["wall"]
     print(f"\n== ResNet-50 int8 simulation vs onnxruntime fp32 (OPENBLAS_NUM_THREADS="
           f"{w['openblas_threads']})")
-    print(f"sim {w['sim_s']:.2f} s (numerics {w['sim_functional_s']:.2f} s, timing "
-          f"{w['sim_timing_s']:.2f} s = {w['timing_us_per_instruction']:.1f} us x "
-          f"{w['instructions']} instructions); onnxruntime {w['onnxruntime_s'] * 1e3:.1f} ms; "
-          f"ratio {w['ratio']:.0f}x (target <= 3x)")
+    print(f"sim {w['sim_s']:.3f} s (numerics {w['sim_functional_s']:.3f} s, the timing "
+          f"alongside on {w['host_threads']} host thread(s)); onnxruntime "
+          f"{w['onnxruntime_s'] * 1e3:.1f} ms; ratio {w['ratio']:.1f}x (target <= 3x)")
+    print(f"timing only: {w['timing_only_s']:.3f} s = {w['timing_us_per_instruction']:.2f} us x "
+          f"{w['instructions']} instructions")
+    print(f"run_batch of {w['batch']} inputs: {w['batch_s_per_input']:.3f} s per input, "
+          f"{w['batch_ratio']:.1f}x onnxruntime")
     if "rss" in out:
         print(f"peak RSS of `fv run resnet50`: {out['rss']['peak_rss_mib']:.0f} MiB "
               f"(target <= 1024), {out['rss']['wall_s']:.1f} s")

@@ -1,9 +1,11 @@
 """The simulator of the virtualized accelerator.
 
-So far its functional core: the meaning of every instruction (`semantics`, defined once for
-every driver), the tenant's bounds-checked DDR (`memory`), the simulated program's errors
-(`faults`), and program-order execution of one core's stream plus a single-core package runner
-(`functional`). The multi-core machine, the dispatchers and the cycle model build on these.
+The meaning of every instruction, defined once (`semantics`: the opcode table over `dma`,
+`conv` and `misc`, on a core's `state`), the tenant's bounds-checked DDR (`memory`), the
+simulated program's errors (`faults`), program-order execution of streams and single-core
+packages (`functional`), the functional pass of linked executables (`execute`), the cycle model
+(`items`, `program`, `bank`, `timing`) and the multi-core, multi-tenant machine (`machine`,
+with `report`, `trace` and `batch` presenting its runs).
 """
 
 from fvir.backend.faults import BufferFault, DependencyError, MemoryFault, ProgramError, SimError

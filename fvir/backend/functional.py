@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fvir.backend.faults import ProgramError, SimError
+from fvir.backend.faults import DependencyError, ProgramError, SimError
 from fvir.backend.memory import Memory, Mode, check_mode
 from fvir.backend.semantics import ENGINE_OF, EXECUTE, CoreState, Step, Tokens, step_of
 from fvir.errors import UserError
@@ -83,25 +83,42 @@ def run_stream(words: np.ndarray, core: CoreConfig | CoreState, memory: Memory,
 
 def run_decoded(instrs: Sequence[Instruction], state: CoreState, memory: Memory) -> None:
     """`run_stream` on already decoded instructions (drivers that run many frames of one
-    package decode its words once: decoding costs about as much as a small instruction's
-    numpy work). `state` and `memory` must be in the same mode.
+    package decode its words once). `state` and `memory` must be in the same mode."""
+    run_resolved(resolve(instrs), state, memory)
 
-    Each instruction runs through its cached entry (`_entry`: its step from
-    `semantics.step_of` and its token masks as engine indices), found by the instruction's
-    values, so that what depends only on the instruction is worked out once per package."""
+
+Resolved = tuple[Step | None, int, tuple[int, ...], tuple[int, ...], Instruction]
+"""An instruction ready to run: its step (None for SYNC/END), its engine's index, the engines
+it waits for and signals, and the instruction itself."""
+
+
+def resolve(instrs: Sequence[Instruction]) -> list[Resolved]:
+    """Every instruction's entry, found by its values in a cache shared by all streams (so
+    what depends only on an instruction is worked out once per distinct instruction); drivers
+    that run a package's frames many times resolve its instructions once. Masks that name the
+    instruction's own engine give a step that raises when the instruction is reached, exactly
+    where program order reaches it."""
+    entries = _ENTRIES
+    out = []
+    for ins in instrs:
+        fields = ins.fields
+        entry = entries.get((ins.op, ins.dpdon, ins.dpdby, *fields.values()))
+        if entry is None or entry[0] != tuple(fields):
+            entry = _entry(ins)
+        out.append((*entry[1], ins))
+    return out
+
+
+def run_resolved(entries: Sequence[Resolved], state: CoreState, memory: Memory) -> None:
+    """Execute resolved instructions in program order (see the module docstring), checking
+    the token protocol as it goes and at the end."""
     tokens = state.tokens
     tokens.reset()  # counters are zero when a stream starts
     count = tokens.count
-    entries = _ENTRIES
-    last = len(instrs) - 1
+    last = len(entries) - 1
     i = 0
     try:
-        for i, ins in enumerate(instrs):
-            fields = ins.fields
-            entry = entries.get((ins.op, ins.dpdon, ins.dpdby, *fields.values()))
-            if entry is None or entry[0] != tuple(fields):
-                entry = _entry(ins)
-            step, e, takes, gives = entry[1]
+        for i, (step, e, takes, gives, ins) in enumerate(entries):
             if step is not None:
                 if takes:
                     for p in takes:
@@ -137,20 +154,28 @@ MAX_ENTRIES = 1 << 18
 
 def _entry(ins: Instruction) -> _Entry:
     """An instruction's step (None for SYNC/END), its engine's index, and the engines it waits
-    for and signals; raises `DependencyError` for masks that name its own engine."""
-    op, fields = ins.op, ins.fields
-    Tokens.check_masks(op, ins.dpdon, ins.dpdby)
+    for and signals; masks that name its own engine give a step raising `DependencyError`."""
+    op, fields, dpdon, dpdby = ins.op, ins.fields, ins.dpdon, ins.dpdby
     engine = ENGINE_OF[op]
-    if engine is None or op not in EXECUTE:
-        run: tuple[Step | None, int, tuple[int, ...], tuple[int, ...]] = (None, -1, (), ())
+    run: tuple[Step | None, int, tuple[int, ...], tuple[int, ...]]
+    try:
+        Tokens.check_masks(op, dpdon, dpdby)
+    except DependencyError:
+        def bad_masks(state: CoreState, memory: Memory) -> None:
+            Tokens.check_masks(op, dpdon, dpdby)  # raises a fresh error every run
+
+        run = (bad_masks, -1, (), ())
     else:
-        run = (step_of(op, fields), int(engine),
-               tuple(p for p in range(4) if ins.dpdon >> p & 1),
-               tuple(q for q in range(4) if ins.dpdby >> q & 1))
+        if engine is None or op not in EXECUTE:
+            run = (None, -1, (), ())
+        else:
+            run = (step_of(op, fields), int(engine),
+                   tuple(p for p in range(4) if dpdon >> p & 1),
+                   tuple(q for q in range(4) if dpdby >> q & 1))
     entry = (tuple(fields), run)
     if len(_ENTRIES) >= MAX_ENTRIES:
         _ENTRIES.clear()
-    _ENTRIES[(op, ins.dpdon, ins.dpdby, *fields.values())] = entry
+    _ENTRIES[(op, dpdon, dpdby, *fields.values())] = entry
     return entry
 
 

@@ -40,35 +40,26 @@ bound, so no tenant ever sees what another left in a buffer or in DDR.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from fvir.backend.execute import Context, Outcome, execute, host_threads
+from fvir.backend.execute import pool as execution_pool
 from fvir.backend.faults import MemoryFault, SimError
-from fvir.backend.functional import (
-    read_tensor,
-    run_decoded,
-    run_host_layer,
-    weights_blob,
-    write_tensor,
-)
+from fvir.backend.functional import Resolved, resolve, weights_blob, write_tensor
+from fvir.backend.items import ENGINE_NAMES, FRAME_ITEM, InstrTable, instr_table
 from fvir.backend.memory import Memory, Mode, check_mode, storage_dtype
+from fvir.backend.program import CoreProgram, core_program
+from fvir.backend.report import BatchReport, CoreReport, RunReport, TenantReport
 from fvir.backend.semantics import CoreState
-from fvir.backend.timing import (
-    ENGINE_NAMES,
-    FRAME_ITEM,
-    QUEUE_DEPTH,
-    CoreProgram,
-    InstrTable,
-    Schedule,
-    core_program,
-    instr_table,
-    simulate,
-)
+from fvir.backend.timing import QUEUE_DEPTH, Schedule, simulate
+from fvir.backend.trace import write_trace
 from fvir.errors import UserError
 from fvir.hw import cost
 from fvir.hw.config import PoolConfig
@@ -102,6 +93,12 @@ def _decoded(exe: Executable) -> list[Instruction]:
     return _cache(exe.words_owner, "decoded", lambda: decode(exe.words))
 
 
+def _resolved(exe: Executable) -> list[Resolved]:
+    """Every instruction of the executable's words, resolved to its step once per owner of
+    the words."""
+    return _cache(exe.words_owner, "resolved", lambda: resolve(_decoded(exe)))
+
+
 def _table(exe: Executable, pool: PoolConfig, timing: cost.Timing) -> InstrTable:
     return _cache(exe.words_owner, ("table", pool.core, timing),
                   lambda: instr_table(exe.words, pool.core, timing))
@@ -110,110 +107,6 @@ def _table(exe: Executable, pool: PoolConfig, timing: cost.Timing) -> InstrTable
 def host_ops(package: Package) -> list[str]:
     """The ops the package's host layers run in numpy, in order (`Layer.host_ops`)."""
     return [op for ops in package.host_ops().values() for op in ops]
-
-
-# ---------------------------------------------------------------------------------------------
-# Results
-
-
-@dataclass
-class CoreReport:
-    """One core's share of a run: busy cycles per engine (LOAD, CONV, MISC, SAVE), frames and
-    instructions it ran, useful MACs."""
-
-    core: int
-    tenant: str
-    busy: dict[str, float]
-    frames: int
-    instructions: int
-    macs: int
-
-    def utilization(self, cycles: float) -> dict[str, float]:
-        """Busy fraction of every engine over `cycles`."""
-        return {e: (b / cycles if cycles else 0.0) for e, b in self.busy.items()}
-
-
-@dataclass
-class TenantReport:
-    """One tenant's run. `cycles` is when its last core finished (or when it faulted);
-    `latency_ms` is that at the core clock; `host_ms` the wall time of its host segments in
-    numpy (not in `cycles`); `layer_cycles` the cycles of every phase (barrier to barrier),
-    keyed by the names of its layers."""
-
-    name: str
-    package: str
-    cores: list[int]
-    cycles: int
-    latency_ms: float
-    outputs: list[np.ndarray] | None
-    fault: SimError | None
-    host_ms: float
-    host_layers: dict[str, float]  # host layer -> wall ms in numpy (0 if not run)
-    macs: int
-    mac_utilization: float
-    layer_cycles: dict[str, float]
-    layer_macs: dict[str, int]
-    executable: Executable = field(repr=False)
-    functional_s: float = 0.0
-
-
-@dataclass
-class RunReport:
-    """A whole run: every tenant, every core, every bank; `cycles` is the makespan."""
-
-    pool: PoolConfig
-    mode: str
-    cycles: int
-    tenants: dict[str, TenantReport]
-    cores: dict[int, CoreReport]
-    bank_busy: list[float]
-    bank_bytes: list[float]
-    schedule: Schedule = field(repr=False)
-    wall_s: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def latency_ms(self) -> float:
-        return self.cycles / (self.pool.core.clock_mhz * 1e3)
-
-    def summary(self) -> dict[str, Any]:
-        """JSON-ready figures (no output arrays)."""
-        return {
-            "hw": self.pool.name,
-            "mode": self.mode,
-            "cycles": self.cycles,
-            "latency_ms": self.latency_ms,
-            "clock_mhz": self.pool.core.clock_mhz,
-            "tenants": {
-                name: {
-                    "package": t.package,
-                    "cores": t.cores,
-                    "cycles": t.cycles,
-                    "latency_ms": t.latency_ms,
-                    "mac_utilization": t.mac_utilization,
-                    "macs": t.macs,
-                    "host_ms": t.host_ms,
-                    "host_layers": t.host_layers,
-                    "fault": None if t.fault is None else str(t.fault),
-                }
-                for name, t in self.tenants.items()
-            },
-            "cores": {
-                str(c.core): {
-                    "tenant": c.tenant,
-                    "frames": c.frames,
-                    "instructions": c.instructions,
-                    "busy_cycles": c.busy,
-                    "utilization": c.utilization(self.cycles),
-                }
-                for c in self.cores.values()
-            },
-            "banks": [
-                {"busy_cycles": b, "utilization": b / self.cycles if self.cycles else 0.0,
-                 "bytes": round(n)}
-                for b, n in zip(self.bank_busy, self.bank_bytes, strict=True)
-            ],
-            "wall_s": self.wall_s,
-        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,8 +155,12 @@ class Machine:
     def __init__(self, pool: PoolConfig, mode: Mode = "int8", *,
                  timing: cost.Timing = cost.DEFAULT_TIMING, queue_depth: int = QUEUE_DEPTH,
                  sync_cycles: int = SYNC_CYCLES,
-                 port_bytes_per_cycle: float | None = None) -> None:
+                 port_bytes_per_cycle: float | None = None,
+                 threads: int | None = None) -> None:
+        if threads is not None and threads < 1:
+            raise UserError(f"threads must be at least 1, got {threads}")
         self.pool = pool
+        self.threads = host_threads() if threads is None else threads
         self.mode: Mode = check_mode(mode)
         self.timing = timing
         self.queue_depth = queue_depth
@@ -314,6 +211,13 @@ class Machine:
             self._core_owner.pop(c, None)
         self.allocator.free_tenant(t.index)
         del self._tenants[tenant]
+
+    def executable(self, tenant: str) -> Executable:
+        """The executable loaded for `tenant`."""
+        t = self._tenant(tenant)
+        if t.exe is None:
+            raise UserError(f"tenant '{tenant}' has nothing loaded")
+        return t.exe
 
     def _tenant(self, tenant: str) -> _Tenant:
         t = self._tenants.get(tenant)
@@ -408,6 +312,18 @@ class Machine:
         return mem
 
     def _prepare_memory(self, t: _Tenant) -> Memory:
+        """The tenant's memory with its weights and its loaded inputs written."""
+        mem = self._weights_memory(t)
+        if t.inputs is None:
+            raise UserError(f"tenant '{t.name}' has no inputs loaded")
+        assert t.exe is not None
+        pkg = t.exe.package
+        for tid, x in zip(pkg.inputs, t.inputs, strict=True):
+            write_tensor(mem, pkg.tensors[tid], x)
+        return mem
+
+    def _weights_memory(self, t: _Tenant) -> Memory:
+        """The tenant's memory (bound on first use, its regions zeroed), weights written."""
         exe = t.exe
         assert exe is not None
         if t.memory is None:
@@ -428,10 +344,6 @@ class Machine:
                                         f"for a {seg.size}-byte segment")
                     self._write_readonly(exe, i, blob)
             t.weights_loaded = True
-        if t.inputs is None:
-            raise UserError(f"tenant '{t.name}' has no inputs loaded")
-        for tid, x in zip(pkg.inputs, t.inputs, strict=True):
-            write_tensor(mem, pkg.tensors[tid], x)
         return mem
 
     def _write_readonly(self, exe: Executable, seg: int, blob: np.ndarray) -> None:
@@ -483,6 +395,9 @@ class Machine:
         functional_s: dict[str, float] = {}
         errors: dict[int, SimError] = {}
         by_tenant = {t.index: [p for p in programs if p.tenant == t.index] for t in active}
+        # The schedule does not depend on the data: with a spare host thread it is computed
+        # while the numerics run, and kept unless a fault changes where a tenant stops.
+        ahead = _Ahead(self, programs) if functional and self.threads > 1 else None
         t0 = time.perf_counter()
         for t in active:
             start = time.perf_counter()
@@ -501,21 +416,85 @@ class Machine:
             functional_s[t.name] = time.perf_counter() - start
         wall["functional_s"] = time.perf_counter() - t0
 
-        t0 = time.perf_counter()
-        sched = simulate(programs, self.pool, timing=self.timing, queue_depth=self.queue_depth,
-                         sync_cycles=self.sync_cycles,
-                         port_bytes_per_cycle=self.port_bytes_per_cycle, errors=errors)
-        wall["timing_s"] = time.perf_counter() - t0
+        if ahead is not None and not errors:
+            sched, wall["timing_s"] = ahead.result()
+        else:
+            if ahead is not None:
+                ahead.result()  # its schedule ignores the fault: recompute with it
+            t0 = time.perf_counter()
+            sched = self._schedule(programs, errors)
+            wall["timing_s"] = time.perf_counter() - t0
         for p in programs:
             p.stop = -1  # the programs are cached per link; faults are per run
         report = self._report(active, tables, sched, outputs, host_ms, functional_s, wall)
         if trace is not None:
-            from fvir.backend.trace import write_trace
-
             t0 = time.perf_counter()
             write_trace(report, tables, trace)
             wall["trace_s"] = time.perf_counter() - t0
         return report
+
+    def _schedule(self, programs: list[CoreProgram], errors: dict[int, SimError]) -> Schedule:
+        return simulate(programs, self.pool, timing=self.timing, queue_depth=self.queue_depth,
+                        sync_cycles=self.sync_cycles,
+                        port_bytes_per_cycle=self.port_bytes_per_cycle, errors=errors)
+
+    def run_batch(self, tenant: str, input_sets: Iterable[Sequence[np.ndarray]]) -> BatchReport:
+        """Run many input sets through the tenant's loaded executable: the timing once (it
+        does not depend on the data, so every set takes the same cycles: `report`), the
+        numerics of every set, up to `threads` sets at once, each on its own DDR copy of the
+        tenant's writable segments and its own core states (the read-only weights shared).
+        Outputs come back in the order of `input_sets`; a set that faults has None and its
+        fault in `faults` (faults depend on the instructions only, so the timing run finds
+        the bounds faults of all of them)."""
+        t = self._tenant(tenant)
+        exe = self.executable(tenant)
+        pkg = exe.package
+        sets = [[np.asarray(x, np.float32) for x in xs] for xs in input_sets]
+        for xs in sets:
+            if len(xs) != len(pkg.inputs):
+                raise UserError(f"package '{pkg.name}' takes {len(pkg.inputs)} input(s), got "
+                                f"{len(xs)}")
+        start = time.perf_counter()
+        report = self.run(functional=False, tenants=[tenant])
+        timing_s = time.perf_counter() - start
+        start = time.perf_counter()
+        entries = _resolved(exe)
+        shared = self._weights_memory(t)
+        workers = max(1, min(self.threads, len(sets)))
+        contexts: dict[int, Context] = {}  # host thread -> its private context
+
+        def one(xs: list[np.ndarray]) -> Outcome:
+            ctx = contexts.get(threading.get_ident())
+            if ctx is None:
+                ctx = contexts[threading.get_ident()] = self._private_context(t, shared)
+            for tid, x in zip(pkg.inputs, xs, strict=True):
+                write_tensor(ctx.memory, pkg.tensors[tid], x)
+            return execute(exe, entries, ctx)
+
+        if workers > 1:
+            outcomes = list(execution_pool(workers).map(one, sets))
+        else:
+            outcomes = [one(xs) for xs in sets]
+        return BatchReport(report, [o.outputs for o in outcomes], [o.fault for o in outcomes],
+                           {"timing_s": timing_s, "functional_s": time.perf_counter() - start,
+                            "threads": float(workers)})
+
+    def _private_context(self, t: _Tenant, shared: Memory) -> Context:
+        """A memory with the tenant's bindings, its writable segments private zeroed copies,
+        and fresh core states: one input set of a batch runs on it."""
+        mem = Memory(self.mode, t.name)
+        for seg, b in shared.bindings.items():
+            array = b.array if not b.writable else np.zeros(b.array.size, b.array.dtype)
+            mem.bind(seg, array, b.name, writable=b.writable)
+        states: dict[int, CoreState] = {}
+
+        def state(core: int) -> CoreState:
+            s = states.get(core)
+            if s is None:
+                s = states[core] = CoreState(self.pool.core, self.mode)
+            return s
+
+        return Context(mem, state)
 
     def _programs(self, t: _Tenant, table: InstrTable) -> list[CoreProgram]:
         exe = t.exe
@@ -539,32 +518,16 @@ class Machine:
         faulting instruction as (core, stream position)."""
         exe = t.exe
         assert exe is not None
-        pkg, prep = exe.package, exe.prepared
         mem = self._prepare_memory(t)
-        instrs = _decoded(exe)
-        frames = pkg.frames
-        host_s: dict[str, float] = {}
-        core = frame = -1
-        try:
-            for p in range(prep.num_phases):
-                if prep.phase_host[p]:
-                    for li in prep.phase_layers[p]:
-                        start = time.perf_counter()
-                        run_host_layer(pkg.layers[li], pkg, mem)
-                        host_s[pkg.layers[li].name] = time.perf_counter() - start
-                    continue
-                for core in exe.cores.tolist():
-                    state = self._state(core)
-                    for frame in exe.frames_of(core, p).tolist():
-                        a = int(frames["instr_start"][frame])
-                        b = a + int(frames["instr_count"][frame])
-                        run_decoded(instrs[a:b], state, mem)
-        except SimError as e:
-            layer = pkg.layers[int(frames["layer"][frame])].name if frame >= 0 else None
-            e.locate(tenant=t.name, layer=layer, frame=frame)
-            return None, e, host_s, (core, self._position(t, core, frame, e.index or 0))
-        outs = [read_tensor(mem, pkg.tensors[tid]) for tid in pkg.outputs]
-        return outs, None, host_s, (-1, -1)
+        out = execute(exe, _resolved(exe), Context(mem, self._state), threads=self.threads)
+        return out.outputs, out.fault, out.host_s, self._stop(t, out)
+
+    def _stop(self, t: _Tenant, out: Outcome) -> tuple[int, int]:
+        """The faulting instruction of `out` as (core, stream position), or (-1, -1)."""
+        if out.fault is None or out.where[0] < 0:
+            return -1, -1
+        core, frame = out.where
+        return core, self._position(t, core, frame, out.fault.index or 0)
 
     def _position(self, t: _Tenant, core: int, frame: int, index: int) -> int:
         """Stream position, in `core`'s program, of instruction `index` of `frame`."""
@@ -703,6 +666,32 @@ class Machine:
         macs = {layer.name: int(per_layer[i]) for i, layer in enumerate(pkg.layers)
                 if layer.kind != "host" and layer.frame_count}
         return cycles, macs
+
+
+class _Ahead:
+    """The fault-free schedule of `programs`, computed on its own host thread."""
+
+    def __init__(self, machine: Machine, programs: list[CoreProgram]) -> None:
+        self._out: tuple[Schedule, float] | None = None
+        self._error: BaseException | None = None
+
+        def work() -> None:
+            start = time.perf_counter()
+            try:
+                self._out = machine._schedule(programs, {}), time.perf_counter() - start
+            except BaseException as e:  # re-raised by `result` in the caller's thread
+                self._error = e
+
+        self._thread = threading.Thread(target=work, name="fvir-timing", daemon=True)
+        self._thread.start()
+
+    def result(self) -> tuple[Schedule, float]:
+        """The schedule and the seconds its computation took."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._out is not None
+        return self._out
 
 
 def simulate_package(package: Package, inputs: Sequence[np.ndarray], pool: PoolConfig, *,

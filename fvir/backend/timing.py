@@ -1,21 +1,10 @@
-"""The cycle model: what every instruction costs, and the event-driven schedule of a pool of
-cores sharing DDR banks.
+"""The cycle model's event loop: the schedule of a pool of cores sharing DDR banks.
 
 Timing is computed from decoded instruction fields only, never from the data, so a run gives
 the same cycles with or without the numerics (`Machine.run(functional=False)`, the fast timing
-mode a cloud simulation of thousands of inferences needs).
-
-Per instruction (`instr_table`, vectorized once per package; the formulas are
-`fvir.hw.cost`'s, the constants its `Timing`, so the simulator and the compiler's frame costs
-agree by construction):
-
-1. CONV, POOL, ELEW, MVM, ACT occupy their engine for `instr_cycles` plus the cost function of
-   their fields; CONV and POOL take the kernel from the latest CONVINIT / POOLINIT before them
-   in the package (a frame issues its own). CONVINIT, POOLINIT, ELEWINIT: `instr_cycles`.
-2. LOAD and SAVE occupy their engine for `instr_cycles + dma_latency` (issue and DDR latency,
-   no bandwidth used) and then for as long as the DDR bank takes to move their
-   rows x cols x chans bytes (below). An empty one (a frame's closing fence) costs
-   `instr_cycles`.
+mode a cloud simulation of thousands of inferences needs). What each instruction costs is
+`fvir.backend.items`; a core's items in order, `fvir.backend.program`; a DDR bank's sharing
+of its bandwidth, `fvir.backend.bank`.
 
 Dispatch (one core; `simulate`):
 
@@ -34,22 +23,6 @@ Dispatch (one core; `simulate`):
    tenant's barrier; the level-1 dispatcher releases all its cores `sync_cycles` after the
    last arrival. END: the core is done when everything it issued has completed.
 
-DDR (`Bank`): a core reaches DDR through its own port, `core.port_bytes_per_cycle` (a DPU-class
-core's two 128-bit AXI data masters: 32 B/cycle; `fvir.hw.config.CoreConfig`), and each bank
-shares its bandwidth among the transfers in flight on it. A transfer's cap is its core's port
-divided by the core's transfers in flight: the LOAD and SAVE engines of one core are two
-transfers that share the core's two masters (the DPU's load and save agents both go through
-DPU0_M_AXI_DATA0/1, so a core never moves more than its port however its engines overlap;
-a lone LOAD gets the whole port). The bank's bandwidth is then split max-min fairly (water-
-filling): every transfer gets an equal share of what is left unless its cap is smaller, and
-what a capped transfer leaves goes to the others. So a lone transfer moves
-min(port, bank_bytes_per_cycle) bytes per cycle, n equal transfers of distinct cores each
-min(port, bank / n), and transfers on different banks never interact. `simulate`'s optional
-`port_bytes_per_cycle` adds a further cap on every transfer (experiments; off by default). A
-transfer uses the bank of the core that issues it (the linker's traffic model). This is the
-fluid limit of a round-robin burst arbiter: exact, no burst size; the rates are recomputed
-when a transfer joins or leaves (O(n) per change, n <= 2 x cores per bank).
-
 Determinism: events are ordered by (time, sequence number of insertion), all arithmetic is in
 float64 in a fixed order, so equal inputs give identical schedules.
 """
@@ -57,6 +30,7 @@ float64 in a fixed order, so equal inputs give identical schedules.
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -64,357 +38,29 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from fvir.backend.bank import Bank
 from fvir.backend.faults import DependencyError, SimError
-from fvir.backend.semantics import ENGINE_OF
+from fvir.backend.items import (
+    END_ITEM,
+    ENGINE_NAMES,
+    FENCE_ITEM,
+    FRAME_ITEM,
+    SYNC_ITEM,
+    InstrTable,
+    instr_table,
+)
+from fvir.backend.program import CoreProgram, core_program
 from fvir.hw import cost
-from fvir.hw.config import CoreConfig, PoolConfig
-from fvir.isa.encoding import as_words, columns, opcodes
-from fvir.isa.spec import Engine, Opcode
+from fvir.hw.config import PoolConfig
 from fvir.runtime.linker import SYNC_CYCLES
 
-# Stream item kinds: the four engines (Engine values), then the dispatcher's own items.
-SYNC_ITEM, END_ITEM, FRAME_ITEM, FENCE_ITEM = 4, 5, 6, 7
+__all__ = [
+    "END_ITEM", "ENGINE_NAMES", "FENCE_ITEM", "FRAME_ITEM", "QUEUE_DEPTH", "SYNC_ITEM", "Bank",
+    "CoreProgram", "CoreTimes", "InstrTable", "Schedule", "core_program", "instr_table",
+    "simulate",
+]
 
 QUEUE_DEPTH = 8  # instructions per engine queue: a few steps of a frame ahead
-DISPATCH_OPS = (Opcode.SYNC, Opcode.END)
-ENGINE_NAMES = tuple(e.name for e in Engine)
-_INF = float("inf")
-
-
-# ---------------------------------------------------------------------------------------------
-# Per instruction
-
-
-@dataclass(frozen=True, eq=False)
-class InstrTable:
-    """What the timing needs of every instruction of a words array ([n] each).
-
-    `engine` is the Engine value (0..3), `FENCE_ITEM` for SYNC/END inside a frame. `cycles` is
-    the fixed engine occupancy (rule 1-2 above), `nbytes` what a LOAD/SAVE moves, `macs` the
-    useful multiply-accumulates of CONV/MVM. For LOAD/SAVE, `seg` and the byte range
-    `lo`..`hi` (exclusive) they touch within it, for the level-1 bounds check; `is_save`
-    marks SAVEs (writes)."""
-
-    op: NDArray[np.int64]
-    engine: NDArray[np.int64]
-    dpdon: NDArray[np.int64]
-    dpdby: NDArray[np.int64]
-    cycles: NDArray[np.int64]
-    nbytes: NDArray[np.int64]
-    macs: NDArray[np.int64]
-    seg: NDArray[np.int64]
-    lo: NDArray[np.int64]
-    hi: NDArray[np.int64]
-
-    def __len__(self) -> int:
-        return len(self.op)
-
-
-def _latest(init_rows: NDArray[np.intp], rows: NDArray[np.intp],
-            values: NDArray[np.int64], default: int) -> NDArray[np.int64]:
-    """For each of `rows`, the value of the latest INIT (at `init_rows`) before it."""
-    pos = np.searchsorted(init_rows, rows) - 1
-    if not len(init_rows):
-        return np.full(len(rows), default, np.int64)
-    return np.where(pos >= 0, values[np.maximum(pos, 0)], default)
-
-
-def instr_table(words: np.ndarray, core: CoreConfig,
-                timing: cost.Timing = cost.DEFAULT_TIMING) -> InstrTable:
-    """Latencies, DMA sizes and MACs of every instruction of `words` (vectorized per opcode).
-    Raises `DecodingError` for words that are not instructions."""
-    arr = as_words(words)
-    n = len(arr)
-    op = opcodes(arr)
-    z = np.zeros(n, np.int64)
-    engine, dpdon, dpdby, cycles, nbytes, macs = (z.copy() for _ in range(6))
-    seg, lo, hi = z.copy(), z.copy(), z.copy()
-    t_i = timing.instr_cycles
-    cols: dict[Opcode, tuple[NDArray[np.intp], dict[str, NDArray[np.int64]]]] = {}
-    for value in np.unique(op).tolist():
-        o = Opcode(value)
-        idx, c = cols[o] = columns(arr, o)
-        dpdon[idx], dpdby[idx] = c["dpdon"], c["dpdby"]
-        spec_engine = ENGINE_OF[o]
-        engine[idx] = FENCE_ITEM if spec_engine is None else int(spec_engine)
-        cycles[idx] = 0 if spec_engine is None else t_i
-
-    for o in (Opcode.LOAD, Opcode.SAVE):
-        if o not in cols:
-            continue
-        idx, c = cols[o]
-        size = c["rows"] * c["cols"] * c["chans"]
-        nbytes[idx] = size
-        cycles[idx] += np.where(size > 0, timing.dma_latency, 0)
-        seg[idx], lo[idx] = c["seg"], c["off"]
-        # One past the last byte touched (docs/isa.md LOAD/SAVE), as the semantics check it.
-        span = (c["off"] + (c["rows"] - 1) * c["ddr_row_stride"]
-                + (c["cols"] - 1) * c["ddr_pix_stride"] + c["chans"])
-        hi[idx] = np.where(size > 0, span, c["off"])
-
-    if Opcode.CONV in cols:
-        idx, c = cols[Opcode.CONV]
-        init_idx, init = cols.get(Opcode.CONVINIT, (np.zeros(0, np.intp), {}))
-        kh = _latest(init_idx, idx, init.get("kernel_h", z), 1)
-        kw = _latest(init_idx, idx, init.get("kernel_w", z), 1)
-        dw = c["depthwise"].astype(bool)
-        r, w, ic, oc = c["rows"], c["cols"], c["ic"], c["oc"]
-        cycles[idx] += np.where(dw, cost.dwconv_cycles(core, r, w, oc, kh, kw),
-                                cost.conv_cycles(core, r, w, ic, oc, kh, kw))
-        macs[idx] = r * w * oc * kh * kw * np.where(dw, 1, ic)
-    if Opcode.POOL in cols:
-        idx, c = cols[Opcode.POOL]
-        init_idx, init = cols.get(Opcode.POOLINIT, (np.zeros(0, np.intp), {}))
-        kh = _latest(init_idx, idx, init.get("kernel_h", z), 1)
-        kw = _latest(init_idx, idx, init.get("kernel_w", z), 1)
-        cycles[idx] += cost.pool_cycles(core, c["rows"], c["cols"], c["chans"], kh, kw)
-    if Opcode.ELEW in cols:
-        idx, c = cols[Opcode.ELEW]
-        cycles[idx] += cost.elew_cycles(core, c["rows"], c["cols"], c["chans"])
-    if Opcode.MVM in cols:
-        idx, c = cols[Opcode.MVM]
-        cycles[idx] += cost.mvm_cycles(core, c["rows"], c["cols"])
-        macs[idx] = c["rows"] * c["cols"]
-    if Opcode.ACT in cols:
-        idx, c = cols[Opcode.ACT]
-        cycles[idx] += cost.act_cycles(core, c["length"])
-    return InstrTable(op, engine, dpdon, dpdby, cycles, nbytes, macs, seg, lo, hi)
-
-
-# ---------------------------------------------------------------------------------------------
-# One core's stream
-
-
-@dataclass(eq=False)
-class CoreProgram:
-    """The items one core runs, in program order (lists: the event loop reads them per item).
-
-    `kind` is an engine (0..3) or SYNC_ITEM / END_ITEM / FRAME_ITEM / FENCE_ITEM; `arg` is the
-    package instruction row of an engine item or fence, the frame id of a FRAME_ITEM and the
-    barrier (phase) of a SYNC_ITEM. `stop`: the position of an instruction that faults (the
-    tenant stops when it would start), -1 for none."""
-
-    core: int
-    tenant: int
-    kind: list[int]
-    dpdon: list[int]
-    dpdby: list[int]
-    cycles: list[int]
-    nbytes: list[int]
-    arg: list[int]
-    stop: int = -1
-
-    def __len__(self) -> int:
-        return len(self.kind)
-
-
-def core_program(table: InstrTable, frames: np.ndarray, phase_frames: Sequence[np.ndarray],
-                 core: int, tenant: int) -> CoreProgram:
-    """The program of one core that runs `phase_frames[p]` (frame ids, in order) in phase p,
-    with a barrier after every phase and END at the end. `frames` is the package's frame
-    table (FRAME_DTYPE)."""
-    counts = [len(ids) for ids in phase_frames]
-    ids = (np.concatenate([np.asarray(x, np.intp) for x in phase_frames]) if phase_frames
-           else np.zeros(0, np.intp))
-    starts = frames["instr_start"][ids].astype(np.int64)
-    n_instr = frames["instr_count"][ids].astype(np.int64)
-    nphase = len(phase_frames)
-    frame_phase = np.repeat(np.arange(nphase), counts)
-    block = n_instr + 1  # the frame's marker, then its instructions
-    marker = np.cumsum(block) - block + frame_phase  # every earlier phase added one SYNC
-    ends_of_phase = np.cumsum(np.bincount(frame_phase, weights=block, minlength=nphase)
-                              ).astype(np.int64) if nphase else np.zeros(0, np.int64)
-    sync = ends_of_phase + np.arange(nphase)
-    total = int(block.sum()) + nphase + 1
-    rows = np.full(total, -1, np.int64)
-    # Instruction positions: marker + 1 + j for j < count, frame by frame.
-    total_instr = int(n_instr.sum())
-    first = np.cumsum(n_instr) - n_instr
-    pos = np.repeat(marker + 1 - first, n_instr) + np.arange(total_instr)
-    rows[pos] = np.repeat(starts - first, n_instr) + np.arange(total_instr)
-
-    kind = np.empty(total, np.int64)
-    arg = np.zeros(total, np.int64)
-    on, by, cyc, nb = (np.zeros(total, np.int64) for _ in range(4))
-    r = rows[pos]
-    kind[pos], on[pos], by[pos] = table.engine[r], table.dpdon[r], table.dpdby[r]
-    cyc[pos], nb[pos], arg[pos] = table.cycles[r], table.nbytes[r], r
-    kind[marker], arg[marker] = FRAME_ITEM, ids
-    kind[sync], arg[sync] = SYNC_ITEM, np.arange(nphase)
-    kind[-1] = END_ITEM
-    return CoreProgram(core, tenant, kind.tolist(), on.tolist(), by.tolist(), cyc.tolist(),
-                       nb.tolist(), arg.tolist())
-
-
-# ---------------------------------------------------------------------------------------------
-# DDR banks
-
-
-class Bank:
-    """One DDR bank serving its transfers by max-min fair sharing under per-core port caps
-    (module docstring, "DDR").
-
-    The transfers in flight are kept in the order they joined, which is also the order of
-    their sequence numbers (`simulate` numbers them as they join), so that order breaks ties.
-    When every transfer has the same cap (the common case: each core has one transfer in
-    flight, or each has two), the water-filling depends only on the number of transfers and
-    the cap, so its rates are computed once per pair and reused (the same float operations in
-    the same order, so the same rates to the bit). The hot paths avoid comprehensions (a
-    function call each in CPython 3.11) for the few transfers a bank has."""
-
-    __slots__ = ("active", "busy", "bw", "cap", "fills", "moved", "per_core", "port", "rates",
-                 "t", "version")
-
-    def __init__(self, bytes_per_cycle: float, cap: float | None,
-                 port: float | None = None) -> None:
-        self.bw = bytes_per_cycle
-        self.cap = cap  # optional extra cap on every transfer (an experiment's override)
-        self.port = port  # a core's port bandwidth, shared by its transfers in flight
-        self.t = 0.0  # time of the last update
-        # Transfers in flight: [bytes left, seq, payload, bytes]; payload[0] is the core.
-        self.active: list[list] = []
-        self.rates: tuple[float, ...] = ()  # one per transfer in flight, in the same order
-        self.per_core: dict[int, int] = {}  # core -> its transfers in flight
-        self.fills: dict[tuple[int, float], tuple[float, ...]] = {}  # (n, cap) -> rates
-        self.version = 0  # bumped on every change: older completion events are stale
-        self.busy = 0.0  # cycles with at least one transfer in flight
-        self.moved = 0.0  # bytes served
-
-    def _rerate(self) -> None:
-        """Water-filling: every transfer gets an equal share of what is left of the bank,
-        unless its cap (its core's port / the core's transfers in flight, and the override)
-        is smaller; what a capped transfer leaves goes to the others (smallest cap first,
-        ties in join order)."""
-        n, port, per_core = len(self.active), self.port, self.per_core
-        if port is None:
-            c = _INF
-        elif len(per_core) == n:  # one transfer per core (or none)
-            c = port / 1
-        else:
-            counts = set(per_core.values())
-            if len(counts) > 1:
-                self.rates = self._fill([port / per_core[item[2][0]] for item in self.active])
-                return
-            c = port / counts.pop()
-        cap = self.cap
-        if cap is not None and cap < c:
-            c = cap
-        key = (n, c)
-        rates = self.fills.get(key)
-        if rates is None:
-            rates = self.fills[key] = self._fill([c] * n)
-        self.rates = rates
-
-    def _fill(self, caps: list[float]) -> tuple[float, ...]:
-        """The water-filling rates of transfers with the port caps `caps` (in join order)."""
-        cap = self.cap
-        if cap is not None:
-            caps = [cap if cap < c else c for c in caps]
-        n = len(caps)
-        rates = [0.0] * n
-        left = self.bw
-        for i in sorted(range(n), key=caps.__getitem__):  # stable: ties in join order
-            c = caps[i]
-            share = left / n
-            r = share if share < c else c  # min(c, share)
-            rates[i] = r
-            left -= r
-            n -= 1
-        return tuple(rates)
-
-    def update(self, now: float) -> None:
-        active = self.active
-        if active:
-            dt = now - self.t
-            moved = self.moved
-            for item, r in zip(active, self.rates, strict=False):  # same length
-                d = dt * r
-                item[0] -= d
-                moved += d
-            self.moved = moved
-            self.busy += dt
-        self.t = now
-
-    def join(self, now: float, nbytes: int, seq: int, payload: tuple) -> None:
-        """Add a transfer; `seq` must be larger than those of the transfers in flight."""
-        self.update(now)
-        self.active.append([float(nbytes), seq, payload, float(nbytes)])
-        core = payload[0]
-        self.per_core[core] = self.per_core.get(core, 0) + 1
-        self._rerate()
-        self.version += 1
-
-    def next_done(self) -> float:
-        """When the first active transfer ends (the bank must have one)."""
-        active, rates = self.active, self.rates
-        if len(active) == 1:
-            left = active[0][0]
-            return self.t + (0.0 if left < 0.0 else left) / rates[0]  # max(left, 0.0) / r
-        first: float | None = None
-        for item, r in zip(active, rates, strict=False):
-            left = item[0]
-            due = (0.0 if left < 0.0 else left) / r
-            if first is None or due < first:  # the first smallest, as `min` picks it
-                first = due
-        assert first is not None
-        return self.t + first
-
-    def _remove(self, kept: list[list], gone: list[list]) -> None:
-        self.active = kept
-        per_core = self.per_core
-        for item in gone:
-            core = item[2][0]
-            left = per_core[core] - 1
-            if left:
-                per_core[core] = left
-            else:
-                del per_core[core]
-        self._rerate()
-
-    def pop_done(self, now: float) -> list[tuple]:
-        """Advance to `now` and remove the transfers that have finished (payloads, in the
-        order they joined)."""
-        self.update(now)
-        self.version += 1
-        # Float residue of the per-event subtraction, in bytes and in time: a transfer due
-        # within a relative 1e-9 of `now` is done (else `now` + its tiny rest could round to
-        # `now` and the completion event would repeat forever).
-        t_eps = 1e-9 * (1.0 + now)
-        active = self.active
-        if len(active) == 1:
-            item = active[0]
-            left = item[0]
-            if left <= 1e-9 * (1.0 + item[3]) or left <= self.rates[0] * t_eps:
-                self.active, self.rates = [], ()
-                self.per_core.clear()
-                return [item[2]]
-            return []
-        done, kept = [], []
-        for item, r in zip(active, self.rates, strict=False):
-            left = item[0]
-            if left <= 1e-9 * (1.0 + item[3]) or left <= r * t_eps:
-                done.append(item)
-            else:
-                kept.append(item)
-        if not done:
-            return []
-        self._remove(kept, done)
-        payloads = []
-        for item in done:
-            payloads.append(item[2])
-        return payloads
-
-    def drop(self, now: float, cores: set[int]) -> None:
-        """Abort the transfers of `cores` (a faulted tenant)."""
-        self.update(now)
-        kept = [item for item in self.active if item[2][0] not in cores]
-        if len(kept) != len(self.active):
-            self._remove(kept, [item for item in self.active if item[2][0] in cores])
-            self.version += 1
-
-
-# ---------------------------------------------------------------------------------------------
-# The schedule
 
 
 @dataclass(eq=False)
@@ -475,80 +121,96 @@ def simulate(programs: Sequence[CoreProgram], pool: PoolConfig, *,
     """
     if queue_depth < 1:
         raise ValueError(f"queue_depth must be at least 1, got {queue_depth}")
-    errors = dict(errors or {})
-    ncore = len(programs)
-    nbs = [p.nbytes for p in programs]
-    starts = [[np.nan] * len(p) for p in programs]
-    ends = [[np.nan] * len(p) for p in programs]
-    pcs = [0] * ncore
-    inflight = [0] * ncore
-    blocked = [False] * ncore
-    dead = [False] * ncore
-    finish: list[float | None] = [None] * ncore
-    queues = [[deque() for _ in range(4)] for _ in range(ncore)]
-    busy = [[False] * 4 for _ in range(ncore)]
-    tokens = [[0] * 16 for _ in range(ncore)]
-    bank_of = [pool.bank_of(p.core) for p in programs]
-    banks = [Bank(pool.bank_bytes_per_cycle, port_bytes_per_cycle,
-                  pool.core.port_bytes_per_cycle) for _ in range(pool.num_banks)]
-    tenant_cores: dict[int, list[int]] = {}
-    for ci, p in enumerate(programs):
-        tenant_cores.setdefault(p.tenant, []).append(ci)
-    arrived: dict[tuple[int, int], list[tuple[int, int]]] = {}  # (tenant, barrier) -> (core, pos)
-    barriers: dict[int, list[float]] = {t: [] for t in tenant_cores}
-    tenant_fault: dict[int, float] = {}
-    tenant_error: dict[int, SimError] = {}
-    frame_cycles = timing.frame_cycles
-    # What `advance` reads of a core, in one tuple (one lookup per call).
-    per_core = [(p.kind, p.dpdon, p.dpdby, p.cycles, p.nbytes, queues[ci], busy[ci], tokens[ci],
-                 starts[ci], ends[ci], p.stop, len(p)) for ci, p in enumerate(programs)]
+    loop = _EventLoop(programs, pool, timing, queue_depth, sync_cycles, port_bytes_per_cycle,
+                      dict(errors or {}))
+    return loop.run()
 
-    events: list[tuple] = []
-    seq = 0
-    push = heapq.heappush
 
-    def schedule_bank(b: int) -> None:
-        nonlocal seq
-        bank = banks[b]
+class _EventLoop:
+    """The state of one `simulate` call: per core its dispatcher (position, items issued and
+    not completed, held by a fetch or barrier), engine queues, busy flags and token counters;
+    the banks, the barriers and the event heap ordered by (time, sequence number)."""
+
+    def __init__(self, programs: Sequence[CoreProgram], pool: PoolConfig, timing: cost.Timing,
+                 queue_depth: int, sync_cycles: int, port_bytes_per_cycle: float | None,
+                 errors: dict[int, SimError]) -> None:
+        self.programs = programs
+        self.queue_depth = queue_depth
+        self.sync_cycles = sync_cycles
+        self.frame_cycles = timing.frame_cycles
+        self.errors = errors
+        ncore = len(programs)
+        self.starts = [[np.nan] * len(p) for p in programs]
+        self.ends = [[np.nan] * len(p) for p in programs]
+        self.pcs = [0] * ncore
+        self.inflight = [0] * ncore
+        self.blocked = [False] * ncore
+        self.dead = [False] * ncore
+        self.finish: list[float | None] = [None] * ncore
+        self.queues = [[deque() for _ in range(4)] for _ in range(ncore)]
+        self.bank_of = [pool.bank_of(p.core) for p in programs]
+        self.banks = [Bank(pool.bank_bytes_per_cycle, port_bytes_per_cycle,
+                           pool.core.port_bytes_per_cycle) for _ in range(pool.num_banks)]
+        self.tenant_cores: dict[int, list[int]] = {}
+        for ci, p in enumerate(programs):
+            self.tenant_cores.setdefault(p.tenant, []).append(ci)
+        # (tenant, barrier) -> the (core, position) of its arrivals so far
+        self.arrived: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        self.barriers: dict[int, list[float]] = {t: [] for t in self.tenant_cores}
+        self.tenant_fault: dict[int, float] = {}
+        self.tenant_error: dict[int, SimError] = {}
+        # What `advance` reads of a core, in one tuple (one lookup per call).
+        self.per_core = [(p.kind, p.dpdon, p.dpdby, p.cycles, p.nbytes, self.queues[ci],
+                          [False] * 4, [0] * 16, self.starts[ci], self.ends[ci], p.stop, len(p))
+                         for ci, p in enumerate(programs)]
+        self.events: list[tuple] = []
+        self.next_seq = itertools.count(1).__next__  # ties between events: insertion order
+
+    def push(self, time: float, kind: int, a: int, b: int = 0, c: int = 0) -> None:
+        heapq.heappush(self.events, (time, self.next_seq(), kind, a, b, c))
+
+    def schedule_bank(self, b: int) -> None:
+        bank = self.banks[b]
         if bank.active:
-            seq += 1
-            push(events, (bank.next_done(), seq, _BANK, b, bank.version, 0))
+            self.push(bank.next_done(), _BANK, b, bank.version)
 
-    def kill(tenant: int, now: float, error: SimError) -> None:
-        tenant_fault[tenant] = now
-        tenant_error[tenant] = error
-        members = tenant_cores[tenant]
+    def kill(self, tenant: int, now: float, error: SimError) -> None:
+        """Stop `tenant` at `now`: its cores halt, its transfers leave the banks."""
+        self.tenant_fault[tenant] = now
+        self.tenant_error[tenant] = error
+        members = self.tenant_cores[tenant]
         for ci in members:
-            dead[ci] = True
+            self.dead[ci] = True
         gone = set(members)
-        for b, bank in enumerate(banks):
+        for b, bank in enumerate(self.banks):
             before = bank.version
             bank.drop(now, gone)
             if bank.version != before:
-                schedule_bank(b)
+                self.schedule_bank(b)
 
-    def arrive(ci: int, pos: int, now: float) -> None:
+    def arrive(self, ci: int, pos: int, now: float) -> None:
         """Core `ci` reached the SYNC at `pos`; the last arrival releases them all."""
-        nonlocal seq
+        programs = self.programs
         tenant = programs[ci].tenant
         key = (tenant, programs[ci].arg[pos])
-        waiting = arrived.setdefault(key, [])
+        waiting = self.arrived.setdefault(key, [])
         waiting.append((ci, pos))
-        if len(waiting) == len(tenant_cores[tenant]):
-            release = now + sync_cycles
-            barriers[tenant].append(release)
-            del arrived[key]
+        if len(waiting) == len(self.tenant_cores[tenant]):
+            release = now + self.sync_cycles
+            self.barriers[tenant].append(release)
+            del self.arrived[key]
             for cj, pj in waiting:
-                ends[cj][pj] = release
-                seq += 1
-                push(events, (release, seq, _RESUME, cj, 0, 0))
+                self.ends[cj][pj] = release
+                self.push(release, _RESUME, cj)
 
-    def advance(ci: int, now: float, done_e: int, done_i: int) -> None:
+    def advance(self, ci: int, now: float, done_e: int, done_i: int) -> None:
         """Complete instruction `done_i` on engine `done_e` of core `ci` (-1, -1: none, the
-        core starts or resumes), then let the core issue and start what it can at `now`."""
-        nonlocal seq
-        kind, on, by, cyc, nb, q, eng_busy, tok, start, end, stop, n = per_core[ci]
-        issued = inflight[ci]
+        core starts or resumes), then let the core issue and start what it can at `now`.
+        The hot path: it reads what it needs into locals once."""
+        kind, on, by, cyc, nb, q, eng_busy, tok, start, end, stop, n = self.per_core[ci]
+        queue_depth, events, push, next_seq = (self.queue_depth, self.events, heapq.heappush,
+                                               self.next_seq)
+        issued = self.inflight[ci]
         # `check`: the engines whose head may have become startable since the core's last
         # `advance` (it freed up or got tokens). The others are known to be stuck and stay so
         # until one of those happens to them or they get a new head, so they are not looked at.
@@ -562,9 +224,9 @@ def simulate(programs: Sequence[CoreProgram], pool: PoolConfig, *,
                 for s in _GIVE[done_e][m]:
                     tok[s] += 1
             check = 1 << done_e | m
-        if dead[ci]:
+        if self.dead[ci]:
             check = 15  # its last `advance` may have stopped halfway, at the fault
-        pc, held = pcs[ci], blocked[ci]
+        pc, held = self.pcs[ci], self.blocked[ci]
         while True:
             while not held and pc < n:  # the level-2 dispatcher
                 k = kind[pc]
@@ -579,21 +241,20 @@ def simulate(programs: Sequence[CoreProgram], pool: PoolConfig, *,
                     pc += 1
                 elif k == FRAME_ITEM:  # fetch the frame, then go on
                     start[pc] = now
-                    end[pc] = now + frame_cycles
+                    end[pc] = now + self.frame_cycles
                     held = True
-                    seq += 1
-                    push(events, (now + frame_cycles, seq, _RESUME, ci, 0, 0))
+                    push(events, (now + self.frame_cycles, next_seq(), _RESUME, ci, 0, 0))
                     pc += 1
                 elif issued:  # SYNC, END and fences wait for everything issued
                     break
                 elif k == SYNC_ITEM:
                     start[pc] = now
                     held = True
-                    arrive(ci, pc, now)
+                    self.arrive(ci, pc, now)
                     pc += 1
                 elif k == END_ITEM:
                     start[pc] = end[pc] = now
-                    finish[ci] = now
+                    self.finish[ci] = now
                     pc += 1
                 else:  # FENCE_ITEM: SYNC/END inside a frame
                     start[pc] = end[pc] = now
@@ -620,68 +281,75 @@ def simulate(programs: Sequence[CoreProgram], pool: PoolConfig, *,
                     for s in slots:
                         tok[s] -= 1
                 if i == stop:
-                    pcs[ci], blocked[ci], inflight[ci] = pc, held, issued
-                    tenant = programs[ci].tenant
-                    kill(tenant, now, errors.pop(tenant, None) or SimError(
-                        f"stopped at instruction {programs[ci].arg[i]}"))
+                    self.pcs[ci], self.blocked[ci], self.inflight[ci] = pc, held, issued
+                    tenant = self.programs[ci].tenant
+                    self.kill(tenant, now, self.errors.pop(tenant, None) or SimError(
+                        f"stopped at instruction {self.programs[ci].arg[i]}"))
                     return
                 qe.popleft()
                 eng_busy[e] = True
                 start[i] = now
                 started |= 1 << e
-                seq += 1
-                push(events, (now + cyc[i], seq, _DMA if nb[i] else _DONE, ci, e, i))
+                push(events, (now + cyc[i], next_seq(), _DMA if nb[i] else _DONE, ci, e, i))
             # Starting engines gives the dispatcher nothing it waits for (a fetch, the end of
             # what is in flight before a SYNC, END or fence), except room in the queue it
             # stopped at.
             if held or pc >= n or not (started >> kind[pc]) & 1:
-                pcs[ci], blocked[ci], inflight[ci] = pc, held, issued
+                self.pcs[ci], self.blocked[ci], self.inflight[ci] = pc, held, issued
                 return
             check = 0
 
-    for ci in range(ncore):
-        advance(ci, 0.0, -1, -1)
-    now = 0.0
-    pop = heapq.heappop
-    while events:
-        now, _, ev, a, b, c = pop(events)
-        if ev == _DONE:
-            if not dead[a]:
-                advance(a, now, b, c)
-        elif ev == _DMA:
-            if not dead[a]:
-                bank = banks[bank_of[a]]
-                seq += 1
-                bank.join(now, nbs[a][c], seq, (a, b, c))
-                seq += 1  # `schedule_bank`, inline
-                push(events, (bank.next_done(), seq, _BANK, bank_of[a], bank.version, 0))
-        elif ev == _BANK:
-            bank = banks[a]
-            if b != bank.version:
-                continue  # superseded by a later change of the bank
-            for ci, e, i in bank.pop_done(now):
-                advance(ci, now, e, i)
-            schedule_bank(a)
-        elif not dead[a]:  # _RESUME
-            blocked[a] = False
-            advance(a, now, -1, -1)
+    def run(self) -> Schedule:
+        programs, dead, banks, bank_of = self.programs, self.dead, self.banks, self.bank_of
+        nbs = [p.nbytes for p in programs]
+        advance, events, next_seq, push = self.advance, self.events, self.next_seq, heapq.heappush
+        for ci in range(len(programs)):
+            advance(ci, 0.0, -1, -1)
+        now = 0.0
+        pop = heapq.heappop
+        while events:
+            now, _, ev, a, b, c = pop(events)
+            if ev == _DONE:
+                if not dead[a]:
+                    advance(a, now, b, c)
+            elif ev == _DMA:
+                if not dead[a]:
+                    bank = banks[bank_of[a]]
+                    bank.join(now, nbs[a][c], next_seq(), (a, b, c))
+                    push(events, (bank.next_done(), next_seq(), _BANK, bank_of[a], bank.version,
+                                  0))
+            elif ev == _BANK:
+                bank = banks[a]
+                if b != bank.version:
+                    continue  # superseded by a later change of the bank
+                for ci, e, i in bank.pop_done(now):
+                    advance(ci, now, e, i)
+                self.schedule_bank(a)
+            elif not dead[a]:  # _RESUME
+                self.blocked[a] = False
+                advance(a, now, -1, -1)
+        return self._schedule(now)
 
-    stuck = [ci for ci in range(ncore) if finish[ci] is None and not dead[ci]]
-    for ci in stuck:
-        tenant = programs[ci].tenant
-        if tenant in tenant_fault:
-            continue
-        i = next((qe[0] for qe in queues[ci] if qe), pcs[ci])
-        error = DependencyError(
-            f"core {programs[ci].core} cannot make progress at instruction "
-            f"{programs[ci].arg[i] if i < len(programs[ci]) else i}: a dpdon no instruction "
-            f"satisfies, or a barrier some core never reaches")
-        kill(tenant, now, error)
-    for b in banks:
-        b.update(now)
-    cores = [CoreTimes(p, np.array(s, np.float64), np.array(e, np.float64), f)
-             for p, s, e, f in zip(programs, starts, ends, finish, strict=True)]
-    done = [f for f in finish if f is not None] + list(tenant_fault.values())
-    return Schedule(cores, tenant_fault, tenant_error, barriers,
-                    [b.busy for b in banks], [b.moved for b in banks],
-                    max(done, default=0.0), stuck)
+    def _schedule(self, now: float) -> Schedule:
+        """Stop the tenants still stuck at `now` (a dpdon never satisfied, a barrier never
+        reached) and collect the times."""
+        programs, finish = self.programs, self.finish
+        stuck = [ci for ci in range(len(programs)) if finish[ci] is None and not self.dead[ci]]
+        for ci in stuck:
+            tenant = programs[ci].tenant
+            if tenant in self.tenant_fault:
+                continue
+            i = next((qe[0] for qe in self.queues[ci] if qe), self.pcs[ci])
+            error = DependencyError(
+                f"core {programs[ci].core} cannot make progress at instruction "
+                f"{programs[ci].arg[i] if i < len(programs[ci]) else i}: a dpdon no "
+                f"instruction satisfies, or a barrier some core never reaches")
+            self.kill(tenant, now, error)
+        for b in self.banks:
+            b.update(now)
+        cores = [CoreTimes(p, np.array(s, np.float64), np.array(e, np.float64), f)
+                 for p, s, e, f in zip(programs, self.starts, self.ends, finish, strict=True)]
+        done = [f for f in finish if f is not None] + list(self.tenant_fault.values())
+        return Schedule(cores, self.tenant_fault, self.tenant_error, self.barriers,
+                        [b.busy for b in self.banks], [b.moved for b in self.banks],
+                        max(done, default=0.0), stuck)

@@ -23,15 +23,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from fvir.backend.timing import ENGINE_NAMES, FRAME_ITEM, SYNC_ITEM, InstrTable
+from fvir.backend.items import ENGINE_NAMES, FRAME_ITEM, SYNC_ITEM, InstrTable
+from fvir.backend.report import RunReport
 from fvir.isa.spec import Opcode
-
-if TYPE_CHECKING:
-    from fvir.backend.machine import RunReport
 
 # Thread ids: frame lanes 0, 1, ...; engine e is ENGINE_TID + e; then the dispatcher.
 FRAMES_TID, ENGINE_TID, DISPATCH_TID = 0, 10, 20

@@ -31,10 +31,13 @@ its outputs.
                       --check, check {bit_exact, cosine, max_abs_err, max_rel_err, ok}
                       (cosine and the errors null, and `onnxruntime` saying why, when
                       onnxruntime cannot run the model)
-  --save-outputs DIR  write every output to DIR/NAME.npy
+  --save-outputs DIR  write every output to DIR/NAME.npy (with --inputs: DIR/SET/NAME.npy)
   --no-cache          compile now: without it a compiled model is kept in the package cache
                       (`fv cache info`) and reused by the next run with the same model,
                       hardware and shapes (--check always compiles)
+  --inputs DIR        run every input set in DIR through the one linked executable: one
+                      .npy per set (single-input models) or one .npz per set by input name;
+                      the timing once, the numerics of the sets on the host threads
 
 Host segments (ops the accelerator does not run) execute in numpy between accelerator
 segments; their wall time is `host_ms`, not part of `cycles`.
@@ -89,6 +92,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--save-outputs", metavar="DIR", help="write every output to DIR/NAME.npy")
     parser.add_argument("--no-cache", action="store_true",
                         help="compile now, bypassing the package cache (fv cache info)")
+    parser.add_argument("--inputs", metavar="DIR",
+                        help="run every input set in DIR (one .npy per set, or .npz by input "
+                             "name) through the one linked executable (sim)")
 
 
 def parse_inputs(specs: list[str]) -> dict[str, np.ndarray]:
@@ -168,7 +174,8 @@ def run(args: argparse.Namespace) -> int:
     if args.backend == "reference":
         for flag, value, default in (("--check", args.check, False), ("--trace", args.trace, None),
                                      ("--dtype", args.dtype, "int8"), ("--cores", args.cores, 1),
-                                     ("--hw", args.hw, DEFAULT_HW)):
+                                     ("--hw", args.hw, DEFAULT_HW),
+                                     ("--inputs", args.inputs, None)):
             if value != default:
                 raise UserError(f"{flag} applies to the sim backend only")
         return _run_reference(args)
@@ -282,6 +289,15 @@ def _run_sim(args: argparse.Namespace) -> int:
     link_us = exe.link_time_s * 1e6
     machine.load(name, exe, [inputs[n] for n in names])
     timings["link_s"] = time.perf_counter() - t0
+    if args.inputs:  # many input sets: fvir.backend.batch runs and summarises them
+        from fvir.backend.batch import run_input_dir
+
+        if args.check or args.trace:
+            raise UserError("--inputs does not combine with --check or --trace")
+
+        batch = run_input_dir(machine, name, args.inputs, args.save_outputs)
+        print(json.dumps(batch.summary(), indent=2) if args.json else batch.text())
+        return 0
     t0 = time.perf_counter()
     report = machine.run(trace=args.trace)
     timings["sim_s"] = time.perf_counter() - t0

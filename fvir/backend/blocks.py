@@ -1,0 +1,142 @@
+"""Strided 3-D blocks of the on-chip buffers and DDR: extents, bounds checks, views, stores.
+
+1. A block is (start, shape, strides) in elements; `block_end` is one past its highest element,
+   `check_buf` raises `BufferFault` when that passes the buffer's end.
+2. `view` is a strided numpy view (no copy); `store` writes a block, letting the later write in
+   loop order win where the block overlaps itself (the sequential pseudo-code's result).
+3. `collapse` merges axes every stride walks contiguously (fewer axes, the same copy);
+   `padded` and `window` give a compute instruction its (padded) input block.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fvir.backend.faults import BufferFault, ProgramError
+from fvir.backend.requant import activate_real, requant
+from fvir.backend.state import BUF_NAMES, CoreState
+from fvir.backend.steps import Fields
+from fvir.isa.spec import Buf
+
+Shape = tuple[int, ...]
+
+
+def block_end(start: int, shape: Shape, strides: Shape) -> int:
+    """One past the highest element a non-empty block touches."""
+    return start + sum((n - 1) * s for n, s in zip(shape, strides, strict=True)) + 1
+
+
+def check_buf(state: CoreState, op: str, access: str, buf: int, start: int, shape: Shape,
+               strides: Shape) -> None:
+    if 0 in shape:
+        return
+    end = block_end(start, shape, strides)
+    size = state.raw[buf].size
+    if end > size:
+        raise BufferFault(op, access, BUF_NAMES[Buf(buf)], start, end, size)
+
+
+def view(arr: np.ndarray, start: int, shape: Shape, strides: Shape) -> np.ndarray:
+    """A strided view of the 1-D contiguous `arr` (element strides; bounds already checked)."""
+    item = arr.itemsize
+    return np.ndarray(shape, arr.dtype, buffer=arr, offset=start * item,
+                      strides=tuple(s * item for s in strides))
+
+
+def injective(shape: Shape, strides: Shape) -> bool:
+    """Whether no two elements of the block share an address (sufficient test: each stride,
+    in increasing order, exceeds the reach of the smaller ones)."""
+    reach = 0
+    for s, n in sorted((s, n) for n, s in zip(shape, strides, strict=True) if n > 1):
+        if s <= reach:
+            return False
+        reach += (n - 1) * s
+    return True
+
+
+def store(arr: np.ndarray, start: int, shape: Shape, strides: Shape, values: np.ndarray) -> None:
+    """Write `values` into the block; where the block overlaps itself, the last write in loop
+    (C) order wins, as in the sequential pseudo-code."""
+    if 0 in shape:
+        return
+    if injective(shape, strides):
+        view(arr, start, shape, strides)[...] = values
+        return
+    axes = np.ix_(*(np.arange(n) * s for n, s in zip(shape, strides, strict=True)))
+    flat = (start + sum(axes)).ravel()[::-1]  # addresses in loop order, reversed
+    vals = np.broadcast_to(values, shape).ravel()[::-1]
+    where, first = np.unique(flat, return_index=True)  # first in reverse = last written
+    arr[where] = vals[first]
+
+
+def read_bias(state: CoreState, op: str, addr: int, n: int) -> np.ndarray:
+    """BIAS32[addr + 4*o] for o < n: int64 in int8 mode, the float biases in fp32 mode."""
+    check_buf(state, op, "reads", Buf.BIAS, addr, (4 * n,), (1,))
+    if state.mode == "int8":
+        return state.bias[addr : addr + 4 * n].view("<i4").astype(np.int64)
+    return state.bias[addr : addr + 4 * n : 4]
+
+
+def write_out(state: CoreState, start: int, shape: Shape, strides: Shape, acc: np.ndarray,
+               shift: int, act: int, arg: int) -> None:
+    """Requantize (int8) or activate (fp32) the accumulators and store them in the fmap."""
+    if state.mode == "int8":
+        out = requant(acc, shift, act, arg)
+    else:
+        out = activate_real(acc.astype(np.float32, copy=False), act, arg)
+    store(state.fmap, start, shape, strides, out.reshape(shape))
+
+
+
+def byte_strides(strides: Shape) -> dict[int, Shape]:
+    """Element strides in bytes for both storage dtypes (uint8: 1 byte, float32: 4)."""
+    return {1: strides, 4: tuple(4 * s for s in strides)}
+
+
+def collapse(shape: Shape, *strides: Shape) -> tuple[Shape, tuple[Shape, ...]]:
+    """Merge adjacent axes that every one of `strides` walks contiguously (the same addresses
+    in the same order, so a copy over fewer axes)."""
+    dims = [[n, *(s[i] for s in strides)] for i, n in enumerate(shape)]
+    out = [dims[-1]]
+    for d in reversed(dims[:-1]):
+        inner = out[-1]
+        if all(d[j] == inner[0] * inner[j] for j in range(1, len(d))):
+            inner[0] *= d[0]
+        else:
+            out.append(d)
+    out.reverse()
+    return (tuple(d[0] for d in out),
+            tuple(tuple(d[j] for d in out) for j in range(1, len(strides) + 1)))
+
+
+
+def padded(x: np.ndarray, pads: tuple[int, int, int, int], fill: float,
+            dtype: type) -> np.ndarray:
+    """P: the block X with pad_t/pad_l/pad_b/pad_r rows and columns of `fill` around it."""
+    pt, pl, pb, pr = pads
+    p = np.full((x.shape[0] + pt + pb, x.shape[1] + pl + pr, x.shape[2]), fill, dtype)
+    p[pt : pt + x.shape[0], pl : pl + x.shape[1]] = x
+    return p
+
+
+def pads_of(f: Fields) -> tuple[int, int, int, int]:
+    return f["pad_t"], f["pad_l"], f["pad_b"], f["pad_r"]
+
+
+def window(op: str, state: CoreState, f: Fields, in_rows: int, in_cols: int, chans: int,
+            cfg: Fields) -> np.ndarray:
+    """The input block X (a view of the fmap), bounds-checked."""
+    check_window(op, f, in_rows, in_cols)
+    shape = (in_rows, in_cols, chans)
+    strides = (cfg["in_row_stride"], cfg["in_pix_stride"], 1)
+    check_buf(state, op, "reads", Buf.FMAP, f["in_addr"], shape, strides)
+    if 0 in shape:
+        return np.zeros(shape, state.fmap.dtype)
+    return view(state.fmap, f["in_addr"], shape, strides)
+
+
+def check_window(op: str, f: Fields, in_rows: int, in_cols: int) -> None:
+    if in_rows < 0 or in_cols < 0:
+        raise ProgramError(
+            f"padding ({f['pad_t']}, {f['pad_l']}, {f['pad_b']}, {f['pad_r']}) exceeds the "
+            f"input window of the {f['rows']} x {f['cols']} output block", op)

@@ -1,0 +1,225 @@
+"""The MISC engine's instructions: POOLINIT, POOL, ELEWINIT, ELEW and ACT.
+
+1. POOL reads windows of the padded input block: int8 MAX is a maximum over kernel offsets in
+   int16 (padding below every int8); AVG sums in float64 (exact for int8) and requantizes with
+   `avg_mul` / `avg_shift`; fp32 mode divides by the window size.
+2. ELEW is planned per latched ELEWINIT (`_ElewPlan`): a (+ or *) b with the input shifts, in
+   the narrowest of int16 / int32 / int64 that no intermediate can leave, then requantized.
+3. ACT maps every byte through a 256-entry table built from the real function (fp32 mode: the
+   function itself).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import lru_cache
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from fvir.backend.blocks import (
+    block_end,
+    check_buf,
+    injective,
+    padded,
+    pads_of,
+    store,
+    view,
+    window,
+)
+from fvir.backend.faults import ProgramError
+from fvir.backend.memory import Memory
+from fvir.backend.requant import act_sat8, activate_real, rshift_round, sat8
+from fvir.backend.state import CoreState
+from fvir.backend.steps import Fields, Step, check_positive, configured_step
+from fvir.isa.spec import ActFunc, Buf, ElewType, PoolType
+
+# ---------------------------------------------------------------------------------------------
+# POOL
+
+
+def poolinit(state: CoreState, mem: Memory, f: Fields) -> None:
+    """POOLINIT: latch the pooling configuration."""
+    check_positive("POOLINIT", f, ("kernel_h", "kernel_w", "stride_h", "stride_w"))
+    state.pool_cfg = dict(f)
+
+
+_NO_VALUE = -(1 << 15)  # max-pool padding in int8 mode: below every int8
+
+
+def pool(state: CoreState, mem: Memory, f: Fields) -> None:
+    """POOL: one output block with the latched POOLINIT configuration."""
+    c = state.pool_cfg
+    if c is None:
+        raise ProgramError("no POOLINIT before it (a frame must issue its own)", "POOL")
+    rows, cols, chans = f["rows"], f["cols"], f["chans"]
+    if rows == 0 or cols == 0 or chans == 0:
+        return
+    kh, kw, sh, sw = c["kernel_h"], c["kernel_w"], c["stride_h"], c["stride_w"]
+    pads = pads_of(f)
+    in_rows = (rows - 1) * sh + kh - pads[0] - pads[2]
+    in_cols = (cols - 1) * sw + kw - pads[1] - pads[3]
+    x = window("POOL", state, f, in_rows, in_cols, chans, c)
+    out_shape = (rows, cols, chans)
+    out_strides = (c["out_row_stride"], c["out_pix_stride"], 1)
+    check_buf(state, "POOL", "writes", Buf.FMAP, f["out_addr"], out_shape, out_strides)
+
+    is_max = c["pool_type"] == PoolType.MAX
+    if is_max and state.mode == "int8":
+        # int16 with a fill below every int8, one maximum per kernel offset.
+        p = padded(x, pads, _NO_VALUE, np.int16)
+        acc = None
+        for ky in range(kh):
+            for kx in range(kw):
+                tap = p[ky : ky + (rows - 1) * sh + 1 : sh, kx : kx + (cols - 1) * sw + 1 : sw]
+                acc = tap.copy() if acc is None else np.maximum(acc, tap, out=acc)
+        assert acc is not None  # kh, kw >= 1 (POOLINIT checks)
+        if (acc == _NO_VALUE).any():
+            raise ProgramError("a max-pool window lies entirely in the padding", "POOL")
+        store(state.fmap, f["out_addr"], out_shape, out_strides, acc.astype(np.int8))
+        return
+    # int8 sums in float64 are exact (255 * 255 * 128 < 2**53); fp32 mode computes in float32.
+    dtype = np.float64 if state.mode == "int8" else np.float32
+    p = padded(x, pads, -np.inf if is_max else 0.0, dtype)
+    windows = sliding_window_view(p, (kh, kw), axis=(0, 1))[
+        : (rows - 1) * sh + 1 : sh, : (cols - 1) * sw + 1 : sw]  # [rows, cols, chans, kh, kw]
+    if is_max:
+        out = windows.max(axis=(3, 4))
+        if np.isneginf(out).any():
+            raise ProgramError("a max-pool window lies entirely in the padding", "POOL")
+        if state.mode == "int8":
+            out = out.astype(np.int8)
+    elif state.mode == "int8":
+        total = windows.sum(axis=(3, 4)).astype(np.int64)
+        out = sat8(rshift_round(total * c["avg_mul"], c["avg_shift"])).astype(np.int8)
+    else:
+        out = windows.sum(axis=(3, 4)) / np.float32(kh * kw)
+    store(state.fmap, f["out_addr"], out_shape, out_strides, out)
+
+
+# ---------------------------------------------------------------------------------------------
+# ELEW
+
+
+def elewinit(state: CoreState, mem: Memory, f: Fields) -> None:
+    """ELEWINIT: latch the element-wise unit's configuration."""
+    state.elew_cfg = dict(f)
+
+
+class _ElewPlan:
+    """One ELEW under one latched ELEWINIT. int8 mode computes in the narrowest of int16,
+    int32 and int64 that no intermediate of the int64 pseudo-code can leave (so the results
+    are the same)."""
+
+    __slots__ = ("a_addr", "act", "act_arg", "add", "b_addr", "dtype", "ends", "in_strides", "inj",
+                 "out_addr", "out_strides", "shape", "shift_a", "shift_b", "shift_out")
+
+    def __init__(self, f: Fields, c: Fields) -> None:
+        self.shape = (f["rows"], f["cols"], f["chans"])
+        self.in_strides = (c["in_row_stride"], c["in_pix_stride"], 1)
+        self.out_strides = (c["out_row_stride"], c["out_pix_stride"], 1)
+        self.a_addr, self.b_addr, self.out_addr = f["in_a"], f["in_b"], f["out_addr"]
+        self.ends = (block_end(self.a_addr, self.shape, self.in_strides),
+                     block_end(self.b_addr, self.shape, self.in_strides),
+                     block_end(self.out_addr, self.shape, self.out_strides))
+        self.inj = injective(self.shape, self.out_strides)
+        self.add = c["elew_type"] == ElewType.ADD
+        self.shift_a, self.shift_b, self.shift_out = c["shift_a"], c["shift_b"], c["shift_out"]
+        self.act, self.act_arg = c["act"], c["act_arg"]
+        a, b = 128 << self.shift_a, 128 << self.shift_b
+        bound = (a + b if self.add else a * b) + (1 << self.shift_out) + 256
+        bound *= max(1, abs(self.act_arg))
+        self.dtype = np.int16 if bound < 1 << 15 else np.int32 if bound < 1 << 31 else np.int64
+
+    def run(self, state: CoreState) -> None:
+        fm = state.fmap
+        size = fm.size
+        shape, ins, outs = self.shape, self.in_strides, self.out_strides
+        if self.ends[0] > size:
+            check_buf(state, "ELEW", "reads", Buf.FMAP, self.a_addr, shape, ins)
+        if self.ends[1] > size:
+            check_buf(state, "ELEW", "reads", Buf.FMAP, self.b_addr, shape, ins)
+        if self.ends[2] > size:
+            check_buf(state, "ELEW", "writes", Buf.FMAP, self.out_addr, shape, outs)
+        a = view(fm, self.a_addr, shape, ins)
+        b = view(fm, self.b_addr, shape, ins)
+        if state.mode == "int8":
+            acc = a.astype(self.dtype)
+            if self.shift_a:
+                acc <<= self.shift_a
+            b2 = b.astype(self.dtype)
+            if self.shift_b:
+                b2 <<= self.shift_b
+            if self.add:
+                acc += b2
+            else:
+                acc *= b2
+            s = self.shift_out
+            if s > 0:
+                acc += 1 << (s - 1)
+                acc >>= s
+            out = act_sat8(acc, self.act, self.act_arg)
+        else:
+            acc = a + b if self.add else a * b
+            out = activate_real(acc.astype(np.float32, copy=False), self.act, self.act_arg)
+        if self.inj:
+            view(fm, self.out_addr, shape, outs)[...] = out
+        else:
+            store(fm, self.out_addr, shape, outs, out)
+
+
+def elew_step(f: Fields) -> Step:
+    f = dict(f)
+    return configured_step("ELEW", lambda s: s.elew_cfg,
+                            0 in (f["rows"], f["cols"], f["chans"]),
+                            lambda cfg: _ElewPlan(f, cfg))
+
+
+def elew(state: CoreState, mem: Memory, f: Fields) -> None:
+    """ELEW: a (+ or *) b over one block, requantized."""
+    elew_step(f)(state, mem)
+
+
+# ---------------------------------------------------------------------------------------------
+# ACT
+
+
+def _real_function(func: int) -> Callable[[np.ndarray], np.ndarray]:
+    if func == ActFunc.IDENTITY:
+        return lambda v: v
+    if func == ActFunc.RELU:
+        return lambda v: np.maximum(v, 0)
+    if func == ActFunc.SIGMOID:
+        def sigmoid(v: np.ndarray) -> np.ndarray:
+            with np.errstate(over="ignore"):  # exp(-v) -> inf gives the right limit 0
+                return 1 / (1 + np.exp(-v))
+        return sigmoid
+    if func == ActFunc.TANH:
+        return np.tanh
+    raise ProgramError(f"unknown function {func}", "ACT")
+
+
+@lru_cache(maxsize=256)
+def act_table(func: int, in_frac: int, out_frac: int) -> np.ndarray:
+    """ACT's lookup table indexed by the input's byte (uint8 view of q): int8 outputs."""
+    q = np.arange(256, dtype=np.uint8).view(np.int8).astype(np.float64)
+    y = _real_function(func)(q * math.ldexp(1.0, -in_frac))
+    table = sat8(np.floor(y * math.ldexp(1.0, out_frac) + 0.5)).astype(np.int8)
+    table.flags.writeable = False
+    return table
+
+
+def act(state: CoreState, mem: Memory, f: Fields) -> None:
+    """ACT: a function through a 256-entry table (fp32 mode: the function itself)."""
+    n, in_addr, out_addr = f["length"], f["in_addr"], f["out_addr"]
+    if n == 0:
+        return
+    check_buf(state, "ACT", "reads", Buf.FMAP, in_addr, (n,), (1,))
+    check_buf(state, "ACT", "writes", Buf.FMAP, out_addr, (n,), (1,))
+    if state.mode == "int8":
+        table = act_table(f["func"], f["in_frac"], f["out_frac"])
+        state.fmap[out_addr : out_addr + n] = table[state.raw[Buf.FMAP][in_addr : in_addr + n]]
+    else:
+        x = state.fmap[in_addr : in_addr + n]
+        state.fmap[out_addr : out_addr + n] = _real_function(f["func"])(x).astype(np.float32)

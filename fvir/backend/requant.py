@@ -1,0 +1,133 @@
+"""Requantization: the pseudo-code's integer helpers (docs/isa.md, Pseudo-code helpers) and the
+exact products of int8 operands, shared by CONV, MVM, POOL and ELEW.
+
+1. `rshift_round`, `sat8`, `activate`, `requant` are the int64 definitions; `activate_real` is
+   fp32 mode's meaning of a fused activation.
+2. `exact_matmul`: int8 products are exact in float32 BLAS while a partial sum has at most
+   `EXACT_F32_TERMS` terms; longer reductions are cut into such chunks added in int64.
+3. `bias_term`, `requant_acc`, `act_sat8`: the same requantization in int32 whenever no
+   intermediate can leave int32 (checked from the bias and the accumulator bound), which gives
+   the same results as int64; bias terms are kept in a small content-keyed cache.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fvir.backend.faults import ProgramError
+from fvir.isa.spec import Act
+
+EXACT_F32_TERMS = 1024
+"""Largest number of int8 x int8 products a float32 sum holds exactly (1024 * 2**14 = 2**24)."""
+
+EXACT_F32_LIMIT = 1 << 24
+"""Every integer of magnitude at most 2**24 is a float32."""
+
+
+def rshift_round(x: np.ndarray, s: int) -> np.ndarray:
+    """(x + 2**(s-1)) >> s for s > 0 (arithmetic shift: round half up), x for s == 0."""
+    if s <= 0:
+        return x
+    return (x + (1 << (s - 1))) >> s
+
+
+def sat8(x: np.ndarray) -> np.ndarray:
+    return np.clip(x, -128, 127)
+
+
+def activate(y: np.ndarray, act: int, arg: int) -> np.ndarray:
+    """The fused activation on int64 values in the output's fixed point."""
+    if act == Act.NONE:
+        return y
+    if act == Act.RELU:
+        return np.maximum(y, 0)
+    if act == Act.RELU6:
+        return np.minimum(np.maximum(y, 0), arg)
+    if act == Act.LEAKY:
+        return np.where(y >= 0, y, rshift_round(y * arg, 8))
+    raise ProgramError(f"unknown activation {act}")
+
+
+def requant(acc: np.ndarray, s: int, act: int, arg: int) -> np.ndarray:
+    """int64 accumulator -> int8 output."""
+    return sat8(activate(rshift_round(acc, s), act, arg)).astype(np.int8)
+
+
+def activate_real(y: np.ndarray, act: int, arg: int) -> np.ndarray:
+    """fp32 mode's meaning of a fused activation (see the module docstring)."""
+    if act == Act.NONE:
+        return y
+    if act == Act.RELU:
+        return np.maximum(y, np.float32(0))
+    if act == Act.RELU6:
+        return np.clip(y, np.float32(0), np.float32(6))
+    if act == Act.LEAKY:
+        return np.where(y >= 0, y, y * np.float32(arg / 256)).astype(np.float32)
+    raise ProgramError(f"unknown activation {act}")
+
+
+def exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b for float32 matrices holding int8 values, exactly, as int64: float32 BLAS on
+    chunks of at most EXACT_F32_TERMS terms of the reduction, chunks added in int64."""
+    k = a.shape[1]
+    if k <= EXACT_F32_TERMS:
+        return (a @ b).astype(np.int64)
+    out = np.zeros((a.shape[0], b.shape[1]), np.int64)
+    for k0 in range(0, k, EXACT_F32_TERMS):
+        out += (a[:, k0 : k0 + EXACT_F32_TERMS] @ b[k0 : k0 + EXACT_F32_TERMS]).astype(np.int64)
+    return out
+
+
+
+_TERMS: dict[tuple[bytes, int, int, int], tuple[np.ndarray, np.ndarray | None]] = {}
+
+
+def bias_term(raw: np.ndarray, shift_bias: int, s: int,
+               acc_bound: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """(BIAS32 << shift_bias) plus rshift_round's rounding 2**(s-1), int64, from the bias
+    buffer's bytes `raw`; and the same as int32 when |acc| <= acc_bound plus it cannot leave
+    int32's range (then the requantization runs in int32 with the same results)."""
+    key = (raw.tobytes(), shift_bias, s, acc_bound)
+    hit = _TERMS.get(key)
+    if hit is None:
+        term = raw.view("<i4").astype(np.int64) << shift_bias
+        if s > 0:
+            term += 1 << (s - 1)
+        fits = term.size == 0 or acc_bound + max(int(term.max()), -int(term.min())) < 1 << 31
+        hit = (term, term.astype(np.int32) if fits else None)
+        if len(_TERMS) >= 4096:
+            _TERMS.clear()
+        _TERMS[key] = hit
+    return hit
+
+
+def requant_acc(acc: np.ndarray, term64: np.ndarray, term32: np.ndarray | None, s: int,
+                 act: int, arg: int) -> np.ndarray:
+    """requant(acc + term - rounding, s, act, arg) for exact accumulators `acc` (float32 holding
+    integers of magnitude at most the bound `term32` was checked with, or int64)."""
+    if term32 is not None and acc.dtype == np.float32:
+        y = acc.astype(np.int32)
+        y += term32
+    else:
+        y = acc.astype(np.int64)
+        y += term64
+    if s > 0:
+        y >>= s
+    return act_sat8(y, act, arg)
+
+
+def act_sat8(y: np.ndarray, act: int, arg: int) -> np.ndarray:
+    """int8(sat8(activate(y))) for an int32 or int64 array `y` that may be overwritten."""
+    if act == Act.NONE:
+        np.maximum(y, -128, out=y)
+    elif act == Act.RELU:
+        np.maximum(y, 0, out=y)
+    elif act == Act.RELU6:
+        np.maximum(y, 0, out=y)
+        np.minimum(y, arg, out=y)
+        np.maximum(y, -128, out=y)
+    else:
+        y = activate(y.astype(np.int64), act, arg)
+        np.maximum(y, -128, out=y)
+    np.minimum(y, 127, out=y)
+    return y.astype(np.int8)

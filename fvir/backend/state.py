@@ -1,0 +1,148 @@
+"""A simulated core's state: its on-chip buffers, the configurations the *INIT instructions
+latch, and the dpdon/dpdby token counters (docs/isa.md, Engines and dependencies).
+
+1. `CoreState` holds the fmap, weight and bias buffers sized from `CoreConfig` (uint8 bytes in
+   int8 mode, float32 elements in fp32 mode), int8 / float32 value views of them, and the
+   latched CONVINIT / POOLINIT / ELEWINIT fields.
+2. `Tokens` is the 4 x 4 counter matrix: `take` before an instruction starts, `give` after it
+   completes, `check_empty` at the end of a frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fvir.backend.faults import DependencyError
+from fvir.backend.memory import Mode, check_mode, storage_dtype
+from fvir.hw.config import CoreConfig
+from fvir.isa.spec import SPECS, Buf, Engine, Opcode
+
+BUF_NAMES = {Buf.FMAP: "fmap", Buf.WEIGHT: "weight", Buf.BIAS: "bias"}
+
+ENGINE_OF: dict[Opcode, Engine | None] = {op: spec.engine for op, spec in SPECS.items()}
+"""The engine that executes each instruction type (None: the dispatcher)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# State
+
+
+class Tokens:
+    """The 4 x 4 dependency token counters of one core: `count[p][q]` is tok[P->Q].
+
+    `ready`/`take` before an instruction starts, `give` after it completes (docs/isa.md,
+    Engines and dependencies). `take` raises when a token is missing: a driver executing in
+    program order calls it only when every earlier instruction has completed, so a missing
+    token is one that no earlier instruction produced, and the core would wait forever.
+    """
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = [[0] * 4 for _ in range(4)]
+
+    @staticmethod
+    def check_masks(op: Opcode, dpdon: int, dpdby: int) -> None:
+        """An instruction's masks must not name its own engine; SYNC/END have none."""
+        engine = ENGINE_OF[op]
+        if engine is None:
+            if dpdon or dpdby:
+                raise DependencyError("has dependency masks, but the dispatcher runs it as a "
+                                      "full fence (dpdon and dpdby must be 0)", op.name)
+            return
+        for name, mask in (("dpdon", dpdon), ("dpdby", dpdby)):
+            if mask & engine.bit:
+                raise DependencyError(
+                    f"names its own engine {engine.name} in {name} (its bit must be 0)", op.name)
+
+    def ready(self, engine: Engine, dpdon: int) -> bool:
+        """Whether every token `dpdon` waits for is available to `engine`."""
+        e = int(engine)
+        return all(self.count[p][e] > 0 for p in range(4) if dpdon >> p & 1)
+
+    def take(self, op: Opcode, dpdon: int) -> None:
+        """Consume the tokens instruction `op` waits for (raise if one is missing)."""
+        engine = ENGINE_OF[op]
+        if engine is None or not dpdon:
+            return
+        e = int(engine)
+        missing = [p for p in range(4) if dpdon >> p & 1 and self.count[p][e] == 0]
+        if missing:
+            names = ", ".join(f"{Engine(p).name}->{engine.name}" for p in missing)
+            raise DependencyError(
+                f"waits for a {names} token that no earlier instruction produced (the core "
+                f"would deadlock)", op.name)
+        for p in range(4):
+            if dpdon >> p & 1:
+                self.count[p][e] -= 1
+
+    def give(self, op: Opcode, dpdby: int) -> None:
+        """Signal the engines in `dpdby` that instruction `op` completed."""
+        engine = ENGINE_OF[op]
+        if engine is None:
+            return
+        row = self.count[int(engine)]
+        for q in range(4):
+            if dpdby >> q & 1:
+                row[q] += 1
+
+    def leftover(self) -> list[tuple[Engine, Engine, int]]:
+        """Tokens produced but not consumed: (from, to, count)."""
+        return [(Engine(p), Engine(q), n) for p, row in enumerate(self.count)
+                for q, n in enumerate(row) if n]
+
+    def check_empty(self) -> None:
+        """A stream (a frame) must leave every counter as it found it: at zero."""
+        left = self.leftover()
+        if left:
+            listed = ", ".join(f"{p.name}->{q.name} x{n}" for p, q, n in left)
+            raise DependencyError(f"the stream ends with tokens never consumed: {listed} "
+                                  f"(each token a frame signals must be consumed within it)")
+
+    def reset(self) -> None:
+        for row in self.count:
+            row[:] = [0, 0, 0, 0]
+
+
+class CoreState:
+    """What one core's engines hold: buffers, latched configurations, token counters.
+
+    `raw[buf]` is each buffer's storage (uint8 bytes in int8 mode, float32 elements in fp32
+    mode; same length either way). `fmap`/`weight` are the value views the compute
+    instructions use (int8 views of the bytes, or the float32 arrays themselves); `bias` is the
+    raw bias buffer (int32 values are read at byte addresses). `conv_cfg`, `pool_cfg`,
+    `elew_cfg` are the fields of the last CONVINIT / POOLINIT / ELEWINIT, or None.
+    """
+
+    def __init__(self, core: CoreConfig, mode: Mode = "int8") -> None:
+        self.core = core
+        self.mode: Mode = check_mode(mode)
+        dtype = storage_dtype(self.mode)
+        self.raw: tuple[np.ndarray, np.ndarray, np.ndarray] = (
+            np.zeros(core.fmap_buffer_bytes, dtype),
+            np.zeros(core.weight_buffer_bytes, dtype),
+            np.zeros(core.bias_buffer_bytes, dtype),
+        )
+        if self.mode == "int8":
+            self.fmap = self.raw[Buf.FMAP].view(np.int8)
+            self.weight = self.raw[Buf.WEIGHT].view(np.int8)
+        else:
+            self.fmap = self.raw[Buf.FMAP]
+            self.weight = self.raw[Buf.WEIGHT]
+        self.bias = self.raw[Buf.BIAS]
+        self.conv_cfg: dict[str, int] | None = None
+        self.pool_cfg: dict[str, int] | None = None
+        self.elew_cfg: dict[str, int] | None = None
+        self.tokens = Tokens()
+
+    def clear_configs(self) -> None:
+        """Forget every latched *INIT (a frame must re-issue the ones it relies on)."""
+        self.conv_cfg = self.pool_cfg = self.elew_cfg = None
+
+    def poison(self) -> None:
+        """Overwrite every buffer with garbage (NaN in fp32 mode), so that a frame reading data
+        it did not load itself gives visibly wrong results instead of depending on which frame
+        ran on the core before it."""
+        fill = np.nan if self.mode == "fp32" else 0xA5
+        for arr in self.raw:
+            arr.fill(fill)
