@@ -132,6 +132,7 @@ def _report(exe: Any, pool: Any, prepare_s: float, times: dict[str, float]) -> d
         "frames_per_core": [int(x) for x in exe.frames_per_core],
         "busy_cycles_per_core": [int(x) for x in exe.busy_cycles],
         "predicted_cycles": int(exe.predicted_cycles),
+        "linked_cycles": int(exe.predicted_cycles),
         "clock_mhz": pool.core.clock_mhz,
         "latency_ms": exe.latency_s(pool.core.clock_mhz) * 1e3,
         "load_balance": exe.load_balance,
@@ -157,8 +158,9 @@ def _print(r: dict[str, Any]) -> None:
           f"{r['prepare_time_ms']:.1f} ms)")
     print(f"  {r['frames']} frames, {r['layers']} layers ({r['host_layers']} host), "
           f"{r['barriers']} barriers ({r['phases']} phases), balance {r['balance']}")
-    print(f"  predicted {r['predicted_cycles']} cycles = {r['latency_ms']:.3f} ms at "
-          f"{r['clock_mhz']:g} MHz; load balance {r['load_balance']:.3f} (max/mean busy)")
+    print(f"  linker's prediction {r['linked_cycles']} cycles = {r['latency_ms']:.3f} ms at "
+          f"{r['clock_mhz']:g} MHz (fv run simulates; docs/robustness.md); load balance "
+          f"{r['load_balance']:.3f} (max/mean busy)")
     print(f"  weights kept in the cores' buffers: {r['elided_weight_bytes'] / 1e6:.2f} MB of "
           f"weight loads skipped per inference")
     print(f"  {'core':>6}  {'frames':>7}  {'busy cycles':>12}  {'resident KiB':>12}")

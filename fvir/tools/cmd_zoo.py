@@ -70,16 +70,15 @@ def _list(as_json: bool) -> int:
 
 def _build(name: str, output: str, seed: int) -> int:
     from fvir import zoo
+    from fvir.tools.outputs import check_output_file, writing
 
     if seed < 0:
         raise UserError(f"--seed must be non-negative, got {seed}")
+    check_output_file(output)
     model = zoo.build(name, seed)
     data = model.SerializeToString()
-    try:
-        with open(output, "wb") as f:
-            f.write(data)
-    except OSError as exc:
-        raise UserError(f"cannot write '{output}': {exc.strerror}") from None
+    with writing(output), open(output, "wb") as f:
+        f.write(data)
     print(f"wrote {output}: {name}, seed {seed}, {len(data) / 1e6:.1f} MB")
     return 0
 
