@@ -26,6 +26,10 @@ Without `base`, every key except `name` (and `core.data_bits`, which defaults to
 `UserError` that starts with the file name and names the
 key: an unknown key (with the valid ones), a wrong type, a missing key, an invalid value, an
 unknown preset (with the valid ones), or a TOML syntax error.
+
+Numbers must be finite and within `fvir.hw.config.RANGES`: pp, icp, ocp 1-4096; clock_mhz
+1-100000; port_bytes_per_cycle and bank_bandwidth_gbps 0.01-1e12; bank_bytes up to 2^48 (256
+TiB); counts of cores and banks up to 2^20 (and num_cores up to the ISA's SYNC limit).
 """
 
 from __future__ import annotations

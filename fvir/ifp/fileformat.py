@@ -82,6 +82,7 @@ from fvir.ifp.package import (
     SegmentKind,
     TensorInfo,
 )
+from fvir.ir.lexguard import unterminated_string
 from fvir.isa.spec import INSTR_WORDS
 
 MAGIC = b"FVIRIFP\0"
@@ -344,9 +345,16 @@ def to_bytes(package: Package) -> bytes:
     return b"".join([header(_checksum(header(bytes(32)), body)), *body])
 
 
+def _umask() -> int:
+    mask = os.umask(0)  # the only way to read it; set straight back
+    os.umask(mask)
+    return mask
+
+
 def write_package(package: Package, path: str | os.PathLike[str]) -> int:
     """Write `package` to `path` and return the file's size. The file appears whole or not
-    at all: it is written next to `path` and renamed into place."""
+    at all: it is written next to `path` and renamed into place, with the mode a plain
+    `open()` would have given it (0666 less the umask; mkstemp's own is 0600)."""
     header, body = _encode(package)
     target = Path(path)
     try:
@@ -354,6 +362,7 @@ def write_package(package: Package, path: str | os.PathLike[str]) -> int:
     except OSError as exc:
         raise UserError(f"cannot write '{path}': {exc.strerror or exc}") from None
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             # Hash each piece as it is written, while it is in cache, then fill in the header.
             blank = header(bytes(32))
@@ -546,6 +555,13 @@ def _from_metadata(doc: Any) -> dict[str, Any]:
             raise TypeError(f"expected a string, got {value!r:.60}")
         return value
 
+    def host_ir(value: Any) -> str:
+        # Parsed by xDSL when the layer runs: a literal its lexer cannot end would hang it.
+        where = unterminated_string(string(value))
+        if where is not None:
+            raise ValueError(f"host IR line {where[0]}: string literal not closed")
+        return value
+
     def integer(value: Any) -> int:
         if type(value) is not int:
             raise TypeError(f"expected an integer, got {value!r:.60}")
@@ -580,7 +596,7 @@ def _from_metadata(doc: Any) -> dict[str, Any]:
             outputs=tuple(ints(x["outputs"])),
             frame_start=integer(x["frame_start"]),
             frame_count=integer(x["frame_count"]),
-            host_ir=string(x["host_ir"]),
+            host_ir=host_ir(x["host_ir"]),
         )
         for x in doc["layers"]
     ]
