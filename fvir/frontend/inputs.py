@@ -99,6 +99,9 @@ def make_inputs(names: Sequence[str], shapes: Sequence[tuple[int, ...]],
     out: dict[str, np.ndarray] = {}
     for i, (name, shape) in enumerate(zip(names, shapes, strict=True)):
         dtype = np.dtype(np.float32) if dtypes is None else np.dtype(dtypes[i])
+        if any(d < 0 for d in shape):
+            raise UserError(f"input '{name}' has shape {'x'.join(map(str, shape))}: a "
+                            "negative dim (give a static shape with --shape)")
         if name in given:
             value = given[name]
             if tuple(value.shape) != tuple(shape):
