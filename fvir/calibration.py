@@ -116,7 +116,9 @@ def observe_max(
             maxes[value] = max(m, maxes.get(value, 0.0))
 
     for sample in samples:
-        run(module, weights, sample, observe=observe)
+        # Overflow to inf is reported by `observe` as one line; numpy's warning would repeat it.
+        with np.errstate(over="ignore", invalid="ignore"):
+            run(module, weights, sample, observe=observe)
     return maxes
 
 

@@ -157,6 +157,9 @@ def load_toml(path: str | os.PathLike[str]) -> PoolConfig:
         raise UserError(f"{path}: is a directory, not a TOML file") from None
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{path}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: invalid TOML: not UTF-8 (byte {exc.object[exc.start]:#04x} "
+                        f"at offset {exc.start})") from None
     try:
         return parse_hw(data, default_name=path.stem)
     except UserError as exc:

@@ -172,9 +172,14 @@ def check_references(package: Package) -> str | None:
         for t in ids:
             if not 0 <= t < n_tensors:
                 return f"{what} tensor {t} does not exist ({n_tensors} tensors)"
+    for i, seg in enumerate(package.segments):
+        if seg.size < 0:
+            return f"segment {i} '{seg.name}' has size {seg.size}"
     for i, t in enumerate(package.tensors):
         if not 0 <= t.segment < n_segments:
             return f"tensor {i} '{t.name}' is in segment {t.segment} ({n_segments} segments)"
+        if t.offset < 0 or any(d < 0 for d in t.shape):
+            return f"tensor {i} '{t.name}' has offset {t.offset} and shape {list(t.shape)}"
     for i, layer in enumerate(package.layers):
         for t in (*layer.inputs, *layer.outputs):
             if not 0 <= t < n_tensors:

@@ -180,7 +180,7 @@ def _maybe_bad_list(rng: random.Random, good: list[int]) -> list[int]:
 
 
 def _dims(rng: random.Random, rank: int) -> list[int | str]:
-    dims: list[int | str] = [1] + _ints(rng, rank - 1, 1, 12)
+    dims: list[int | str] = [1, *_ints(rng, rank - 1, 1, 12)]
     if rng.random() < 0.15:
         dims[rng.randrange(rank)] = rng.choice([0, -1, -5, 10**6, 2**40, "N", ""])
     return dims
@@ -306,7 +306,7 @@ def onnx_graph(rng: random.Random) -> onnx.ModelProto:
         if found and out_type == dtype:
             model.graph.output[0].type.CopyFrom(found[0].type)
             return model
-    except Exception:  # noqa: BLE001, S110 (a graph ONNX cannot infer: a guessed shape)
+    except Exception:
         pass
     model.graph.output[0].CopyFrom(helper.make_tensor_value_info(x, out_type, shape))
     return model
@@ -535,7 +535,7 @@ def package_bytes(rng: random.Random, fixtures: Path) -> tuple[bytes, str]:
         pkg = replace(pkg, inputs=rng.choice([[], [99], [-1], [0, 0]]))
     try:
         data = bytearray(to_bytes(pkg))
-    except Exception as exc:  # noqa: BLE001 (the writer refusing an edit is fine: raw edit)
+    except Exception as exc:
         data = bytearray(to_bytes(_base_package(fixtures)))
         what = f"{what} (writer refused: {type(exc).__name__})"
     if what in ("meta_bytes", "header"):
@@ -551,13 +551,13 @@ def gen_package(rng: random.Random, fixtures: Path) -> Case:
     data, what = package_bytes(rng, fixtures)
     r = rng.random()
     if r < 0.35:
-        argv = ["inspect", "p.ifp"] + rng.choice([[], ["--disasm"], ["--json"]])
+        argv = ["inspect", "p.ifp", *rng.choice([[], ["--disasm"], ["--json"]])]
     elif r < 0.7:
         argv = ["link", "p.ifp", "--hw", "tiny", "--cores", str(rng.choice([1, 2, 4])),
-                "--repeat", "2"] + rng.choice([[], ["--balance", "lpt"], ["--phases", "merged"]])
+                "--repeat", "2", *rng.choice([[], ["--balance", "lpt"], ["--phases", "merged"]])]
     else:
-        argv = ["run", "p.ifp", "--hw", "tiny", "--cores", str(rng.choice([1, 2]))] + \
-            rng.choice([[], ["--dtype", "fp32"], ["--json"]])
+        argv = ["run", "p.ifp", "--hw", "tiny", "--cores", str(rng.choice([1, 2])),
+                *rng.choice([[], ["--dtype", "fp32"], ["--json"]])]
     return Case("package", "fv", argv, {"p.ifp": data}, TIMEOUT["package"], what)
 
 
@@ -594,8 +594,9 @@ def _mutate_toml(rng: random.Random, text: str) -> str:
 def gen_toml(rng: random.Random, fixtures: Path) -> Case:
     if rng.random() < 0.15:
         text = _mutate_toml(rng, SCENARIO)
-        return Case("toml", "fv", ["cloud", "s.toml", "--json"], {"s.toml": text.encode()},
-                    TIMEOUT["toml"], "scenario")
+        return Case("toml", "fv", ["cloud", "s.toml", "--json"],
+                    {"s.toml": text.encode("utf-8", "surrogateescape")}, TIMEOUT["toml"],
+                    "scenario")
     text = _mutate_toml(rng, (fixtures / "hw.toml").read_text())
     r = rng.random()
     if r < 0.6:
@@ -604,7 +605,8 @@ def gen_toml(rng: random.Random, fixtures: Path) -> Case:
         argv = ["compile", "cnn.onnx", "--hw", "h.toml", "-o", "o.ifp"]
     else:
         argv = ["run", "cnn.onnx", "--hw", "h.toml"]
-    return Case("toml", "fv", argv, {"h.toml": text.encode()}, TIMEOUT["toml"], "hardware")
+    return Case("toml", "fv", argv, {"h.toml": text.encode("utf-8", "surrogateescape")},
+                TIMEOUT["toml"], "hardware")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -631,8 +633,9 @@ def _flags(rng: random.Random, command: str) -> list[str]:
                 out += opt
         return out
 
+    model = rng.choice(MODELS)
     if command == "run":
-        return [rng.choice(MODELS)] + pick([
+        return [model, *pick([
             ["--hw", rng.choice(["tiny", "tiny", "paper-u200", "nope", "hw.toml", "outdir"])],
             ["--cores", _num(rng)], ["--dtype", rng.choice(["int8", "fp32", "fp64"])],
             ["--input", f"x={rng.choice(INPUTS)}"], ["--input", f"{hostile_text(rng)}=x.npy"],
@@ -640,34 +643,35 @@ def _flags(rng: random.Random, command: str) -> list[str]:
                                     "y=1x3x16x16", "=1"])],
             ["--seed", _num(rng)], ["--check"], ["--trace", rng.choice(OUT_PATHS)],
             ["--save-outputs", rng.choice(OUT_PATHS)], ["--stream-weights"], ["--json"],
-            ["--backend", rng.choice(["sim", "reference", "gpu"])]])
+            ["--backend", rng.choice(["sim", "reference", "gpu"])]])]
     if command == "compile":
-        return [rng.choice(MODELS)] + ["-o", rng.choice(OUT_PATHS + ["o.ifp"] * 4)] + pick([
+        return [model, "-o", rng.choice(OUT_PATHS + ["o.ifp"] * 4), *pick([
             ["--hw", rng.choice(["tiny", "tiny", "hw.toml", "nope"])],
             ["--shape", rng.choice(["x=1x3x16x16", "x=0x3x16x16", "bad"])],
-            ["--calib", rng.choice(INPUTS)], ["--seed", _num(rng)], ["--fp32"], ["--json"]])
+            ["--calib", rng.choice(INPUTS)], ["--seed", _num(rng)], ["--fp32"], ["--json"]])]
     if command == "link":
-        return [rng.choice(MODELS)] + pick([
-            ["--cores", _num(rng)], ["--core-ids", rng.choice(["0,1", "0,0", "-1", "a", "99", ""])],
+        return [model, *pick([
+            ["--cores", _num(rng)],
+            ["--core-ids", rng.choice(["0,1", "0,0", "-1", "a", "99", ""])],
             ["--hw", rng.choice(["tiny", "paper-u200", "hw.toml"])],
             ["--balance", rng.choice(["snake", "lpt", "x"])], ["--repeat", _num(rng)],
-            ["--phases", rng.choice(["layer", "merged", "x"])], ["--json"]])
+            ["--phases", rng.choice(["layer", "merged", "x"])], ["--json"]])]
     if command == "import":
-        return [rng.choice(MODELS)] + pick([
+        return [model, *pick([
             ["-o", rng.choice(OUT_PATHS)], ["--weights", rng.choice(OUT_PATHS)],
-            ["--shape", rng.choice(["x=1x3x16x16", "x=1x0x1", "q"])], ["--generic"]])
+            ["--shape", rng.choice(["x=1x3x16x16", "x=1x0x1", "q"])], ["--generic"]])]
     if command == "inspect":
-        return [rng.choice(MODELS)] + pick([
-            ["--disasm"], ["--json"], ["--layer", rng.choice(["0", "-1", "99", "x", "conv"])]])
+        return [model, *pick([["--disasm"], ["--json"],
+                              ["--layer", rng.choice(["0", "-1", "99", "x", "conv"])]])]
     if command == "zoo":
         if rng.random() < 0.5:
-            return ["list"] + pick([["--json"]])
+            return ["list", *pick([["--json"]])]
         return ["build", rng.choice(["lstm", "gru", "nope", "", "mobilenetv2"]), "-o",
-                rng.choice(OUT_PATHS)] + pick([["--seed", _num(rng)]])
+                rng.choice(OUT_PATHS), *pick([["--seed", _num(rng)]])]
     if command == "passes":
         return pick([[rng.choice(["dnn-tile", "nope", "", "dnn-quantize"])]])
-    return [rng.choice(MODELS)] + pick([["--json"], ["--duration", _num(rng)],
-                                        ["--plot", rng.choice(OUT_PATHS)]])
+    return [model, *pick([["--json"], ["--duration", _num(rng)],
+                          ["--plot", rng.choice(OUT_PATHS)]])]
 
 
 def gen_cli(rng: random.Random) -> Case:

@@ -113,7 +113,7 @@ def _child(case: Case, directory: Path, result: Path) -> None:
                     0 if exc.code is None else 1)
                 if exc.code not in (None, 0) and not isinstance(exc.code, int):
                     err.write(str(exc.code))
-            except BaseException as exc:  # noqa: BLE001 (classifying is the point)
+            except BaseException as exc:
                 tb = traceback.extract_tb(exc.__traceback__)
                 record["exc"] = {"type": type(exc).__name__,
                                  "message": (str(exc).strip().splitlines() or [""])[0][:300],
@@ -177,8 +177,8 @@ def _finish(run: _Running, status: int | None) -> Outcome:
     code = record["code"]
     outcome = "ok" if code == 0 else "error"
     lines = [line for line in stderr.splitlines() if line.strip()]
-    multi = (outcome == "error" and case.tool == "fv"
-             and not (len(lines) == 1 and ": error: " in lines[0]
+    multi = (outcome == "error" and case.tool == "fv" and bool(case.argv)
+             and not ((len(lines) == 1 and ": error: " in lines[0])
                       or any(": error: check failed" in line for line in lines)))
     return Outcome(case, outcome, code=code, stderr=stderr, leaks_warning=record["warning"],
                    multi_line=multi, seconds=seconds)

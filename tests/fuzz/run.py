@@ -22,8 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from generators import KINDS, build_fixtures, case_for, describe  # noqa: E402
-from harness import OUTCOMES, run_cases  # noqa: E402
+from generators import KINDS, build_fixtures, case_for, describe
+from harness import OUTCOMES, run_cases
 
 # Share of the inputs per kind (the ONNX and TOML kinds cost the most per case).
 SHARE = {"onnx": 0.2, "mlir": 0.3, "package": 0.2, "toml": 0.15, "cli": 0.15}
@@ -33,10 +33,10 @@ def warm_up() -> None:
     """Import what the entry points import lazily, once, before forking."""
     import onnxruntime  # noqa: F401
 
-    import fvir.backend.machine  # noqa: F401
-    import fvir.cloud.experiment  # noqa: F401
-    import fvir.compiler  # noqa: F401
-    import fvir.reference.check  # noqa: F401
+    import fvir.backend.machine
+    import fvir.cloud.experiment
+    import fvir.compiler
+    import fvir.reference.check
     import fvir.reference.int8  # noqa: F401
     from fvir.tools.fv import build_parser
     from fvir.tools.fv_opt import FvOptMain  # noqa: F401
