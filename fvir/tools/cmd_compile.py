@@ -2,7 +2,9 @@
 once per model and core type, whatever number of cores a tenant later gets.
 
   MODEL               an .onnx file, or the name of a zoo model (see 'fv zoo list'; seed 0)
-  -o OUT.ifp          the package to write (required); it appears whole or not at all
+  -o, --output OUT.ifp
+                      the package to write (required); it appears whole or not at all;
+                      an existing file is replaced, a directory or missing one is an error
   --hw PRESET|FILE    the hardware to compile for: paper-u200 (default), big-core, tiny or a
                       TOML file. Only its core matters; the package records the core's hash,
                       so it cannot be loaded for another core

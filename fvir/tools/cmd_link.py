@@ -11,11 +11,14 @@ linking took.
   --phases layer|merged
                       a barrier after every layer (default), or merge consecutive layers that
                       touch no common DDR bytes into one phase
+  --stream-weights    reload every frame's weights from DDR (default: keep the weights a
+                      core reuses in its weight buffer)
   --repeat K          links to time; the report gives the median and p99 (default 100)
   --json              print one JSON object
 
 The segments get DDR regions from a fresh allocator, in the banks of the chosen cores. The
-predicted cycles sum, over phases, the busiest core's frame costs (floored by the busiest DDR
+predicted cycles (`linked_cycles`: see docs/robustness.md for how they differ from fv compile's
+estimate and fv run's simulation) sum, over phases, the busiest core's frame costs (floored by the busiest DDR
 bank's traffic), plus a barrier per phase; host layers are not counted.
 """
 

@@ -13,9 +13,11 @@ its outputs.
   --dtype int8|fp32   int8 (default): the hardware, bit-exact; fp32: the same frames on real
                       values (checks tiling and addressing against onnxruntime)
   --input NAME=FILE.npy
-                      value of input NAME (repeatable); other inputs are seeded
-                      standard-normal values (--seed)
+                      value of input NAME (repeatable): one plain numeric array of the
+                      input's shape (not an .npz, structured or object array; pickles are
+                      never loaded); other inputs are seeded standard-normal values
   --shape NAME=DIMS   static shape of an input with dynamic dims, e.g. data=1x3x224x224
+  --seed N            seed of the random inputs (default 0; non-negative)
   --check             compare with the int8 reference executor (int8 must be bit-exact) and
                       with onnxruntime on the float model (cosine, max abs error, max relative
                       error = max |sim - ort| / max |ort|; fp32 must be <= 1e-4, unless
@@ -34,8 +36,8 @@ its outputs.
                       model; docs/robustness.md says why the three differ), latency_ms,
                       utilization (MACs / (cycles x cores x MACs per cycle)),
                       engine_utilization, host_ops, host_ms, link_us,
-                      elided_weight_bytes, outputs and, with
-                      --check, check {bit_exact, cosine, max_abs_err, max_rel_err, ok,
+                      elided_weight_bytes, outputs and, with --check,
+                      check {bit_exact, cosine, max_abs_err, max_rel_err, ok,
                       ill_conditioned and sensitivity when an fp32 mismatch is what one
                       ulp of input rounding already moves onnxruntime's output by}
                       (cosine and the errors null, and `onnxruntime` saying why, when
