@@ -17,9 +17,9 @@ linking took.
   --json              print one JSON object
 
 The segments get DDR regions from a fresh allocator, in the banks of the chosen cores. The
-predicted cycles (`linked_cycles`: see docs/robustness.md for how they differ from fv compile's
-estimate and fv run's simulation) sum, over phases, the busiest core's frame costs (floored by the busiest DDR
-bank's traffic), plus a barrier per phase; host layers are not counted.
+predicted cycles (`linked_cycles`; docs/robustness.md says how they differ from fv compile's
+estimate and fv run's simulation) sum, over phases, the busiest core's frame costs (floored
+by the busiest DDR bank's traffic), plus a barrier per phase; host layers are not counted.
 """
 
 from __future__ import annotations

@@ -29,5 +29,6 @@ def test_every_option_listed_once(command):
     body = text[usage_end:]
     for action in parser._actions:
         for flag in action.option_strings:
-            listed = re.findall(rf"^\s+(?:-\w(?: \S+)?, )?{re.escape(flag)}(?=[\s,=]|$)", body, re.M)
+            pattern = rf"^\s+(?:-\w(?: \S+)?, )?{re.escape(flag)}(?=[\s,=]|$)"
+            listed = re.findall(pattern, body, re.M)
             assert len(listed) == 1, f"'{command} --help' lists {flag} {len(listed)} times"
