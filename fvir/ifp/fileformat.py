@@ -158,6 +158,15 @@ def _checksum(header: bytes | memoryview, body: Iterator[memoryview] | list[memo
     return h.digest()
 
 
+def _numeric_kind(dtype: str) -> str | None:
+    """numpy's kind letter of a bool, integer or float dtype name, else None."""
+    try:
+        kind = np.dtype(dtype).kind
+    except (TypeError, ValueError):
+        return None
+    return kind if kind in ("b", "i", "u", "f") else None
+
+
 def check_references(package: Package) -> str | None:
     """The first dangling reference inside `package` (a frame range past the instruction
     words, an unknown tensor id...), or None. The writer refuses such a package and the reader
@@ -180,6 +189,8 @@ def check_references(package: Package) -> str | None:
             return f"tensor {i} '{t.name}' is in segment {t.segment} ({n_segments} segments)"
         if t.offset < 0 or any(d < 0 for d in t.shape):
             return f"tensor {i} '{t.name}' has offset {t.offset} and shape {list(t.shape)}"
+        if _numeric_kind(t.dtype) is None:
+            return f"tensor {i} '{t.name}' has dtype {t.dtype!r}, not a numeric type"
     for i, layer in enumerate(package.layers):
         for t in (*layer.inputs, *layer.outputs):
             if not 0 <= t < n_tensors:

@@ -62,7 +62,11 @@ def check_output_file(path: str | os.PathLike[str]) -> Path:
         if not stat.S_ISREG(mode):
             raise _fail(path, "it is not a regular file")
     parent = target.parent
-    if not parent.is_dir():
+    try:
+        parent_is_dir = parent.is_dir()
+    except OSError as exc:
+        raise _fail(path, exc.strerror or str(exc)) from None
+    if not parent_is_dir:
         raise _fail(path, f"no such directory '{parent}'")
     _probe_directory(parent, path)
     return target
@@ -74,8 +78,11 @@ def check_output_dir(path: str | os.PathLike[str]) -> Path:
     if os.fspath(path) == "":
         raise UserError("an output directory is empty")
     existing = target
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
+    try:
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+    except OSError as exc:  # a name too long, a loop of symbolic links
+        raise _fail(path, exc.strerror or str(exc)) from None
     if not existing.is_dir():
         raise _fail(path, f"'{existing}' is not a directory")
     _probe_directory(existing, path)

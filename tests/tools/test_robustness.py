@@ -220,3 +220,22 @@ def test_three_cycle_counts_are_named(files, capsys, tmp_path):
     assert main(["run", str(tmp_path / "c.ifp"), "--hw", "tiny", "--cores", "2"]) == 0
     text = capsys.readouterr().out
     assert f"linker's prediction {linked} cycles, compiler's one-core estimate {estimated}" in text
+
+
+@pytest.mark.parametrize("flag", ["--trace", "--save-outputs"])
+def test_a_name_too_long_is_one_line(files, capsys, flag):
+    name = "x" * 300
+    line = one_line(capsys, ["run", "missing.onnx", flag, name])
+    assert line == f"fv run: error: cannot write '{name}': File name too long"
+
+
+def test_tensor_dtype_must_be_numeric(files, capsys, tmp_path):
+    # The writer refuses such a package: edit the metadata JSON in place, same length.
+    dtype = read_package(files / "cnn.ifp").tensors[0].dtype
+    text = (files / "cnn.ifp").read_bytes().decode("latin-1")
+    edited = text.replace(f'"dtype": "{dtype}"', '"dtype": ""' + " " * len(dtype), 1)
+    assert edited != text
+    path = tmp_path / "dtype.ifp"
+    path.write_bytes(_resign(bytearray(edited.encode("latin-1"))))
+    line = one_line(capsys, ["link", str(path), "--hw", "tiny", "--cores", "1"])
+    assert line.startswith("fv link: error: ") and "has dtype '', not a numeric type" in line
