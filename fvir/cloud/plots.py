@@ -29,7 +29,8 @@ def write_plots(exp: Experiment, out_dir: str | Path) -> list[Path]:
         counts, _ = np.histogram(t.completions, bins)
         ax.plot(bins[:-1], counts / width, label=f"{t.name} ({t.model})")
     ax.set(xlabel="time (s)", ylabel="inferences / s", title=f"{name}: throughput per tenant")
-    ax.legend(fontsize="small")
+    if exp.pool.tenants:  # no tenants, no lines: matplotlib would warn "No artists"
+        ax.legend(fontsize="small")
     written.append(_save(fig, out / f"{name}-throughput.png"))
 
     fig, ax = plt.subplots(figsize=(8, 4))
@@ -38,7 +39,8 @@ def write_plots(exp: Experiment, out_dir: str | Path) -> list[Path]:
         ys = [len(c) for _, c in t.cores]
         ax.step(xs, [*ys, ys[-1]], where="post", label=t.name)
     ax.set(xlabel="time (s)", ylabel="cores", title=f"{name}: allocation ({exp.pool.policy})")
-    ax.legend(fontsize="small")
+    if exp.pool.tenants:
+        ax.legend(fontsize="small")
     written.append(_save(fig, out / f"{name}-allocation.png"))
 
     if exp.baselines:
