@@ -110,8 +110,14 @@ def make_inputs(names: Sequence[str], shapes: Sequence[tuple[int, ...]],
                                 f"takes {want}")
             with np.errstate(over="ignore", invalid="ignore"):
                 out[name] = value.astype(dtype, copy=False)
-        elif dtype.kind == "f":
-            out[name] = rng.standard_normal(shape, dtype=np.float32).astype(dtype, copy=False)
-        else:
-            out[name] = np.zeros(shape, dtype)
+            continue
+        try:
+            if dtype.kind == "f":
+                out[name] = rng.standard_normal(shape, dtype=np.float32).astype(dtype,
+                                                                                copy=False)
+            else:
+                out[name] = np.zeros(shape, dtype)
+        except (MemoryError, ValueError) as exc:
+            raise UserError(f"cannot make input '{name}' of shape "
+                            f"{'x'.join(map(str, shape))}: {exc}") from None
     return out

@@ -239,3 +239,20 @@ def test_tensor_dtype_must_be_numeric(files, capsys, tmp_path):
     path.write_bytes(_resign(bytearray(edited.encode("latin-1"))))
     line = one_line(capsys, ["link", str(path), "--hw", "tiny", "--cores", "1"])
     assert line.startswith("fv link: error: ") and "has dtype '', not a numeric type" in line
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "cannot read calibration data 'c.npy': the file is empty"),
+    (None, "'c.npy': input 'x' has dtype complex64, expected a bool, integer or float array"),
+])
+def test_bad_calibration_files(files, capsys, monkeypatch, tmp_path, content, message):
+    monkeypatch.chdir(tmp_path)
+    if content is None:
+        np.save("c.npy", np.zeros((1, 3, 16, 16), np.complex64))
+    else:
+        Path("c.npy").write_bytes(content)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the ComplexWarning used to leak
+        line = one_line(capsys, ["compile", str(files / "cnn.onnx"), "--hw", "tiny", "-o",
+                                 "o.ifp", "--calib", "c.npy"])
+    assert line == f"fv compile: error: {message}"
