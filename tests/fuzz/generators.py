@@ -390,13 +390,37 @@ def _mlir_seeds() -> list[str]:
     return texts
 
 
-_SEEDS: list[str] = []
+def _valid_seeds(texts: list[str]) -> list[str]:
+    """The texts that parse and verify (fv-opt's dialects), without running fv-opt."""
+    from xdsl.context import Context
+    from xdsl.parser import Parser
+    from xdsl.universe import Universe
+
+    from fvir.ir.lexguard import unterminated_string
+
+    ctx = Context(allow_unregistered=True)
+    for name, factory in Universe.get_multiverse().all_dialects.items():
+        ctx.register_dialect(name, factory)
+    valid = []
+    for text in texts:
+        if unterminated_string(text) is not None:
+            continue
+        try:
+            Parser(ctx, text).parse_module().verify()
+        except Exception:  # an error test of the FileCheck suite
+            continue
+        valid.append(text)
+    return valid
+
+
+_SEEDS: list[list[str]] = []
 
 
 def gen_mlir(rng: random.Random) -> Case:
-    if not _SEEDS:
-        _SEEDS.extend(_mlir_seeds())
-    text = rng.choice(_SEEDS)
+    if not _SEEDS:  # [all inputs, those that parse and verify]: mutate valid IR more often
+        seeds = _mlir_seeds()
+        _SEEDS.extend([seeds, _valid_seeds(seeds) or seeds])
+    text = rng.choice(_SEEDS[1] if rng.random() < 0.7 else _SEEDS[0])
     tokens = [m.group() for m in _TOKEN.finditer(text)]
     spans = [m.span() for m in _TOKEN.finditer(text)]
     edits = []
