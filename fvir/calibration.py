@@ -8,6 +8,7 @@ files (`load_calibration`).
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,7 +59,9 @@ def load_calibration(paths: Sequence[str | Path], module: ModuleOp) -> list[Samp
     for path in paths:
         try:
             loaded = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
+        except EOFError:
+            raise UserError(f"cannot read calibration data '{path}': the file is empty") from None
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
             raise UserError(f"cannot read calibration data '{path}': {exc}") from None
         if isinstance(loaded, np.ndarray):
             if len(inputs) != 1:
@@ -83,6 +86,9 @@ def _split_samples(
         if name not in arrays:
             raise UserError(f"'{path}' has no array for model input '{name}'")
         a, shape = arrays[name], tuple(ty.get_shape())
+        if a.dtype.kind not in "biuf":  # complex, structured, strings: no silent cast
+            raise UserError(f"'{path}': input '{name}' has dtype {a.dtype}, expected a bool, "
+                            "integer or float array")
         if a.shape == shape:
             a = a[None]
         if a.shape[1:] != shape:
@@ -117,7 +123,9 @@ def observe_max(
             maxes[value] = max(m, maxes.get(value, 0.0))
 
     for sample in samples:
-        run(module, weights, sample, observe=observe)
+        # Overflow to inf is reported by `observe` as one line; numpy's warning would repeat it.
+        with np.errstate(over="ignore", invalid="ignore"):
+            run(module, weights, sample, observe=observe)
     return maxes
 
 

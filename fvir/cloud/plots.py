@@ -72,7 +72,8 @@ def write_plots(exp: Experiment, out_dir: str | Path) -> list[Path]:
     ax.set(xlabel="time (s)", ylabel=f"inferences / s ({width:.3g} s bins)",
            title=f"{name}: throughput per tenant")
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize="small")
+    if exp.pool.tenants:  # no tenants, no lines: matplotlib would warn "No artists"
+        ax.legend(fontsize="small")
     written.append(_save(fig, out / f"{name}-throughput.png"))
 
     fig, ax = plt.subplots(figsize=(8, 4))
@@ -95,7 +96,8 @@ def write_plots(exp: Experiment, out_dir: str | Path) -> list[Path]:
     ax.set(xlabel="time (s)", ylabel=label, title=f"{name}: allocation ({exp.pool.policy})",
            ylim=(0, max(top, 1.0) * 1.05))
     ax.yaxis.get_major_locator().set_params(integer=True)
-    ax.legend(fontsize="small", loc="upper right")
+    if tenants:
+        ax.legend(fontsize="small", loc="upper right")
     written.append(_save(fig, out / f"{name}-allocation.png"))
 
     if exp.baselines:

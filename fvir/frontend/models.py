@@ -33,6 +33,8 @@ def parse_shapes(specs: Sequence[str]) -> dict[str, tuple[int, ...]]:
         if name in shapes:
             raise UserError(f"--shape gives input '{name}' twice")
         shapes[name] = tuple(int(d) for d in match["dims"].split("x"))
+        if 0 in shapes[name]:
+            raise UserError(f"bad --shape '{spec}': every dim must be at least 1")
     return shapes
 
 

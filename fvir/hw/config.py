@@ -7,7 +7,10 @@ sits on and how much bandwidth a bank has (the paper's artifact: 16 cores, four 
 
 Both are frozen dataclasses, validated on construction; a bad value raises `HwConfigError`, a
 `UserError` whose message names the key (`core.pp: must be a positive integer, got 0`), so the
-TOML loader only has to prefix the file name. `config_hash()` is a digest of a canonical
+TOML loader only has to prefix the file name. Every number must lie in `RANGES` (finite, and
+wide enough for any FPGA core, yet narrow enough that cycle counts and byte counts derived from
+it stay within 64-bit integers: `clock_mhz = 1e308` or a bandwidth of `1e-300` are mistakes,
+not hardware). `config_hash()` is a digest of a canonical
 serialization: the `.ifp` package header stores the core's hash to reject packages compiled for
 other hardware. Presets live in `fvir.hw.presets`, the TOML format in `fvir.hw.toml`.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -35,14 +39,40 @@ class HwConfigError(UserError):
         self.problem = problem
 
 
+# Accepted ranges (inclusive) of the numeric parameters, by key without the `core.` prefix.
+RANGES: dict[str, tuple[float, float]] = {
+    "pp": (1, 4096),
+    "icp": (1, 4096),
+    "ocp": (1, 4096),
+    "clock_mhz": (1.0, 100_000.0),
+    "port_bytes_per_cycle": (0.01, 1e12),
+    "num_cores": (1, 1 << 20),  # the ISA's SYNC limit is checked separately
+    "num_banks": (1, 1 << 20),
+    "cores_per_bank": (1, 1 << 20),
+    "bank_bandwidth_gbps": (0.01, 1e12),
+    "bank_bytes": (1, 1 << 48),
+}
+
+
+def _in_range(key: str, value: float) -> None:
+    lo, hi = RANGES[key.removeprefix("core.")]
+    if not lo <= value <= hi:
+        raise HwConfigError(key, f"must be between {lo:g} and {hi:g}, got {value!r}")
+
+
 def _positive_int(key: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise HwConfigError(key, f"must be a positive integer, got {value!r}")
+    if key.removeprefix("core.") in RANGES:
+        _in_range(key, value)
 
 
 def _positive_number(key: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise HwConfigError(key, f"must be a positive number, got {value!r}")
+    if not math.isfinite(value):
+        raise HwConfigError(key, f"must be a finite number, got {value!r}")
+    _in_range(key, value)
 
 
 def _count(n: int, noun: str) -> str:

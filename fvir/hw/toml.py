@@ -26,6 +26,10 @@ Without `base`, every key except `name` (and `core.data_bits`, which defaults to
 `UserError` that starts with the file name and names the
 key: an unknown key (with the valid ones), a wrong type, a missing key, an invalid value, an
 unknown preset (with the valid ones), or a TOML syntax error.
+
+Numbers must be finite and within `fvir.hw.config.RANGES`: pp, icp, ocp 1-4096; clock_mhz
+1-100000; port_bytes_per_cycle and bank_bandwidth_gbps 0.01-1e12; bank_bytes up to 2^48 (256
+TiB); counts of cores and banks up to 2^20 (and num_cores up to the ISA's SYNC limit).
 """
 
 from __future__ import annotations
@@ -153,6 +157,9 @@ def load_toml(path: str | os.PathLike[str]) -> PoolConfig:
         raise UserError(f"{path}: is a directory, not a TOML file") from None
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{path}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: invalid TOML: not UTF-8 (byte {exc.object[exc.start]:#04x} "
+                        f"at offset {exc.start})") from None
     try:
         return parse_hw(data, default_name=path.stem)
     except UserError as exc:

@@ -82,6 +82,7 @@ from fvir.ifp.package import (
     SegmentKind,
     TensorInfo,
 )
+from fvir.ir.lexguard import unterminated_string
 from fvir.isa.spec import INSTR_WORDS
 
 MAGIC = b"FVIRIFP\0"
@@ -157,6 +158,15 @@ def _checksum(header: bytes | memoryview, body: Iterator[memoryview] | list[memo
     return h.digest()
 
 
+def _numeric_kind(dtype: str) -> str | None:
+    """numpy's kind letter of a bool, integer or float dtype name, else None."""
+    try:
+        kind = np.dtype(dtype).kind
+    except (TypeError, ValueError):
+        return None
+    return kind if kind in ("b", "i", "u", "f") else None
+
+
 def check_references(package: Package) -> str | None:
     """The first dangling reference inside `package` (a frame range past the instruction
     words, an unknown tensor id...), or None. The writer refuses such a package and the reader
@@ -171,9 +181,16 @@ def check_references(package: Package) -> str | None:
         for t in ids:
             if not 0 <= t < n_tensors:
                 return f"{what} tensor {t} does not exist ({n_tensors} tensors)"
+    for i, seg in enumerate(package.segments):
+        if seg.size < 0:
+            return f"segment {i} '{seg.name}' has size {seg.size}"
     for i, t in enumerate(package.tensors):
         if not 0 <= t.segment < n_segments:
             return f"tensor {i} '{t.name}' is in segment {t.segment} ({n_segments} segments)"
+        if t.offset < 0 or any(d < 0 for d in t.shape):
+            return f"tensor {i} '{t.name}' has offset {t.offset} and shape {list(t.shape)}"
+        if _numeric_kind(t.dtype) is None:
+            return f"tensor {i} '{t.name}' has dtype {t.dtype!r}, not a numeric type"
     for i, layer in enumerate(package.layers):
         for t in (*layer.inputs, *layer.outputs):
             if not 0 <= t < n_tensors:
@@ -344,9 +361,16 @@ def to_bytes(package: Package) -> bytes:
     return b"".join([header(_checksum(header(bytes(32)), body)), *body])
 
 
+def _umask() -> int:
+    mask = os.umask(0)  # the only way to read it; set straight back
+    os.umask(mask)
+    return mask
+
+
 def write_package(package: Package, path: str | os.PathLike[str]) -> int:
     """Write `package` to `path` and return the file's size. The file appears whole or not
-    at all: it is written next to `path` and renamed into place."""
+    at all: it is written next to `path` and renamed into place, with the mode a plain
+    `open()` would have given it (0666 less the umask; mkstemp's own is 0600)."""
     header, body = _encode(package)
     target = Path(path)
     try:
@@ -354,6 +378,7 @@ def write_package(package: Package, path: str | os.PathLike[str]) -> int:
     except OSError as exc:
         raise UserError(f"cannot write '{path}': {exc.strerror or exc}") from None
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             # Hash each piece as it is written, while it is in cache, then fill in the header.
             blank = header(bytes(32))
@@ -546,6 +571,13 @@ def _from_metadata(doc: Any) -> dict[str, Any]:
             raise TypeError(f"expected a string, got {value!r:.60}")
         return value
 
+    def host_ir(value: Any) -> str:
+        # Parsed by xDSL when the layer runs: a literal its lexer cannot end would hang it.
+        where = unterminated_string(string(value))
+        if where is not None:
+            raise ValueError(f"host IR line {where[0]}: string literal not closed")
+        return value
+
     def integer(value: Any) -> int:
         if type(value) is not int:
             raise TypeError(f"expected an integer, got {value!r:.60}")
@@ -580,7 +612,7 @@ def _from_metadata(doc: Any) -> dict[str, Any]:
             outputs=tuple(ints(x["outputs"])),
             frame_start=integer(x["frame_start"]),
             frame_count=integer(x["frame_count"]),
-            host_ir=string(x["host_ir"]),
+            host_ir=host_ir(x["host_ir"]),
         )
         for x in doc["layers"]
     ]

@@ -19,6 +19,7 @@ from operator import itemgetter
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from fvir.errors import UserError
 from fvir.isa.instr import EncodingError, Instruction, check_value, enum_values, range_message
 from fvir.isa.spec import HEADER, INSTR_WORDS, OPCODE_BITS, SPECS, Opcode, Placed
 
@@ -28,8 +29,10 @@ _OPCODE_MASK = (1 << OPCODE_BITS) - 1
 _VALID_OPS = np.array(sorted(int(op) for op in SPECS), dtype=np.int64)
 
 
-class DecodingError(ValueError):
-    """Words that are not a valid instruction stream (unknown opcode, reserved bits set...)."""
+class DecodingError(UserError, ValueError):
+    """Words that are not a valid instruction stream (unknown opcode, reserved bits set...).
+    Words come from a package file, so this is a user error: the tools print it as one line,
+    whichever path decodes them (linker, simulator, disassembler)."""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 once per model and core type, whatever number of cores a tenant later gets.
 
   MODEL               an .onnx file, or the name of a zoo model (see 'fv zoo list'; seed 0)
-  -o OUT.ifp          the package to write (required); it appears whole or not at all
+  -o, --output OUT.ifp
+                      the package to write (required); it appears whole or not at all;
+                      an existing file is replaced, a directory or missing one is an error
   --hw PRESET|FILE    the hardware to compile for: paper-u200 (default), big-core, tiny or a
                       TOML file. Only its core matters; the package records the core's hash,
                       so it cannot be loaded for another core
@@ -17,22 +19,25 @@ once per model and core type, whatever number of cores a tenant later gets.
                       needs (makes the package about 5x larger)
   --json              print the summary as one JSON object
 
-Progress goes to stderr, one line per compilation stage with the seconds elapsed. The summary
-(layers, the ops each host layer runs, frames, instructions, package size, estimated cycles,
-compile time) goes to stdout.
+On a terminal, a progress line on stderr shows the stage and the time elapsed (nothing when
+stderr is not a terminal or with --json). The summary (layers, the ops each host layer runs,
+frames, instructions, package size, estimated cycles, compile time) goes to stdout; the
+estimate is `estimated_cycles` of docs/robustness.md's "Three cycle counts".
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fvir.errors import UserError
 from fvir.hw.presets import DEFAULT_HW
+
+if TYPE_CHECKING:
+    from fvir.tools.progress import StageProgress
 
 HELP = "compile a model (ONNX file or zoo name) into an .ifp instruction frame package"
 
@@ -74,58 +79,45 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
 
-class Progress:
-    """The compiler's progress callback: one stderr line per stage, with the seconds elapsed
-    since the command started. Repeated calls for the same stage (per-layer updates, say) print
-    nothing, so the output stays one line per stage whatever the compiler reports."""
-
-    def __init__(self, stream: Any = None) -> None:
-        self.start = time.perf_counter()
-        self.stream = stream
-        self.stage: str | None = None
-
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.start
-
-    def __call__(self, stage: str, *detail: object, **extra: object) -> None:
-        if stage == self.stage:
-            return
-        self.stage = stage
-        parts = [str(d) for d in detail] + [f"{k}={v}" for k, v in extra.items()]
-        text = f"{stage}: {' '.join(parts)}" if parts else stage
-        print(f"[{self.elapsed():7.2f}s] {text}", file=self.stream or sys.stderr, flush=True)
-
-
 def _mb(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n / 1e3:.1f} KB"
 
 
 def run(args: argparse.Namespace) -> int:
-    from fvir.frontend.models import load_onnx_or_zoo, parse_shapes, set_input_shapes
+    from fvir.frontend.models import parse_shapes
     from fvir.hw import load_hw
-    from fvir.ifp.fileformat import write_package
-    from fvir.tools.cmd_inspect import host_ops_text
+    from fvir.tools.outputs import check_output_file
+    from fvir.tools.progress import StageProgress
 
     if args.seed < 0:
         raise UserError(f"--seed must be non-negative, got {args.seed}")
-    shapes = parse_shapes(args.shape)
+    parse_shapes(args.shape)  # a bad flag fails before the work
     hw = load_hw(args.hw)
     for path in args.calib:
         # The compiler reads them (it knows the inputs' types); check they exist up front.
         if not Path(path).is_file():
             raise UserError(f"--calib: no such file '{path}'")
-    if not Path(args.output).parent.is_dir():
-        # Fail before a compile that can take minutes, not after.
-        raise UserError(f"cannot write '{args.output}': No such directory")
-    progress = Progress()
+    check_output_file(args.output)  # before a compile that can take minutes, not after
+    with StageProgress("fv compile", enabled=not args.json) as progress:
+        summary = _compile(args, hw, progress)
+    return _render(summary, args.json)
+
+
+def _compile(args: argparse.Namespace, hw: Any, progress: StageProgress) -> dict[str, Any]:
+    """Compile and write the package; the summary."""
+    from fvir.frontend.models import load_onnx_or_zoo, parse_shapes, set_input_shapes
+    from fvir.ifp.fileformat import write_package
+    from fvir.tools.cycles import estimated_cycles
+
+    started = time.perf_counter()
     progress("load", args.model)
     model, name = load_onnx_or_zoo(args.model)
-    set_input_shapes(model, shapes)
+    set_input_shapes(model, parse_shapes(args.shape))
 
     from fvir.compiler import compile_errors, compile_model
     from fvir.frontend.onnx import import_model
 
-    started = time.perf_counter()
+    compile_start = time.perf_counter()
     progress("import")
     imported = import_model(model)
     del model  # the proto's copy of the weights is dead weight from here on (VGG-16: 553 MB)
@@ -138,15 +130,14 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
             fp32_shadow=args.fp32,
         )
-    compile_s = time.perf_counter() - started
+    compile_s = time.perf_counter() - compile_start
     progress("write", args.output)
     size = write_package(package, args.output)
-    total_s = progress.elapsed()
-    progress("done")
+    total_s = time.perf_counter() - started
 
     frames = package.frames
     host = sum(1 for layer in package.layers if layer.kind == "host")
-    cycles = int(frames["cost"].sum()) if len(frames) else 0
+    cycles = estimated_cycles(package)
     summary = {
         "output": str(args.output),
         "model": package.name or name,
@@ -161,22 +152,31 @@ def run(args: argparse.Namespace) -> int:
         "weights_bytes": int(package.weights.nbytes),
         "package_bytes": size,
         "cost_cycles": cycles,
+        "estimated_cycles": cycles,
         "latency_ms": cycles / (hw.core.clock_mhz * 1e3),
         "compile_s": compile_s,
         "total_s": total_s,
+        "clock_mhz": hw.core.clock_mhz,
     }
-    if args.json:
-        print(json.dumps(summary, indent=2))
+    return summary
+
+
+def _render(s: dict[str, Any], as_json: bool) -> int:
+    from fvir.tools.cmd_inspect import host_ops_text
+
+    if as_json:
+        print(json.dumps(s, indent=2))
         return 0
-    s = summary
-    print(f"wrote {s['output']}: {s['model']} for {hw.name} (core "
-          f"{package.core_hash[:12]}), {_mb(size)}")
-    print(f"  {s['layers']} layers ({host} on the host), {s['frames']} frames, "
+    print(f"wrote {s['output']}: {s['model']} for {s['hw']} (core "
+          f"{s['core_hash'][:12]}), {_mb(s['package_bytes'])}")
+    print(f"  {s['layers']} layers ({s['host_layers']} on the host), {s['frames']} frames, "
           f"{s['instructions']} instructions, {s['relocations']} relocations, "
           f"weights {_mb(s['weights_bytes'])}")
     if s["host_ops"]:
         print(f"  on the host: {host_ops_text(s['host_ops'])}")
-    print(f"  estimated {cycles} cycles on one core = {s['latency_ms']:.3f} ms at "
-          f"{hw.core.clock_mhz:g} MHz")
-    print(f"  compiled in {compile_s:.2f} s ({total_s:.2f} s with loading and writing)")
+    print(f"  estimated {s['estimated_cycles']} cycles on one core = {s['latency_ms']:.3f} ms "
+          f"at {s['clock_mhz']:g} MHz (cost model, every weight loaded; 'fv link' predicts "
+          "and 'fv run' simulates)")
+    print(f"  compiled in {s['compile_s']:.2f} s ({s['total_s']:.2f} s with loading and "
+          "writing)")
     return 0

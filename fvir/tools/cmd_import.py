@@ -13,7 +13,6 @@ import sys
 from io import StringIO
 from pathlib import Path
 
-from fvir.errors import UserError
 from fvir.frontend.models import parse_shapes
 
 HELP = "import an ONNX model and print its dnn IR"
@@ -41,8 +40,12 @@ def run(args: argparse.Namespace) -> int:
     from xdsl.printer import Printer
 
     from fvir.frontend.onnx import import_model, load_model
+    from fvir.tools.outputs import check_output_file, writing
 
     shapes = parse_shapes(args.shape)
+    for path in (args.output, args.weights):
+        if path:
+            check_output_file(path)
     model = load_model(args.model)
     imported = import_model(model, shapes, name=Path(args.model).stem)
 
@@ -52,10 +55,8 @@ def run(args: argparse.Namespace) -> int:
     if args.weights:
         imported.weights.save(args.weights)
     if args.output:
-        try:
+        with writing(args.output):
             Path(args.output).write_text(text.getvalue())
-        except OSError as exc:
-            raise UserError(f"cannot write '{args.output}': {exc.strerror or exc}") from None
     else:
         sys.stdout.write(text.getvalue())
     return 0

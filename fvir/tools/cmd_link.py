@@ -11,12 +11,15 @@ linking took.
   --phases layer|merged
                       a barrier after every layer (default), or merge consecutive layers that
                       touch no common DDR bytes into one phase
+  --stream-weights    reload every frame's weights from DDR (default: keep the weights a
+                      core reuses in its weight buffer)
   --repeat K          links to time; the report gives the median and p99 (default 100)
   --json              print one JSON object
 
 The segments get DDR regions from a fresh allocator, in the banks of the chosen cores. The
-predicted cycles sum, over phases, the busiest core's frame costs (floored by the busiest DDR
-bank's traffic), plus a barrier per phase; host layers are not counted.
+predicted cycles (`linked_cycles`; docs/robustness.md says how they differ from fv compile's
+estimate and fv run's simulation) sum, over phases, the busiest core's frame costs (floored
+by the busiest DDR bank's traffic), plus a barrier per phase; host layers are not counted.
 """
 
 from __future__ import annotations
@@ -133,6 +136,7 @@ def _report(exe: Any, pool: Any, prepare_s: float, times: dict[str, float]) -> d
         "frames_per_core": [int(x) for x in exe.frames_per_core],
         "busy_cycles_per_core": [int(x) for x in exe.busy_cycles],
         "predicted_cycles": int(exe.predicted_cycles),
+        "linked_cycles": int(exe.predicted_cycles),
         "clock_mhz": pool.core.clock_mhz,
         "latency_ms": exe.latency_s(pool.core.clock_mhz) * 1e3,
         "load_balance": exe.load_balance,
@@ -158,8 +162,9 @@ def _print(r: dict[str, Any]) -> None:
           f"{r['prepare_time_ms']:.1f} ms)")
     print(f"  {r['frames']} frames, {r['layers']} layers ({r['host_layers']} host), "
           f"{r['barriers']} barriers ({r['phases']} phases), balance {r['balance']}")
-    print(f"  predicted {r['predicted_cycles']} cycles = {r['latency_ms']:.3f} ms at "
-          f"{r['clock_mhz']:g} MHz; load balance {r['load_balance']:.3f} (max/mean busy)")
+    print(f"  linker's prediction {r['linked_cycles']} cycles = {r['latency_ms']:.3f} ms at "
+          f"{r['clock_mhz']:g} MHz (fv run simulates; docs/robustness.md); load balance "
+          f"{r['load_balance']:.3f} (max/mean busy)")
     print(f"  weights kept in the cores' buffers: {r['elided_weight_bytes'] / 1e6:.2f} MB of "
           f"weight loads skipped per inference")
     print(f"  {'core':>6}  {'frames':>7}  {'busy cycles':>12}  {'resident KiB':>12}")

@@ -70,16 +70,20 @@ def _list(as_json: bool) -> int:
 
 def _build(name: str, output: str, seed: int) -> int:
     from fvir import zoo
+    from fvir.tools.outputs import check_output_file, writing
+    from fvir.tools.progress import StageProgress
 
     if seed < 0:
         raise UserError(f"--seed must be non-negative, got {seed}")
-    model = zoo.build(name, seed)
-    data = model.SerializeToString()
-    try:
-        with open(output, "wb") as f:
+    check_output_file(output)
+    with StageProgress(f"fv zoo build {name}", total=3) as progress:
+        progress("build")
+        model = zoo.build(name, seed)
+        progress("serialize")
+        data = model.SerializeToString()
+        progress("write", output)
+        with writing(output), open(output, "wb") as f:
             f.write(data)
-    except OSError as exc:
-        raise UserError(f"cannot write '{output}': {exc.strerror}") from None
     print(f"wrote {output}: {name}, seed {seed}, {len(data) / 1e6:.1f} MB")
     return 0
 

@@ -22,10 +22,29 @@ COMMANDS = ("import", "compile", "link", "run", "cloud", "sweep", "cache", "insp
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse that reports a usage mistake as a single line."""
+    """argparse that reports a usage mistake as a single line. A subcommand whose docstring
+    is a flag table (`flag_table`) prints that table as its help instead of argparse's own
+    list of options, so that each option is listed once."""
+
+    flag_table = False
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+    def format_help(self) -> str:
+        if not self.flag_table:
+            return super().format_help()
+        formatter = self._get_formatter()
+        formatter.add_usage(self.usage, self._actions, self._mutually_exclusive_groups)
+        formatter.add_text(self.description)
+        formatter.add_text("  -h, --help          show this help and exit")
+        formatter.add_text(self.epilog)
+        return formatter.format_help()
+
+
+def has_flag_table(doc: str | None) -> bool:
+    """Does a subcommand's docstring document its flags itself ("  --flag  what it does")?"""
+    return any(line.startswith(("  -", "  --")) for line in (doc or "").splitlines())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         module = importlib.import_module(f"fvir.tools.cmd_{name}")
         cmd = sub.add_parser(name, help=module.HELP, description=module.__doc__)
+        cmd.flag_table = has_flag_table(module.__doc__)
         module.configure(cmd)
         cmd.set_defaults(run=module.run)
     return parser

@@ -12,25 +12,46 @@ exit code 1, never a Python traceback; a bad flag is one line with exit code 2. 
 fails on its input (`PassFailedException`, e.g. a layer no tile of which fits the core) is one
 `fv-opt: error:` line naming the pass and the op, like a pass's `UserError`; with
 `--verify-diagnostics` its message goes to stdout and the exit code is 0, as for verifier errors.
+
+Input is read as MLIR whatever the file's extension (like mlir-opt). Before xDSL parses it,
+the text must be UTF-8 and free of string literals xDSL's lexer cannot end
+(`fvir.ir.lexguard`: a stray `"` would make its regex backtrack for minutes); a literal its
+parser rejects with a Python error (a `dense<>` value out of range for its element type)
+becomes a parse diagnostic at that token. A verifier error prints the message and the
+offending op with a line of context, like mlir-opt, not the whole module.
 """
 
 import argparse
+import dataclasses
+import struct
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import IO
 
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.parser import Parser
+from xdsl.passes import ModulePass
 from xdsl.universe import Universe
-from xdsl.utils.exceptions import DiagnosticException, ParseError, PassFailedException
+from xdsl.utils.exceptions import (
+    ArgSpecParseError,
+    DiagnosticException,
+    ParseError,
+    PassFailedException,
+    VerifyException,
+)
+from xdsl.utils.lexer import Input, Span
 from xdsl.xdsl_opt_main import xDSLOptMain
 
-from fvir.errors import UserError
+from fvir.errors import UserError, first_line
 from fvir.hw.presets import DEFAULT_HW
 from fvir.ir import get_all_dialects
+from fvir.ir.lexguard import unterminated_string
 from fvir.passes import get_all_passes
 from fvir.passes.context import FvirContext
 from fvir.tools.fv import OneLineParser
 from fvir.tools.plugins import check_installed_plugins, load_plugin
+from fvir.tools.progress import StageProgress
 
 
 class FvOptMain(xDSLOptMain):
@@ -70,6 +91,56 @@ class FvOptMain(xDSLOptMain):
             "xdsl.universe.Universe it defines (repeatable)",
         )
 
+    def get_input_stream(self) -> tuple[IO[bytes], str]:
+        # mlir-opt reads any file as MLIR; only an explicit --frontend picks another reader.
+        stream, extension = super().get_input_stream()
+        if extension not in self.available_frontends:
+            extension = "mlir"
+        return stream, extension
+
+    def register_all_frontends(self) -> None:
+        super().register_all_frontends()
+        self.available_frontends["mlir"] = self._parse_mlir
+
+    def _parse_mlir(self, stream: IO[bytes]) -> object:
+        name = self.get_input_name()
+        data = stream.read()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise UserError(f"'{name}' is not UTF-8 text: byte {data[exc.start]:#04x} on line "
+                            f"{line}") from None
+        if (where := unterminated_string(text)) is not None:
+            raise UserError(f"{name}:{where[0]}:{where[1]}: string literal not closed on its "
+                            "line (or with an escape MLIR does not know)")
+        parser = Parser(self.ctx, text, name)
+        try:
+            return parser.parse_module(not self.args.no_implicit_module)
+        except (ValueError, OverflowError, struct.error) as exc:
+            # xDSL builds attributes (a dense<> literal, say) with Python errors for values
+            # its element type cannot hold: a parse error at the token reached.
+            span = parser._current_token.span  # no public position
+            raise ParseError(Span(span.start, span.end, Input(text, name)),
+                             first_line(exc)) from None
+
+    def apply_passes(self, prog: ModuleOp) -> None:
+        # A progress line per pass on a terminal (fvir.tools.progress); xDSL's own callback
+        # (verification, --print-between-passes, --time-passes) still runs first.
+        pipeline = self.pipeline
+        inner = pipeline.callback
+        with StageProgress("fv-opt", total=len(pipeline.passes)) as progress:
+
+            def callback(previous: ModulePass | None, module: ModuleOp,
+                         following: ModulePass | None) -> None:
+                if inner is not None:
+                    inner(previous, module, following)
+                if following is not None:
+                    progress(following.name)
+
+            dataclasses.replace(pipeline, callback=callback).apply(self.ctx, prog)
+        self.save_weights()
+
     def register_all_dialects(self) -> None:
         self.ctx = FvirContext()  # before anything is registered in xDSL's plain Context
         super().register_all_dialects()  # upstream + every `xdsl.universe` entry point
@@ -93,8 +164,7 @@ class FvOptMain(xDSLOptMain):
         self.ctx.calibration = self.args.calibration
         super().setup_pipeline()
 
-    def apply_passes(self, prog: ModuleOp) -> None:
-        super().apply_passes(prog)
+    def save_weights(self) -> None:
         if self.args.out_weights is not None:
             assert isinstance(self.ctx, FvirContext) and self.ctx.weights is not None
             self.ctx.weights.save(self.args.out_weights)
@@ -108,6 +178,30 @@ class FvOptMain(xDSLOptMain):
             self.register_pass(name, factory)
 
 
+def around_marker(module_text: str, context: int = 1) -> str:
+    """xDSL's diagnostic (the whole module with `^^^` under the offending op and a boxed
+    message) cut to the op, its box and `context` lines either side, `...` for the rest."""
+    lines = module_text.splitlines()
+    keep: set[int] = set()
+    for i, line in enumerate(lines):
+        if line.strip() and set(line.strip()) <= {"^", "-"}:
+            end = i
+            while end + 1 < len(lines) and lines[end + 1].strip()[:1] in ("|", "-"):
+                end += 1
+            keep.update(range(max(0, i - 1 - context), min(len(lines), end + 1 + context)))
+    if not keep:
+        return module_text
+    out, last = [], -1
+    for i in sorted(keep):
+        if i != last + 1:
+            out.append("...")
+        out.append(lines[i])
+        last = i
+    if last != len(lines) - 1:
+        out.append("...")
+    return "\n".join(out)
+
+
 def main(args: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("default", category=DeprecationWarning)
     try:
@@ -115,6 +209,12 @@ def main(args: Sequence[str] | None = None) -> int:
             driver = FvOptMain(args)
         except ValueError as exc:  # unknown pass, bad pass option
             raise UserError(str(exc)) from None
+        except ArgSpecParseError as exc:  # a malformed -p string: message, pipeline, caret
+            _, loc, where, _, why = [*str(exc).splitlines(), "", "", "", ""][:5]
+            column = loc.rpartition(":")[2]
+            detail = f" at column {column}" if column.isdigit() else ""
+            raise UserError(f"bad pass pipeline '{where}'{detail}: "
+                            f"{why.strip() or first_line(exc)}") from None
         driver.run()
     except UserError as exc:
         print(f"fv-opt: error: {exc}", file=sys.stderr)
@@ -127,6 +227,11 @@ def main(args: Sequence[str] | None = None) -> int:
         print(f"fv-opt: error: {exc}", file=sys.stderr)
         for note in getattr(exc, "__notes__", ()):
             print(note, file=sys.stderr)
+        return 1
+    except VerifyException as exc:
+        print(f"fv-opt: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        for note in getattr(exc, "__notes__", ()):
+            print(around_marker(note), file=sys.stderr)
         return 1
     except DiagnosticException as exc:
         print(exc, file=sys.stderr)

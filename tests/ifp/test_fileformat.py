@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import stat
 import struct
 
 import numpy as np
@@ -101,6 +103,18 @@ def test_file_round_trip(tmp_path):
     back = read_package(path)
     assert_packages_equal(back, package)
     assert [p.name for p in tmp_path.iterdir()] == ["tiny.ifp"]  # no temporary left behind
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_file_mode_follows_the_umask(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        write_package(sample_package(), tmp_path / "m.ifp")
+        (tmp_path / "plain").write_bytes(b"")  # what open() gives, the expectation
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "m.ifp").stat().st_mode) == 0o666 & ~umask
+    assert (tmp_path / "m.ifp").stat().st_mode == (tmp_path / "plain").stat().st_mode
 
 
 def test_without_fp32_weights(tmp_path):

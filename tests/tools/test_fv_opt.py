@@ -191,3 +191,74 @@ def test_bad_flag_is_one_line(tmp_path, capsys):
     _, err = capsys.readouterr()
     assert stop.value.code == 2
     assert err.count("\n") == 1 and "unrecognized arguments: --no-such-flag" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 16: bad input is a diagnostic, never a traceback or a hang
+
+
+def test_non_utf8_input_is_one_line(tmp_path, capsys):
+    path = tmp_path / "in.mlir"
+    path.write_bytes(GOOD.encode() + b"\n// \xff\n")
+    code, out, err = run_opt(capsys, str(path))
+    assert (code, out) == (1, "")
+    assert err == f"fv-opt: error: '{path}' is not UTF-8 text: byte 0xff on line 7\n"
+
+
+@pytest.mark.parametrize(("pipeline", "column", "why"), [
+    ("dnn-tile{", 10, "Expected argument name here"),
+    (",,", 1, "Expected pass name here"),
+    ("min-tiles=", 10, "Expected a comma or pass arguments here"),
+])
+def test_malformed_pipeline_is_one_line(tmp_path, capsys, pipeline, column, why):
+    code, _, err = run_opt(capsys, write(tmp_path, GOOD), "-p", pipeline)
+    assert code == 1
+    assert err == f"fv-opt: error: bad pass pipeline '{pipeline}' at column {column}: {why}\n"
+
+
+@pytest.mark.parametrize(("literal", "message"), [
+    ("dense<[300, 1]> : tensor<2xi8>", "Integer value 300 is out of range for type i8"),
+    ("dense<1.0e300> : tensor<2xf32>", "float too large to pack with f format"),
+    ("dense<99999999999999999999999> : tensor<2xi64>", "out of range for type i64"),
+])
+def test_dense_literal_out_of_range_is_a_parse_error(tmp_path, capsys, literal, message):
+    text = f'"test.op"() {{v = {literal}}} : () -> ()\n'
+    code, out, err = run_opt(capsys, write(tmp_path, text))
+    assert (code, out) == (1, "")
+    assert "Traceback" not in err and message in err
+    assert err.splitlines()[0].endswith("in.mlir:1:" + str(text.index("}") + 1))
+
+
+def test_any_extension_reads_as_mlir(tmp_path, capsys):
+    code, out, _ = run_opt(capsys, write(tmp_path, GOOD, "model.txt"))
+    assert code == 0 and "dnn.relu" in out
+
+
+STRAY_QUOTE = """
+func.func @main(%x: tensor<1x2x3x4xf32>) -> tensor<1x24xf32> {
+  %f = dnn.flatten %x : tensor<"1x2x3x4xf32> -> tensor<1x24xf32>
+  func.return %f : tensor<1x24xf32>
+}
+"""
+
+
+@pytest.mark.timeout(20)  # xDSL's own lexer takes minutes on this (exponential backtracking)
+def test_stray_quote_in_a_type_fails_fast(tmp_path, capsys):
+    path = write(tmp_path, STRAY_QUOTE)
+    code, out, err = run_opt(capsys, path)
+    assert (code, out) == (1, "")
+    assert err == (f"fv-opt: error: {path}:3:32: string literal not closed on its line (or with "
+                   "an escape MLIR does not know)\n")
+
+
+def test_verifier_error_shows_the_op_not_the_module(tmp_path, capsys):
+    body = "\n".join(f"  %a{i} = dnn.relu %x : tensor<1x4xf32>" for i in range(40))
+    text = (f"func.func @main(%x: tensor<1x4xf32>) -> tensor<1x4xf32> {{\n{body}\n"
+            '  %y = "dnn.relu"(%x) : (tensor<1x4xf32>) -> tensor<1x5xf32>\n'
+            f"{body.replace('%a', '%b')}\n  func.return %x : tensor<1x4xf32>\n}}\n")
+    code, _, err = run_opt(capsys, write(tmp_path, text))
+    lines = err.splitlines()
+    assert code == 1 and lines[0].startswith("fv-opt: error: ")
+    assert len(lines) < 12  # the op, its box, a line either side; not the 80-op module
+    assert any("tensor<1x5xf32>" in line for line in lines)
+    assert lines[1] == "..." and lines[-1] == "..."

@@ -67,7 +67,8 @@ def test_unwritable_output_is_one_line(tmp_path, capsys):
     target = tmp_path / "missing" / "x.onnx"
     assert main(["zoo", "build", "lstm", "-o", str(target)]) == 1
     err = capsys.readouterr().err
-    assert err == f"fv zoo: error: cannot write '{target}': No such file or directory\n"
+    assert err == (f"fv zoo: error: cannot write '{target}': no such directory "
+                   f"'{target.parent}'\n")
 
 
 def test_negative_seed_is_one_line(tmp_path, capsys):
