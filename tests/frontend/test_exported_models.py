@@ -68,7 +68,6 @@ DNN_OP = {
 
 _3D_CONV = "3-D convolution: dnn.conv2d covers 1-D and 2-D only"
 _3D_POOL = "3-D pooling: dnn.pool2d covers 1-D and 2-D windows only"
-_CONV_TRANSPOSE = "ConvTranspose has no dnn op"
 UNSUPPORTED: dict[str, str] = {
     "pytorch-converted/test_AvgPool3d": _3D_POOL,
     "pytorch-converted/test_AvgPool3d_stride": _3D_POOL,
@@ -83,9 +82,6 @@ UNSUPPORTED: dict[str, str] = {
     "pytorch-converted/test_Conv3d_no_bias": _3D_CONV,
     "pytorch-converted/test_Conv3d_stride": _3D_CONV,
     "pytorch-converted/test_Conv3d_stride_padding": _3D_CONV,
-    "pytorch-converted/test_ConvTranspose2d": _CONV_TRANSPOSE,
-    "pytorch-converted/test_ConvTranspose2d_no_bias": _CONV_TRANSPOSE,
-    "pytorch-operator/test_operator_convtranspose": _CONV_TRANSPOSE,
 }
 """PyTorch cases fvir knowingly does not run, with why."""
 

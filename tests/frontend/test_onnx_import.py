@@ -452,6 +452,48 @@ def test_global_pool(op: str, kind: str) -> None:
     assert result_shapes(imported) == [(1, 3, 1, 1)]
 
 
+@pytest.mark.parametrize(
+    ("op", "axes", "keepdims", "opset", "want"),
+    [
+        ("ReduceMean", [2, 3], 1, 17, ["dnn.global_pool"]),
+        ("ReduceMean", [-1, -2], 0, 17, ["dnn.global_pool", "dnn.reshape"]),
+        ("ReduceMean", [2, 3], 0, 18, ["dnn.global_pool", "dnn.reshape"]),
+        ("ReduceMax", [3, 2], 1, 18, ["dnn.global_pool"]),
+        ("ReduceMean", [1, 2, 3], 1, 17, ["dnn.host"]),
+        ("ReduceMean", [3], 1, 17, ["dnn.host"]),
+    ],
+)
+def test_spatial_reduce_is_global_pooling(
+    op: str, axes: list[int], keepdims: int, opset: int, want: list[str]
+) -> None:
+    """ReduceMean / ReduceMax over exactly H and W (PyTorch's adaptive pooling to 1x1) is
+    global pooling; any other reduction stays a host op."""
+    if opset >= 18:
+        node = helper.make_node(op, ["x", "axes"], ["y"], keepdims=keepdims)
+        inits = [init("axes", np.array(axes, np.int64))]
+    else:
+        node = helper.make_node(op, ["x"], ["y"], axes=axes, keepdims=keepdims)
+        inits = []
+    m = model([node], [vi("x", [1, 3, 4, 5])], [vi("y", None)], inits, opset=opset)
+    imported = import_model(m)
+    assert compute_ops(imported) == want
+    assert result_shapes(imported) == onnx_shapes(m)
+    assert_close(m, {"x": rand(1, 3, 4, 5)})
+
+
+def test_upsample_loads_as_resize() -> None:
+    m = model(
+        [helper.make_node("Upsample", ["x", "s"], ["y"], mode="nearest")],
+        [vi("x", [1, 2, 3, 4])],
+        [vi("y", [1, 2, 6, 8])],
+        [init("s", np.array([1, 1, 2, 2], np.float32))],
+        opset=9,
+    )
+    imported = import_model(m)
+    assert compute_ops(imported) == ["dnn.host"]
+    assert_close(m, {"x": rand(1, 2, 3, 4)})
+
+
 def test_padded_average_pool_counts_the_folded_zeros() -> None:
     m = model(
         [

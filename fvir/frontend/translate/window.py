@@ -196,6 +196,33 @@ def _global_max_pool(g: Importer, x: Val) -> dnn.GlobalPoolOp:
     return dnn.GlobalPoolOp(dnn.PoolKind.MAX, g.value(x))
 
 
+def _spatial_reduce(kind: dnn.PoolKind) -> Any:
+    """ReduceMean / ReduceMax over exactly the spatial axes of an NCHW image is global pooling
+    (what PyTorch exports for adaptive pooling to 1x1); any other reduction runs on the host."""
+
+    def translate(
+        g: Importer,
+        data: Val,
+        axes: Any = None,
+        *,
+        keepdims: int = 1,
+        noop_with_empty_axes: int = 0,
+    ) -> Any:
+        shape = shape_of(data)
+        ax = g.ints(axes, "axes") if not isinstance(axes, SSAValue) else None
+        spatial = len(shape) == 4 and dtype_of(data).kind == "f" and ax is not None
+        if not spatial or sorted(norm_axis(a, 4) for a in ax) != [2, 3]:
+            return g.host_node()
+        y = dnn.GlobalPoolOp(kind, g.value(data)).output
+        return y if keepdims else reshape(y, shape[:2])
+
+    return translate
+
+
+translator("ReduceMean")(_spatial_reduce(dnn.PoolKind.AVG))
+translator("ReduceMax")(_spatial_reduce(dnn.PoolKind.MAX))
+
+
 @translator("Pad")
 def _pad(
     g: Importer,
