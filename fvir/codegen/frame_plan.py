@@ -318,7 +318,8 @@ class _TileFrame:
                                  self.lay.inputs[0], x.w * x.c))
             signal = C if geom.kind == TileKind.DENSE else 0
             code += _contiguous(Buf.BIAS, info.bias_offset + 4 * k0, 4 * g, 4 * g, signal)
-        runs = qp.shift_runs(info.shifts, k0, k1) if info.shifts else [(k0, k1, 0)]
+        shifts = info.shifts or [0] * k1
+        runs = qp.shift_runs(shifts, k0, k1, geom.group_period)
         if geom.kind == TileKind.DENSE:
             code += self._dense(runs)
         else:
@@ -427,11 +428,15 @@ class _TileFrame:
         kind = geom.kind
         if kind in (TileKind.CONV, TileKind.DWCONV):
             dw = kind == TileKind.DWCONV
+            ic, skip = (n, ra) if dw else (lay.in_pix, 0)
+            if geom.group_period:  # the run's group: its input channels within the window
+                k = self.out[4] + ra
+                skip = geom.group_inputs(k, k + 1)[0] - self.window[4]
+                ic = geom.group_channels[0]
             return instr(
-                Opcode.CONV, **pads, depthwise=int(dw), in_addr=in_addr + (ra if dw else 0),
+                Opcode.CONV, **pads, depthwise=int(dw), in_addr=in_addr + skip,
                 wgt_addr=ra * geom.weight_bytes_per_channel, bias_addr=4 * ra,
-                out_addr=out_addr + ra, rows=rows, cols=cols,
-                ic=n if dw else lay.in_pix, oc=n)
+                out_addr=out_addr + ra, rows=rows, cols=cols, ic=ic, oc=n)
         if kind in (TileKind.POOL, TileKind.GPOOL):
             return instr(Opcode.POOL, **pads, in_addr=in_addr, out_addr=out_addr, rows=rows,
                          cols=cols, chans=n)

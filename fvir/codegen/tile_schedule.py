@@ -82,6 +82,9 @@ def worst_footprint(geom: Geometry, rows: int, cols: int, chans: int) -> tuple[i
     if geom.kind == TileKind.DENSE:
         win_r = win_c = 1
     win_k = c if geom.all_input_channels else chans
+    if geom.kind == TileKind.CONV and geom.groups > 1:  # the groups a tile may straddle
+        cin, cout = geom.group_channels
+        win_k = min(c, (-(-(chans - 1) // cout) + 1) * cin)
     return layout(geom, (0, rows, 0, cols, 0, chans), (0, win_r, 0, win_c, 0, win_k)).footprint
 
 
@@ -135,7 +138,8 @@ def tile_cycles(
 ) -> int:
     """Cycles of the frame of one tile (`fvir.hw.cost.pipeline_cycles` over its steps), with
     the instructions `tile-compile-frames` emits for it. `runs` are the channel counts of the
-    tile's runs of equal requantization shift (one compute instruction each; default one run)
+    tile's runs of equal requantization shift, cut at a grouped conv's group boundaries (one
+    compute instruction each; default one run)
     and `distinct` the number of different shifts among them (one INIT each)."""
     _, _, c0, c1, k0, k1 = out
     g, cols = k1 - k0, c1 - c0
@@ -164,8 +168,9 @@ def tile_cycles(
         rows = s.rows[1] - s.rows[0]
         new_rows = s.load[1] - s.load[0]
         load = xfer(new_rows * win_cols * win_ch, geom.n_inputs) if new_rows else 0
-        if kind == TileKind.CONV:
-            c = sum(cost.conv_cycles(core, rows, cols, win_ch, oc, kh, kw) for oc in sizes)
+        if kind == TileKind.CONV:  # a grouped conv's runs lie within one group each
+            ic = geom.group_channels[0] if geom.groups > 1 else win_ch
+            c = sum(cost.conv_cycles(core, rows, cols, ic, oc, kh, kw) for oc in sizes)
         elif kind == TileKind.DWCONV:
             c = sum(cost.dwconv_cycles(core, rows, cols, n, kh, kw) for n in sizes)
         elif kind in (TileKind.POOL, TileKind.GPOOL):

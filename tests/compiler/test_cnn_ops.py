@@ -1,0 +1,93 @@
+"""Today's CNN building blocks compiled and run on the simulator (issue 17): grouped
+convolutions of any group count, and what runs on the host around them. Each model is compiled
+for a core; int8 mode must equal the int8 reference bit for bit on one core (`run_package`) and
+on several Machine cores, and fp32 mode must match onnxruntime on the float model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+from fvir.backend.functional import run_package
+from fvir.backend.machine import Machine
+from fvir.hw import PAPER_U200, TINY
+from fvir.reference.int8 import run
+from fvir.zoo.builder import GraphBuilder
+
+from .models import compile_keeping_reference, random_input
+
+HW = {"tiny": TINY, "paper-u200": PAPER_U200}
+
+
+def grouped() -> onnx.ModelProto:
+    """ResNeXt / RegNet blocks: 3x3 convs of 4 and 3 groups (one strided), a 1x1 of 6 groups
+    and a strided 1x1 of 16 groups with 2 outputs per group (3 inputs each), and a channel
+    multiplier (group = input channels, 2 outputs each)."""
+    b = GraphBuilder("grouped", seed=8)
+    x = b.input("x", (1, 16, 10, 10))
+    y = b.relu(b.bn(b.conv(x, 24, 3, 1, 1, groups=4, bias=False)))
+    y = b.relu(b.conv(y, 24, 3, 2, 1, groups=3))
+    y = b.conv(y, 48, 1, 1, 0, groups=6)
+    y = b.conv(y, 32, 1, 2, 0, groups=16)
+    return b.finish([x], [b.conv(y, 64, 3, 1, 1, groups=32, name="out")])
+
+
+MODELS: dict[str, Callable[[], onnx.ModelProto]] = {
+    "grouped": grouped,
+}
+
+
+@pytest.fixture(scope="module")
+def compiled():
+    cache: dict = {}
+
+    def get(name: str, hw: str):
+        if (name, hw) not in cache:
+            model = MODELS[name]()
+            cache[name, hw] = (model, *compile_keeping_reference(model, HW[hw]))
+        return cache[name, hw]
+
+    return get
+
+
+def host_layers(package) -> list[str]:
+    return [layer.name for layer in package.layers if layer.kind == "host"]
+
+
+@pytest.mark.parametrize("hw", list(HW))
+@pytest.mark.parametrize("name", list(MODELS))
+def test_runs_on_the_accelerator_bit_exactly(compiled, name: str, hw: str) -> None:
+    model, package, reference = compiled(name, hw)
+    assert host_layers(package) == []
+    x = random_input(model)
+    want = run(reference.module, reference.weights, [x])
+    for got in (run_package(package, [x], HW[hw].core, "int8"),):
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("cores", [[0], [0, 1, 2]])
+@pytest.mark.parametrize("name", list(MODELS))
+def test_bit_exact_on_machine_cores(compiled, name: str, cores: list[int]) -> None:
+    model, package, reference = compiled(name, "paper-u200")
+    x = random_input(model, seed=5)
+    want = run(reference.module, reference.weights, [x])
+    m = Machine(PAPER_U200)
+    m.load("a", m.deploy("a", package, cores), [x])
+    for g, w in zip(m.run().tenants["a"].outputs, want, strict=True):
+        np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_fp32_mode_matches_onnxruntime(compiled, name: str) -> None:
+    model, package, _ = compiled(name, "tiny")
+    x = random_input(model, seed=11)
+    got = run_package(package, [x], TINY.core, "fp32")
+    session = ort.InferenceSession(model.SerializeToString())
+    want = session.run(None, {session.get_inputs()[0].name: x})
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4 * np.abs(w).max())
