@@ -36,8 +36,37 @@ def grouped() -> onnx.ModelProto:
     return b.finish([x], [b.conv(y, 64, 3, 1, 1, groups=32, name="out")])
 
 
+def _unary(b: GraphBuilder, op: str, x: str, **attrs: object) -> str:
+    return b._node(op, [x], b._fresh(op, None), b.shapes[x], **attrs)
+
+
+def _scaled(b: GraphBuilder, op: str, x: str, values: list[float]) -> str:
+    """x op c for a constant c of one value per channel ([C, 1, 1]) or a scalar."""
+    c = np.array(values, np.float32)
+    c = c.reshape(-1, 1, 1) if c.size > 1 else c.reshape(())
+    name = b._fresh("const", None)
+    b._init(name, c.shape, lambda: c, trainable=False)
+    return b._node(op, [x, name], b._fresh(op, None), b.shapes[x])
+
+
+def hard_activations() -> onnx.ModelProto:
+    """MobileNetV3's activations and constant per-channel arithmetic: HardSwish after a conv
+    and after a depthwise conv, HardSigmoid with ONNX's default slope, a per-channel Mul, Add
+    and Sub and a scalar Div (each a 1x1 depthwise conv)."""
+    b = GraphBuilder("hard", seed=9)
+    x = b.input("x", (1, 8, 9, 9))
+    y = _unary(b, "HardSwish", b.conv(x, 16, 3, 1, 1))
+    y = _unary(b, "HardSwish", b.conv(y, 16, 3, 2, 1, groups=16))
+    y = _scaled(b, "Mul", y, [0.5 + 0.1 * i for i in range(16)])
+    y = _scaled(b, "Add", y, [0.2 * i - 1.5 for i in range(16)])
+    y = _unary(b, "HardSigmoid", y)
+    y = _scaled(b, "Sub", b.conv(y, 8, 1), [0.1 * i for i in range(8)])
+    return b.finish([x], [_scaled(b, "Div", y, [4.0])])
+
+
 MODELS: dict[str, Callable[[], onnx.ModelProto]] = {
     "grouped": grouped,
+    "hard": hard_activations,
 }
 
 

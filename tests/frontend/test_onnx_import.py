@@ -481,6 +481,58 @@ def test_spatial_reduce_is_global_pooling(
     assert_close(m, {"x": rand(1, 3, 4, 5)})
 
 
+@pytest.mark.parametrize(
+    ("op", "const", "swap", "want"),
+    [
+        ("Mul", np.array([0.5, 2.0, -1.0], np.float32).reshape(3, 1, 1), False, ["dnn.conv2d"]),
+        ("Add", np.array([1.5], np.float32), True, ["dnn.conv2d"]),
+        ("Sub", np.array([0.5, 2.0, -1.0], np.float32).reshape(1, 3, 1, 1), True, ["dnn.conv2d"]),
+        ("Div", np.array(4.0, np.float32), False, ["dnn.conv2d"]),
+        ("Div", np.array(4.0, np.float32), True, ["dnn.div"]),  # c / x is not affine
+        ("Mul", RNG.standard_normal((1, 1, 4, 5)).astype(np.float32), False, ["dnn.mul"]),
+    ],
+)
+def test_constant_per_channel_arithmetic_is_a_depthwise_conv(
+    op: str, const: np.ndarray, swap: bool, want: list[str]
+) -> None:
+    """An image times (plus, minus, over) a constant of one value per channel (or a scalar)
+    is a 1x1 depthwise conv, the accelerator's per-channel multiply-add."""
+    inputs = ["c", "x"] if swap else ["x", "c"]
+    m = model(
+        [helper.make_node(op, inputs, ["y"])],
+        [vi("x", [1, 3, 4, 5])],
+        [vi("y", None)],
+        [init("c", const)],
+    )
+    imported = import_model(m)
+    assert compute_ops(imported) == want
+    assert_close(m, {"x": rand(1, 3, 4, 5)})
+
+
+@pytest.mark.parametrize(
+    ("op", "shape", "attrs", "want"),
+    [
+        ("HardSigmoid", [1, 3, 4, 5], {}, ["dnn.conv2d", "dnn.clip", "dnn.conv2d"]),
+        (
+            "HardSigmoid",
+            [1, 3, 4, 5],
+            {"alpha": 0.25, "beta": 0.4},
+            ["dnn.conv2d", "dnn.clip", "dnn.conv2d"],
+        ),
+        ("HardSwish", [1, 3, 4, 5], {}, ["dnn.conv2d", "dnn.clip", "dnn.mul", "dnn.conv2d"]),
+        ("HardSwish", [2, 7], {}, ["dnn.host"]),
+        ("HardSigmoid", [2, 3, 4, 5], {}, ["dnn.host"]),
+    ],
+)
+def test_hard_activations_on_images_are_accelerator_ops(
+    op: str, shape: list[int], attrs: dict, want: list[str]
+) -> None:
+    m = model([helper.make_node(op, ["x"], ["y"], **attrs)], [vi("x", shape)], [vi("y", None)])
+    imported = import_model(m)
+    assert compute_ops(imported) == want
+    assert_close(m, {"x": rand(*shape) * 5})
+
+
 def test_upsample_loads_as_resize() -> None:
     m = model(
         [helper.make_node("Upsample", ["x", "s"], ["y"], mode="nearest")],
