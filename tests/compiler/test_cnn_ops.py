@@ -1,5 +1,6 @@
 """Today's CNN building blocks compiled and run on the simulator (issue 17): grouped
-convolutions of any group count, and what runs on the host around them. Each model is compiled
+convolutions of any group count, HardSwish / HardSigmoid and constant per-channel arithmetic
+(1x1 depthwise convs), standalone batchnorms, all on the accelerator. Each model is compiled
 for a core; int8 mode must equal the int8 reference bit for bit on one core (`run_package`) and
 on several Machine cores, and fp32 mode must match onnxruntime on the float model."""
 
@@ -64,9 +65,20 @@ def hard_activations() -> onnx.ModelProto:
     return b.finish([x], [_scaled(b, "Div", y, [4.0])])
 
 
+def dense_block() -> onnx.ModelProto:
+    """DenseNet's pre-activation layers: batchnorm + relu on a block input (no conv to fold
+    into: a 1x1 depthwise conv with the relu fused), a concat, and another such layer."""
+    b = GraphBuilder("dense_block", seed=3)
+    x = b.input("x", (1, 8, 9, 9))
+    y = b.conv(b.relu(b.bn(x)), 8, 3, 1, 1)
+    y = b.concat([x, y])
+    return b.finish([x], [b.conv(b.relu(b.bn(y)), 8, 1, name="out")])
+
+
 MODELS: dict[str, Callable[[], onnx.ModelProto]] = {
     "grouped": grouped,
     "hard": hard_activations,
+    "dense_block": dense_block,
 }
 
 
