@@ -43,7 +43,8 @@ Frames (one per tile; `docs/isa.md` for the token rules), by kind (masks as dpdo
   shift, each followed by one CONV per run of channels with that shift (the first CONV waits
   for the load, the last signals the save).
 - pool, global pool: POOLINIT; per step: LOAD (-/M), POOL (L/S), SAVE (M/-).
-- eltwise: ELEWINIT; per step: LOAD a, LOAD b (-/M), ELEW in place (L/S), SAVE (M/-).
+- eltwise: ELEWINIT; per step: LOAD a, LOAD b (-/M), ELEW in place (L/S), SAVE (M/-); a
+  per-channel vector b is loaded once, before the first step (bcast_b).
 - act: per step: LOAD (-/M), ACT in place (L/S), SAVE (M/-).
 - dense: LOAD weights, LOAD the input vector, LOAD biases (-/C); one MVM per run of equal
   shift (L/S on the first/last); SAVE (C/-).
@@ -357,15 +358,20 @@ class _TileFrame:
         if init is not None and not per_step_inits:
             code.append(init(distinct[0]))
         signal = self.engine or S  # what the input LOADs signal (a copy's: its SAVE)
+        blocks = info.inputs
+        if geom.broadcast:  # the channel vector once, before step 0's block (LOADs in order)
+            v, blocks = info.inputs[1], info.inputs[:1]
+            code.append(_dma(Opcode.LOAD, Buf.FMAP, v, (0, 1), (0, 1), (k0, k1), lay.inputs[1],
+                             k1 - k0))
         plans = steps(geom, self.out, self.window, self.step)
         for j, sp in enumerate(plans):
             loaded = sp.load[1] > sp.load[0]
             if loaded:
-                for i, x in enumerate(info.inputs):
+                for i, x in enumerate(blocks):
                     code.append(_dma(
                         Opcode.LOAD, Buf.FMAP, x, sp.load, (wc0, wc1), (wk0, wk1),
                         lay.inputs[i] + (sp.load[0] - wr0) * lay.in_row, lay.in_row,
-                        dpdby=signal if i == len(info.inputs) - 1 else 0))
+                        dpdby=signal if i == len(blocks) - 1 else 0))
             compute: list[Instruction] = []
             if kind != TileKind.COPY:
                 in_addr = lay.inputs[0] + (sp.in_start - wr0) * lay.in_row
@@ -416,7 +422,8 @@ class _TileFrame:
             return lambda s: instr(
                 Opcode.ELEWINIT, elew_type=int(ElewType.MUL if is_mul else ElewType.ADD),
                 act=int(act), shift_a=shift_a, shift_b=shift_b,
-                shift_out=qp.int_prop(op, "shift"), act_arg=arg, **strides)
+                shift_out=qp.int_prop(op, "shift"), act_arg=arg, bcast_b=int(geom.broadcast),
+                **strides)
         return None
 
     def _compute(self, sp, in_addr: int, out_addr: int, ra: int, n: int) -> Instruction:
@@ -441,7 +448,7 @@ class _TileFrame:
             return instr(Opcode.POOL, **pads, in_addr=in_addr, out_addr=out_addr, rows=rows,
                          cols=cols, chans=n)
         if kind == TileKind.ELTWISE:
-            b_addr = lay.inputs[1] + (in_addr - lay.inputs[0])
+            b_addr = lay.inputs[1] + (0 if geom.broadcast else in_addr - lay.inputs[0])
             return instr(Opcode.ELEW, chans=n, in_a=in_addr, in_b=b_addr, out_addr=in_addr,
                          rows=rows, cols=cols)
         assert kind == TileKind.ACT and self.op is not None

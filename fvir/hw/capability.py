@@ -7,7 +7,8 @@ Algorithm of `verdict(op)`, the answer in full (runs or not, and the instruction
 1. Instruction: an op without a rule below has no accelerator instruction.
 2. Lowering: a compute op needs a sliding-window geometry (`fvir.ir.tile.geometry`): batch-1
    images and [1, K] vectors, convolution of any group count (depthwise, or one CONV per
-   group reading its group's input channels), equal eltwise shapes. Layout ops
+   group reading its group's input channels), equal eltwise shapes (or a
+   per-channel vector times an image). Layout ops
    (concat, reshape, flatten) have none: `dnn-tile` folds them into addressing or sends them
    to the host.
 3. ISA fields, per rule, every limit read from the field that encodes it:

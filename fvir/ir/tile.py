@@ -103,7 +103,7 @@ class TileKind(StrEnum):
     DWCONV = auto()  # dnn.conv2d depthwise, dnn.clip(0, hi): CONV with depthwise = 1
     POOL = auto()  # dnn.pool2d: POOL
     GPOOL = auto()  # dnn.global_pool: POOL whose window is the whole image
-    ELTWISE = auto()  # dnn.add / dnn.mul of equal shapes: ELEW
+    ELTWISE = auto()  # dnn.add / dnn.mul of equal shapes, or by a channel vector: ELEW
     DENSE = auto()  # dnn.dense: MVM
     ACT = auto()  # dnn.relu / dnn.sigmoid / dnn.tanh: ACT (lookup table)
     COPY = auto()  # LOAD + SAVE: a concat input that cannot be written in place
@@ -155,6 +155,7 @@ class Geometry:
     n_inputs: int = 1
     subsample: tuple[int, int] = (1, 1)  # the input is every s-th row / column of the tensor
     groups: int = 1  # CONV: output channel group g reads input channel group g only
+    broadcast: bool = False  # ELTWISE: the second input is one pixel of channels (bcast_b)
 
     @property
     def all_input_channels(self) -> bool:
@@ -276,9 +277,10 @@ def geometry(op: Operation) -> Geometry:
         return Geometry(TileKind.DENSE, (1, 1, k), (1, 1, n))
     if isinstance(op, dnn.AddOp | dnn.MulOp):
         y = _image(op.output, f"{op.name} result")
-        if dnn.shape_of(op.lhs) != dnn.shape_of(op.rhs):
+        shapes = (dnn.shape_of(op.lhs), dnn.shape_of(op.rhs), dnn.shape_of(op.output))
+        if not dnn.int8_eltwise_shapes(*shapes):
             raise Unsupported(f"broadcasting {op.name}")
-        return Geometry(TileKind.ELTWISE, y, y, n_inputs=2)
+        return Geometry(TileKind.ELTWISE, y, y, n_inputs=2, broadcast=shapes[0] != shapes[1])
     if isinstance(op, dnn.ClipOp):
         # clip(0, hi) is the conv engine's RELU6: a 1x1 depthwise conv by 1, then the clamp.
         y = _image(op.output, "clip result")

@@ -1,6 +1,7 @@
 """Today's CNN building blocks compiled and run on the simulator (issue 17): grouped
 convolutions of any group count, HardSwish / HardSigmoid and constant per-channel arithmetic
-(1x1 depthwise convs), standalone batchnorms, all on the accelerator. Each model is compiled
+(1x1 depthwise convs), standalone batchnorms, squeeze-excitation (an image times a per-channel
+vector: ELEW's bcast_b), all on the accelerator. Each model is compiled
 for a core; int8 mode must equal the int8 reference bit for bit on one core (`run_package`) and
 on several Machine cores, and fp32 mode must match onnxruntime on the float model."""
 
@@ -75,7 +76,25 @@ def dense_block() -> onnx.ModelProto:
     return b.finish([x], [b.conv(b.relu(b.bn(y)), 8, 1, name="out")])
 
 
+def squeeze_excite() -> onnx.ModelProto:
+    """MobileNetV3 / EfficientNet / RegNetY's squeeze-excitation: global average pooling (as
+    ReduceMean over H and W, what PyTorch exports), two 1x1 convs, a HardSigmoid gate and the
+    image times the gate (ELEW with a broadcast vector, the gate first as PyTorch writes it
+    in places), then a residual add of a per-channel vector."""
+    b = GraphBuilder("se", seed=10)
+    x = b.input("x", (1, 16, 7, 7))
+    y = b.relu(b.conv(x, 16, 3, 1, 1))
+    s = b._node("ReduceMean", [y], "squeeze", (1, 16, 1, 1), axes=[2, 3], keepdims=1)
+    s = b.relu(b.conv(s, 4, 1))
+    s = _unary(b, "HardSigmoid", b.conv(s, 16, 1), alpha=1 / 6)
+    y = b._node("Mul", [s, y], "excite", b.shapes[y])
+    t = b.conv(b.global_avgpool(y), 16, 1)
+    y = b._node("Add", [y, t], "shifted", b.shapes[y])
+    return b.finish([x], [b.conv(y, 8, 1, name="out")])
+
+
 MODELS: dict[str, Callable[[], onnx.ModelProto]] = {
+    "se": squeeze_excite,
     "grouped": grouped,
     "hard": hard_activations,
     "dense_block": dense_block,

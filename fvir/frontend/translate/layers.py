@@ -1,6 +1,9 @@
 """Translators of dense layers, elementwise ops and activations, the softmax family and
 BatchNormalization.
 
+An Add or Mul of an image and a run-time per-channel vector [1, C, 1, 1] (a squeeze-excitation
+gate) puts the vector second, the operand the accelerator's ELEW broadcasts.
+
 A batch-1 float image combined with a constant of one value per channel (or a scalar) by Add,
 Sub, Mul or Div (image / constant) becomes a 1x1 depthwise conv (scale, shift), which the
 accelerator runs; so do HardSigmoid and HardSwish on images (clip(6a x + 6b, 0, 6) / 6 and
@@ -118,6 +121,8 @@ def _arithmetic(op_type: str, cls: type[Operation]) -> Callable[..., Any]:
             v = _channel_vector(c, x)
             if v is not None and (params := _AFFINE[op_type](v, swapped)) is not None:
                 return _affine(g, x, *params)
+        if op_type in ("Add", "Mul") and _image(b) and shape_of(a) == (1, shape_of(b)[1], 1, 1):
+            a, b = b, a  # the per-channel vector second: ELEW broadcasts its input b
         return cls(g.value(a), g.value(b))
 
     return translate
