@@ -569,15 +569,42 @@ def test_padded_average_pool_counts_the_folded_zeros() -> None:
 def test_gemm_is_dense() -> None:
     m = model(
         [helper.make_node("Gemm", ["x", "w", "b"], ["y"], transB=1, alpha=0.5, beta=2.0)],
-        [vi("x", [2, 6])],
-        [vi("y", [2, 4])],
+        [vi("x", [1, 6])],
+        [vi("y", [1, 4])],
         [init("w", rand(4, 6)), init("b", rand(4))],
     )
     imported = import_model(m)
     dense = only(imported, dnn.DenseOp)
     assert dense.trans_b is not None and dense.trans_a is None
     assert dense.alpha.value.data == 0.5 and dense.beta.value.data == 2.0
-    assert_close(m, {"x": rand(2, 6)})
+    assert_close(m, {"x": rand(1, 6)})
+
+
+@pytest.mark.parametrize(
+    ("node", "x", "inits"),
+    [
+        (
+            helper.make_node("Gemm", ["x", "w", "b"], ["y"], transB=1, alpha=0.5, beta=2.0),
+            [5, 6],
+            [init("w", rand(4, 6)), init("b", rand(4))],
+        ),
+        (
+            helper.make_node("Gemm", ["x", "w", "b"], ["y"]),
+            [3, 6],
+            [init("w", rand(6, 4)), init("b", rand(1, 4))],
+        ),
+        (helper.make_node("MatMul", ["x", "w"], ["y"]), [2, 3, 6], [init("w", rand(6, 4))]),
+    ],
+)
+def test_dense_over_many_rows_is_a_conv_over_the_rows(node, x, inits) -> None:
+    """A Gemm / MatMul of several rows by constant weights: a 1x1 conv whose pixels are the
+    rows (transposes and reshapes around it), which the accelerator runs."""
+    m = model([node], [vi("x", x)], [vi("y", None)], inits)
+    imported = import_model(m)
+    ops = compute_ops(imported)
+    assert ops.count("dnn.conv2d") == 1 and "dnn.dense" not in ops and "dnn.matmul" not in ops
+    assert result_shapes(imported) == onnx_shapes(m)
+    assert_close(m, {"x": rand(*x)})
 
 
 def test_gemm_without_bias_and_trans_a() -> None:
@@ -596,13 +623,12 @@ def test_gemm_without_bias_and_trans_a() -> None:
 def test_matmul_batched() -> None:
     m = model(
         [helper.make_node("MatMul", ["a", "w"], ["y"])],
-        [vi("a", [2, 3, 4])],
+        [vi("a", [2, 3, 4]), vi("w", [4, 5])],  # run-time weights: not a conv over the rows
         [vi("y", [2, 3, 5])],
-        [init("w", rand(4, 5))],
     )
     imported = import_model(m)
     assert compute_ops(imported) == ["dnn.matmul"]
-    assert_close(m, {"a": rand(2, 3, 4)})
+    assert_close(m, {"a": rand(2, 3, 4), "w": rand(4, 5)})
 
 
 # ------------------------------------------------------------------------ elementwise
@@ -859,8 +885,8 @@ def test_constant_subgraph_over_initializers_folds_into_a_weight() -> None:
             helper.make_node("Transpose", ["w_scaled"], ["w_t"]),
             helper.make_node("MatMul", ["x", "w_t"], ["y"]),
         ],
-        [vi("x", [2, 3])],
-        [vi("y", [2, 8])],
+        [vi("x", [1, 3])],
+        [vi("y", [1, 8])],
         [init("w", w), init("scale", scale)],
     )
     imported = import_model(m)
@@ -1206,15 +1232,15 @@ def test_opset9_export_imports_cleanly() -> None:
         init("v", rand(c) ** 2 + 1),
     ]
     inits += [init("fc_w", rand(10, c * 9)), init("fc_b", rand(10))]
-    m = model(nodes, [vi("x", [2, c, 3, 3])], [vi("y", [2, 10])], inits, opset=9)
+    m = model(nodes, [vi("x", [1, c, 3, 3])], [vi("y", [1, 10])], inits, opset=9)
     imported = import_model(m)
     assert compute_ops(imported) == [
         "dnn.batchnorm", "dnn.relu", "dnn.sum", "dnn.reshape", "dnn.dense",
     ]  # fmt: skip
     reshape = only(imported, dnn.ReshapeOp)
-    assert reshape.output.type == TensorType(f32, [2, c * 9])
+    assert reshape.output.type == TensorType(f32, [1, c * 9])
     imported.weights.check(imported.module)
-    assert_close(m, {"x": rand(2, c, 3, 3)})
+    assert_close(m, {"x": rand(1, c, 3, 3)})
 
 
 @pytest.mark.parametrize("opset", [9, 11, 13, 17, 21])

@@ -31,6 +31,33 @@ if TYPE_CHECKING:
 # -- dense layers
 
 
+def _rows_as_pixels(g: Importer, x: SSAValue, w: np.ndarray, bias: np.ndarray | None) -> Any:
+    """x [M, K] @ w [K, N] (+ bias [N]) for M > 1 rows: a 1x1 conv over the M rows as the
+    pixels of a [1, K, M, 1] image (the accelerator's dense takes one row), between host
+    layout ops (transpose and reshape in, reshape and transpose out)."""
+    m, k = shape_of(x)
+    n = w.shape[1]
+    image = reshape(dnn.TransposeOp(x, [1, 0]).output, (1, k, m, 1))
+    kernel = g.weight(np.ascontiguousarray(w.T, np.float32).reshape(n, k, 1, 1), "rows_w")
+    b = None if bias is None else g.weight(np.asarray(bias, np.float32).reshape(n), "rows_b")
+    y = dnn.Conv2dOp(image, kernel, b).output
+    return dnn.TransposeOp(reshape(y, (n, m)), [1, 0]).output
+
+
+def _many_rows(a: Val, b: Val) -> bool:
+    """A float run-time input of more than one row ([..., M, K]) times a constant 2-D weight."""
+    xs = shape_of(a)
+    return (
+        isinstance(a, SSAValue)
+        and len(xs) >= 2
+        and prod(xs[:-1]) > 1
+        and dtype_of(a) == np.float32
+        and isinstance(b, np.ndarray)
+        and b.ndim == 2
+        and b.dtype == np.float32
+    )
+
+
 @translator("Gemm")
 def _gemm(
     g: Importer,
@@ -42,7 +69,16 @@ def _gemm(
     beta: float = 1.0,
     transA: int = 0,
     transB: int = 0,
-) -> dnn.DenseOp:
+) -> Any:
+    n = shape_of(b)[0 if transB else 1]
+    bias_ok = c is None or (
+        isinstance(c, np.ndarray) and c.shape in ((), (1,), (n,), (1, 1), (1, n))
+    )
+    if not transA and len(shape_of(a)) == 2 and _many_rows(a, b) and bias_ok:
+        assert isinstance(a, SSAValue) and isinstance(b, np.ndarray)
+        w = (b.T if transB else b).astype(np.float64) * alpha
+        bias = None if c is None else np.broadcast_to(np.asarray(c, np.float64).reshape(-1), n)
+        return _rows_as_pixels(g, a, w, None if bias is None else bias * beta)
     return dnn.DenseOp(
         g.value(a),
         g.value(b),
@@ -55,7 +91,15 @@ def _gemm(
 
 
 @translator("MatMul")
-def _matmul(g: Importer, a: Val, b: Val) -> dnn.MatMulOp:
+def _matmul(g: Importer, a: Val, b: Val) -> Any:
+    """[..., M, K] @ constant [K, N] with more than one row in all: a conv over the rows
+    (`_rows_as_pixels`, leading dims flattened); otherwise dnn.matmul."""
+    if _many_rows(a, b):
+        assert isinstance(a, SSAValue) and isinstance(b, np.ndarray)
+        xs = shape_of(a)
+        rows = reshape(a, (prod(xs[:-1]), xs[-1]))
+        y = _rows_as_pixels(g, rows, b.astype(np.float64), None)
+        return reshape(y, (*xs[:-1], b.shape[1]))
     return dnn.MatMulOp(g.value(a), g.value(b))
 
 
@@ -128,8 +172,12 @@ def _arithmetic(op_type: str, cls: type[Operation]) -> Callable[..., Any]:
     return translate
 
 
-for _op_type, _cls in (("Add", dnn.AddOp), ("Sub", dnn.SubOp), ("Mul", dnn.MulOp),
-                       ("Div", dnn.DivOp)):
+for _op_type, _cls in (
+    ("Add", dnn.AddOp),
+    ("Sub", dnn.SubOp),
+    ("Mul", dnn.MulOp),
+    ("Div", dnn.DivOp),
+):
     OPS[_op_type] = _arithmetic(_op_type, _cls)
 
 
