@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -115,16 +114,9 @@ def _capacity_table(data: dict[str, Any]) -> str:
 def _plot_dir(path: str) -> Path:
     """The --plot directory, created and checked before any work."""
     from fvir.errors import UserError
+    from fvir.tools.outputs import check_output_dir, make_output_dir
 
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--plot {path}: exists and is not a directory")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"--plot {path}: cannot create it: {e.strerror or e}") from None
-    if not os.access(out, os.W_OK):
-        raise UserError(f"--plot {path}: not writable")
+    out = make_output_dir(check_output_dir(path))
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -173,9 +165,10 @@ def run(args: argparse.Namespace) -> int:
         if mode == "capacity":
             return _capacity(args, scenario, cache, progress, plot_dir)
         from fvir.cloud import run_experiment
+        from fvir.reference.int8 import run_host
 
         exp = run_experiment(scenario, progress=progress, isolation=not args.no_isolation,
-                             cache=cache)
+                             cache=cache, host=run_host)
         data = exp.to_json()
         if plot_dir is not None:
             from fvir.cloud.plots import write_plots

@@ -152,6 +152,9 @@ def _check_destinations(args: argparse.Namespace) -> None:
 def _print_outputs(summary: list[dict]) -> None:
     for s in summary:
         dims = "x".join(map(str, s["shape"]))
+        if s["min"] is None:  # an empty tensor has no statistics
+            print(f"  {s['name']}: {dims} {s['dtype']}  (empty)")
+            continue
         print(
             f"  {s['name']}: {dims} {s['dtype']}  min {s['min']:.4g}  max {s['max']:.4g}  "
             f"mean {s['mean']:.4g}  std {s['std']:.4g}"
@@ -220,6 +223,7 @@ def _run_sim(args: argparse.Namespace, given: dict[str, np.ndarray]) -> int:
     from fvir.frontend.inputs import make_inputs
     from fvir.hw import load_hw
     from fvir.reference.check import check_outputs
+    from fvir.reference.int8 import run_host
     from fvir.tools.cycles import estimated_cycles
     from fvir.tools.progress import StageProgress
 
@@ -268,7 +272,7 @@ def _run_sim(args: argparse.Namespace, given: dict[str, np.ndarray]) -> int:
         cores = list(range(args.cores))
         progress("link")
         t0 = time.perf_counter()
-        machine = Machine(pool, args.dtype)
+        machine = Machine(pool, args.dtype, host=run_host)
         # DDR regions in the cores' banks, then link
         exe = machine.deploy(name, package, cores, resident=not args.stream_weights)
         link_us = exe.link_time_s * 1e6
