@@ -19,7 +19,7 @@ import pytest
 from fvir.backend.functional import run_package
 from fvir.backend.machine import Machine
 from fvir.hw import PAPER_U200, TINY
-from fvir.reference.int8 import run
+from fvir.reference.int8 import run, run_host
 from fvir.tools.mac_share import mac_fields
 from fvir.zoo.builder import GraphBuilder
 
@@ -183,7 +183,7 @@ def test_runs_on_the_accelerator_bit_exactly(compiled, name: str, hw: str) -> No
     assert host_layers(package) == [] or name in ("unet", "head")  # layout ops only
     x = random_input(model)
     want = run(reference.module, reference.weights, [x])
-    for got in (run_package(package, [x], HW[hw].core, "int8"),):
+    for got in (run_package(package, [x], HW[hw].core, "int8", host=run_host),):
         for g, w in zip(got, want, strict=True):
             np.testing.assert_array_equal(g, w)
 
@@ -194,7 +194,7 @@ def test_bit_exact_on_machine_cores(compiled, name: str, cores: list[int]) -> No
     model, package, reference = compiled(name, "paper-u200")
     x = random_input(model, seed=5)
     want = run(reference.module, reference.weights, [x])
-    m = Machine(PAPER_U200)
+    m = Machine(PAPER_U200, host=run_host)
     m.load("a", m.deploy("a", package, cores), [x])
     for g, w in zip(m.run().tenants["a"].outputs, want, strict=True):
         np.testing.assert_array_equal(g, w)
@@ -204,7 +204,7 @@ def test_bit_exact_on_machine_cores(compiled, name: str, cores: list[int]) -> No
 def test_fp32_mode_matches_onnxruntime(compiled, name: str) -> None:
     model, package, _ = compiled(name, "tiny")
     x = random_input(model, seed=11)
-    got = run_package(package, [x], TINY.core, "fp32")
+    got = run_package(package, [x], TINY.core, "fp32", host=run_host)
     session = ort.InferenceSession(model.SerializeToString())
     want = session.run(None, {session.get_inputs()[0].name: x})
     for g, w in zip(got, want, strict=True):
