@@ -26,11 +26,14 @@ def _w(*shape: int) -> np.ndarray:
 
 def upsampler() -> onnx.ModelProto:
     """A 1x1 conv 8 -> 4 on 6x6 (1152 MACs, accelerator), then a ConvTranspose 4 -> 16,
-    kernel 4, stride 2 (6*6*4 input pixels x 16*4*4 weights = 36864 MACs, host)."""
+    kernel 4, stride 2, given an output_shape, which only the host runs (6*6*4 input pixels x
+    16*4*4 weights = 36864 MACs)."""
     graph = helper.make_graph(
         [
             helper.make_node("Conv", ["x", "w1"], ["c"]),
-            helper.make_node("ConvTranspose", ["c", "w2"], ["y"], strides=[2, 2]),
+            helper.make_node(
+                "ConvTranspose", ["c", "w2"], ["y"], strides=[2, 2], output_shape=[14, 14]
+            ),
         ],
         "up",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 6, 6])],
