@@ -37,6 +37,7 @@ from fvir.frontend.onnx import ImportedModel, import_model
 from fvir.hw.config import PoolConfig
 from fvir.ifp.package import Package
 from fvir.ir.dnn import DNN
+from fvir.ir.macs import mac_split
 from fvir.passes.context import FvirContext
 from fvir.passes.fvir_compile import QUANTIZED, TILED, compile_passes, run_passes
 
@@ -108,6 +109,7 @@ def quantize_model(
 def package_model(model: ImportedModel, hw: PoolConfig, *, min_tiles: int | None = None,
                   progress: Progress | None = None, fp32_shadow: bool = True) -> Package:
     """Tiling and code generation on a quantized, partitioned model (tiled in place)."""
+    macs = mac_split(model.module)  # before tiling wraps the accelerator's ops
     with _no_gc():
         tile = compile_passes(min_tiles=min_tiles)[QUANTIZED:TILED]
         run_passes(tile, pipeline_context(model, hw, None), model.module, progress)
@@ -115,7 +117,8 @@ def package_model(model: ImportedModel, hw: PoolConfig, *, min_tiles: int | None
         plan = build_plan(model.module, model.weights)
         _stage(progress, "emit")
         return build_package(
-            plan, model.weights, hw.core, meta={"hw": hw.name}, fp32_shadow=fp32_shadow
+            plan, model.weights, hw.core, meta={"hw": hw.name, "macs": macs},  # type: ignore[dict-item]
+            fp32_shadow=fp32_shadow,
         )
 
 

@@ -112,7 +112,8 @@ class _ElewPlan:
     int32 and int64 that no intermediate of the int64 pseudo-code can leave (so the results
     are the same)."""
 
-    __slots__ = ("a_addr", "act", "act_arg", "add", "b_addr", "dtype", "ends", "in_strides", "inj",
+    __slots__ = ("a_addr", "act", "act_arg", "add", "b_addr", "b_strides", "dtype", "ends",
+                 "in_strides", "inj",
                  "out_addr", "out_strides", "shape", "shift_a", "shift_b", "shift_out")
 
     def __init__(self, f: Fields, c: Fields) -> None:
@@ -120,8 +121,10 @@ class _ElewPlan:
         self.in_strides = (c["in_row_stride"], c["in_pix_stride"], 1)
         self.out_strides = (c["out_row_stride"], c["out_pix_stride"], 1)
         self.a_addr, self.b_addr, self.out_addr = f["in_a"], f["in_b"], f["out_addr"]
+        # bcast_b: b is one pixel, read for every pixel (zero row and pixel strides)
+        self.b_strides = (0, 0, 1) if c.get("bcast_b", 0) else self.in_strides
         self.ends = (block_end(self.a_addr, self.shape, self.in_strides),
-                     block_end(self.b_addr, self.shape, self.in_strides),
+                     block_end(self.b_addr, self.shape, self.b_strides),
                      block_end(self.out_addr, self.shape, self.out_strides))
         self.inj = injective(self.shape, self.out_strides)
         self.add = c["elew_type"] == ElewType.ADD
@@ -139,11 +142,11 @@ class _ElewPlan:
         if self.ends[0] > size:
             check_buf(state, "ELEW", "reads", Buf.FMAP, self.a_addr, shape, ins)
         if self.ends[1] > size:
-            check_buf(state, "ELEW", "reads", Buf.FMAP, self.b_addr, shape, ins)
+            check_buf(state, "ELEW", "reads", Buf.FMAP, self.b_addr, shape, self.b_strides)
         if self.ends[2] > size:
             check_buf(state, "ELEW", "writes", Buf.FMAP, self.out_addr, shape, outs)
         a = view(fm, self.a_addr, shape, ins)
-        b = view(fm, self.b_addr, shape, ins)
+        b = view(fm, self.b_addr, shape, self.b_strides)
         if state.mode == "int8":
             acc = a.astype(self.dtype)
             if self.shift_a:

@@ -43,7 +43,8 @@ Frames (one per tile; `docs/isa.md` for the token rules), by kind (masks as dpdo
   shift, each followed by one CONV per run of channels with that shift (the first CONV waits
   for the load, the last signals the save).
 - pool, global pool: POOLINIT; per step: LOAD (-/M), POOL (L/S), SAVE (M/-).
-- eltwise: ELEWINIT; per step: LOAD a, LOAD b (-/M), ELEW in place (L/S), SAVE (M/-).
+- eltwise: ELEWINIT; per step: LOAD a, LOAD b (-/M), ELEW in place (L/S), SAVE (M/-); a
+  per-channel vector b is loaded once, before the first step (bcast_b).
 - act: per step: LOAD (-/M), ACT in place (L/S), SAVE (M/-).
 - dense: LOAD weights, LOAD the input vector, LOAD biases (-/C); one MVM per run of equal
   shift (L/S on the first/last); SAVE (C/-).
@@ -318,7 +319,8 @@ class _TileFrame:
                                  self.lay.inputs[0], x.w * x.c))
             signal = C if geom.kind == TileKind.DENSE else 0
             code += _contiguous(Buf.BIAS, info.bias_offset + 4 * k0, 4 * g, 4 * g, signal)
-        runs = qp.shift_runs(info.shifts, k0, k1) if info.shifts else [(k0, k1, 0)]
+        shifts = info.shifts or [0] * k1
+        runs = qp.shift_runs(shifts, k0, k1, geom.group_period)
         if geom.kind == TileKind.DENSE:
             code += self._dense(runs)
         else:
@@ -356,15 +358,20 @@ class _TileFrame:
         if init is not None and not per_step_inits:
             code.append(init(distinct[0]))
         signal = self.engine or S  # what the input LOADs signal (a copy's: its SAVE)
+        blocks = info.inputs
+        if geom.broadcast:  # the channel vector once, before step 0's block (LOADs in order)
+            v, blocks = info.inputs[1], info.inputs[:1]
+            code.append(_dma(Opcode.LOAD, Buf.FMAP, v, (0, 1), (0, 1), (k0, k1), lay.inputs[1],
+                             k1 - k0))
         plans = steps(geom, self.out, self.window, self.step)
         for j, sp in enumerate(plans):
             loaded = sp.load[1] > sp.load[0]
             if loaded:
-                for i, x in enumerate(info.inputs):
+                for i, x in enumerate(blocks):
                     code.append(_dma(
                         Opcode.LOAD, Buf.FMAP, x, sp.load, (wc0, wc1), (wk0, wk1),
                         lay.inputs[i] + (sp.load[0] - wr0) * lay.in_row, lay.in_row,
-                        dpdby=signal if i == len(info.inputs) - 1 else 0))
+                        dpdby=signal if i == len(blocks) - 1 else 0))
             compute: list[Instruction] = []
             if kind != TileKind.COPY:
                 in_addr = lay.inputs[0] + (sp.in_start - wr0) * lay.in_row
@@ -415,7 +422,8 @@ class _TileFrame:
             return lambda s: instr(
                 Opcode.ELEWINIT, elew_type=int(ElewType.MUL if is_mul else ElewType.ADD),
                 act=int(act), shift_a=shift_a, shift_b=shift_b,
-                shift_out=qp.int_prop(op, "shift"), act_arg=arg, **strides)
+                shift_out=qp.int_prop(op, "shift"), act_arg=arg, bcast_b=int(geom.broadcast),
+                **strides)
         return None
 
     def _compute(self, sp, in_addr: int, out_addr: int, ra: int, n: int) -> Instruction:
@@ -427,16 +435,20 @@ class _TileFrame:
         kind = geom.kind
         if kind in (TileKind.CONV, TileKind.DWCONV):
             dw = kind == TileKind.DWCONV
+            ic, skip = (n, ra) if dw else (lay.in_pix, 0)
+            if geom.group_period:  # the run's group: its input channels within the window
+                k = self.out[4] + ra
+                skip = geom.group_inputs(k, k + 1)[0] - self.window[4]
+                ic = geom.group_channels[0]
             return instr(
-                Opcode.CONV, **pads, depthwise=int(dw), in_addr=in_addr + (ra if dw else 0),
+                Opcode.CONV, **pads, depthwise=int(dw), in_addr=in_addr + skip,
                 wgt_addr=ra * geom.weight_bytes_per_channel, bias_addr=4 * ra,
-                out_addr=out_addr + ra, rows=rows, cols=cols,
-                ic=n if dw else lay.in_pix, oc=n)
+                out_addr=out_addr + ra, rows=rows, cols=cols, ic=ic, oc=n)
         if kind in (TileKind.POOL, TileKind.GPOOL):
             return instr(Opcode.POOL, **pads, in_addr=in_addr, out_addr=out_addr, rows=rows,
                          cols=cols, chans=n)
         if kind == TileKind.ELTWISE:
-            b_addr = lay.inputs[1] + (in_addr - lay.inputs[0])
+            b_addr = lay.inputs[1] + (0 if geom.broadcast else in_addr - lay.inputs[0])
             return instr(Opcode.ELEW, chans=n, in_a=in_addr, in_b=b_addr, out_addr=in_addr,
                          rows=rows, cols=cols)
         assert kind == TileKind.ACT and self.op is not None

@@ -86,12 +86,15 @@ def channel_shifts(op: Operation, channels: int) -> list[int]:
     return values
 
 
-def shift_runs(shifts: Sequence[int], lo: int, hi: int) -> list[tuple[int, int, int]]:
-    """Maximal runs [a, b) of equal shift within channels [lo, hi): (a, b, shift)."""
+def shift_runs(
+    shifts: Sequence[int], lo: int, hi: int, period: int = 0
+) -> list[tuple[int, int, int]]:
+    """Maximal runs [a, b) of equal shift within channels [lo, hi): (a, b, shift); with a
+    `period` (a grouped conv's output channels per group) no run crosses a multiple of it."""
     runs: list[tuple[int, int, int]] = []
     start = lo
     for c in range(lo + 1, hi + 1):
-        if c == hi or shifts[c] != shifts[start]:
+        if c == hi or shifts[c] != shifts[start] or (period and c % period == 0):
             runs.append((start, c, shifts[start]))
             start = c
     return runs

@@ -7,7 +7,8 @@ chosen on the frame that will really run.
 Buffer layout (per frame; nothing is shared with the previous frame on the core, which may be
 any layer's):
 - fmap buffer: the input window at 0 (rows x cols x window channels, HWC, channels innermost),
-  then for an eltwise layer the second input, then the output block (rows x cols x tile
+  then for an eltwise layer the second input (a channel vector: the tile's channels only),
+  then the output block (rows x cols x tile
   channels); each region starts at a multiple of `ALIGN`. Eltwise, ACT and copy tiles compute
   in place (the output overwrites the first input), so they need no output region. Dense: the
   input vector, then the output vector.
@@ -64,6 +65,9 @@ def layout(geom: Geometry, out: Sequence[int], window: Sequence[int]) -> Layout:
     out_bytes = (r1 - r0) * out_row
     wgt = g * geom.weight_bytes_per_channel
     bias = 4 * g if geom.has_weights else 0
+    if geom.broadcast:  # the vector of the tile's channels after the block
+        fmap = align(in_bytes) + g
+        return Layout((0, align(in_bytes)), 0, in_pix, in_row, in_pix, in_row, (fmap, wgt, bias))
     if geom.kind in (TileKind.ELTWISE, TileKind.ACT, TileKind.COPY):
         inputs = tuple(i * align(in_bytes) for i in range(geom.n_inputs))
         fmap = align(in_bytes) * (geom.n_inputs - 1) + in_bytes
@@ -82,6 +86,9 @@ def worst_footprint(geom: Geometry, rows: int, cols: int, chans: int) -> tuple[i
     if geom.kind == TileKind.DENSE:
         win_r = win_c = 1
     win_k = c if geom.all_input_channels else chans
+    if geom.kind == TileKind.CONV and geom.groups > 1:  # the groups a tile may straddle
+        cin, cout = geom.group_channels
+        win_k = min(c, (-(-(chans - 1) // cout) + 1) * cin)
     return layout(geom, (0, rows, 0, cols, 0, chans), (0, win_r, 0, win_c, 0, win_k)).footprint
 
 
@@ -135,7 +142,8 @@ def tile_cycles(
 ) -> int:
     """Cycles of the frame of one tile (`fvir.hw.cost.pipeline_cycles` over its steps), with
     the instructions `tile-compile-frames` emits for it. `runs` are the channel counts of the
-    tile's runs of equal requantization shift (one compute instruction each; default one run)
+    tile's runs of equal requantization shift, cut at a grouped conv's group boundaries (one
+    compute instruction each; default one run)
     and `distinct` the number of different shifts among them (one INIT each)."""
     _, _, c0, c1, k0, k1 = out
     g, cols = k1 - k0, c1 - c0
@@ -150,6 +158,9 @@ def tile_cycles(
     prologue = 0
     if geom.has_weights:
         prologue = xfer(g * geom.weight_bytes_per_channel) + xfer(4 * g)
+    if geom.broadcast:  # the channel vector, loaded once
+        prologue = xfer(g)
+    block_inputs = 1 if geom.broadcast else geom.n_inputs
     kind = geom.kind
     if kind == TileKind.DENSE:
         compute = sum(cost.mvm_cycles(core, n, win_ch) for n in sizes) + len(sizes) * t_i
@@ -163,9 +174,10 @@ def tile_cycles(
     for s in plans:
         rows = s.rows[1] - s.rows[0]
         new_rows = s.load[1] - s.load[0]
-        load = xfer(new_rows * win_cols * win_ch, geom.n_inputs) if new_rows else 0
-        if kind == TileKind.CONV:
-            c = sum(cost.conv_cycles(core, rows, cols, win_ch, oc, kh, kw) for oc in sizes)
+        load = xfer(new_rows * win_cols * win_ch, block_inputs) if new_rows else 0
+        if kind == TileKind.CONV:  # a grouped conv's runs lie within one group each
+            ic = geom.group_channels[0] if geom.groups > 1 else win_ch
+            c = sum(cost.conv_cycles(core, rows, cols, ic, oc, kh, kw) for oc in sizes)
         elif kind == TileKind.DWCONV:
             c = sum(cost.dwconv_cycles(core, rows, cols, n, kh, kw) for n in sizes)
         elif kind in (TileKind.POOL, TileKind.GPOOL):

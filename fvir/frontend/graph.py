@@ -170,6 +170,13 @@ class Importer:
         self._materialized[id(v)] = (v, result)
         return result
 
+    def weight(self, array: np.ndarray, suffix: str) -> SSAValue:
+        """A new `dnn.weight` holding `array`, a weight the importer derives (a per-channel
+        scale as a depthwise conv's kernel), named after the node's first output."""
+        base = f"{self.node.output[0]}.{suffix}"
+        ty = tensor_type(array.dtype, array.shape)
+        return dnn.WeightOp(self.weights.add(base, array), ty).output
+
     def const(self, v: Val | None, what: str) -> np.ndarray | None:
         """`v` as a numpy array; a run-time value is an error naming input `what`."""
         if v is None or isinstance(v, np.ndarray):

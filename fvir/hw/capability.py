@@ -6,7 +6,9 @@ the core (`fvir.hw.config.CoreConfig`).
 Algorithm of `verdict(op)`, the answer in full (runs or not, and the instruction or the reason):
 1. Instruction: an op without a rule below has no accelerator instruction.
 2. Lowering: a compute op needs a sliding-window geometry (`fvir.ir.tile.geometry`): batch-1
-   images and [1, K] vectors, dense or depthwise convolution, equal eltwise shapes. Layout ops
+   images and [1, K] vectors, convolution of any group count (depthwise, or one CONV per
+   group reading its group's input channels), equal eltwise shapes (or a
+   per-channel vector times an image). Layout ops
    (concat, reshape, flatten) have none: `dnn-tile` folds them into addressing or sends them
    to the host.
 3. ISA fields, per rule, every limit read from the field that encodes it:
@@ -97,8 +99,10 @@ def _conv(op: dnn.Conv2dOp, geom: Geometry | None) -> Verdict:
         CONV_DILATION.problem("dilations", dnn.ints(op.dilations)),
         CONV_PADS.problem("pads", dnn.ints(op.pads)),
     )
-    depthwise = geom is not None and geom.kind == TileKind.DWCONV
-    return _verdict(problem, "CONV (depthwise)" if depthwise else "CONV")
+    assert geom is not None
+    if geom.kind == TileKind.DWCONV:
+        return _verdict(problem, "CONV (depthwise)")
+    return _verdict(problem, "CONV (one per group)" if geom.groups > 1 else "CONV")
 
 
 def _pool(op: dnn.Pool2dOp, geom: Geometry | None) -> Verdict:

@@ -106,6 +106,14 @@ def f64_attr(value: float) -> FloatAttr:
     return FloatAttr(float(value), f64)
 
 
+def int8_eltwise_shapes(a: Shape, b: Shape, y: Shape) -> bool:
+    """Whether an int8 add / mul takes these shapes: all equal, or b a per-channel vector
+    [1, C, 1, 1] of the batch-1 image a = y = [1, C, H, W] (ELEW's bcast_b)."""
+    if a == b == y:
+        return True
+    return len(a) == 4 and a == y and a[0] == 1 and tuple(b) == (1, a[1], 1, 1)
+
+
 def broadcast_shapes(*shapes: Shape) -> Shape:
     """Numpy/ONNX multidirectional broadcasting; raises VerifyException if incompatible."""
     rank = max(len(s) for s in shapes)
@@ -1050,7 +1058,8 @@ class AddOp(IRDLOperation):
         %y = dnn.add %a, %b act #dnn.act<relu> : (tensor<1x64x8x8xf32>, tensor<1x64x8x8xf32>)
                -> tensor<1x64x8x8xf32>
 
-    On int8 fixed-point tensors (equal shapes) the inputs are aligned by left shifts
+    On int8 fixed-point tensors (equal shapes, or rhs a per-channel vector [1, C, 1, 1] of
+    the image lhs) the inputs are aligned by left shifts
     `shift_a` / `shift_b` (absent: 0) and the sum requantized by `shift`, with
     Fa + shift_a = Fb + shift_b = Fy + shift:
 
@@ -1122,17 +1131,18 @@ def _shifts(op: AddOp | MulOp) -> tuple[int, int, int]:
 
 
 def _verify_int8_eltwise(op: AddOp | MulOp) -> list[int] | None:
-    """Shared int8 checks of add and mul: equal shapes, `shift` present, shifts in range.
-    Returns [Fa, Fb, Fy], or None for the float form."""
+    """Shared int8 checks of add and mul: equal shapes (or rhs a per-channel vector of an
+    image), `shift` present, shifts in range. Returns [Fa, Fb, Fy], or None for the float
+    form."""
     fracs = _fixed_fracs([op.lhs, op.rhs, op.output])
     if fracs is None:
         _no_int8_props(op, ["shift_a", "shift_b", "shift"])
         return None
     shapes = [shape_of(v) for v in (op.lhs, op.rhs, op.output)]
-    if len(set(shapes)) != 1:
+    if not int8_eltwise_shapes(*shapes):
         raise VerifyException(
-            f"int8 fixed-point {op.name} needs equal shapes (no broadcast), got "
-            f"{[list(s) for s in shapes]}"
+            f"int8 fixed-point {op.name} needs equal shapes (or rhs [1, C, 1, 1] of an image), "
+            f"got {[list(s) for s in shapes]}"
         )
     _require_props(op, ["shift"])
     for name, value in zip(("shift_a", "shift_b", "shift"), _shifts(op), strict=True):
@@ -1151,9 +1161,9 @@ class SubOp(_BinaryEltwise):
 class MulOp(_BinaryEltwise):
     """Elementwise product with broadcasting (ONNX Mul).
 
-    On int8 fixed-point tensors (equal shapes): acc = (a << shift_a) * (b << shift_b)
-    (absent shifts are 0), requantized by `shift`, with Fa + shift_a + Fb + shift_b =
-    Fy + shift:
+    On int8 fixed-point tensors (equal shapes, or rhs [1, C, 1, 1] of an image):
+    acc = (a << shift_a) * (b << shift_b) (absent shifts are 0), requantized by `shift`, with
+    Fa + shift_a + Fb + shift_b = Fy + shift:
 
         %y = dnn.mul %a, %b shift 7 : (tensor<4xi8, #dnn.fixed<6>>,
                tensor<4xi8, #dnn.fixed<7>>) -> tensor<4xi8, #dnn.fixed<6>>

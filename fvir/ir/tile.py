@@ -99,11 +99,11 @@ BUFFER_NAMES = ("fmap", "weight", "bias")
 class TileKind(StrEnum):
     """What a layer's frames compute, i.e. which compute instruction they use."""
 
-    CONV = auto()  # dnn.conv2d, group 1: CONV
+    CONV = auto()  # dnn.conv2d, not depthwise (a grouped one: one CONV per group): CONV
     DWCONV = auto()  # dnn.conv2d depthwise, dnn.clip(0, hi): CONV with depthwise = 1
     POOL = auto()  # dnn.pool2d: POOL
     GPOOL = auto()  # dnn.global_pool: POOL whose window is the whole image
-    ELTWISE = auto()  # dnn.add / dnn.mul of equal shapes: ELEW
+    ELTWISE = auto()  # dnn.add / dnn.mul of equal shapes, or by a channel vector: ELEW
     DENSE = auto()  # dnn.dense: MVM
     ACT = auto()  # dnn.relu / dnn.sigmoid / dnn.tanh: ACT (lookup table)
     COPY = auto()  # LOAD + SAVE: a concat input that cannot be written in place
@@ -154,17 +154,40 @@ class Geometry:
     pads: tuple[int, int, int, int] = (0, 0, 0, 0)
     n_inputs: int = 1
     subsample: tuple[int, int] = (1, 1)  # the input is every s-th row / column of the tensor
+    groups: int = 1  # CONV: output channel group g reads input channel group g only
+    broadcast: bool = False  # ELTWISE: the second input is one pixel of channels (bcast_b)
 
     @property
     def all_input_channels(self) -> bool:
         """True when every output channel reads every input channel (conv, dense)."""
-        return self.kind in (TileKind.CONV, TileKind.DENSE)
+        return self.kind in (TileKind.CONV, TileKind.DENSE) and self.groups == 1
+
+    @property
+    def group_channels(self) -> tuple[int, int]:
+        """(input, output) channels per group of a grouped CONV."""
+        return self.in_shape[2] // self.groups, self.out_shape[2] // self.groups
+
+    @property
+    def group_period(self) -> int:
+        """Output channels per group of a grouped CONV (its compute instructions never cross
+        a multiple of this), 0 for every other layer."""
+        return self.group_channels[1] if self.kind == TileKind.CONV and self.groups > 1 else 0
+
+    def group_inputs(self, k0: int, k1: int) -> tuple[int, int]:
+        """The input channels that output channels [k0, k1) read (all for conv and dense, the
+        same ones for channel-wise kinds, their groups' for a grouped CONV)."""
+        if self.all_input_channels:
+            return 0, self.in_shape[2]
+        if self.kind != TileKind.CONV:
+            return k0, k1
+        cin, cout = self.group_channels
+        return k0 // cout * cin, ((k1 - 1) // cout + 1) * cin
 
     @property
     def weight_bytes_per_channel(self) -> int:
         kh, kw = self.kernel
         if self.kind == TileKind.CONV:
-            return kh * kw * self.in_shape[2]
+            return kh * kw * self.in_shape[2] // self.groups
         if self.kind == TileKind.DWCONV:
             return kh * kw
         if self.kind == TileKind.DENSE:
@@ -191,8 +214,7 @@ class Geometry:
             return Window((0, 1), (0, 1), (0, self.in_shape[2]), (0, 0, 0, 0))
         ir0, ir1, pt, pb = self._axis(0, r0, r1)
         ic0, ic1, pl, pr = self._axis(1, c0, c1)
-        chans = (0, self.in_shape[2]) if self.all_input_channels else (k0, k1)
-        return Window((ir0, ir1), (ic0, ic1), chans, (pt, pl, pb, pr))
+        return Window((ir0, ir1), (ic0, ic1), self.group_inputs(k0, k1), (pt, pl, pb, pr))
 
 
 def _effective_pads(
@@ -224,20 +246,17 @@ def geometry(op: Operation) -> Geometry:
         x, y = _image(op.input, "conv2d input"), _image(op.output, "conv2d output")
         w = dnn.shape_of(op.weight)
         g = op.groups
-        if g == 1:
-            kind = TileKind.CONV
-        elif g == x[2] == y[2] and w[1] == 1:
-            kind = TileKind.DWCONV
-        else:
-            raise Unsupported(f"grouped convolution (group {g}) other than depthwise")
+        depthwise = g > 1 and g == x[2] == y[2] and w[1] == 1
+        kind, groups = (TileKind.DWCONV, 1) if depthwise else (TileKind.CONV, g)
         kernel, strides = (w[2], w[3]), dnn.ints(op.strides)
         dil, pads = dnn.ints(op.dilations), dnn.ints(op.pads)
         if kernel == (1, 1) and strides != (1, 1) and not any(pads):
             # A strided 1x1 conv reads every s-th pixel only: the LOAD gathers them (DDR
             # strides s times larger) and the CONV runs with stride 1 on the compact image.
-            return Geometry(kind, (y[0], y[1], x[2]), y, subsample=(strides[0], strides[1]))
+            return Geometry(kind, (y[0], y[1], x[2]), y, subsample=(strides[0], strides[1]),
+                            groups=groups)
         return Geometry(kind, x, y, kernel, strides, dil,
-                        _effective_pads(x[:2], y[:2], kernel, strides, dil, pads))
+                        _effective_pads(x[:2], y[:2], kernel, strides, dil, pads), groups=groups)
     if isinstance(op, dnn.Pool2dOp):
         x, y = _image(op.input, "pool2d input"), _image(op.output, "pool2d output")
         kernel, strides, dil = dnn.ints(op.kernel), dnn.ints(op.strides), dnn.ints(op.dilations)
@@ -258,9 +277,10 @@ def geometry(op: Operation) -> Geometry:
         return Geometry(TileKind.DENSE, (1, 1, k), (1, 1, n))
     if isinstance(op, dnn.AddOp | dnn.MulOp):
         y = _image(op.output, f"{op.name} result")
-        if dnn.shape_of(op.lhs) != dnn.shape_of(op.rhs):
+        shapes = (dnn.shape_of(op.lhs), dnn.shape_of(op.rhs), dnn.shape_of(op.output))
+        if not dnn.int8_eltwise_shapes(*shapes):
             raise Unsupported(f"broadcasting {op.name}")
-        return Geometry(TileKind.ELTWISE, y, y, n_inputs=2)
+        return Geometry(TileKind.ELTWISE, y, y, n_inputs=2, broadcast=shapes[0] != shapes[1])
     if isinstance(op, dnn.ClipOp):
         # clip(0, hi) is the conv engine's RELU6: a 1x1 depthwise conv by 1, then the clamp.
         y = _image(op.output, "clip result")

@@ -494,18 +494,22 @@ ELEW_CFG = all fields of this instruction     # kept by the misc engine until th
                 _shift("shift_b", "left shift of input b", default=0),
                 _shift("shift_out", "right shift from the int32 result to the int8 output"),
                 _act_arg_field(),
+                Field("bcast_b", 1, "1: input b is one pixel of chans bytes, applied to every "
+                      "pixel (a per-channel vector: squeeze-excitation gates)", default=0),
                 *_layout_strides(),
             ),
         ),
         InstrSpec(
             Opcode.ELEW,
             Engine.MISC,
-            "Combine two int8 blocks element-wise (residual add; gate products of an LSTM).",
+            "Combine two int8 blocks element-wise (residual add; gate products of an LSTM; "
+            "a block times a per-channel vector).",
             """\
 c = ELEW_CFG
 for y < rows, x < cols, i < chans:
     a = FMAP[in_a + y * c.in_row_stride + x * c.in_pix_stride + i] << c.shift_a
-    b = FMAP[in_b + y * c.in_row_stride + x * c.in_pix_stride + i] << c.shift_b
+    b = FMAP[in_b + y * c.in_row_stride + x * c.in_pix_stride + i] << c.shift_b \\
+        if not c.bcast_b else FMAP[in_b + i] << c.shift_b
     acc = a + b if c.elew_type == ADD else a * b
     FMAP[out_addr + y * c.out_row_stride + x * c.out_pix_stride + i] = \\
         requant(acc, c.shift_out, c.act, c.act_arg)""",

@@ -135,6 +135,12 @@ def hard_sigmoid(X: np.ndarray, *, alpha: float = 0.2, beta: float = 0.5) -> np.
     return np.clip(alpha * X + beta, 0, 1).astype(X.dtype)
 
 
+@kernel("HardSwish")
+def hard_swish(X: np.ndarray) -> np.ndarray:
+    """x * HardSigmoid(x) with alpha 1/6 and beta 0.5 (ONNX fixes both)."""
+    return (X * np.clip(X / 6 + 0.5, 0, 1)).astype(X.dtype)
+
+
 @kernel("Elu")
 def elu(X: np.ndarray, *, alpha: float = 1.0) -> np.ndarray:
     return np.where(X > 0, X, alpha * (np.exp(X) - 1)).astype(X.dtype)

@@ -1,5 +1,5 @@
 """Kernels of ONNX's neural-network ops without a dnn equivalent: the softmax family,
-normalisations and Resize."""
+normalisations, ConvTranspose and Resize."""
 
 from __future__ import annotations
 
@@ -70,6 +70,121 @@ def instance_norm(
     bshape = (1, -1) + (1,) * (input.ndim - 2)
     y = scale.reshape(bshape) * (input - mean) / np.sqrt(var + epsilon) + B.reshape(bshape)
     return y.astype(input.dtype)
+
+
+@kernel("LayerNormalization")
+def layer_norm(
+    X: np.ndarray,
+    Scale: np.ndarray,
+    B: np.ndarray | None = None,
+    *,
+    axis: int = -1,
+    epsilon: float = 1e-5,
+    stash_type: int = 1,
+    n_outputs: int = 1,
+) -> list[np.ndarray]:
+    """Normalise over the axes from `axis` to the last (opset 17), in float64 (stash_type
+    asks for at least float32); Mean and InvStdDev keep X's rank with ones on those axes."""
+    ax = norm_axis(axis, X.ndim)
+    axes = tuple(range(ax, X.ndim))
+    x = X.astype(np.float64)
+    mean = x.mean(axis=axes, keepdims=True)
+    inv_std = 1 / np.sqrt(np.square(x - mean).mean(axis=axes, keepdims=True) + epsilon)
+    y = (x - mean) * inv_std * Scale
+    if (b := given(B)) is not None:
+        y = y + b
+    stash = np.float32 if stash_type == 1 else X.dtype
+    outs = [y.astype(X.dtype), mean.astype(stash), inv_std.astype(stash)]
+    return outs[:n_outputs]
+
+
+# ---------------------------------------------------------------------- ConvTranspose
+
+
+def _conv_transpose_pads(
+    in_shape: tuple[int, ...],
+    full: list[int],
+    strides: list[int],
+    auto_pad: str,
+    pads: list[int] | None,
+    output_shape: list[int] | None,
+) -> tuple[list[int], list[int]]:
+    """(begin pads, output shape) of a ConvTranspose whose unpadded output is `full` long per
+    axis, as ONNX defines them (and onnxruntime computes): explicit pads, or, when an output
+    shape is given (default under SAME_*: input x stride), pads splitting the difference,
+    the odd one at the start unless SAME_UPPER."""
+    n = len(full)
+    if output_shape is None and auto_pad in ("NOTSET", "", "VALID"):
+        pads = pads if auto_pad != "VALID" and pads else [0] * 2 * n
+        return pads[:n], [f - pads[i] - pads[i + n] for i, f in enumerate(full)]
+    target = output_shape or [d * s for d, s in zip(in_shape, strides, strict=True)]
+    total = [f - t for f, t in zip(full, target, strict=True)]
+    if auto_pad == "SAME_UPPER":
+        return [t // 2 for t in total], target
+    return [t - t // 2 for t in total], target
+
+
+@kernel("ConvTranspose")
+def conv_transpose(
+    X: np.ndarray,
+    W: np.ndarray,
+    B: np.ndarray | None = None,
+    *,
+    auto_pad: str = "NOTSET",
+    dilations: list[int] | None = None,
+    group: int = 1,
+    kernel_shape: list[int] | None = None,
+    output_padding: list[int] | None = None,
+    output_shape: list[int] | None = None,
+    pads: list[int] | None = None,
+    strides: list[int] | None = None,
+) -> np.ndarray:
+    """The gradient of Conv: every input pixel i scatters W[c, o, k] * x[c, i] to output
+    position i * stride + k * dilation - pad_begin (any rank, groups, output_padding, output
+    shape). Algorithm: one GEMM per group over input channels gives every (o, k, i) product;
+    each kernel offset k is then added at once into a strided view of the unpadded output,
+    which is cropped (or zero-extended) to the output shape."""
+    n = X.ndim - 2
+    if W.ndim != X.ndim or X.shape[1] != W.shape[0] or X.shape[1] % group:
+        raise OpError(
+            f"weight of shape {list(W.shape)} does not fit input {list(X.shape)} with group {group}"
+        )
+    kernel = list(W.shape[2:])
+    strides = strides or [1] * n
+    dilations = dilations or [1] * n
+    out_pad = (output_padding or [0] * n)[:n]
+    in_shape = X.shape[2:]
+    full = [
+        s * (d - 1) + op + (k - 1) * dl + 1
+        for d, s, op, k, dl in zip(in_shape, strides, out_pad, kernel, dilations, strict=True)
+    ]
+    begin, out_shape = _conv_transpose_pads(
+        in_shape, full, strides, auto_pad, pads, output_shape and list(output_shape[-n:])
+    )
+    batch, cin = X.shape[:2]
+    cout_g = W.shape[1]
+    cin_g = cin // group
+    # The unpadded output, with room for negative begin pads and a longer output shape.
+    lo = [max(-b, 0) for b in begin]
+    size = [max(f, b + o) + lo_ for f, b, o, lo_ in zip(full, begin, out_shape, lo, strict=True)]
+    acc = np.zeros((batch, group * cout_g, *size), np.float64)
+    x = X.astype(np.float64).reshape(batch, group, cin_g, -1)
+    w = W.astype(np.float64).reshape(group, cin_g, cout_g, -1)
+    # cols[b, g, o, k, i] = sum_c x[b, g, c, i] * w[g, c, o, k]
+    cols = np.einsum("bgci,gcok->bgoki", x, w).reshape(
+        batch, group * cout_g, math.prod(kernel), *in_shape
+    )
+    for k, offset in enumerate(np.ndindex(*kernel)):
+        window = tuple(
+            slice(m + o * dl, m + o * dl + s * (d - 1) + 1, s)
+            for m, o, dl, s, d in zip(lo, offset, dilations, strides, in_shape, strict=True)
+        )
+        acc[(slice(None), slice(None), *window)] += cols[:, :, k]
+    crop = tuple(slice(m + b, m + b + o) for m, b, o in zip(lo, begin, out_shape, strict=True))
+    y = acc[(slice(None), slice(None), *crop)]
+    if (b := given(B)) is not None:
+        y = y + b.reshape((-1,) + (1,) * n)
+    return y.astype(X.dtype)
 
 
 # --------------------------------------------------------------------------- Resize

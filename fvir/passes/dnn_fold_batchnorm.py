@@ -35,6 +35,11 @@ Algorithm, for every `y = dnn.batchnorm(p, scale, bias, mean, var)`:
 3. Compute w', b' (constants / store) or record the recipe (no store), as above.
 4. Replace `y` by a copy of the producer that uses w' and b'; erase the old producer and the
    source ops that have no use left.
+5. A batchnorm of a batch-1 image that step 1 finds no producer for (DenseNet's pre-activation
+   batchnorms) is a per-channel affine map: it becomes a 1x1 depthwise conv2d with w' and b'
+   folded from unit weights (`fold_arrays(ones, None, ...)`), which the accelerator runs. This
+   needs the numbers now: stored weights (new names `<scale name>.bnaffine.w` / `.b`) or
+   constants; without a store the batchnorm stays (a host op).
 """
 
 from dataclasses import dataclass, field
@@ -251,6 +256,59 @@ def _tensor_type(like: SSAValue, shape: tuple[int, ...]) -> TensorType:
     return TensorType(ty.element_type, list(shape))
 
 
+@dataclass
+class StandaloneBatchnorm(RewritePattern):
+    """batchnorm(x) of a batch-1 image with no producer to fold into -> a 1x1 depthwise
+    conv2d (step 5 of the module docstring)."""
+
+    weights: WeightStoreLike | None = None
+    taken: set[str] = field(default_factory=set)
+    converted: int = 0
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, bn: dnn.BatchNormOp, rewriter: PatternRewriter) -> None:
+        shape = dnn.shape_of(bn.input)
+        if _producer(bn) is not None or len(shape) != 4 or shape[0] != 1:
+            return
+        if (dtype := _dtype(bn.input)) is None:
+            return
+        params = (bn.scale, bn.bias, bn.mean, bn.var)
+        arrays = [self._array(v.owner) for v in params]
+        if any(a is None for a in arrays):
+            return
+        channels = shape[1]
+        ones = np.ones((channels, 1, 1, 1), np.float64)
+        w, b = fold_arrays(ones, None, *arrays, bn.epsilon.value.data)  # type: ignore[misc]
+        w_op, b_op = self._new(bn, w.astype(dtype), "w"), self._new(bn, b.astype(dtype), "b")
+        # Without hints, replace() would give the new weights the batchnorm's result name.
+        w_op.results[0].name_hint, b_op.results[0].name_hint = "affine_w", "affine_b"
+        conv = dnn.Conv2dOp(bn.input, w_op.results[0], b_op.results[0], group=channels)
+        rewriter.replace(bn, [w_op, b_op, conv])
+        for v in dict.fromkeys(v.owner for v in params):
+            if isinstance(v, Operation) and not v.results[0].uses:
+                rewriter.erase(v)
+        self.converted += 1
+
+    def _array(self, op: object) -> np.ndarray | None:
+        if isinstance(op, dnn.ConstantOp):
+            return np.asarray(op.value.get_values(), np.float64).reshape(op.value.get_shape())
+        if isinstance(op, dnn.WeightOp) and self.weights is not None:
+            return np.asarray(self.weights[op.sym.data]) if op.sym.data in self.weights else None
+        return None
+
+    def _new(self, bn: dnn.BatchNormOp, a: np.ndarray, suffix: str) -> Operation:
+        if self.weights is None:  # every parameter a constant
+            return _constant(bn.input, a)
+        scale = bn.scale.owner
+        base = scale.sym.data if isinstance(scale, dnn.WeightOp) else "batchnorm"
+        name, n = f"{base}.bnaffine.{suffix}", 1
+        while name in self.taken or name in self.weights:
+            name, n = f"{base}.bnaffine{n}.{suffix}", n + 1
+        self.taken.add(name)
+        self.weights[name] = a
+        return dnn.WeightOp(name, _tensor_type(bn.input, a.shape))
+
+
 def _constant(like: SSAValue, a: np.ndarray) -> Operation:
     ty = _tensor_type(like, a.shape)
     return dnn.ConstantOp(DenseIntOrFPElementsAttr.from_list(ty, a.ravel().tolist()))
@@ -261,11 +319,14 @@ def _weight_names(module: builtin.ModuleOp) -> set[str]:
 
 
 def fold_batchnorm(module: builtin.ModuleOp, weights: WeightStoreLike | None = None) -> int:
-    """Fold every foldable batchnorm in `module`; returns how many were folded."""
-    pattern = FoldBatchnorm(weights, _weight_names(module))
-    PatternRewriteWalker(GreedyRewritePatternApplier([pattern], dce_enabled=False)).rewrite_module(
-        module
-    )
+    """Fold every foldable batchnorm in `module` and turn the other ones of images into
+    depthwise convs (steps 1-5); returns how many were folded."""
+    taken = _weight_names(module)
+    pattern = FoldBatchnorm(weights, taken)
+    standalone = StandaloneBatchnorm(weights, taken)
+    PatternRewriteWalker(
+        GreedyRewritePatternApplier([pattern, standalone], dce_enabled=False)
+    ).rewrite_module(module)
     return pattern.folded
 
 

@@ -10,7 +10,8 @@ Algorithm:
    round(alpha * 256) does not fit act_arg.
 2. Select the int8 ops by the contract's table (`fvir.hw.capability.int8_form`). "Compute"
    ops are int8 whenever they qualify: conv2d and dense whose weight and bias are
-   `dnn.weight` / `dnn.constant` (dense: no trans_a, bias [N]), add and mul of equal shapes,
+   `dnn.weight` / `dnn.constant` (dense: no trans_a, bias [N]), add and mul of equal shapes
+   (or rhs a per-channel vector of an image),
    average pools that divide by the whole window, global pools, sigmoid, tanh; and the
    accelerator can run them (its ISA limits and batch-1 shapes,
    `fvir.hw.capability.problem`): the host computes in float, so an int8 compute op placed
@@ -229,8 +230,8 @@ def _contract_reason(op: Operation) -> str | None:
             return f"dense bias is not [{n}]"
         return None if _static(op.weight) and _static(op.bias) else "weights computed at run time"
     if isinstance(op, dnn.AddOp | dnn.MulOp):
-        equal = dnn.shape_of(op.lhs) == dnn.shape_of(op.rhs) == dnn.shape_of(op.output)
-        return None if equal else "broadcasting eltwise op"
+        shapes = (dnn.shape_of(op.lhs), dnn.shape_of(op.rhs), dnn.shape_of(op.output))
+        return None if dnn.int8_eltwise_shapes(*shapes) else "broadcasting eltwise op"
     if isinstance(op, dnn.Pool2dOp):  # average (max pooling is exact)
         if any(dnn.ints(op.pads)) and op.count_include_pad is None:
             return "average pooling that does not count padding"

@@ -175,7 +175,7 @@ def _search(geom: Geometry, cx: SearchContext, shifts: Sequence[int] | None,
             cands = [(1, 1, 1, 1)]
         else:
             cands = _spatial_candidates(geom, core, g, more_cols)
-        runs = _runs(shifts, 0, g)
+        runs = _runs(geom, shifts, 0, g)
         for r, n_r, w, n_w in cands:
             t = _evaluate(geom, cx, r, n_r, w, n_w, g, n_c, runs)
             most = max(most, t, key=_most_tiles)
@@ -222,10 +222,12 @@ def _spatial_candidates(
     return [(r, _cdiv(oh, r), w, n_w) for r in rows]
 
 
-def _runs(shifts: Sequence[int] | None, lo: int, hi: int) -> tuple[tuple[int, ...], int]:
-    if shifts is None:
+def _runs(geom: Geometry, shifts: Sequence[int] | None, lo: int,
+          hi: int) -> tuple[tuple[int, ...], int]:
+    period = geom.group_period
+    if shifts is None and not period:
         return (hi - lo,), 1
-    runs = qp.shift_runs(shifts, lo, hi)
+    runs = qp.shift_runs(shifts or [0] * hi, lo, hi, period)
     return tuple(b - a for a, b, _ in runs), len({s for _, _, s in runs})
 
 
@@ -258,7 +260,7 @@ def make_tiles(geom: Geometry, tiling: Tiling, cx: SearchContext,
                 box = (r0, r1, c0, c1, k0, k1)
                 win = geom.window(box)
                 wl = win.as_list()
-                runs = _runs(shifts, k0, k1)
+                runs = _runs(geom, shifts, k0, k1)
                 key = (r1 - r0, c1 - c0, wl[1] - wl[0], wl[3] - wl[2], wl[5] - wl[4],
                        win.pads, runs)
                 if key not in costs:

@@ -21,20 +21,25 @@ once per model and core type, whatever number of cores a tenant later gets.
 
 On a terminal, a progress line on stderr shows the stage and the time elapsed (nothing when
 stderr is not a terminal or with --json). The summary (layers, the ops each host layer runs,
-frames, instructions, package size, estimated cycles, compile time) goes to stdout; the
-estimate is `estimated_cycles` of docs/robustness.md's "Three cycle counts".
+the model's MACs on the accelerator and on the host by op (--json: accelerator_macs,
+host_macs, accelerator_mac_share, macs_by_op), frames, instructions, package size, estimated
+cycles, compile time) goes to stdout; the estimate is `estimated_cycles` of
+docs/robustness.md's "Three cycle counts". A warning line on stderr says when nothing, or
+less than half of the MACs, runs on the accelerator.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fvir.errors import UserError
 from fvir.hw.presets import DEFAULT_HW
+from fvir.tools.mac_share import mac_fields, mac_text, mac_warning
 
 if TYPE_CHECKING:
     from fvir.tools.progress import StageProgress
@@ -157,7 +162,10 @@ def _compile(args: argparse.Namespace, hw: Any, progress: StageProgress) -> dict
         "compile_s": compile_s,
         "total_s": total_s,
         "clock_mhz": hw.core.clock_mhz,
+        **mac_fields(package),
     }
+    if (warning := mac_warning(summary, package)) is not None:
+        print(f"fv compile: warning: {warning}", file=sys.stderr)
     return summary
 
 
@@ -172,6 +180,7 @@ def _render(s: dict[str, Any], as_json: bool) -> int:
     print(f"  {s['layers']} layers ({s['host_layers']} on the host), {s['frames']} frames, "
           f"{s['instructions']} instructions, {s['relocations']} relocations, "
           f"weights {_mb(s['weights_bytes'])}")
+    print(f"  {mac_text(s)}")
     if s["host_ops"]:
         print(f"  on the host: {host_ops_text(s['host_ops'])}")
     print(f"  estimated {s['estimated_cycles']} cycles on one core = {s['latency_ms']:.3f} ms "

@@ -1,7 +1,8 @@
 """Show what an .ifp instruction frame package holds: a summary, or its instructions.
 
 The summary gives the model name, the file's format version and size, the hash of the core it
-was compiled for and the preset that core belongs to, the ops each host layer runs, the largest
+was compiled for and the preset that core belongs to, the model's MACs on the accelerator and
+on the host by op, the ops each host layer runs, the largest
 on-chip buffer footprint of any frame (fmap, weight, bias bytes; with the core's buffer sizes
 when the core is known), the DDR segments with their sizes, the tensors (segment, offset, shape,
 int8 fractional bits), the layers with their kinds, frames, instructions, cost and the
@@ -33,6 +34,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from fvir.errors import UserError
+from fvir.tools.mac_share import mac_fields, mac_text
 
 if TYPE_CHECKING:
     from fvir.ifp.package import Package
@@ -181,6 +183,7 @@ def inspect_package(package: Package, *, file: str, file_bytes: int, disasm: boo
         "preset": preset,
         "meta": package.meta,
         "host_ops": package.host_ops(),
+        "macs": mac_fields(package),
         "inputs": [{"name": n, "tensor": t}
                    for n, t in zip(package.input_names, package.inputs, strict=True)],
         "outputs": [{"name": n, "tensor": t}
@@ -275,14 +278,16 @@ def render(info: dict[str, Any], layer_filtered: bool, disasm: bool = False) -> 
         f"{_size(info['file_bytes'])}",
         f"  core      {info['core_hash'][:16]}... ({match})",
     ]
-    if info["meta"]:
-        out.append("  meta      " + ", ".join(f"{k}={v}" for k, v in info["meta"].items()))
+    meta = {k: v for k, v in info["meta"].items() if k != "macs"}  # the macs line says it
+    if meta:
+        out.append("  meta      " + ", ".join(f"{k}={v}" for k, v in meta.items()))
     out += [
         "  inputs    " + (", ".join(tensor(x["tensor"]) for x in info["inputs"]) or "none"),
         "  outputs   " + (", ".join(tensor(x["tensor"]) for x in info["outputs"]) or "none"),
         f"  contents  {t['layers']} layers ({t['host_layers']} on the host), {t['frames']} "
         f"frames, {t['instructions']} instructions, {t['relocations']} relocations",
     ]
+    out.append(f"  macs      {mac_text(info['macs']).removeprefix('MACs: ')}")
     if info["host_ops"]:
         out.append(f"  host      {host_ops_text(info['host_ops'])}")
     fmap, wgt, bias = t["max_buffers"]

@@ -36,7 +36,9 @@ its outputs.
                       model; docs/robustness.md says why the three differ), latency_ms,
                       utilization (MACs / (cycles x cores x MACs per cycle)),
                       engine_utilization, host_ops, host_ms, link_us,
-                      elided_weight_bytes, outputs and, with --check,
+                      elided_weight_bytes, outputs, accelerator_macs and host_macs
+                      (the model's MACs on each side), accelerator_mac_share,
+                      macs_by_op {accelerator, host} and, with --check,
                       check {bit_exact, cosine, max_abs_err, max_rel_err, ok,
                       ill_conditioned and sensitivity when an fp32 mismatch is what one
                       ulp of input rounding already moves onnxruntime's output by}
@@ -51,7 +53,8 @@ its outputs.
                       the timing once, the numerics of the sets on the host threads
 
 Host segments (ops the accelerator does not run) execute in numpy between accelerator
-segments; their wall time is `host_ms`, not part of `cycles`.
+segments; their wall time is `host_ms`, not part of `cycles`. A warning line on stderr says
+when nothing, or less than half of the model's MACs, runs on the accelerator.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ import numpy as np
 
 from fvir.errors import UserError
 from fvir.hw.presets import DEFAULT_HW
+from fvir.tools.mac_share import mac_fields, mac_text, mac_warning
 
 HELP = "run a model (ONNX file, zoo name or .ifp) on the simulator and summarise its outputs"
 
@@ -337,7 +341,10 @@ def _run_sim(args: argparse.Namespace, given: dict[str, np.ndarray]) -> int:
         "instructions": len(package.words),
         "outputs": [summarise(n, v) for n, v in zip(out_names, outputs, strict=True)],
         "wall_s": timings,
+        **mac_fields(package),
     }
+    if (warning := mac_warning(result, package)) is not None:
+        print(f"fv run: warning: {warning}", file=sys.stderr)
     if args.trace:
         result["trace"] = str(args.trace)
     if check is not None:
@@ -387,6 +394,7 @@ def _print_sim(r: dict[str, Any]) -> None:
             if r["elided_weight_bytes"] else "")
     print(f"  engines busy: {eng}; linked in {r['link_us']:.0f} us{kept}; "
           f"simulated in {r['wall_s']['sim_s']:.2f} s")
+    print(f"  {mac_text(r)}")
     if r["host_ops"]:
         print(f"  host ops: {', '.join(r['host_ops'])} ({r['host_ms']:.1f} ms in numpy, not in "
               f"cycles)")

@@ -228,6 +228,23 @@ def test_elew_in_place() -> None:
     np.testing.assert_array_equal(get_block(state.fmap, 0, 16, 4, (1, 4, 4)), 2 * a)
 
 
+@pytest.mark.parametrize("mode", ["int8", "fp32"])
+def test_elew_broadcasts_a_channel_vector(mode: str) -> None:
+    """bcast_b: input b is one pixel of chans values, the same for every pixel (hand computed:
+    a * b >> 1, rounded half up; fp32: the plain product)."""
+    state, mem = fresh(mode)
+    a = np.arange(-12, 12).reshape(2, 3, 4)
+    b = np.array([1, -2, 3, 5])
+    put_block(state.fmap, 0, 12, 4, a.astype(state.fmap.dtype))
+    state.fmap[100:104] = b
+    run(state, mem,
+        make(Opcode.ELEWINIT, elew_type=ElewType.MUL, shift_out=1, bcast_b=1, in_row_stride=12,
+             out_row_stride=12, in_pix_stride=4, out_pix_stride=4),
+        make(Opcode.ELEW, chans=4, in_a=0, in_b=100, out_addr=0, rows=2, cols=3))
+    want = (a * b + 1) >> 1 if mode == "int8" else a * b
+    np.testing.assert_array_equal(get_block(state.fmap, 0, 12, 4, (2, 3, 4)), want)
+
+
 def test_elew_without_elewinit() -> None:
     state, mem = fresh()
     with pytest.raises(ProgramError, match=re.escape("(ELEW): no ELEWINIT before it")):

@@ -116,11 +116,9 @@ def test_marked_host_ops_are_left_alone():
         %y = dnn.conv2d %x, %w strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1]
                : (tensor<1x8x4x4xf32>, tensor<8x8x1x1xf32>) -> tensor<1x8x4x4xf32>""",
      "weights must be dnn.weight ops"),
-    ("""%w = dnn.weight "w" : tensor<8x4x1x1xf32>
-        %y = dnn.conv2d %x, %w strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] group 2
-               {dnn.target = "accel"} : (tensor<1x8x4x4xf32>, tensor<8x4x1x1xf32>)
-               -> tensor<1x8x4x4xf32>""",
-     "grouped convolution (group 2) other than depthwise"),
+    ("""%y = dnn.pool2d max %x kernel [3, 3] strides [1, 1] pads [2, 2, 2, 2] dilations [2, 2]
+               {dnn.target = "accel"} : tensor<1x8x4x4xf32> -> tensor<1x8x4x4xf32>""",
+     "dilated pooling (POOL has no dilation)"),
 ])
 def test_unlowerable_accelerator_ops_are_reported(body, message):
     text = f"""func.func @main(%x: tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32> {{

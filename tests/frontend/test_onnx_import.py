@@ -452,6 +452,100 @@ def test_global_pool(op: str, kind: str) -> None:
     assert result_shapes(imported) == [(1, 3, 1, 1)]
 
 
+@pytest.mark.parametrize(
+    ("op", "axes", "keepdims", "opset", "want"),
+    [
+        ("ReduceMean", [2, 3], 1, 17, ["dnn.global_pool"]),
+        ("ReduceMean", [-1, -2], 0, 17, ["dnn.global_pool", "dnn.reshape"]),
+        ("ReduceMean", [2, 3], 0, 18, ["dnn.global_pool", "dnn.reshape"]),
+        ("ReduceMax", [3, 2], 1, 18, ["dnn.global_pool"]),
+        ("ReduceMean", [1, 2, 3], 1, 17, ["dnn.host"]),
+        ("ReduceMean", [3], 1, 17, ["dnn.host"]),
+    ],
+)
+def test_spatial_reduce_is_global_pooling(
+    op: str, axes: list[int], keepdims: int, opset: int, want: list[str]
+) -> None:
+    """ReduceMean / ReduceMax over exactly H and W (PyTorch's adaptive pooling to 1x1) is
+    global pooling; any other reduction stays a host op."""
+    if opset >= 18:
+        node = helper.make_node(op, ["x", "axes"], ["y"], keepdims=keepdims)
+        inits = [init("axes", np.array(axes, np.int64))]
+    else:
+        node = helper.make_node(op, ["x"], ["y"], axes=axes, keepdims=keepdims)
+        inits = []
+    m = model([node], [vi("x", [1, 3, 4, 5])], [vi("y", None)], inits, opset=opset)
+    imported = import_model(m)
+    assert compute_ops(imported) == want
+    assert result_shapes(imported) == onnx_shapes(m)
+    assert_close(m, {"x": rand(1, 3, 4, 5)})
+
+
+@pytest.mark.parametrize(
+    ("op", "const", "swap", "want"),
+    [
+        ("Mul", np.array([0.5, 2.0, -1.0], np.float32).reshape(3, 1, 1), False, ["dnn.conv2d"]),
+        ("Add", np.array([1.5], np.float32), True, ["dnn.conv2d"]),
+        ("Sub", np.array([0.5, 2.0, -1.0], np.float32).reshape(1, 3, 1, 1), True, ["dnn.conv2d"]),
+        ("Div", np.array(4.0, np.float32), False, ["dnn.conv2d"]),
+        ("Div", np.array(4.0, np.float32), True, ["dnn.div"]),  # c / x is not affine
+        ("Mul", RNG.standard_normal((1, 1, 4, 5)).astype(np.float32), False, ["dnn.mul"]),
+    ],
+)
+def test_constant_per_channel_arithmetic_is_a_depthwise_conv(
+    op: str, const: np.ndarray, swap: bool, want: list[str]
+) -> None:
+    """An image times (plus, minus, over) a constant of one value per channel (or a scalar)
+    is a 1x1 depthwise conv, the accelerator's per-channel multiply-add."""
+    inputs = ["c", "x"] if swap else ["x", "c"]
+    m = model(
+        [helper.make_node(op, inputs, ["y"])],
+        [vi("x", [1, 3, 4, 5])],
+        [vi("y", None)],
+        [init("c", const)],
+    )
+    imported = import_model(m)
+    assert compute_ops(imported) == want
+    assert_close(m, {"x": rand(1, 3, 4, 5)})
+
+
+@pytest.mark.parametrize(
+    ("op", "shape", "attrs", "want"),
+    [
+        ("HardSigmoid", [1, 3, 4, 5], {}, ["dnn.conv2d", "dnn.clip", "dnn.conv2d"]),
+        (
+            "HardSigmoid",
+            [1, 3, 4, 5],
+            {"alpha": 0.25, "beta": 0.4},
+            ["dnn.conv2d", "dnn.clip", "dnn.conv2d"],
+        ),
+        ("HardSwish", [1, 3, 4, 5], {}, ["dnn.conv2d", "dnn.clip", "dnn.mul", "dnn.conv2d"]),
+        ("HardSwish", [2, 7], {}, ["dnn.host"]),
+        ("HardSigmoid", [2, 3, 4, 5], {}, ["dnn.host"]),
+    ],
+)
+def test_hard_activations_on_images_are_accelerator_ops(
+    op: str, shape: list[int], attrs: dict, want: list[str]
+) -> None:
+    m = model([helper.make_node(op, ["x"], ["y"], **attrs)], [vi("x", shape)], [vi("y", None)])
+    imported = import_model(m)
+    assert compute_ops(imported) == want
+    assert_close(m, {"x": rand(*shape) * 5})
+
+
+def test_upsample_loads_as_resize() -> None:
+    m = model(
+        [helper.make_node("Upsample", ["x", "s"], ["y"], mode="nearest")],
+        [vi("x", [1, 2, 3, 4])],
+        [vi("y", [1, 2, 6, 8])],
+        [init("s", np.array([1, 1, 2, 2], np.float32))],
+        opset=9,
+    )
+    imported = import_model(m)
+    assert compute_ops(imported) == ["dnn.host"]
+    assert_close(m, {"x": rand(1, 2, 3, 4)})
+
+
 def test_padded_average_pool_counts_the_folded_zeros() -> None:
     m = model(
         [
@@ -475,15 +569,42 @@ def test_padded_average_pool_counts_the_folded_zeros() -> None:
 def test_gemm_is_dense() -> None:
     m = model(
         [helper.make_node("Gemm", ["x", "w", "b"], ["y"], transB=1, alpha=0.5, beta=2.0)],
-        [vi("x", [2, 6])],
-        [vi("y", [2, 4])],
+        [vi("x", [1, 6])],
+        [vi("y", [1, 4])],
         [init("w", rand(4, 6)), init("b", rand(4))],
     )
     imported = import_model(m)
     dense = only(imported, dnn.DenseOp)
     assert dense.trans_b is not None and dense.trans_a is None
     assert dense.alpha.value.data == 0.5 and dense.beta.value.data == 2.0
-    assert_close(m, {"x": rand(2, 6)})
+    assert_close(m, {"x": rand(1, 6)})
+
+
+@pytest.mark.parametrize(
+    ("node", "x", "inits"),
+    [
+        (
+            helper.make_node("Gemm", ["x", "w", "b"], ["y"], transB=1, alpha=0.5, beta=2.0),
+            [5, 6],
+            [init("w", rand(4, 6)), init("b", rand(4))],
+        ),
+        (
+            helper.make_node("Gemm", ["x", "w", "b"], ["y"]),
+            [3, 6],
+            [init("w", rand(6, 4)), init("b", rand(1, 4))],
+        ),
+        (helper.make_node("MatMul", ["x", "w"], ["y"]), [2, 3, 6], [init("w", rand(6, 4))]),
+    ],
+)
+def test_dense_over_many_rows_is_a_conv_over_the_rows(node, x, inits) -> None:
+    """A Gemm / MatMul of several rows by constant weights: a 1x1 conv whose pixels are the
+    rows (transposes and reshapes around it), which the accelerator runs."""
+    m = model([node], [vi("x", x)], [vi("y", None)], inits)
+    imported = import_model(m)
+    ops = compute_ops(imported)
+    assert ops.count("dnn.conv2d") == 1 and "dnn.dense" not in ops and "dnn.matmul" not in ops
+    assert result_shapes(imported) == onnx_shapes(m)
+    assert_close(m, {"x": rand(*x)})
 
 
 def test_gemm_without_bias_and_trans_a() -> None:
@@ -502,13 +623,12 @@ def test_gemm_without_bias_and_trans_a() -> None:
 def test_matmul_batched() -> None:
     m = model(
         [helper.make_node("MatMul", ["a", "w"], ["y"])],
-        [vi("a", [2, 3, 4])],
+        [vi("a", [2, 3, 4]), vi("w", [4, 5])],  # run-time weights: not a conv over the rows
         [vi("y", [2, 3, 5])],
-        [init("w", rand(4, 5))],
     )
     imported = import_model(m)
     assert compute_ops(imported) == ["dnn.matmul"]
-    assert_close(m, {"a": rand(2, 3, 4)})
+    assert_close(m, {"a": rand(2, 3, 4), "w": rand(4, 5)})
 
 
 # ------------------------------------------------------------------------ elementwise
@@ -765,8 +885,8 @@ def test_constant_subgraph_over_initializers_folds_into_a_weight() -> None:
             helper.make_node("Transpose", ["w_scaled"], ["w_t"]),
             helper.make_node("MatMul", ["x", "w_t"], ["y"]),
         ],
-        [vi("x", [2, 3])],
-        [vi("y", [2, 8])],
+        [vi("x", [1, 3])],
+        [vi("y", [1, 8])],
         [init("w", w), init("scale", scale)],
     )
     imported = import_model(m)
@@ -1112,15 +1232,15 @@ def test_opset9_export_imports_cleanly() -> None:
         init("v", rand(c) ** 2 + 1),
     ]
     inits += [init("fc_w", rand(10, c * 9)), init("fc_b", rand(10))]
-    m = model(nodes, [vi("x", [2, c, 3, 3])], [vi("y", [2, 10])], inits, opset=9)
+    m = model(nodes, [vi("x", [1, c, 3, 3])], [vi("y", [1, 10])], inits, opset=9)
     imported = import_model(m)
     assert compute_ops(imported) == [
         "dnn.batchnorm", "dnn.relu", "dnn.sum", "dnn.reshape", "dnn.dense",
     ]  # fmt: skip
     reshape = only(imported, dnn.ReshapeOp)
-    assert reshape.output.type == TensorType(f32, [2, c * 9])
+    assert reshape.output.type == TensorType(f32, [1, c * 9])
     imported.weights.check(imported.module)
-    assert_close(m, {"x": rand(2, c, 3, 3)})
+    assert_close(m, {"x": rand(1, c, 3, 3)})
 
 
 @pytest.mark.parametrize("opset", [9, 11, 13, 17, 21])

@@ -6,7 +6,6 @@ here is a real, in-scope case and every pattern matches one, so the lists cannot
 the bug makes them fail loudly until the entry is removed).
 """
 
-_NO_CONV_TRANSPOSE = "ConvTranspose has no dnn op"
 _3D_POOL = "3-D pooling: dnn.pool2d covers 1-D and 2-D windows only"
 _LP_POOL = "LpPool has no dnn op"
 _TRAINING_DROPOUT = "training-mode Dropout with a nonzero ratio (random masks)"
@@ -17,17 +16,6 @@ UNSUPPORTED: dict[str, str] = {
     # convolution
     "test_convinteger_with_padding": "ConvInteger (quantized uint8 convolution) has no dnn op",
     "test_convinteger_without_padding": "ConvInteger (quantized uint8 convolution) has no dnn op",
-    "test_convtranspose": _NO_CONV_TRANSPOSE,
-    "test_convtranspose_1d": _NO_CONV_TRANSPOSE,
-    "test_convtranspose_3d": _NO_CONV_TRANSPOSE,
-    "test_convtranspose_autopad_same": _NO_CONV_TRANSPOSE,
-    "test_convtranspose_dilations": _NO_CONV_TRANSPOSE,
-    "test_convtranspose_group_2": _NO_CONV_TRANSPOSE,
-    "test_convtranspose_group_2_image_3": _NO_CONV_TRANSPOSE,
-    "test_convtranspose_kernel_shape": _NO_CONV_TRANSPOSE,
-    "test_convtranspose_output_shape": _NO_CONV_TRANSPOSE,
-    "test_convtranspose_pad": _NO_CONV_TRANSPOSE,
-    "test_convtranspose_pads": _NO_CONV_TRANSPOSE,
     # pooling
     "test_averagepool_3d_default": _3D_POOL,
     "test_averagepool_3d_dilations_small": _3D_POOL,

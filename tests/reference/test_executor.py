@@ -557,6 +557,7 @@ _R = np.random.default_rng(30)
 _X = _R.standard_normal((2, 3, 4, 5)).astype(np.float32)
 _POS = np.abs(_X) + 0.1
 _I64 = lambda *v: np.array(v, np.int64)  # noqa: E731
+_W = lambda *shape: _X.reshape(-1)[: np.prod(shape)].reshape(shape)  # noqa: E731
 
 _F32 = lambda *v: np.array(v, np.float32)  # noqa: E731
 _NONE = np.zeros(0, np.float32)
@@ -613,6 +614,28 @@ HOST_CASES: list[tuple[str, dict[str, np.ndarray], dict[str, Any], int]] = [
     ("Unsqueeze", {"x": _X[0]}, {"axes": [1]}, 11),
     ("HardSigmoid", {"x": _X}, {"alpha": 0.3, "beta": 0.4}, OPSET),
     ("HardSigmoid", {"x": _X}, {}, OPSET),
+    ("HardSwish", {"x": _X * 4}, {}, OPSET),
+    ("LayerNormalization", {"x": _X, "s": _X[0, 0, 0], "b": _X[1, 1, 1]}, {}, OPSET),
+    ("LayerNormalization", {"x": _X, "s": _X[0]}, {"axis": 1, "epsilon": 0.1, "_outs": 3}, OPSET),
+    ("ConvTranspose", {"x": _X, "w": _X[:, :, :3, :3].transpose(1, 0, 2, 3)}, {}, OPSET),
+    (
+        "ConvTranspose",
+        {"x": _X, "w": _W(3, 2, 3, 2), "b": _F32(0.5, -1, 2, 0.25, 1, -0.5)},
+        {"strides": [2, 3], "pads": [1, 0, 0, 1], "output_padding": [1, 2], "group": 3},
+        OPSET,
+    ),
+    (
+        "ConvTranspose",
+        {"x": _X, "w": _W(3, 1, 2, 2)},
+        {"strides": [2, 2], "dilations": [2, 1], "auto_pad": "SAME_LOWER", "group": 3},
+        OPSET,
+    ),
+    (
+        "ConvTranspose",
+        {"x": _X, "w": _X[:, :, :3].transpose(1, 0, 2, 3)},
+        {"output_shape": [6, 8]},
+        OPSET,
+    ),
     ("Softplus", {"x": _X * 30}, {}, OPSET),
     ("LogSoftmax", {"x": _X}, {}, OPSET),
     ("LogSoftmax", {"x": _X}, {"axis": 1}, OPSET),

@@ -109,11 +109,12 @@ def test_compile_a_zoo_model(tmp_path, capsys, fake):
     assert lines[1] == (
         "  3 layers (1 on the host), 3 frames, 12 instructions, 6 relocations, weights 2.0 MB"
     )
-    assert lines[2] == "  on the host: softmax: softmax"  # host layer "softmax" runs dnn.softmax
-    assert lines[3] == ("  estimated 5500 cycles on one core = 0.018 ms at 300 MHz (cost model, "
+    assert lines[2] == "  MACs: none counted"  # the stand-in package records no MAC count
+    assert lines[3] == "  on the host: softmax: softmax"  # host layer "softmax" runs dnn.softmax
+    assert lines[4] == ("  estimated 5500 cycles on one core = 0.018 ms at 300 MHz (cost model, "
                         "every weight loaded; 'fv link' predicts and 'fv run' simulates)")
     assert re.fullmatch(r"  compiled in \d+\.\d\d s \(\d+\.\d\d s with loading and writing\)",
-                        lines[4])
+                        lines[5])
     assert err == ""  # not a terminal: no progress
 
 
@@ -141,6 +142,7 @@ def test_json_summary(tmp_path, capsys, fake):
         "output", "model", "hw", "core_hash", "layers", "host_layers", "host_ops", "frames",
         "instructions", "relocations", "weights_bytes", "package_bytes", "cost_cycles",
         "latency_ms", "compile_s", "total_s", "estimated_cycles", "clock_mhz",
+        "accelerator_macs", "host_macs", "accelerator_mac_share", "macs_by_op",
     }
     assert summary["package_bytes"] == (tmp_path / "g.ifp").stat().st_size
     assert (summary["layers"], summary["host_layers"], summary["frames"]) == (3, 1, 3)
@@ -314,7 +316,8 @@ def test_host_ops_are_listed_by_compile_and_inspect(tmp_path, capsys):
     out, _ = compile_ok(capsys, src, "-o", out_path, "--hw", "tiny")
     lines = out.splitlines()
     assert lines[1].startswith("  4 layers (2 on the host), ")
-    assert lines[2] == "  on the host: host0: LRN; host1: LRN"
+    assert lines[2].startswith("  MACs: ") and lines[2].endswith("100.0% on the accelerator")
+    assert lines[3] == "  on the host: host0: LRN; host1: LRN"
     out, _ = compile_ok(capsys, src, "-o", out_path, "--hw", "tiny", "--json")
     assert json.loads(out)["host_ops"] == {"host0": ["LRN"], "host1": ["LRN"]}
 

@@ -239,8 +239,9 @@ def test_unknown_core_has_no_clock(tmp_path, capsys):
     write_package(package, path)
     lines = inspect(capsys, path).splitlines()
     assert lines[1] == f"  core      {'cd' * 8}... (no known preset)"
-    assert lines[7] == "  buffers   per frame at most fmap 4096 B, weight 1280 B, bias 64 B"
-    assert lines[9] == (
+    assert lines[6] == "  macs      none counted"  # a package without the compiler's count
+    assert lines[8] == "  buffers   per frame at most fmap 4096 B, weight 1280 B, bias 64 B"
+    assert lines[10] == (
         "  cost      5500 cycles on one core (no known clock: give --hw for the latency)"
     )
     assert json.loads(inspect(capsys, path, "--json"))["latency"] is None

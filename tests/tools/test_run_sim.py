@@ -187,7 +187,7 @@ def _conv_then_relu(tmp_path, name: str, x_shape, w_shape, y_shape, **attrs) -> 
 @pytest.mark.parametrize(
     ("x_shape", "w_shape", "y_shape", "attrs", "host"),
     [
-        ((1, 4, 8, 8), (6, 2, 3, 3), (1, 6, 6, 6), {"group": 2}, "grouped convolution (group 2)"),
+        ((1, 2, 40, 8), (4, 2, 2, 1), (1, 4, 24, 8), {"dilations": [16, 1]}, "dilations"),
         ((1, 2, 20, 20), (4, 2, 17, 1), (1, 4, 4, 20), {}, "kernel [17, 1]"),
         ((2, 2, 6, 6), (4, 2, 3, 3), (2, 4, 4, 4), {}, "batch-1"),
     ],

@@ -1,5 +1,14 @@
 """Translators of dense layers, elementwise ops and activations, the softmax family and
-BatchNormalization."""
+BatchNormalization.
+
+An Add or Mul of an image and a run-time per-channel vector [1, C, 1, 1] (a squeeze-excitation
+gate) puts the vector second, the operand the accelerator's ELEW broadcasts.
+
+A batch-1 float image combined with a constant of one value per channel (or a scalar) by Add,
+Sub, Mul or Div (image / constant) becomes a 1x1 depthwise conv (scale, shift), which the
+accelerator runs; so do HardSigmoid and HardSwish on images (clip(6a x + 6b, 0, 6) / 6 and
+x clip(x + 3, 0, 6) / 6: a conv with a fused clip, an elementwise mul, a conv by 1/6).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +20,7 @@ import numpy as np
 from xdsl.ir import Operation, SSAValue
 
 from fvir.frontend.translate.registry import OPS, translator
-from fvir.frontend.values import F32_MAX, Val, dims, reshape, shape_of
+from fvir.frontend.values import F32_MAX, Val, dims, dtype_of, reshape, shape_of
 from fvir.ir import dnn
 from fvir.onnxops import OpError
 from fvir.onnxops.core import norm_axis
@@ -20,6 +29,33 @@ if TYPE_CHECKING:
     from fvir.frontend.graph import Importer
 
 # -- dense layers
+
+
+def _rows_as_pixels(g: Importer, x: SSAValue, w: np.ndarray, bias: np.ndarray | None) -> Any:
+    """x [M, K] @ w [K, N] (+ bias [N]) for M > 1 rows: a 1x1 conv over the M rows as the
+    pixels of a [1, K, M, 1] image (the accelerator's dense takes one row), between host
+    layout ops (transpose and reshape in, reshape and transpose out)."""
+    m, k = shape_of(x)
+    n = w.shape[1]
+    image = reshape(dnn.TransposeOp(x, [1, 0]).output, (1, k, m, 1))
+    kernel = g.weight(np.ascontiguousarray(w.T, np.float32).reshape(n, k, 1, 1), "rows_w")
+    b = None if bias is None else g.weight(np.asarray(bias, np.float32).reshape(n), "rows_b")
+    y = dnn.Conv2dOp(image, kernel, b).output
+    return dnn.TransposeOp(reshape(y, (n, m)), [1, 0]).output
+
+
+def _many_rows(a: Val, b: Val) -> bool:
+    """A float run-time input of more than one row ([..., M, K]) times a constant 2-D weight."""
+    xs = shape_of(a)
+    return (
+        isinstance(a, SSAValue)
+        and len(xs) >= 2
+        and prod(xs[:-1]) > 1
+        and dtype_of(a) == np.float32
+        and isinstance(b, np.ndarray)
+        and b.ndim == 2
+        and b.dtype == np.float32
+    )
 
 
 @translator("Gemm")
@@ -33,7 +69,16 @@ def _gemm(
     beta: float = 1.0,
     transA: int = 0,
     transB: int = 0,
-) -> dnn.DenseOp:
+) -> Any:
+    n = shape_of(b)[0 if transB else 1]
+    bias_ok = c is None or (
+        isinstance(c, np.ndarray) and c.shape in ((), (1,), (n,), (1, 1), (1, n))
+    )
+    if not transA and len(shape_of(a)) == 2 and _many_rows(a, b) and bias_ok:
+        assert isinstance(a, SSAValue) and isinstance(b, np.ndarray)
+        w = (b.T if transB else b).astype(np.float64) * alpha
+        bias = None if c is None else np.broadcast_to(np.asarray(c, np.float64).reshape(-1), n)
+        return _rows_as_pixels(g, a, w, None if bias is None else bias * beta)
     return dnn.DenseOp(
         g.value(a),
         g.value(b),
@@ -46,7 +91,15 @@ def _gemm(
 
 
 @translator("MatMul")
-def _matmul(g: Importer, a: Val, b: Val) -> dnn.MatMulOp:
+def _matmul(g: Importer, a: Val, b: Val) -> Any:
+    """[..., M, K] @ constant [K, N] with more than one row in all: a conv over the rows
+    (`_rows_as_pixels`, leading dims flattened); otherwise dnn.matmul."""
+    if _many_rows(a, b):
+        assert isinstance(a, SSAValue) and isinstance(b, np.ndarray)
+        xs = shape_of(a)
+        rows = reshape(a, (prod(xs[:-1]), xs[-1]))
+        y = _rows_as_pixels(g, rows, b.astype(np.float64), None)
+        return reshape(y, (*xs[:-1], b.shape[1]))
     return dnn.MatMulOp(g.value(a), g.value(b))
 
 
@@ -67,10 +120,97 @@ def _unary(cls: type[Operation]) -> Callable[..., Operation]:
     return translate
 
 
-OPS["Add"] = _binary(dnn.AddOp)
-OPS["Sub"] = _binary(dnn.SubOp)
-OPS["Mul"] = _binary(dnn.MulOp)
-OPS["Div"] = _binary(dnn.DivOp)
+def _image(x: Val) -> bool:
+    """Whether `x` is a run-time batch-1 float32 NCHW image."""
+    xs = shape_of(x)
+    return isinstance(x, SSAValue) and len(xs) == 4 and xs[0] == 1 and dtype_of(x) == np.float32
+
+
+def _channel_vector(c: Val, x: Val) -> np.ndarray | None:
+    """The per-channel values of a float constant `c` that broadcasts to the image `x` along
+    its channels only (a scalar: the same value for every channel), else None."""
+    if not isinstance(c, np.ndarray) or c.dtype != np.float32 or c.ndim > 4 or not _image(x):
+        return None
+    channels = shape_of(x)[1]
+    cs = (1,) * (4 - c.ndim) + c.shape
+    if cs[0] != 1 or cs[2:] != (1, 1) or cs[1] not in (1, channels):
+        return None
+    return np.broadcast_to(c.reshape(-1), (channels,)).copy()
+
+
+def _affine(g: Importer, x: Val, scale: np.ndarray, shift: np.ndarray) -> SSAValue:
+    """y[:, c] = scale[c] * x[:, c] + shift[c] as a 1x1 depthwise conv: the accelerator's
+    per-channel multiply-add (a constant Mul/Add/Sub/Div, HardSigmoid)."""
+    channels = len(scale)
+    w = g.weight(scale.astype(np.float32).reshape(channels, 1, 1, 1), "scale")
+    b = g.weight(shift.astype(np.float32), "shift")
+    return dnn.Conv2dOp(g.value(x), w, b, group=channels).output
+
+
+# (scale, shift) of `x op c` given c's per-channel values v; `swapped`: c op x. None: no affine.
+_AFFINE: dict[str, Callable[[np.ndarray, bool], tuple[np.ndarray, np.ndarray] | None]] = {
+    "Add": lambda v, swapped: (np.ones_like(v), v),
+    "Sub": lambda v, swapped: (-np.ones_like(v), v) if swapped else (np.ones_like(v), -v),
+    "Mul": lambda v, swapped: (v, np.zeros_like(v)),
+    "Div": lambda v, swapped: None if swapped else (1 / v, np.zeros_like(v)),
+}
+
+
+def _arithmetic(op_type: str, cls: type[Operation]) -> Callable[..., Any]:
+    """An image and a per-channel (or scalar) constant: a 1x1 depthwise conv; otherwise the
+    elementwise op (which broadcasts)."""
+
+    def translate(g: Importer, a: Val, b: Val) -> Any:
+        for x, c, swapped in ((a, b, False), (b, a, True)):
+            v = _channel_vector(c, x)
+            if v is not None and (params := _AFFINE[op_type](v, swapped)) is not None:
+                return _affine(g, x, *params)
+        if op_type in ("Add", "Mul") and _image(b) and shape_of(a) == (1, shape_of(b)[1], 1, 1):
+            a, b = b, a  # the per-channel vector second: ELEW broadcasts its input b
+        return cls(g.value(a), g.value(b))
+
+    return translate
+
+
+for _op_type, _cls in (
+    ("Add", dnn.AddOp),
+    ("Sub", dnn.SubOp),
+    ("Mul", dnn.MulOp),
+    ("Div", dnn.DivOp),
+):
+    OPS[_op_type] = _arithmetic(_op_type, _cls)
+
+
+def _uniform(g: Importer, x: SSAValue, scale: float, shift: float) -> SSAValue:
+    channels = shape_of(x)[1]
+    return _affine(g, x, np.full(channels, scale), np.full(channels, shift))
+
+
+# HardSigmoid and HardSwish clamp at 6, not at 1: a fused clip(0, hi) runs as the conv
+# engine's RELU6, whose fp32 mode clamps at 6 (fvir.backend.requant.activate_real).
+
+
+@translator("HardSigmoid")
+def _hard_sigmoid(g: Importer, x: Val, *, alpha: float = 0.2, beta: float = 0.5) -> Any:
+    """On an image: clip(6 alpha x + 6 beta, 0, 6) / 6, two depthwise convs (the first with a
+    fused clip)."""
+    if not _image(x):
+        return g.host_node()
+    y = dnn.ClipOp(_uniform(g, g.value(x), 6 * alpha, 6 * beta), 0.0, 6.0).output
+    return _uniform(g, y, 1 / 6, 0.0)
+
+
+@translator("HardSwish")
+def _hard_swish(g: Importer, x: Val) -> Any:
+    """On an image: x * clip(x + 3, 0, 6) / 6, a depthwise conv with a fused clip, an
+    elementwise mul and a depthwise conv by 1/6."""
+    if not _image(x):
+        return g.host_node()
+    xv = g.value(x)
+    gate = dnn.ClipOp(_uniform(g, xv, 1.0, 3.0), 0.0, 6.0).output
+    return _uniform(g, dnn.MulOp(xv, gate).output, 1 / 6, 0.0)
+
+
 OPS["Relu"] = _unary(dnn.ReluOp)
 OPS["Sigmoid"] = _unary(dnn.SigmoidOp)
 OPS["Tanh"] = _unary(dnn.TanhOp)

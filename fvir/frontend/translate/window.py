@@ -1,4 +1,4 @@
-"""Translators of Conv and pooling, and the zero Pad folded into them.
+"""Translators of Conv, ConvTranspose and pooling, and the zero Pad folded into them.
 
 1-D Conv and pooling are imported as 2-D with H = 1 between reshapes. A zero constant Pad whose
 only consumers are Conv (or AveragePool counting padding) becomes a `Padded` value whose pads
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from xdsl.ir import SSAValue
 
 from fvir.frontend.translate.registry import translator
@@ -194,6 +195,95 @@ def _global_average_pool(g: Importer, x: Val) -> dnn.GlobalPoolOp:
 @translator("GlobalMaxPool")
 def _global_max_pool(g: Importer, x: Val) -> dnn.GlobalPoolOp:
     return dnn.GlobalPoolOp(dnn.PoolKind.MAX, g.value(x))
+
+
+@translator("ConvTranspose")
+def _conv_transpose(
+    g: Importer,
+    x: Val,
+    w: Val,
+    b: Val | None = None,
+    *,
+    auto_pad: str = "NOTSET",
+    dilations: list[int] | None = None,
+    group: int = 1,
+    kernel_shape: list[int] | None = None,
+    output_padding: list[int] | None = None,
+    output_shape: list[int] | None = None,
+    pads: list[int] | None = None,
+    strides: list[int] | None = None,
+) -> Any:
+    """A 2-D ConvTranspose with constant weights and explicit pads is a convolution of the
+    zero-inserted input: stride-s zero insertion on the host (Reshape to [N, C, H, 1, W, 1],
+    Pad with s - 1 zeros after each unit axis, Reshape to [N, C, H s, W s]; for stride 1 none),
+    then a stride-1 conv with the kernel flipped and its in/out axes swapped per group, padded
+    by d (k - 1) - pad at the start and d (k - 1) - pad + output_padding - (s - 1) at the end
+    (the trailing zeros of the insertion count as padding). Anything else (other ranks,
+    auto_pad or output_shape, run-time weights, a negative conv pad) runs the ONNX kernel on
+    the host."""
+    xs = shape_of(x)
+    consts = isinstance(w, np.ndarray) and (b is None or isinstance(b, np.ndarray))
+    if len(xs) != 4 or not consts or dtype_of(x) != np.float32 or output_shape:
+        return g.host_node()
+    if auto_pad not in ("NOTSET", "") or len(shape_of(w)) != 4 or xs[1] % group:
+        return g.host_node()
+    assert isinstance(w, np.ndarray)
+    n, cin, h, wd = xs
+    kernel = list(w.shape[2:])
+    s, d = strides or [1, 1], dilations or [1, 1]
+    p, extra = pads or [0, 0, 0, 0], output_padding or [0, 0]
+    begin = [d[i] * (kernel[i] - 1) - p[i] for i in range(2)]
+    end = [d[i] * (kernel[i] - 1) - p[i + 2] + extra[i] - (s[i] - 1) for i in range(2)]
+    if min(begin + end) < 0:
+        return g.host_node()
+    cin_g, cout_g = cin // group, w.shape[1]
+    flipped = (
+        w.reshape(group, cin_g, cout_g, *kernel)
+        .transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
+        .reshape(group * cout_g, cin_g, *kernel)
+    )
+    z = g.value(x)
+    if s != [1, 1]:
+        z = reshape(z, (n, cin, h, 1, wd, 1))
+        widths = np.array([0] * 6 + [0, 0, 0, s[0] - 1, 0, s[1] - 1], np.int64)
+        (z,) = g.host("Pad", [z, widths], {})
+        z = reshape(z, (n, cin, h * s[0], wd * s[1]))
+    bias = None if b is None else g.weight(np.asarray(b, np.float32), "bias")
+    return dnn.Conv2dOp(
+        z,
+        g.weight(np.ascontiguousarray(flipped, np.float32), "flipped"),
+        bias,
+        pads=[begin[0], begin[1], end[0], end[1]],
+        dilations=d,
+        group=group,
+    ).output
+
+
+def _spatial_reduce(kind: dnn.PoolKind) -> Any:
+    """ReduceMean / ReduceMax over exactly the spatial axes of an NCHW image is global pooling
+    (what PyTorch exports for adaptive pooling to 1x1); any other reduction runs on the host."""
+
+    def translate(
+        g: Importer,
+        data: Val,
+        axes: Any = None,
+        *,
+        keepdims: int = 1,
+        noop_with_empty_axes: int = 0,
+    ) -> Any:
+        shape = shape_of(data)
+        ax = g.ints(axes, "axes") if not isinstance(axes, SSAValue) else None
+        spatial = len(shape) == 4 and dtype_of(data).kind == "f" and ax is not None
+        if not spatial or sorted(norm_axis(a, 4) for a in ax) != [2, 3]:
+            return g.host_node()
+        y = dnn.GlobalPoolOp(kind, g.value(data)).output
+        return y if keepdims else reshape(y, shape[:2])
+
+    return translate
+
+
+translator("ReduceMean")(_spatial_reduce(dnn.PoolKind.AVG))
+translator("ReduceMax")(_spatial_reduce(dnn.PoolKind.MAX))
 
 
 @translator("Pad")

@@ -153,3 +153,24 @@ func.func @dense_not_foldable(%x: tensor<2x3xf32>) -> (tensor<2x5xf32>, tensor<2
 // CHECK:         %y2 = dnn.batchnorm %d2,
 // CHECK:         %y3 = dnn.batchnorm %d3,
 // CHECK-NEXT:    func.return
+
+// A batchnorm of an image with no producer to fold into: a 1x1 depthwise conv whose w' and b'
+// are folded from unit weights (constants: s = [3 / 2, 1 / 0.5], w' = s, b' = -mean * s +
+// bias = [-1.5 + 0.5, -4 + 1]). Without a store, dnn.weight parameters leave it a batchnorm.
+func.func @standalone(%x: tensor<1x2x3x3xf32>) -> (tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32>) {
+  %s = dnn.constant dense<[3.0, 1.0]> : tensor<2xf32>
+  %t = dnn.constant dense<[0.5, 1.0]> : tensor<2xf32>
+  %m = dnn.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  %v = dnn.constant dense<[3.75, 0.0]> : tensor<2xf32>
+  %y = dnn.batchnorm %x, %s, %t, %m, %v epsilon 0.25 : (tensor<1x2x3x3xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> tensor<1x2x3x3xf32>
+  %ws = dnn.weight "s" : tensor<2xf32>
+  %z = dnn.batchnorm %x, %ws, %ws, %ws, %ws : (tensor<1x2x3x3xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> tensor<1x2x3x3xf32>
+  func.return %y, %z : tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32>
+}
+
+// CHECK-LABEL: func.func @standalone
+// CHECK-NEXT:    %[[W:.*]] = dnn.constant dense<{{\[+}}1.500000e+00{{\]+}}, {{\[+}}2.000000e+00{{\]+}}> : tensor<2x1x1x1xf32>
+// CHECK-NEXT:    %[[B:.*]] = dnn.constant dense<[-1.000000e+00, -3.000000e+00]> : tensor<2xf32>
+// CHECK-NEXT:    %y = dnn.conv2d %x, %[[W]], %[[B]] strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] group 2 :
+// CHECK-NEXT:    %ws = dnn.weight "s"
+// CHECK-NEXT:    %z = dnn.batchnorm %x, %ws, %ws, %ws, %ws

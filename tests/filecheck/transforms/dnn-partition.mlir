@@ -45,8 +45,8 @@ func.func @main(%x: tensor<1x4x8x8xf32>) -> tensor<1x8xf32> {
 // -----
 
 // Configurations outside the ISA's fields go to the host: 4-bit conv kernel, stride, dilation
-// and pads; grouped (neither dense nor depthwise) convolution; POOL has no dilation and an 8-bit
-// kernel; a clip whose int8 lower bound is not 0. Float ops are host ops.
+// and pads; POOL has no dilation and an 8-bit kernel; a clip whose int8 lower bound is not 0.
+// A grouped convolution runs (one CONV per group). Float ops are host ops.
 func.func @main(%x: tensor<1x4x40x40xi8, #dnn.fixed<4>>, %xf: tensor<1x4x8x8xf32>) -> () {
   %w16 = dnn.weight "w16" : tensor<4x4x16x1xi8>
   %w = dnn.weight "w" : tensor<4x4x3x3xi8>
@@ -72,7 +72,7 @@ func.func @main(%x: tensor<1x4x40x40xi8, #dnn.fixed<4>>, %xf: tensor<1x4x8x8xf32
 // CHECK-NEXT:    %d = dnn.conv2d {{.*}} {dnn.target = "host", dnn.segment = 0 : i64}
 // CHECK-NEXT:    %p = dnn.conv2d {{.*}} {dnn.target = "host", dnn.segment = 0 : i64}
 // CHECK-NEXT:    %ok = dnn.conv2d {{.*}} {dnn.target = "accel", dnn.segment = 1 : i64}
-// CHECK-NEXT:    %g = dnn.conv2d {{.*}} group 2 {{.*}} {dnn.target = "host", dnn.segment = 2 : i64}
+// CHECK-NEXT:    %g = dnn.conv2d {{.*}} group 2 {{.*}} {dnn.target = "accel", dnn.segment = 1 : i64}
 // CHECK-NEXT:    %pd = dnn.pool2d max {{.*}} {dnn.target = "host", dnn.segment = 2 : i64}
 // CHECK-NEXT:    %pk = dnn.pool2d max {{.*}} {dnn.target = "accel", dnn.segment = 3 : i64}
 // CHECK-NEXT:    %c0 = dnn.clip {{.*}} {dnn.target = "accel", dnn.segment = 3 : i64}

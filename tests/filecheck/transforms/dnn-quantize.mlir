@@ -63,8 +63,8 @@ func.func @main(%x: tensor<1x2x1x2xf32>) -> tensor<1x2x1x2xf32> {
   %c = dnn.conv2d %x, %w strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] : (tensor<1x2x1x2xf32>, tensor<2x2x1x1xf32>) -> tensor<1x2x1x2xf32>
   %n = dnn.host "LRN"(%c) attrs {size = 3 : i64} : (tensor<1x2x1x2xf32>) -> tensor<1x2x1x2xf32>
   %r = dnn.relu %n : tensor<1x2x1x2xf32>
-  %k = dnn.constant dense<1.0> : tensor<1x2x1x1xf32>
-  %a = dnn.add %r, %k : (tensor<1x2x1x2xf32>, tensor<1x2x1x1xf32>) -> tensor<1x2x1x2xf32>
+  %k = dnn.constant dense<1.0> : tensor<1x1x1x2xf32>
+  %a = dnn.add %r, %k : (tensor<1x2x1x2xf32>, tensor<1x1x1x2xf32>) -> tensor<1x2x1x2xf32>
   func.return %a : tensor<1x2x1x2xf32>
 }
 
@@ -73,8 +73,8 @@ func.func @main(%x: tensor<1x2x1x2xf32>) -> tensor<1x2x1x2xf32> {
 // CHECK-NEXT:    %c.f = dnn.dequantize %c
 // CHECK-NEXT:    %n = dnn.host "LRN"(%c.f) attrs {size = 3 : i64} : (tensor<1x2x1x2xf32>) -> tensor<1x2x1x2xf32>
 // CHECK-NEXT:    %r = dnn.relu %n : tensor<1x2x1x2xf32>
-// CHECK-NEXT:    %k = dnn.constant dense<1.000000e+00> : tensor<1x2x1x1xf32>
-// CHECK-NEXT:    %a = dnn.add %r, %k : (tensor<1x2x1x2xf32>, tensor<1x2x1x1xf32>) -> tensor<1x2x1x2xf32>
+// CHECK-NEXT:    %k = dnn.constant dense<1.000000e+00> : tensor<1x1x1x2xf32>
+// CHECK-NEXT:    %a = dnn.add %r, %k : (tensor<1x2x1x2xf32>, tensor<1x1x1x2xf32>) -> tensor<1x2x1x2xf32>
 // CHECK-NEXT:    func.return %a
 
 // -----

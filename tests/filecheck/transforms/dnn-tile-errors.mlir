@@ -34,10 +34,10 @@ func.func @fused_sigmoid(%x: tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32> {
 
 // -----
 
-// An op marked for the accelerator that has no lowering (grouped, not depthwise).
-func.func @grouped(%x: tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32> {
+// An op marked for the accelerator that has no lowering (a batch of two images).
+func.func @batch2(%x: tensor<2x8x4x4xf32>) -> tensor<2x8x4x4xf32> {
   %w = dnn.weight "w" : tensor<8x4x1x1xf32>
-  %g = dnn.conv2d %x, %w strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] group 2 {dnn.target = "accel"} : (tensor<1x8x4x4xf32>, tensor<8x4x1x1xf32>) -> tensor<1x8x4x4xf32>
-  func.return %g : tensor<1x8x4x4xf32>
+  %g = dnn.conv2d %x, %w strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] group 2 {dnn.target = "accel"} : (tensor<2x8x4x4xf32>, tensor<8x4x1x1xf32>) -> tensor<2x8x4x4xf32>
+  func.return %g : tensor<2x8x4x4xf32>
 }
-// CHECK: dnn-tile: dnn.conv2d (%g): grouped convolution (group 2) other than depthwise
+// CHECK: dnn-tile: dnn.conv2d (%g): conv2d input must be a batch-1 4-D or [1, K] tensor

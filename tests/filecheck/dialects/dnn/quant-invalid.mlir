@@ -114,7 +114,7 @@
 
 %a, %b = "test.op"() : () -> (tensor<4xi8, #dnn.fixed<4>>, tensor<1xi8, #dnn.fixed<4>>)
 %y = dnn.add %a, %b shift 0 : (tensor<4xi8, #dnn.fixed<4>>, tensor<1xi8, #dnn.fixed<4>>) -> tensor<4xi8, #dnn.fixed<4>>
-// CHECK: int8 fixed-point dnn.add needs equal shapes (no broadcast), got {{\[\[}}4], [1], [4]]
+// CHECK: int8 fixed-point dnn.add needs equal shapes (or rhs [1, C, 1, 1] of an image), got {{\[\[}}4], [1], [4]]
 
 // -----
 

@@ -102,16 +102,16 @@ builtin.module attributes {tile.core = #tile.core<pp 4 icp 8 ocp 8 fmap 1024 wei
 
 // -----
 
-%x = "test.op"() : () -> tensor<1x8x8x8xf32>
-%y = tile.layer "c" conv grid [1, 1, 1] cost 1 (%x) : (tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32> {
-^bb0(%a: tensor<1x8x8x8xf32>):
+%x = "test.op"() : () -> tensor<2x8x8x8xf32>
+%y = tile.layer "c" conv grid [1, 1, 1] cost 1 (%x) : (tensor<2x8x8x8xf32>) -> tensor<2x8x8x8xf32> {
+^bb0(%a: tensor<2x8x8x8xf32>):
   %w = dnn.weight "w" : tensor<8x4x1x1xf32>
-  %r = dnn.conv2d %a, %w strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] group 2 : (tensor<1x8x8x8xf32>, tensor<8x4x1x1xf32>) -> tensor<1x8x8x8xf32>
-  tile.yield %r : tensor<1x8x8x8xf32>
+  %r = dnn.conv2d %a, %w strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] group 2 : (tensor<2x8x8x8xf32>, tensor<8x4x1x1xf32>) -> tensor<2x8x8x8xf32>
+  tile.yield %r : tensor<2x8x8x8xf32>
 } tiles {
   tile.tile out [0:8, 0:8, 0:8] in [0:8, 0:8, 0:8] pads [0, 0, 0, 0] step 4 buffers [512, 0, 0] cost 1
 }
-// CHECK: grouped convolution (group 2) other than depthwise
+// CHECK: conv2d input must be a batch-1 4-D or [1, K] tensor
 
 // -----
 

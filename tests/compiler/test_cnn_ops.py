@@ -1,0 +1,211 @@
+"""Today's CNN building blocks compiled and run on the simulator (issue 17): grouped
+convolutions of any group count, HardSwish / HardSigmoid and constant per-channel arithmetic
+(1x1 depthwise convs), standalone batchnorms, squeeze-excitation (an image times a
+per-channel vector: ELEW's bcast_b), ConvTranspose as a conv of the zero-inserted input, a
+dense over many rows as a conv over the rows: every MAC on the accelerator (the host only
+moves data). Each model is compiled for a core; int8 mode must equal the int8 reference bit
+for bit on one core (`run_package`) and on several Machine cores, and fp32 mode must match
+onnxruntime on the float model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+from fvir.backend.functional import run_package
+from fvir.backend.machine import Machine
+from fvir.hw import PAPER_U200, TINY
+from fvir.reference.int8 import run, run_host
+from fvir.tools.mac_share import mac_fields
+from fvir.zoo.builder import GraphBuilder
+
+from .models import compile_keeping_reference, random_input
+
+HW = {"tiny": TINY, "paper-u200": PAPER_U200}
+
+
+def grouped() -> onnx.ModelProto:
+    """ResNeXt / RegNet blocks: 3x3 convs of 4 and 3 groups (one strided), a 1x1 of 6 groups
+    and a strided 1x1 of 16 groups with 2 outputs per group (3 inputs each), and a channel
+    multiplier (group = input channels, 2 outputs each)."""
+    b = GraphBuilder("grouped", seed=8)
+    x = b.input("x", (1, 16, 10, 10))
+    y = b.relu(b.bn(b.conv(x, 24, 3, 1, 1, groups=4, bias=False)))
+    y = b.relu(b.conv(y, 24, 3, 2, 1, groups=3))
+    y = b.conv(y, 48, 1, 1, 0, groups=6)
+    y = b.conv(y, 32, 1, 2, 0, groups=16)
+    return b.finish([x], [b.conv(y, 64, 3, 1, 1, groups=32, name="out")])
+
+
+def _unary(b: GraphBuilder, op: str, x: str, **attrs: object) -> str:
+    return b._node(op, [x], b._fresh(op, None), b.shapes[x], **attrs)
+
+
+def _scaled(b: GraphBuilder, op: str, x: str, values: list[float]) -> str:
+    """x op c for a constant c of one value per channel ([C, 1, 1]) or a scalar."""
+    c = np.array(values, np.float32)
+    c = c.reshape(-1, 1, 1) if c.size > 1 else c.reshape(())
+    name = b._fresh("const", None)
+    b._init(name, c.shape, lambda: c, trainable=False)
+    return b._node(op, [x, name], b._fresh(op, None), b.shapes[x])
+
+
+def hard_activations() -> onnx.ModelProto:
+    """MobileNetV3's activations and constant per-channel arithmetic: HardSwish after a conv
+    and after a depthwise conv, HardSigmoid with ONNX's default slope, a per-channel Mul, Add
+    and Sub and a scalar Div (each a 1x1 depthwise conv)."""
+    b = GraphBuilder("hard", seed=9)
+    x = b.input("x", (1, 8, 9, 9))
+    y = _unary(b, "HardSwish", b.conv(x, 16, 3, 1, 1))
+    y = _unary(b, "HardSwish", b.conv(y, 16, 3, 2, 1, groups=16))
+    y = _scaled(b, "Mul", y, [0.5 + 0.1 * i for i in range(16)])
+    y = _scaled(b, "Add", y, [0.2 * i - 1.5 for i in range(16)])
+    y = _unary(b, "HardSigmoid", y)
+    y = _scaled(b, "Sub", b.conv(y, 8, 1), [0.1 * i for i in range(8)])
+    return b.finish([x], [_scaled(b, "Div", y, [4.0])])
+
+
+def dense_block() -> onnx.ModelProto:
+    """DenseNet's pre-activation layers: batchnorm + relu on a block input (no conv to fold
+    into: a 1x1 depthwise conv with the relu fused), a concat, and another such layer."""
+    b = GraphBuilder("dense_block", seed=3)
+    x = b.input("x", (1, 8, 9, 9))
+    y = b.conv(b.relu(b.bn(x)), 8, 3, 1, 1)
+    y = b.concat([x, y])
+    return b.finish([x], [b.conv(b.relu(b.bn(y)), 8, 1, name="out")])
+
+
+def squeeze_excite() -> onnx.ModelProto:
+    """MobileNetV3 / EfficientNet / RegNetY's squeeze-excitation: global average pooling (as
+    ReduceMean over H and W, what PyTorch exports), two 1x1 convs, a HardSigmoid gate and the
+    image times the gate (ELEW with a broadcast vector, the gate first as PyTorch writes it
+    in places), then a residual add of a per-channel vector."""
+    b = GraphBuilder("se", seed=10)
+    x = b.input("x", (1, 16, 7, 7))
+    y = b.relu(b.conv(x, 16, 3, 1, 1))
+    s = b._node("ReduceMean", [y], "squeeze", (1, 16, 1, 1), axes=[2, 3], keepdims=1)
+    s = b.relu(b.conv(s, 4, 1))
+    s = _unary(b, "HardSigmoid", b.conv(s, 16, 1), alpha=1 / 6)
+    y = b._node("Mul", [s, y], "excite", b.shapes[y])
+    t = b.conv(b.global_avgpool(y), 16, 1)
+    y = b._node("Add", [y, t], "shifted", b.shapes[y])
+    return b.finish([x], [b.conv(y, 8, 1, name="out")])
+
+
+def _conv_transpose(
+    b: GraphBuilder,
+    x: str,
+    out_ch: int,
+    k: int,
+    s: int,
+    p: int = 0,
+    extra: int = 0,
+    groups: int = 1,
+) -> str:
+    n, c, h, w = b.shapes[x]
+    wt = b._normal(b._fresh("ct.w", None), (c, out_ch // groups, k, k), (2 / (c * k)) ** 0.5)
+    bias = b._uniform(b._fresh("ct.b", None), (out_ch,), 0.1)
+    size = [(d - 1) * s - 2 * p + k + extra for d in (h, w)]
+    return b._node(
+        "ConvTranspose",
+        [x, wt, bias],
+        b._fresh("ConvTranspose", None),
+        (n, out_ch, *size),
+        strides=[s, s],
+        pads=[p, p, p, p],
+        output_padding=[extra, extra],
+        group=groups,
+    )
+
+
+def unet_decoder() -> onnx.ModelProto:
+    """A U-Net decoder: 2x2/2 up-convolution concatenated with the encoder's skip, a 3x3/2
+    one with output_padding 1 and 2 groups, a 4x4/2 one with pad 1 and a stride-1 one: each a
+    host zero insertion (Reshape, Pad, Reshape) and a conv on the accelerator."""
+    b = GraphBuilder("unet", seed=11)
+    x = b.input("x", (1, 8, 12, 12))
+    skip = b.relu(b.conv(x, 8, 3, 1, 1))
+    y = b.relu(b.conv(b.maxpool(skip, 2), 16, 3, 1, 1))
+    y = b.concat([_conv_transpose(b, y, 8, 2, 2), skip])
+    y = b.relu(b.conv(y, 8, 3, 2, 1))
+    y = _conv_transpose(b, y, 8, 3, 2, 1, extra=1, groups=2)
+    y = _conv_transpose(b, y, 4, 4, 2, 1)
+    return b.finish([x], [_conv_transpose(b, y, 4, 3, 1, 1)])
+
+
+def per_step_head() -> onnx.ModelProto:
+    """A language model's per-step head: a Gemm over 6 time steps (rows), a relu and a
+    MatMul of [1, 6, 12] by constant weights: each a 1x1 conv over the rows."""
+    b = GraphBuilder("head", seed=12)
+    x = b.input("x", (6, 16))
+    y = b.relu(b.gemm(x, 12))
+    y = b.reshape(y, (1, 6, 12))
+    w = b._normal(b._fresh("proj.w", None), (12, 10), 0.3)
+    return b.finish([x], [b._node("MatMul", [y, w], "out", (1, 6, 10))])
+
+
+MODELS: dict[str, Callable[[], onnx.ModelProto]] = {
+    "head": per_step_head,
+    "unet": unet_decoder,
+    "se": squeeze_excite,
+    "grouped": grouped,
+    "hard": hard_activations,
+    "dense_block": dense_block,
+}
+
+
+@pytest.fixture(scope="module")
+def compiled():
+    cache: dict = {}
+
+    def get(name: str, hw: str):
+        if (name, hw) not in cache:
+            model = MODELS[name]()
+            cache[name, hw] = (model, *compile_keeping_reference(model, HW[hw]))
+        return cache[name, hw]
+
+    return get
+
+
+def host_layers(package) -> list[str]:
+    return [layer.name for layer in package.layers if layer.kind == "host"]
+
+
+@pytest.mark.parametrize("hw", list(HW))
+@pytest.mark.parametrize("name", list(MODELS))
+def test_runs_on_the_accelerator_bit_exactly(compiled, name: str, hw: str) -> None:
+    model, package, reference = compiled(name, hw)
+    assert mac_fields(package)["host_macs"] == 0  # a U-Net's zero insertion: host, no MACs
+    assert host_layers(package) == [] or name in ("unet", "head")  # layout ops only
+    x = random_input(model)
+    want = run(reference.module, reference.weights, [x])
+    for got in (run_package(package, [x], HW[hw].core, "int8", host=run_host),):
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("cores", [[0], [0, 1, 2]])
+@pytest.mark.parametrize("name", list(MODELS))
+def test_bit_exact_on_machine_cores(compiled, name: str, cores: list[int]) -> None:
+    model, package, reference = compiled(name, "paper-u200")
+    x = random_input(model, seed=5)
+    want = run(reference.module, reference.weights, [x])
+    m = Machine(PAPER_U200, host=run_host)
+    m.load("a", m.deploy("a", package, cores), [x])
+    for g, w in zip(m.run().tenants["a"].outputs, want, strict=True):
+        np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_fp32_mode_matches_onnxruntime(compiled, name: str) -> None:
+    model, package, _ = compiled(name, "tiny")
+    x = random_input(model, seed=11)
+    got = run_package(package, [x], TINY.core, "fp32", host=run_host)
+    session = ort.InferenceSession(model.SerializeToString())
+    want = session.run(None, {session.get_inputs()[0].name: x})
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4 * np.abs(w).max())
