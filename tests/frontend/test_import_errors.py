@@ -163,7 +163,7 @@ def test_unwritable_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     out = tmp_path / "no-such-dir" / "out.mlir"
     assert fails(["import", tiny(tmp_path), "-o", str(out)], capsys) == (
         1,
-        f"fv import: error: cannot write '{out}': No such file or directory\n",
+        f"fv import: error: cannot write '{out}': no such directory '{out.parent}'\n",
     )
 
 
