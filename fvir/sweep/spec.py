@@ -17,8 +17,9 @@
 2. Expand the axes: `[grid]` is the cartesian product (the first key varies slowest);
    `[[points]]` lists the combinations. A key is a dotted path into the scenario
    (`tenants.0.load`: list index 0), replaced as a whole.
-3. Validate every point's scenario up front (`fvir.cloud.scenario_from_dict`), so a typo
-   fails in one line before any work starts.
+3. Validate every point's scenario up front (`fvir.cluster.any_from_dict`: a scenario, or
+   with a [cluster] table a cluster, whose keys are axes too, e.g. `cluster.placer`), so a
+   typo fails in one line before any work starts.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fvir.cloud import scenario_from_dict
+from fvir.cluster import any_from_dict
 from fvir.errors import UserError
 
 _KEYS = {"name", "base", "metrics", "grid", "points"}
@@ -138,6 +139,6 @@ def sweep_from_dict(raw: dict[str, Any], where: str = "sweep",
         scenario = copy.deepcopy(base)
         for key, value in params.items():
             _set(scenario, key, value, f"{where}: point {i}")
-        scenario_from_dict(scenario, f"{where}: point {i}", scenario_dir)  # fail before work
+        any_from_dict(scenario, f"{where}: point {i}", scenario_dir)  # fail before work
         points.append(Point(i, params, scenario))
     return SweepSpec(str(raw.get("name", Path(where).stem)), axes, points, metrics, scenario_dir)
