@@ -25,9 +25,9 @@ import numpy as np
 from fvir.cloud.experiment import finite, tenant_json
 from fvir.cloud.requests import DONE
 from fvir.cloud.results import PoolResult, TenantResult
+from fvir.cloud.scenario import Scenario
 from fvir.cluster.plan import Plan
 from fvir.cluster.spec import CardSpec, ClusterSpec
-from fvir.cloud.scenario import Scenario
 
 
 def _busy_core_s(r: TenantResult) -> float:

@@ -114,7 +114,8 @@ def _cards(raw: Any, where: str, base: Path, default_hw: str) -> list[CardSpec]:
     for i, c in enumerate(raw):
         at = f"{where}: cards[{i}]"
         if unknown := sorted(set(c) - CARD_KEYS):
-            raise UserError(f"{at}: unknown key '{unknown[0]}' (known: {', '.join(sorted(CARD_KEYS))})")
+            raise UserError(f"{at}: unknown key '{unknown[0]}' "
+                            f"(known: {', '.join(sorted(CARD_KEYS))})")
         name = c.get("name", f"card{i}-" if c.get("count", 1) != 1 else f"card{i}")
         if not isinstance(name, str) or not name:
             raise UserError(f"{at}: 'name' must be a non-empty string")
