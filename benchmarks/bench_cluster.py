@@ -31,7 +31,7 @@ from fvir.cluster import load_any, run_cluster
 from fvir.sweep import open_executor, run_sweep, sweep_from_dict
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from compiler import models  # noqa: E402  (tests/compiler: the small CNNs)
+from compiler import models
 
 SMALL = """
 name = "bench-small"
