@@ -82,10 +82,6 @@ class ClusterScenario:
     scenario: Scenario
     cluster: ClusterSpec
 
-    @property
-    def name(self) -> str:
-        return self.scenario.name
-
 
 def _number(raw: dict[str, Any], key: str, where: str, default: float, lo: float,
             lo_open: bool = False, infinite: bool = False) -> float:
