@@ -200,3 +200,12 @@ def test_fv_cloud_on_a_cluster_scenario(base_dir, capsys):
     assert data["migrations"] == len(data["migration_list"]) >= 1
     assert main(["cloud", "capacity", str(base_dir / "cluster.toml")]) == 1
     assert "capacity searches a single card" in capsys.readouterr().err
+
+
+def test_shipped_cluster_scenario_loads():
+    path = Path(__file__).parents[2] / "scenarios" / "cluster-8x64.toml"
+    cs = any_from_dict(tomllib.loads(path.read_text()), path.name, path.parent)
+    assert isinstance(cs, ClusterScenario)
+    assert len(cs.cluster.cards) == 8 and len(cs.scenario.tenants) == 64
+    assert [c.remove_s for c in cs.cluster.cards].count(300.0) == 1
+    assert sum(cs.cluster.replicas_of(t.name) for t in cs.scenario.tenants) == 80
