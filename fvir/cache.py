@@ -18,8 +18,9 @@ once per (model, hardware, options, compiler), ever.
    name (`os.replace`, atomic): concurrent writers of one key each publish a whole file, and
    the last rename wins.
 4. Results: small JSON results of deterministic computations on cached packages (the cloud
-   simulator's full-simulation spot checks) are kept the same way, under a key that includes
-   the packages' keys.
+   simulator's timing simulations and spot checks) are kept the same way, under a key that
+   includes the packages' keys, with that key and a SHA-256 of the value: one that does not
+   parse, names another key or fails its checksum is deleted and recomputed, never used.
 
 The directory is `$FVIR_CACHE` if set, else the user's cache directory (`$XDG_CACHE_HOME/fvir`
 or `~/.cache/fvir`; `~/Library/Caches/fvir` on macOS, `%LOCALAPPDATA%\\fvir` on Windows).
@@ -169,10 +170,15 @@ class PackageCache:
         or None; an unreadable one is deleted."""
         path = self.root / f"{key}.json"
         try:
-            return json.loads(path.read_text())
+            doc = json.loads(path.read_text())
+            value = doc["value"]
+            if doc["key"] != key or doc["sha256"] != _digest(value):
+                raise ValueError("stale or corrupt")
+            return value
         except FileNotFoundError:
             return None
-        except (OSError, ValueError):
+        except (OSError, ValueError, KeyError, TypeError):
+            self.rebuilt += 1
             path.unlink(missing_ok=True)
             return None
 
@@ -181,7 +187,8 @@ class PackageCache:
         tmp = self.root / f".{key}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part"
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(value))  # open() applies the umask
+            doc = {"key": key, "value": value, "sha256": _digest(value)}
+            tmp.write_text(json.dumps(doc))  # open() applies the umask
             os.replace(tmp, self.root / f"{key}.json")
         except OSError as exc:
             raise UserError(f"cannot write to the package cache {self.root}: "
@@ -207,6 +214,11 @@ class PackageCache:
                 if time.time() - part.stat().st_mtime > 3600:
                     part.unlink(missing_ok=True)
         return len(files)
+
+
+def _digest(value: Any) -> str:
+    """SHA-256 of a stored result's canonical JSON (what `result` checks)."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
 
 
 def compile_cached(model: Any, hw: PoolConfig, cache: PackageCache | None,

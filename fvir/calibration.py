@@ -161,7 +161,12 @@ def quantization_errors(
         x = array.ravel()
         c.size += x.size
         for i, f in enumerate(c.fracs):
-            q = round_half_up(x * x.dtype.type(2.0**f))
+            if f >= np.finfo(x.dtype).maxexp:  # 2**F beyond the array's float type: unusable
+                c.sse[i] = np.inf
+                continue
+            scale = x.dtype.type(2.0**f)
+            with np.errstate(over="ignore"):  # a value beyond float range saturates: clipped
+                q = round_half_up(x * scale)
             c.clipped[i] += np.count_nonzero(q < -128) + np.count_nonzero(q > 127)
             np.clip(q, -128, 127, out=q)
             q *= x.dtype.type(2.0**-f)

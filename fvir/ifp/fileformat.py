@@ -191,6 +191,8 @@ def check_references(package: Package) -> str | None:
             return f"tensor {i} '{t.name}' has offset {t.offset} and shape {list(t.shape)}"
         if _numeric_kind(t.dtype) is None:
             return f"tensor {i} '{t.name}' has dtype {t.dtype!r}, not a numeric type"
+        if not -1023 <= t.frac_bits <= 1023:  # 2**frac_bits must be a float64
+            return f"tensor {i} '{t.name}' has frac_bits {t.frac_bits} (outside -1023..1023)"
     for i, layer in enumerate(package.layers):
         for t in (*layer.inputs, *layer.outputs):
             if not 0 <= t < n_tensors:

@@ -93,9 +93,11 @@ def lut(fn: Callable[[np.ndarray], np.ndarray], frac_in: int, frac_out: int) -> 
 
 def quantize(x: np.ndarray, frac: int) -> np.ndarray:
     """q = sat8(floor(x * 2**F + 0.5)) in float64."""
-    return sat8(round_half_up(np.asarray(x, dtype=np.float64) * 2.0**frac))
+    # ldexp, not 2.0**frac: exact alike, and any exponent a package may carry saturates
+    # instead of overflowing a Python float.
+    return sat8(round_half_up(np.ldexp(np.asarray(x, dtype=np.float64), frac)))
 
 
 def dequantize(q: np.ndarray, frac: int) -> np.ndarray:
     """x = q * 2**-F: exact in float32 (8 significant bits)."""
-    return (q.astype(np.float64) * 2.0**-frac).astype(np.float32)
+    return np.ldexp(q.astype(np.float64), -frac).astype(np.float32)

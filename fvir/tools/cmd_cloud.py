@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -117,16 +116,9 @@ def _capacity_table(data: dict[str, Any]) -> str:
 def _plot_dir(path: str) -> Path:
     """The --plot directory, created and checked before any work."""
     from fvir.errors import UserError
+    from fvir.tools.outputs import check_output_dir, make_output_dir
 
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--plot {path}: exists and is not a directory")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"--plot {path}: cannot create it: {e.strerror or e}") from None
-    if not os.access(out, os.W_OK):
-        raise UserError(f"--plot {path}: not writable")
+    out = make_output_dir(check_output_dir(path))
     try:
         import matplotlib  # noqa: F401
     except ImportError:

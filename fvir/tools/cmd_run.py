@@ -148,6 +148,9 @@ def _check_destinations(args: argparse.Namespace) -> None:
 def _print_outputs(summary: list[dict]) -> None:
     for s in summary:
         dims = "x".join(map(str, s["shape"]))
+        if s["min"] is None:  # an empty tensor has no statistics
+            print(f"  {s['name']}: {dims} {s['dtype']}  (empty)")
+            continue
         print(
             f"  {s['name']}: {dims} {s['dtype']}  min {s['min']:.4g}  max {s['max']:.4g}  "
             f"mean {s['mean']:.4g}  std {s['std']:.4g}"

@@ -1,5 +1,6 @@
-"""The package cache (fvir/cache.py): hits, corrupt and stale entries rebuilt, atomic and
-umask-respecting writes, concurrent writers, keys, and `fv cache` / `fv run` using it."""
+"""The package cache (fvir/cache.py): hits, corrupt and stale entries (packages and stored
+simulation results) rebuilt, atomic and umask-respecting writes, concurrent writers, keys, and
+`fv cache` / `fv run` using it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from compiler import models  # tests/compiler, on the path as a package
 
 from fvir.cache import PackageCache, compile_cached, default_dir, model_digest, package_key
+from fvir.cloud.library import ModelLibrary
 from fvir.hw import TINY, load_hw
 from fvir.ifp.fileformat import HEADER_SIZE, read_package
 from fvir.tools.fv import main as fv_main
@@ -140,3 +142,32 @@ def test_fv_run_reuses_the_package_and_fv_cache_info_and_clear(monkeypatch, tmp_
     assert fv_main(["cache", "clear"]) == 0
     assert "removed 1 entries" in capsys.readouterr().out
     assert PackageCache().info().entries == 0
+
+
+def test_a_corrupted_stored_simulation_is_recomputed_not_used(tmp_path, onnx_file):
+    """The cloud simulator keeps its timing simulations in the cache (`result`); a stored
+    value that was altered (a valid number, so it still parses) must not be trusted."""
+    want = ModelLibrary(TINY)  # no cache: the simulation itself
+    want.add("r", str(onnx_file))
+    cycles = want.service("r", (0, 1)).cycles
+    cache = PackageCache(tmp_path)
+
+    def simulate() -> tuple[int, int]:
+        lib = ModelLibrary(TINY, cache=cache)
+        lib.add("r", str(onnx_file))
+        return lib.service("r", (0, 1)).cycles, lib.simulations
+
+    assert simulate() == (cycles, 1)
+    (stored,) = tmp_path.glob("sim-*.json")
+    assert simulate() == (cycles, 0)  # kept: read back, not simulated again
+    doc = json.loads(stored.read_text())
+    stored.write_text(json.dumps({**doc, "value": doc["value"] + 1}))
+    assert simulate() == (cycles, 1) and cache.rebuilt == 1
+    stored.write_text(stored.read_text()[:-5])  # truncated
+    assert simulate() == (cycles, 1) and cache.rebuilt == 2
+    # A whole result stored under another key's name (a renamed file) is stale too.
+    other = tmp_path / "sim-other.json"
+    cache.store_result("sim-other", cycles + 7)
+    os.replace(other, stored)
+    assert simulate() == (cycles, 1) and cache.rebuilt == 3
+    assert simulate() == (cycles, 0)

@@ -11,6 +11,7 @@ non-ok outcome too; a case is reproduced by its kind, seed and index (`--only KI
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -69,6 +70,10 @@ def main() -> int:
     parser.add_argument("--start", type=int, default=0, help="first case index per kind")
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--keep", action="store_true", help="keep the cases' directories")
+    parser.add_argument("--timeout", type=float, default=None, metavar="S",
+                        help="seconds before a case counts as a hang (default: each case's "
+                             "own, 30 s; raise it on a loaded machine, where a model run that "
+                             "takes 5 s alone can take longer)")
     args = parser.parse_args()
 
     fixtures = build_fixtures(Path(tempfile.mkdtemp(prefix="fvir-fuzz-fixtures-")))
@@ -77,6 +82,8 @@ def main() -> int:
     per_kind = {k: (args.count if args.only else round(args.count * SHARE[k])) for k in kinds}
     cases = [case_for(k, args.seed, i, fixtures)
              for k in kinds for i in range(args.start, args.start + per_kind[k])]
+    if args.timeout is not None:
+        cases = [dataclasses.replace(c, timeout=args.timeout) for c in cases]
     counts: dict[str, Counter] = defaultdict(Counter)
     extra: dict[str, Counter] = defaultdict(Counter)
     causes: dict[tuple[str, str, str], list[str]] = defaultdict(list)

@@ -256,3 +256,72 @@ def test_bad_calibration_files(files, capsys, monkeypatch, tmp_path, content, me
         line = one_line(capsys, ["compile", str(files / "cnn.onnx"), "--hw", "tiny", "-o",
                                  "o.ifp", "--calib", "c.npy"])
     assert line == f"fv compile: error: {message}"
+
+
+# ---------------------------------------------------------------------------------------------
+# the 10,000-input fuzz run's findings
+
+
+def test_transpose_perm_that_is_not_a_permutation(capsys, tmp_path):
+    x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 2, 3])
+    y = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["a", "b", "c"])
+    node = onnx.helper.make_node("Transpose", ["x"], ["y"], perm=[0, 3, 1])
+    graph = onnx.helper.make_graph([node], "g", [x], [y])
+    onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)]),
+              tmp_path / "t.onnx")
+    line = one_line(capsys, ["import", str(tmp_path / "t.onnx")])
+    assert line == ("fv import: error: Transpose perm [0, 3, 1] is not a permutation of the "
+                    "input's 3 axes")
+
+
+def test_cloud_plot_dir_name_too_long(capsys, tmp_path):
+    name = "x" * 300
+    line = one_line(capsys, ["cloud", str(tmp_path / "missing.toml"), "--plot", name])
+    assert line == f"fv cloud: error: cannot write '{name}': File name too long"
+
+
+def test_tensor_frac_bits_beyond_float64(files, capsys, tmp_path):
+    # The writer refuses such a package: edit the metadata JSON in place, same length.
+    info = read_package(files / "cnn.ifp").tensors[0]
+    text = (files / "cnn.ifp").read_bytes().decode("latin-1")
+    field = f'"dtype": "{info.dtype}",\n   "frac_bits": {info.frac_bits},'
+    compact = f'"dtype":"{info.dtype}","frac_bits":99999,'
+    edited = text.replace(field, compact.ljust(len(field)), 1)
+    assert edited != text
+    path = tmp_path / "frac.ifp"
+    path.write_bytes(_resign(bytearray(edited.encode("latin-1"))))
+    line = one_line(capsys, ["run", str(path), "--hw", "tiny", "--cores", "1"])
+    assert line.startswith("fv run: error: ") and "frac_bits 99999 (outside -1023..1023)" in line
+
+
+def test_empty_output_prints_no_statistics(capsys, tmp_path):
+    x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2, 3])
+    y = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["a", "b"])
+    starts = onnx.helper.make_tensor("s", onnx.TensorProto.INT64, [1], [1])
+    ends = onnx.helper.make_tensor("e", onnx.TensorProto.INT64, [1], [1])
+    node = onnx.helper.make_node("Slice", ["x", "s", "e"], ["y"])
+    graph = onnx.helper.make_graph([node], "g", [x], [y], initializer=[starts, ends])
+    onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)]),
+              tmp_path / "e.onnx")
+    assert main(["run", str(tmp_path / "e.onnx"), "--backend", "reference"]) == 0
+    assert "y: 0x3 float32  (empty)" in capsys.readouterr().out
+
+
+def test_calibration_exponents_beyond_float32_warn_nobody():
+    from fvir.calibration import quantization_errors
+    from fvir.frontend.onnx import import_model
+    from fvir.ir.functions import main_function
+
+    x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 4])
+    y = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 4])
+    graph = onnx.helper.make_graph([onnx.helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
+    imported = import_model(onnx.helper.make_model(
+        graph, opset_imports=[onnx.helper.make_opsetid("", 17)]))
+    arg = main_function(imported.module).args[0]
+    sample = [np.array([[0.0, 0.25, -1.0, 0.5]], np.float32)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # 2**200 in float32 overflowed, 0 * inf was invalid
+        (c,) = quantization_errors(imported.module, imported.weights, [sample],
+                                   {arg: [2, 200]}).values()
+    assert c.sse[0] == 0.0  # 0.25, -1 and 0.5 sit on the 2**-2 grid
+    assert c.sse[1] == np.inf  # the scale does not exist in float32

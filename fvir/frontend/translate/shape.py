@@ -9,6 +9,7 @@ import numpy as np
 from xdsl.ir import SSAValue
 
 from fvir import onnxops
+from fvir.errors import UserError
 from fvir.frontend.translate.registry import translator
 from fvir.frontend.values import Val, dtype_of, reshape, shape_of
 from fvir.ir import dnn
@@ -95,6 +96,8 @@ def _unsqueeze(g: Importer, x: Val, axes: Any = None) -> SSAValue:
 def _transpose(g: Importer, x: Val, *, perm: list[int] | None = None) -> SSAValue:
     rank = len(shape_of(x))
     perm = list(reversed(range(rank))) if perm is None else perm
+    if sorted(perm) != list(range(rank)):
+        raise UserError(f"Transpose perm {perm} is not a permutation of the input's {rank} axes")
     if perm == list(range(rank)):
         return g.value(x)
     return dnn.TransposeOp(g.value(x), perm).output
