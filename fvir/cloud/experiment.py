@@ -71,13 +71,13 @@ class Experiment:
             "hw": self.pool.hw,
             "policy": self.pool.policy,
             "duration_s": self.scenario.duration_s,
-            "tenants": [_tenant_json(r, self.isolation.get(n)) for n, r in
+            "tenants": [tenant_json(r, self.isolation.get(n)) for n, r in
                         self.pool.tenants.items()],
             "window_s": list(self.scenario.window()),
             "admission": self.scenario.admission,
             "drop": self.scenario.drop,
             "total_throughput": self.pool.total_throughput,
-            "slo_attainment": _finite(self.pool.slo_attainment),
+            "slo_attainment": finite(self.pool.slo_attainment),
             "goodput": self.pool.goodput,
             "relinks": self.pool.relinks,
             "relink_ms": sum(r.relink_s for r in self.pool.tenants.values()) * 1e3,
@@ -90,25 +90,25 @@ class Experiment:
         }
         if self.baselines:
             out["baselines"] = {b: r.total_throughput for b, r in self.baselines.items()}
-            out["baseline_slo"] = {b: {"slo_attainment": _finite(r.slo_attainment),
+            out["baseline_slo"] = {b: {"slo_attainment": finite(r.slo_attainment),
                                        "goodput": r.goodput}
                                    for b, r in self.baselines.items()}
             out["gain"] = self.gain()
             out["baseline_tenants"] = {
-                b: [_tenant_json(t, self.baseline_isolation.get(b, {}).get(n))
+                b: [tenant_json(t, self.baseline_isolation.get(b, {}).get(n))
                     for n, t in r.tenants.items()] for b, r in self.baselines.items()}
         return out
 
 
-def _finite(x: float) -> float | None:
+def finite(x: float) -> float | None:
     return x if math.isfinite(x) else None  # JSON has no NaN
 
 
-def _tenant_json(r: TenantResult, isolation: float | None) -> dict[str, Any]:
+def tenant_json(r: TenantResult, isolation: float | None) -> dict[str, Any]:
     return {"name": r.name, "model": r.model, "cores": round(r.mean_cores(), 3),
-            "throughput": r.throughput, "p50_ms": _finite(r.percentile_ms(50)),
-            "p99_ms": _finite(r.percentile_ms(99)), "p999_ms": _finite(r.percentile_ms(99.9)),
-            "slo_ms": _finite(r.slo_s * 1e3), "slo_attainment": _finite(r.slo_attainment),
+            "throughput": r.throughput, "p50_ms": finite(r.percentile_ms(50)),
+            "p99_ms": finite(r.percentile_ms(99)), "p999_ms": finite(r.percentile_ms(99.9)),
+            "slo_ms": finite(r.slo_s * 1e3), "slo_attainment": finite(r.slo_attainment),
             "goodput": r.goodput, "isolation_deviation": isolation,
             "completed": len(r.completions), "dropped": r.dropped, "rejected": r.rejected,
             "relinks": r.relinks, "relink_ms": r.relink_s * 1e3, "drain_ms": r.drain_s * 1e3,

@@ -7,6 +7,7 @@
     policy = ["private", "static"]
     "tenants.0.load" = [[[0.0, 40.0]], [[0.0, 80.0]]]
     seed = [0, 1]
+    # family = "paper-gains"   # optional: axes that build the tenant list (fvir.sweep.families)
     # or, instead of [grid], explicit points:
     # [[points]]
     # policy = "private"
@@ -17,8 +18,11 @@
 2. Expand the axes: `[grid]` is the cartesian product (the first key varies slowest);
    `[[points]]` lists the combinations. A key is a dotted path into the scenario
    (`tenants.0.load`: list index 0), replaced as a whole.
-3. Validate every point's scenario up front (`fvir.cloud.scenario_from_dict`), so a typo
-   fails in one line before any work starts.
+3. With a `family`, its parameters among the axes build each point's scenario from the base
+   first (`fvir.sweep.families`), then the dotted-path axes apply.
+4. Validate every point's scenario up front (`fvir.cluster.any_from_dict`: a scenario, or
+   with a [cluster] table a cluster, whose keys are axes too, e.g. `cluster.placer`), so a
+   typo fails in one line before any work starts.
 """
 
 from __future__ import annotations
@@ -30,10 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fvir.cloud import scenario_from_dict
+from fvir.cluster import any_from_dict
 from fvir.errors import UserError
+from fvir.sweep.families import FAMILIES
 
-_KEYS = {"name", "base", "metrics", "grid", "points"}
+_KEYS = {"name", "base", "metrics", "grid", "points", "family"}
 
 
 @dataclass(frozen=True)
@@ -133,11 +138,20 @@ def sweep_from_dict(raw: dict[str, Any], where: str = "sweep",
                                 or not all(isinstance(m, str) for m in metrics)):
         raise UserError(f"{where}: 'metrics' must be a list of metric names")
     axes, combos = _combinations(raw, where)
+    family = raw.get("family")
+    if family is not None and family not in FAMILIES:
+        raise UserError(f"{where}: unknown family {family!r} (known: {', '.join(FAMILIES)})")
+    build, family_keys = FAMILIES[family] if family else (None, frozenset())
     points = []
     for i, params in enumerate(combos):
         scenario = copy.deepcopy(base)
+        if build is not None:
+            scenario = build(scenario, {k: v for k, v in params.items() if k in family_keys},
+                             f"{where}: point {i}")
         for key, value in params.items():
+            if key in family_keys:
+                continue
             _set(scenario, key, value, f"{where}: point {i}")
-        scenario_from_dict(scenario, f"{where}: point {i}", scenario_dir)  # fail before work
+        any_from_dict(scenario, f"{where}: point {i}", scenario_dir)  # fail before work
         points.append(Point(i, params, scenario))
     return SweepSpec(str(raw.get("name", Path(where).stem)), axes, points, metrics, scenario_dir)

@@ -1,7 +1,9 @@
 """Simulate a multi-tenant cloud scenario on the virtualized core pool and its baselines.
 
   SCENARIO.toml       tenants, models, load, SLOs, policy and baselines (see scenarios/ and
-                      fvir/cloud/scenario.py for every key)
+                      fvir/cloud/scenario.py for every key); with a [cluster] table, a
+                      cluster of cards (fvir/cluster/spec.py): per card utilization and
+                      serving metrics, migrations, placements, the compared placers
   capacity SCENARIO.toml
                       instead: for the pool and each baseline, the highest common load
                       scale factor at which SLO attainment stays >= --target (bisection over
@@ -146,7 +148,7 @@ class _Progress:
 
 def run(args: argparse.Namespace) -> int:
     from fvir.cache import PackageCache
-    from fvir.cloud import load_scenario
+    from fvir.cluster import ClusterScenario, load_any
     from fvir.errors import UserError
 
     if len(args.scenario) == 2 and args.scenario[0] == "capacity":
@@ -156,11 +158,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         raise UserError("expected SCENARIO.toml or 'capacity SCENARIO.toml'")
     plot_dir = _plot_dir(args.plot) if args.plot else None
-    scenario = load_scenario(path)
+    scenario = load_any(path)
     if args.duration is not None:
-        scenario.set_duration(args.duration, "--duration")
+        inner = scenario.scenario if isinstance(scenario, ClusterScenario) else scenario
+        inner.set_duration(args.duration, "--duration")
+    if isinstance(scenario, ClusterScenario) and mode == "capacity":
+        raise UserError("capacity searches a single card; run it on a scenario without "
+                        "[cluster]")
     cache = None if args.no_cache else PackageCache()
     progress = _Progress(args.json)
+    if isinstance(scenario, ClusterScenario):
+        return _cluster(args, scenario, cache, progress, plot_dir)
     try:
         if mode == "capacity":
             return _capacity(args, scenario, cache, progress, plot_dir)
@@ -193,4 +201,65 @@ def _capacity(args: argparse.Namespace, scenario: Any, cache: Any, progress: Any
         plot_capacity(scenario.name, caps, args.target, plot_dir)
     progress.close()
     print(json.dumps(data, indent=1) if args.json else _capacity_table(data))
+    return 0
+
+
+def _cluster_table(data: dict[str, Any]) -> str:
+    lines = [f"cluster scenario {data['scenario']} ({data['workload']}, placer {data['placer']}, "
+             f"router {data['router']}, card policy {data['policy']}, {data['duration_s']:g} s "
+             f"simulated, metrics over arrivals in [{data['window_s'][0]:g}, "
+             f"{data['window_s'][1]:g}) s)", "",
+             f"{'card':<12}{'hw':<14}{'cores':>6}{'live s':>14}{'replicas':>9}{'util':>8}"
+             f"{'alloc':>8}{'inf/s':>9}{'goodput':>9}{'attain':>9}{'relinks':>8}"]
+    for c in data["cards"]:
+        live = f"{c['add_s']:g}-{_fmt(c['remove_s'], 'g') if c['remove_s'] is not None else 'end'}"
+        lines.append(f"{c['name']:<12}{Path(c['hw']).stem[-13:]:<14}{c['cores']:>6}{live:>14}"
+                     f"{c['replicas']:>9}{_pct(c['utilization']):>8}{_pct(c['allocated']):>8}"
+                     f"{c['throughput']:>9.1f}{c['goodput']:>9.1f}{_pct(c['slo_attainment']):>9}"
+                     f"{c['relinks']:>8}")
+    lines += ["", f"{'tenant':<12}{'model':<14}{'cards':<16}{'cores':>6}{'inf/s':>9}"
+              f"{'p50 ms':>9}{'p99 ms':>9}{'p99.9':>9}{'SLO ms':>8}{'attain':>9}{'goodput':>9}"
+              f"{'drop':>6}{'rej':>6}"]
+    for t in data["tenants"]:
+        lines.append(f"{t['name']:<12}{Path(t['model']).stem[-13:]:<14}"
+                     f"{','.join(t['cards'])[:15]:<16}{t['cores']:>6.1f}{t['throughput']:>9.1f}"
+                     f"{_fmt(t['p50_ms']):>9}{_fmt(t['p99_ms']):>9}{_fmt(t['p999_ms']):>9}"
+                     f"{_fmt(t['slo_ms']):>8}{_pct(t['slo_attainment']):>9}{t['goodput']:>9.1f}"
+                     f"{t['dropped']:>6}{t['rejected']:>6}")
+    lines += ["", f"total throughput {data['total_throughput']:.1f} inf/s, SLO attainment "
+              f"{_pct(data['slo_attainment'])}, goodput {data['goodput']:.1f} req/s, p99 "
+              f"{_fmt(data['p99_ms'], '.2f')} ms; {data['migrations']} migrations, "
+              f"{data['refused']} tenants refused, {data['relinks']} re-links"]
+    for m in data["migration_list"][:20]:
+        lines.append(f"  migrate {m['tenant']}: {m['from'] or 'host'} -> {m['to']} at "
+                     f"{m['at_s']:g} s, ready {1e3 * (m['ready_s'] - m['at_s']):.2f} ms later "
+                     f"({m['bytes'] / 1e6:.1f} MB reloaded)")
+    if len(data["migration_list"]) > 20:
+        lines.append(f"  ... {len(data['migration_list']) - 20} more (--json)")
+    for p, row in data.get("compare", {}).items():
+        gain = data["gain"][p]
+        lines.append(f"  vs placer {p}: goodput {row['goodput']:.1f} req/s, attainment "
+                     f"{_pct(row['slo_attainment'])}, p99 {_fmt(row['p99_ms'], '.2f')} ms, "
+                     f"{row['migrations']} migrations -> goodput gain "
+                     f"{_fmt(gain['goodput'], '.2f')}x, throughput gain "
+                     f"{_fmt(gain['throughput'], '.2f')}x")
+    lines.append(f"fast timing mode: {data['simulations']} simulations for {data['events']} "
+                 f"events; wall {data['wall_s']:.1f} s")
+    return "\n".join(lines)
+
+
+def _cluster(args: argparse.Namespace, scenario: Any, cache: Any, progress: Any,
+             plot_dir: Path | None) -> int:
+    from fvir.cluster import run_cluster
+
+    try:
+        result = run_cluster(scenario, progress, cache)
+        data = result.to_json()
+        if plot_dir is not None:
+            from fvir.cluster.plots import write_plots
+
+            write_plots(result, plot_dir)
+    finally:
+        progress.close()
+    print(json.dumps(data, indent=1) if args.json else _cluster_table(data))
     return 0
