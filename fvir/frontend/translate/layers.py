@@ -1,4 +1,4 @@
-"""Translators of dense layers, elementwise ops and activations, the softmax family and
+"""Translators of Gemm, elementwise ops and activations, the softmax family and
 BatchNormalization."""
 
 from __future__ import annotations
@@ -43,11 +43,6 @@ def _gemm(
         alpha=alpha,
         beta=beta,
     )
-
-
-@translator("MatMul")
-def _matmul(g: Importer, a: Val, b: Val) -> dnn.MatMulOp:
-    return dnn.MatMulOp(g.value(a), g.value(b))
 
 
 # -- elementwise
