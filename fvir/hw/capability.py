@@ -17,13 +17,13 @@ Algorithm of `verdict(op)`, the answer in full (runs or not, and the instruction
      padding or has none.
    - global_pool -> POOL: the whole image as the window (H and W within the kernel fields).
    - dense -> MVM: N and K within the rows and cols fields.
-   - add, mul -> ELEW; relu, sigmoid, tanh -> ACT.
+   - add, mul -> ELEW; relu, sigmoid, tanh, gelu -> ACT.
    - clip -> CONV's RELU6 clamp: its lower bound on its int8 grid (`clip_bounds`) must be 0.
      A float clip is judged as float IR is lowered, on its real bound.
 
 `int8_form(op)` is the int8 contract's table that `dnn-quantize` selects by: "compute" ops get
 integer parameters from their exponents (conv2d, dense, add, mul, average pooling, sigmoid,
-tanh), "exact" ops commute with quantization (relu, clip, max pooling, concat, reshape,
+tanh, gelu), "exact" ops commute with quantization (relu, clip, max pooling, concat, reshape,
 flatten, transpose), other ops have no int8 form.
 
 `tile_facts(core, kind)` gives what the tiler needs besides the geometry: in which lane
@@ -151,6 +151,7 @@ RULES: dict[type[Operation], Rule] = {
     dnn.MulOp: _always("ELEW mul"),
     dnn.SigmoidOp: _always("ACT sigmoid"),
     dnn.TanhOp: _always("ACT tanh"),
+    dnn.GeluOp: _always("ACT gelu"),
     dnn.ReluOp: _always("ACT relu"),
     dnn.ClipOp: _clip,  # type: ignore[dict-item]
     dnn.ConcatOp: _always("layout (concat)"),
@@ -204,7 +205,9 @@ class Int8Form(StrEnum):
     EXACT = "exact"  # commutes with quantization: the result keeps the input's exponent
 
 
-_COMPUTE = (dnn.Conv2dOp, dnn.DenseOp, dnn.AddOp, dnn.MulOp, dnn.SigmoidOp, dnn.TanhOp)
+_COMPUTE = (
+    dnn.Conv2dOp, dnn.DenseOp, dnn.AddOp, dnn.MulOp, dnn.SigmoidOp, dnn.TanhOp, dnn.GeluOp
+)
 _EXACT = (dnn.ReluOp, dnn.ClipOp, dnn.ConcatOp, dnn.ReshapeOp, dnn.FlattenOp, dnn.TransposeOp)
 
 

@@ -105,7 +105,7 @@ class TileKind(StrEnum):
     GPOOL = auto()  # dnn.global_pool: POOL whose window is the whole image
     ELTWISE = auto()  # dnn.add / dnn.mul of equal shapes: ELEW
     DENSE = auto()  # dnn.dense: MVM
-    ACT = auto()  # dnn.relu / dnn.sigmoid / dnn.tanh: ACT (lookup table)
+    ACT = auto()  # dnn.relu / dnn.sigmoid / dnn.tanh / dnn.gelu: ACT (lookup table)
     COPY = auto()  # LOAD + SAVE: a concat input that cannot be written in place
 
 
@@ -120,6 +120,10 @@ def hwc(ty: Attribute) -> tuple[int, int, int] | None:
         return (1, 1, s[1])
     if len(s) == 1:
         return (1, 1, s[0])
+    if len(s) == 3 and s[0] == 1:  # a sequence [1, S, D]: S pixels of D channels, row-major
+        return (1, s[1], s[2])
+    if len(s) == 2:  # rows [M, K] (M > 1): M pixels of K channels, row-major
+        return (1, s[0], s[1])
     return None
 
 
@@ -213,7 +217,9 @@ class Unsupported(ValueError):
 def _image(value: SSAValue, what: str) -> tuple[int, int, int]:
     shape = hwc(value.type)
     if shape is None:
-        raise Unsupported(f"{what} must be a batch-1 4-D or [1, K] tensor, got {value.type}")
+        raise Unsupported(
+            f"{what} must be a batch-1 4-D, [1, S, D] or [M, K] tensor, got {value.type}"
+        )
     return shape
 
 
@@ -265,7 +271,7 @@ def geometry(op: Operation) -> Geometry:
         # clip(0, hi) is the conv engine's RELU6: a 1x1 depthwise conv by 1, then the clamp.
         y = _image(op.output, "clip result")
         return Geometry(TileKind.DWCONV, y, y)
-    if isinstance(op, dnn.ReluOp | dnn.SigmoidOp | dnn.TanhOp):
+    if isinstance(op, dnn.ReluOp | dnn.SigmoidOp | dnn.TanhOp | dnn.GeluOp):
         y = _image(op.output, f"{op.name} result")
         return Geometry(TileKind.ACT, y, y)
     raise Unsupported(f"'{op.name}' has no accelerator lowering")

@@ -144,6 +144,7 @@ class ActFunc(enum.IntEnum):
     RELU = 1
     SIGMOID = 2
     TANH = 3
+    GELU = 4  # I-BERT's integer GELU (docs/quantization.md, "Transformers"), not a real-valued f
 
 
 @dataclass(frozen=True)
@@ -542,10 +543,11 @@ for r < rows:
             Opcode.ACT,
             Engine.MISC,
             "Apply a function to an int8 vector through a 256-entry lookup table (sigmoid and "
-            "tanh of RNN gates).",
+            "tanh of RNN gates, GELU of transformers).",
             """\
 f = {IDENTITY: v -> v, RELU: v -> max(v, 0), SIGMOID: v -> 1 / (1 + exp(-v)), TANH: tanh}[func]
 LUT[q] = sat8(floor(f(q / 2**in_frac) * 2**out_frac + 0.5))   for q in -128..127 (float64)
+GELU:  LUT[q] = i_gelu(q, in_frac, out_frac)   (integer-only, docs/quantization.md)
 for i < length:
     FMAP[out_addr + i] = LUT[FMAP[in_addr + i]]""",
             (
