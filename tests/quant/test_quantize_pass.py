@@ -276,7 +276,8 @@ def test_broadcasting_add_stays_float():
     [
         ((1, 4, 6, 6), (6, 2, 3, 3), 2, "grouped convolution (group 2)"),
         ((1, 2, 20, 20), (4, 2, 17, 1), 1, "kernel [17, 1] outside the ISA's 1..15"),
-        ((2, 2, 6, 6), (4, 2, 3, 3), 1, "conv2d input must be a batch-1 4-D, [1, S, D] or [M, K] tensor"),
+        ((2, 2, 6, 6), (4, 2, 3, 3), 1,
+         "conv2d input must be a batch-1 4-D, [1, S, D] or [M, K] tensor"),
     ],
 )
 def test_ops_the_accelerator_cannot_run_stay_float(x_shape, w_shape, group, why):
