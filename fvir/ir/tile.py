@@ -107,6 +107,13 @@ class TileKind(StrEnum):
     DENSE = auto()  # dnn.dense: MVM
     ACT = auto()  # dnn.relu / dnn.sigmoid / dnn.tanh / dnn.gelu: ACT (lookup table)
     COPY = auto()  # LOAD + SAVE: a concat input that cannot be written in place
+    SOFTMAX = auto()  # int8 dnn.softmax along the channels of each pixel: ROW SOFTMAX
+    LNORM = auto()  # int8 dnn.layer_norm along the channels of each pixel: ROW LAYERNORM
+
+    @property
+    def whole_rows(self) -> bool:
+        """A ROW reduction: every tile holds all channels of its pixels."""
+        return self in (TileKind.SOFTMAX, TileKind.LNORM)
 
 
 def hwc(ty: Attribute) -> tuple[int, int, int] | None:
@@ -173,11 +180,13 @@ class Geometry:
             return kh * kw
         if self.kind == TileKind.DENSE:
             return prod(self.in_shape)
+        if self.kind == TileKind.LNORM:
+            return 1  # the int8 scale
         return 0
 
     @property
     def has_weights(self) -> bool:
-        return self.kind in (TileKind.CONV, TileKind.DWCONV, TileKind.DENSE)
+        return self.kind in (TileKind.CONV, TileKind.DWCONV, TileKind.DENSE, TileKind.LNORM)
 
     def span(self, axis: int) -> int:
         return self.dilation[axis] * (self.kernel[axis] - 1) + 1
@@ -271,6 +280,15 @@ def geometry(op: Operation) -> Geometry:
         # clip(0, hi) is the conv engine's RELU6: a 1x1 depthwise conv by 1, then the clamp.
         y = _image(op.output, "clip result")
         return Geometry(TileKind.DWCONV, y, y)
+    if isinstance(op, dnn.SoftmaxOp | dnn.LayerNormOp):
+        y = _image(op.output, f"{op.name} result")
+        rank = len(dnn.shape_of(op.input))
+        axis = op.axis.value.data % rank
+        if axis != rank - 1 or len(dnn.shape_of(op.input)) == 4:
+            raise Unsupported(f"{op.name} along axis {axis} (the channels of a sequence or "
+                              "rows tensor only)")
+        kind = TileKind.SOFTMAX if isinstance(op, dnn.SoftmaxOp) else TileKind.LNORM
+        return Geometry(kind, y, y)
     if isinstance(op, dnn.ReluOp | dnn.SigmoidOp | dnn.TanhOp | dnn.GeluOp):
         y = _image(op.output, f"{op.name} result")
         return Geometry(TileKind.ACT, y, y)

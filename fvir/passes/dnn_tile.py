@@ -290,7 +290,7 @@ def is_accelerator_op(op: Operation) -> bool:
 
 
 def _weight_operands(op: Operation) -> set[int]:
-    if isinstance(op, dnn.Conv2dOp | dnn.DenseOp):
+    if isinstance(op, dnn.Conv2dOp | dnn.DenseOp | dnn.LayerNormOp):
         return {i for i in (1, 2) if i < len(op.operands)}
     return set()
 

@@ -111,8 +111,16 @@ CASES: list[tuple[str, Callable[[], Operation], bool, str]] = [
      "clip with lower bound -0.01 (RELU6 clamps at 0)"),
     ("concat", lambda: dnn.ConcatOp([_x((1, 2, 4, 4)), _x((1, 3, 4, 4))], 1), True,
      "layout (concat)"),
-    ("softmax", lambda: dnn.SoftmaxOp(_x((1, 8), f32), 1), False,
-     "no accelerator instruction for int8 dnn.softmax"),
+    ("softmax", lambda: dnn.SoftmaxOp(_x((1, 8), f32), 1), True, "ROW softmax"),
+    ("softmax over channels", lambda: dnn.SoftmaxOp(_x((1, 8, 2, 2), f32), 1), False,
+     "dnn.softmax along axis 1 (the channels of a sequence or rows tensor only)"),
+    ("layer_norm", lambda: dnn.LayerNormOp(_x((1, 6, 8), f32), _x((8,), f32)), True,
+     "ROW layernorm"),
+    ("layer_norm over 2 axes", lambda: dnn.LayerNormOp(_x((6, 8), f32), _x((6, 8), f32),
+                                                       axis=0), False,
+     "dnn.layer_norm along axis 0 (the channels of a sequence or rows tensor only)"),
+    ("softmax row too long", lambda: dnn.SoftmaxOp(_x((2, 70000), f32), 1), False,
+     "row length [70000] outside the ISA's 1..65535"),
     ("transpose", lambda: dnn.TransposeOp(_x((1, 8)), (1, 0)), False,
      "no accelerator instruction for int8 dnn.transpose"),
 ]
@@ -158,7 +166,8 @@ def test_lowering_gives_the_geometry_or_the_reason():
         (lambda: dnn.ReluOp(_x((1, 8))), Int8Form.EXACT),
         (lambda: clip(-1.0), Int8Form.EXACT),
         (lambda: dnn.TransposeOp(_x((1, 8)), (1, 0)), Int8Form.EXACT),
-        (lambda: dnn.SoftmaxOp(_x((1, 8), f32), 1), None),
+        (lambda: dnn.SoftmaxOp(_x((1, 8), f32), 1), Int8Form.COMPUTE),
+        (lambda: dnn.GeluOp(_x((1, 8), f32)), Int8Form.COMPUTE),
         (lambda: dnn.LeakyReluOp(_x((1, 8), f32), 0.1), None),
     ],
 )
@@ -172,7 +181,9 @@ def test_tile_facts_follow_the_core_lanes():
     facts = {k: capability.tile_facts(core, k) for k in TileKind}
     assert {k: f.channel_unit for k, f in facts.items()} == {
         TileKind.CONV: 16, TileKind.DENSE: 16, TileKind.DWCONV: 8, TileKind.POOL: 8,
-        TileKind.GPOOL: 8, TileKind.ELTWISE: 8, TileKind.ACT: 8, TileKind.COPY: 8}
+        TileKind.GPOOL: 8, TileKind.ELTWISE: 8, TileKind.ACT: 8, TileKind.COPY: 8,
+        # whole rows: every tile has all channels (a block of MAX_BUFFER_BYTES never divides)
+        TileKind.SOFTMAX: 1 << 24, TileKind.LNORM: 1 << 24}
     assert {k for k, f in facts.items() if not f.spatial} == {TileKind.DENSE, TileKind.GPOOL}
     assert {k for k, f in facts.items() if f.channel_shifts} == {
         TileKind.CONV, TileKind.DWCONV, TileKind.DENSE}

@@ -140,9 +140,19 @@ def _softmax_family(
     return reshape(emit(flat, 1), shape)
 
 
+def _softmax_rows(v: SSAValue, axis: int) -> SSAValue:
+    """Along the last axis of a tensor of rank > 2 (attention's [1, H, S, S]): on the rows
+    [prod(leading), last], reshaped back, the form the accelerator's ROW reduction takes."""
+    shape = shape_of(v)
+    if len(shape) <= 2 or norm_axis(axis, len(shape)) != len(shape) - 1:
+        return dnn.SoftmaxOp(v, axis).output
+    rows = reshape(v, (prod(shape[:-1]), shape[-1]))
+    return reshape(dnn.SoftmaxOp(rows, -1).output, shape)
+
+
 @translator("Softmax")
 def _softmax(g: Importer, x: Val, *, axis: int | None = None) -> SSAValue:
-    return _softmax_family(g, x, axis, lambda v, ax: dnn.SoftmaxOp(v, ax).output)
+    return _softmax_family(g, x, axis, _softmax_rows)
 
 
 @translator("LogSoftmax")
