@@ -5,8 +5,10 @@ the functional simulator and on the Machine with 1 and 3 cores."""
 from __future__ import annotations
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 
+from fvir.backend import rows
 from fvir.backend.functional import run_package
 from fvir.backend.machine import Machine
 from fvir.backend.misc import act_table
@@ -14,7 +16,7 @@ from fvir.compiler import package_model, quantize_model
 from fvir.frontend.onnx import import_model
 from fvir.hw import PAPER_U200, TINY
 from fvir.isa.spec import ActFunc
-from fvir.quant.nonlinear import i_gelu
+from fvir.quant.nonlinear import i_gelu, isqrt, layernorm_eps, layernorm_rows, softmax_rows
 from fvir.reference.int8 import run
 from fvir.zoo.builder import GraphBuilder
 
@@ -25,7 +27,16 @@ def _gelu_block():
     return b.finish([x], [b.add(x, b.gelu(x), name="res")])
 
 
-MODELS = {"gelu_block": _gelu_block}
+def _norm_block():
+    """LayerNormalization, a softmax over the rows, a residual add and an opset-16 LayerNorm
+    chain (fused by the importer)."""
+    b = GraphBuilder("norm_block", seed=2)
+    x = b.input("x", (1, 8, 64))
+    s = b.softmax(b.layer_norm(x, name="ln"), name="sm")
+    return b.finish([x], [b.layer_norm(b.add(x, s), decomposed=True, name="ln2")])
+
+
+MODELS = {"gelu_block": _gelu_block, "norm_block": _norm_block}
 
 
 def test_act_gelu_table_is_the_contract():
@@ -34,6 +45,22 @@ def test_act_gelu_table_is_the_contract():
         for fo in range(-8, 20):
             table = act_table(int(ActFunc.GELU), fi, fo)
             np.testing.assert_array_equal(table[q.view(np.uint8)], i_gelu(q, fi, fo))
+
+
+def test_row_kernels_are_the_contract():
+    rng = np.random.default_rng(4)
+    for fx in range(-3, 10):
+        for fy in (5, 7, 8):
+            x = rng.integers(-128, 128, (6, 37)).astype(np.int64)
+            np.testing.assert_array_equal(rows._softmax(x, fx, fy), softmax_rows(x, fx, fy))
+    n = rng.integers(0, 2**61, 5000)
+    np.testing.assert_array_equal(rows._isqrt(n), isqrt(n))
+    for fx in range(0, 8):
+        x = rng.integers(-128, 128, (4, 96)).astype(np.int64)
+        g, b = rng.integers(-128, 128, 96), rng.integers(-(2**20), 2**20, 96)
+        eps = layernorm_eps(1e-5, 96, fx)
+        np.testing.assert_array_equal(rows._layernorm(x, eps, g, b, 13),
+                                      layernorm_rows(x, eps, g, b, 13))
 
 
 @pytest.mark.parametrize("hw", [TINY, PAPER_U200], ids=lambda h: h.name)
@@ -50,5 +77,17 @@ def test_bit_exact_on_1_and_3_cores(name, hw):
         m = Machine(hw)
         m.load("t", m.deploy("t", package, cores), [x])
         np.testing.assert_array_equal(m.run().tenants["t"].outputs[0], want)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_fp32_mode_matches_onnxruntime(name):
+    model = MODELS[name]()
+    imported = quantize_model(import_model(model), TINY)
+    package = package_model(imported, TINY)
+    x = np.random.default_rng(5).standard_normal((1, 8, 64)).astype(np.float32)
+    session = ort.InferenceSession(model.SerializeToString())
+    (want,) = session.run(None, {"x": x})
+    got = run_package(package, [x], TINY.core, "fp32")[0]
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
 
 

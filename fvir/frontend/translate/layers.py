@@ -144,7 +144,8 @@ def _softmax_rows(v: SSAValue, axis: int) -> SSAValue:
     """Along the last axis of a tensor of rank > 2 (attention's [1, H, S, S]): on the rows
     [prod(leading), last], reshaped back, the form the accelerator's ROW reduction takes."""
     shape = shape_of(v)
-    if len(shape) <= 2 or norm_axis(axis, len(shape)) != len(shape) - 1:
+    sequence = len(shape) == 3 and shape[0] == 1  # [1, S, D] is rows already
+    if len(shape) <= 2 or sequence or norm_axis(axis, len(shape)) != len(shape) - 1:
         return dnn.SoftmaxOp(v, axis).output
     rows = reshape(v, (prod(shape[:-1]), shape[-1]))
     return reshape(dnn.SoftmaxOp(rows, -1).output, shape)
