@@ -58,6 +58,7 @@ from fvir.compiler import compile_model
 from fvir.hw import PAPER_U200, cost
 from fvir.isa import Opcode
 from fvir.isa.encoding import columns
+from fvir.reference.int8 import run_host
 
 CORES = (1, 2, 4, 8, 16)
 PORT_BYTES = 16.0  # one 128-bit AXI port per cycle at the core clock
@@ -81,16 +82,16 @@ def wall_ratio(package, model, x: np.ndarray, repeat: int) -> dict[str, Any]:
     for _ in range(3):  # onnxruntime's first runs set up its arena and kernels
         session.run(None, feed)
     ort_s = median_time(lambda: session.run(None, feed), max(repeat, 10))
-    simulate_package(package, [x], PAPER_U200, cores=1)  # warm the per-package caches
+    simulate_package(package, [x], PAPER_U200, cores=1, host=run_host)  # warm the caches
     reports = []
-    sim_s = median_time(lambda: reports.append(simulate_package(package, [x], PAPER_U200)),
-                        repeat)
+    sim_s = median_time(
+        lambda: reports.append(simulate_package(package, [x], PAPER_U200, host=run_host)), repeat)
     wall = reports[-1].wall_s
     timing_s = median_time(
         lambda: simulate_package(package, [x], PAPER_U200, functional=False), repeat)
     # Many inputs through one linked executable (accuracy evaluation): one timing run, the
     # numerics of the sets on the host threads.
-    machine = Machine(PAPER_U200)
+    machine = Machine(PAPER_U200, host=run_host)
     machine.load("t", machine.deploy("t", package, [0]), [x])
     rng = np.random.default_rng(1)
     sets = [[rng.standard_normal(x.shape, dtype=np.float32)] for _ in range(BATCH)]
@@ -280,7 +281,7 @@ def validation(progress: Any = None) -> list[dict[str, Any]]:
                 fps = 1e3 / ms  # one inference in flight: the latency's rate
                 # As the model zoo's multi-thread figures run: one inference per core at
                 # once, sharing the DDR (n tenants of one core each).
-                machine = Machine(pool)
+                machine = Machine(pool)  # timing only
                 for c in range(n):
                     machine.load(f"t{c}", machine.deploy(f"t{c}", package, [c]), [x])
                 together = machine.run(functional=False)

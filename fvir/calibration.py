@@ -1,6 +1,6 @@
 """Calibration: the inputs a model is quantized for, and the activation ranges they produce.
 
-Calibration runs the fp32 reference executor (`fvir.reference.run`) and observes every
+Calibration runs the fp32 reference executor (`fvir.reference.executor.run`) and observes every
 argument and op result of `@main`. By default the inputs are `samples` seeded standard-normal
 tensors (the zoo models are normalized for such inputs); real data comes in as .npy / .npz
 files (`load_calibration`).

@@ -63,6 +63,7 @@ def _run_sim(imported: ImportedModel, inputs: Sequence[np.ndarray],
     from fvir.hw.config import PoolConfig
     from fvir.ir.functions import main_function, signature_dtypes
     from fvir.ir.weights import WeightStore
+    from fvir.reference.int8 import run_host
 
     opts = rep.options
     hw = opts.get("hw", DEFAULT_HW)
@@ -77,7 +78,8 @@ def _run_sim(imported: ImportedModel, inputs: Sequence[np.ndarray],
             package = compile_model(copy, pool, seed=int(opts.get("seed", 0)))
         rep.compiled[key] = package
     report = simulate_package(package, [np.asarray(x, np.float32) for x in inputs], pool,
-                              cores=int(opts.get("cores", 1)), mode=opts.get("dtype", "int8"))
+                              cores=int(opts.get("cores", 1)), mode=opts.get("dtype", "int8"),
+                              host=run_host)
     rep.last_report = report
     (tenant,) = report.tenants.values()
     if tenant.fault is not None:

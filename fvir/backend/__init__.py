@@ -3,15 +3,18 @@
 The meaning of every instruction, defined once (`semantics`: the opcode table over `dma`,
 `conv` and `misc`, on a core's `state`), the tenant's bounds-checked DDR (`memory`), the
 simulated program's errors (`faults`), program-order execution of streams and single-core
-packages (`functional`), the functional pass of linked executables (`execute`), the cycle model
+packages (`functional`), the host's layers (`host`) and tensors in DDR (`tensors`), the
+functional pass of linked executables (`execute`), the cycle model
 (`items`, `program`, `bank`, `timing`) and the multi-core, multi-tenant machine (`machine`,
 with `report`, `trace` and `batch` presenting its runs).
 """
 
 from fvir.backend.faults import BufferFault, DependencyError, MemoryFault, ProgramError, SimError
-from fvir.backend.functional import read_tensor, run_package, run_stream, write_tensor
+from fvir.backend.functional import run_package, run_stream
+from fvir.backend.host import HostInterpreter
 from fvir.backend.memory import MODES, Binding, Memory, Mode
 from fvir.backend.semantics import EXECUTE, CoreState, Tokens
+from fvir.backend.tensors import read_tensor, write_tensor
 
 __all__ = [
     "EXECUTE",
@@ -20,6 +23,7 @@ __all__ = [
     "BufferFault",
     "CoreState",
     "DependencyError",
+    "HostInterpreter",
     "Memory",
     "MemoryFault",
     "Mode",

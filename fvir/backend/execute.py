@@ -27,9 +27,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fvir.backend.faults import SimError
-from fvir.backend.functional import Resolved, read_tensor, run_host_layer, run_resolved
+from fvir.backend.functional import Resolved, run_resolved
+from fvir.backend.host import HostInterpreter, run_host_layer
 from fvir.backend.memory import Memory
 from fvir.backend.state import CoreState
+from fvir.backend.tensors import read_tensor
 from fvir.runtime.linker import Executable
 
 
@@ -46,10 +48,12 @@ class Outcome:
 
 @dataclass
 class Context:
-    """What one input set runs on: the tenant's DDR view and one state per simulated core."""
+    """What one input set runs on: the tenant's DDR view, one state per simulated core and
+    the host's interpreter of host layers (`fvir.backend.host`)."""
 
     memory: Memory
     states: Callable[[int], CoreState]
+    host: HostInterpreter | None = None
 
 
 def host_threads() -> int:
@@ -102,7 +106,7 @@ def execute(exe: Executable, entries: Sequence[Resolved], ctx: Context, *,
             for li in prep.phase_layers[p]:
                 t0 = time.perf_counter()
                 try:
-                    run_host_layer(pkg.layers[li], pkg, mem)
+                    run_host_layer(pkg.layers[li], pkg, mem, ctx.host)
                 except SimError as e:
                     e.locate(tenant=mem.tenant, layer=pkg.layers[li].name)
                     return Outcome(None, e, host_s)

@@ -32,10 +32,10 @@ would wait forever here, so it raises (the multi-core machine runs real barriers
 `run_package` runs a `Package` on one core: one DDR region per package segment (base register
 i = segment i, so relocation is the identity), the model inputs quantized into the INPUT tensors,
 the layers in order (accelerator layers frame by frame through `run_stream`; host layers through
-the reference executor on dequantized values), the OUTPUT tensors dequantized. Before each frame
-it clears the latched *INIT configurations and (by default) poisons the buffers, so a frame that
-relies on anything a previous frame left on the core fails here rather than on another core
-later.
+the host interpreter it is given, on dequantized values), the OUTPUT tensors dequantized.
+Before each frame it clears the latched *INIT configurations and (by default) poisons the
+buffers, so a frame that relies on anything a previous frame left on the core fails here
+rather than on another core later.
 """
 
 from __future__ import annotations
@@ -46,17 +46,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from fvir.backend.faults import DependencyError, ProgramError, SimError
+from fvir.backend.host import HostInterpreter, run_host_layer
 from fvir.backend.memory import Memory, Mode, check_mode
 from fvir.backend.semantics import ENGINE_OF, EXECUTE, CoreState, Step, Tokens, step_of
+from fvir.backend.tensors import read_tensor, write_tensor
 from fvir.errors import UserError
 from fvir.hw.config import CoreConfig
-from fvir.ifp.package import Layer, Package, SegmentKind, TensorInfo
+from fvir.ifp.package import Package, SegmentKind
 from fvir.isa.encoding import decode, select, set_field
 from fvir.isa.instr import Instruction
 from fvir.isa.spec import NUM_SEGMENTS, Opcode
 
 if TYPE_CHECKING:
-    from xdsl.dialects.builtin import ModuleOp
+    pass
 
 # ---------------------------------------------------------------------------------------------
 # One stream
@@ -180,76 +182,6 @@ def _entry(ins: Instruction) -> _Entry:
 
 
 # ---------------------------------------------------------------------------------------------
-# Tensors in DDR
-
-
-def quantize(x: np.ndarray, frac_bits: int) -> np.ndarray:
-    """q = sat8(floor(x * 2**F + 0.5)), computed in float64 (exact for float32 x)."""
-    scaled = np.floor(np.ldexp(np.asarray(x, np.float64), frac_bits) + 0.5)
-    return np.clip(scaled, -128, 127).astype(np.int8)
-
-
-def dequantize(q: np.ndarray, frac_bits: int) -> np.ndarray:
-    """x = q * 2**-F as float32 (exact)."""
-    return np.ldexp(q.astype(np.float32), -frac_bits).astype(np.float32)
-
-
-def _tensor_span(mem: Memory, info: TensorInfo, access: str) -> tuple[np.ndarray, int, int]:
-    """The segment array, element count and bytes per element of a tensor, bounds-checked."""
-    if info.dtype not in ("int8", "float32"):
-        raise UserError(f"tensor '{info.name}': unsupported dtype '{info.dtype}'")
-    count = int(np.prod(info.shape, dtype=np.int64))
-    item = 1 if info.dtype == "int8" else 4
-    arr = mem.access(f"tensor '{info.name}'", access, info.segment, info.offset,
-                     info.offset + count * item)
-    return arr, count, item
-
-
-def _to_storage_order(info: TensorInfo, x: np.ndarray) -> np.ndarray:
-    if info.layout == "flat":
-        return x
-    if info.layout == "nhwc" and x.ndim == 4:
-        return x.transpose(0, 2, 3, 1)
-    raise UserError(f"tensor '{info.name}': layout '{info.layout}' does not fit shape "
-                    f"{list(info.shape)}")
-
-
-def write_tensor(mem: Memory, info: TensorInfo, value: np.ndarray) -> None:
-    """Store real values (logical shape, e.g. NCHW) into the tensor's place in DDR: quantized
-    and NHWC for an int8 tensor in int8 mode; see `fvir.backend.semantics` for fp32 mode."""
-    x = np.asarray(value)
-    if x.shape != tuple(info.shape):
-        raise UserError(f"tensor '{info.name}' has shape {list(info.shape)}, got "
-                        f"{list(x.shape)}")
-    arr, count, item = _tensor_span(mem, info, "writes")
-    flat = np.ascontiguousarray(_to_storage_order(info, x)).reshape(count)
-    off, nbytes = info.offset, count * item
-    if mem.mode == "fp32":  # element i of a tensor at byte a sits at a + i * item
-        arr[off : off + nbytes : item] = flat.astype(np.float32)
-    elif info.dtype == "int8":
-        arr[off : off + nbytes] = quantize(flat, info.frac_bits).view(np.uint8)
-    else:
-        arr[off : off + nbytes] = flat.astype("<f4").view(np.uint8)
-
-
-def read_tensor(mem: Memory, info: TensorInfo) -> np.ndarray:
-    """The tensor's real values (float32, logical shape): the inverse of `write_tensor`."""
-    arr, count, item = _tensor_span(mem, info, "reads")
-    off, nbytes = info.offset, count * item
-    if mem.mode == "fp32":
-        flat = arr[off : off + nbytes : item].copy()
-    elif info.dtype == "int8":
-        flat = dequantize(arr[off : off + nbytes].view(np.int8), info.frac_bits)
-    else:
-        flat = arr[off : off + nbytes].copy().view("<f4").astype(np.float32)
-    shape = tuple(info.shape)
-    if info.layout == "nhwc" and len(shape) == 4:
-        n, c, h, w = shape
-        return np.ascontiguousarray(flat.reshape(n, h, w, c).transpose(0, 3, 1, 2))
-    return flat.reshape(shape)
-
-
-# ---------------------------------------------------------------------------------------------
 # A whole package on one core
 
 
@@ -282,56 +214,12 @@ def weights_blob(package: Package, mode: Mode) -> np.ndarray:
     return np.asarray(package.weights_f32, np.float32)
 
 
-def run_host_layer(layer: Layer, package: Package, mem: Memory) -> None:
-    """A host layer: its dnn function on the real values of its inputs, in numpy."""
-    from xdsl.context import Context
-    from xdsl.dialects.arith import Arith
-    from xdsl.dialects.builtin import Builtin
-    from xdsl.dialects.func import Func
-    from xdsl.parser import Parser
-
-    from fvir.ir.dnn import DNN
-    from fvir.ir.functions import main_function, signature_dtypes
-    from fvir.reference.int8 import run
-
-    ctx = Context()
-    for dialect in (Builtin, Func, Arith, DNN):
-        ctx.load_dialect(dialect)
-    module = Parser(ctx, layer.host_ir, f"host layer '{layer.name}'").parse_module()
-    if mem.mode == "fp32":
-        _skip_grid_round_trips(module)
-    dtypes, _ = signature_dtypes(main_function(module))
-    args = [read_tensor(mem, package.tensors[t]).astype(dtype, copy=False)
-            for t, dtype in zip(layer.inputs, dtypes, strict=True)]
-    results = run(module, {}, args)
-    if len(results) != len(layer.outputs):
-        raise UserError(f"host layer '{layer.name}' returns {len(results)} values for "
-                        f"{len(layer.outputs)} output tensors")
-    for t, value in zip(layer.outputs, results, strict=True):
-        write_tensor(mem, package.tensors[t], value)
-
-
-def _skip_grid_round_trips(module: ModuleOp) -> None:
-    """fp32 mode keeps real values unrounded, on the accelerator and in DDR: a host layer's
-    `dnn.quantize` -> `dnn.dequantize` (rounding onto an int8 grid inside the layer) becomes the
-    identity too."""
-    from fvir.ir.dnn import DequantizeOp, QuantizeOp
-
-    for op in list(module.walk()):
-        if isinstance(op, DequantizeOp) and isinstance(q := op.input.owner, QuantizeOp):
-            op.results[0].replace_all_uses_with(q.input)
-            op.detach()
-            op.erase()
-            if not q.results[0].uses:
-                q.detach()
-                q.erase()
-
-
 def run_package(package: Package, inputs: Sequence[np.ndarray], core: CoreConfig,
-                mode: Mode = "int8", *, tenant: str = "tenant",
-                poison: bool = True) -> list[np.ndarray]:
+                mode: Mode = "int8", *, tenant: str = "tenant", poison: bool = True,
+                host: HostInterpreter | None = None) -> list[np.ndarray]:
     """Run a package on one core of `core`'s kind; float32 inputs and outputs in the model's
-    (NCHW) shapes, in ONNX order. `poison` fills the buffers with garbage before every frame."""
+    (NCHW) shapes, in ONNX order. `poison` fills the buffers with garbage before every frame;
+    `host` runs the host layers (`fvir.backend.host`)."""
     mode = check_mode(mode)
     if package.core_hash != core.config_hash():
         raise UserError(f"package '{package.name}' was compiled for another core "
@@ -362,7 +250,7 @@ def run_package(package: Package, inputs: Sequence[np.ndarray], core: CoreConfig
     state = CoreState(core, mode)
     for layer in package.layers:
         if layer.kind == "host":
-            run_host_layer(layer, package, mem)
+            run_host_layer(layer, package, mem, host)
             continue
         for k in range(layer.frame_start, layer.frame_start + layer.frame_count):
             state.clear_configs()

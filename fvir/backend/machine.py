@@ -52,12 +52,14 @@ import numpy as np
 from fvir.backend.execute import Context, Outcome, execute, host_threads
 from fvir.backend.execute import pool as execution_pool
 from fvir.backend.faults import MemoryFault, SimError
-from fvir.backend.functional import Resolved, resolve, weights_blob, write_tensor
+from fvir.backend.functional import Resolved, resolve, weights_blob
+from fvir.backend.host import HostInterpreter
 from fvir.backend.items import ENGINE_NAMES, FRAME_ITEM, InstrTable, instr_table
 from fvir.backend.memory import Memory, Mode, check_mode, storage_dtype
 from fvir.backend.program import CoreProgram, core_program
 from fvir.backend.report import BatchReport, CoreReport, RunReport, TenantReport
 from fvir.backend.semantics import CoreState
+from fvir.backend.tensors import write_tensor
 from fvir.backend.timing import QUEUE_DEPTH, Schedule, simulate
 from fvir.backend.trace import write_trace
 from fvir.errors import UserError
@@ -156,10 +158,11 @@ class Machine:
                  timing: cost.Timing = cost.DEFAULT_TIMING, queue_depth: int = QUEUE_DEPTH,
                  sync_cycles: int = SYNC_CYCLES,
                  port_bytes_per_cycle: float | None = None,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, host: HostInterpreter | None = None) -> None:
         if threads is not None and threads < 1:
             raise UserError(f"threads must be at least 1, got {threads}")
         self.pool = pool
+        self.host = host  # runs host layers (fvir.backend.host); None: a host layer faults
         self.threads = host_threads() if threads is None else threads
         self.mode: Mode = check_mode(mode)
         self.timing = timing
@@ -494,7 +497,7 @@ class Machine:
                 s = states[core] = CoreState(self.pool.core, self.mode)
             return s
 
-        return Context(mem, state)
+        return Context(mem, state, self.host)
 
     def _programs(self, t: _Tenant, table: InstrTable) -> list[CoreProgram]:
         exe = t.exe
@@ -519,7 +522,8 @@ class Machine:
         exe = t.exe
         assert exe is not None
         mem = self._prepare_memory(t)
-        out = execute(exe, _resolved(exe), Context(mem, self._state), threads=self.threads)
+        out = execute(exe, _resolved(exe), Context(mem, self._state, self.host),
+                      threads=self.threads)
         return out.outputs, out.fault, out.host_s, self._stop(t, out)
 
     def _stop(self, t: _Tenant, out: Outcome) -> tuple[int, int]:

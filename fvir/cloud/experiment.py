@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from fvir.backend.host import HostInterpreter
 from fvir.cache import PackageCache
 from fvir.cloud.library import ModelLibrary
 from fvir.cloud.policies import ManualPolicy, Policy, ReplayPolicy, StaticPolicy, make_policy
@@ -151,10 +152,11 @@ def scenario_policy(scenario: Scenario) -> Policy:
 
 
 def pool_library(scenario: Scenario, progress: Progress | None,
-                 cache: PackageCache | None) -> ModelLibrary:
-    """The virtualized pool's models (compiled or read from `cache`)."""
+                 cache: PackageCache | None, host: HostInterpreter | None = None) -> ModelLibrary:
+    """The virtualized pool's models (compiled or read from `cache`); `host` runs host layers
+    in spot checks."""
     library = ModelLibrary(load_hw(scenario.hw), progress, resident=scenario.resident_weights,
-                           cache=cache)
+                           cache=cache, host=host)
     for spec in scenario.tenants:
         library.add(model_key(spec), spec.model)
     return library
@@ -172,12 +174,14 @@ def baseline_library(scenario: Scenario, progress: Progress | None,
 
 def run_experiment(scenario: Scenario, progress: Progress | None = None,
                    isolation: bool = True, spot_checks: int = 2,
-                   cache: PackageCache | None = None) -> Experiment:
+                   cache: PackageCache | None = None,
+                   host: HostInterpreter | None = None) -> Experiment:
     """The pool and the baselines on `scenario`, with the metrics; models are compiled
-    through `cache` (None: compiled every time)."""
+    through `cache` (None: compiled every time); `host` runs host layers in the spot checks
+    (`fvir.backend.host`; `fv cloud` passes the int8 reference's)."""
     t0 = time.perf_counter()
     say = progress or (lambda _: None)
-    library = pool_library(scenario, progress, cache)
+    library = pool_library(scenario, progress, cache, host)
     say(f"simulate {scenario.name}: {len(scenario.tenants)} tenants, "
         f"{scenario.duration_s:g} s, policy {scenario.policy}")
     slos = resolve_slos(scenario, library)

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from fvir.backend.faults import SimError
+from fvir.backend.host import HostInterpreter
 from fvir.backend.machine import Machine
 from fvir.cache import PackageCache, compile_cached
 from fvir.hw.config import PoolConfig
@@ -65,8 +66,10 @@ class ModelLibrary:
     """Packages, cost-model curves and memoised service times for one pool."""
 
     def __init__(self, pool: PoolConfig, progress: Progress | None = None, *,
-                 resident: bool = True, cache: PackageCache | None = None) -> None:
+                 resident: bool = True, cache: PackageCache | None = None,
+                 host: HostInterpreter | None = None) -> None:
         self.pool = pool
+        self.host = host  # runs host layers in spot checks (fvir.backend.host)
         self.progress = progress
         self.cache = cache  # compiled packages on disk (None: compile every time)
         self.resident = resident  # every link keeps reused weights on chip (the linker's)
@@ -189,7 +192,7 @@ class ModelLibrary:
     def _simulate(self, name: str, cores: tuple[int, ...], co_runners: CoRunners,
                   functional: bool) -> Service:
         self.simulations += 1
-        machine = Machine(self.pool)
+        machine = Machine(self.pool, host=self.host)
         rng = np.random.default_rng(0)
         for i, (model, their_cores) in enumerate(((name, cores), *co_runners)):
             package = self._models[model].package

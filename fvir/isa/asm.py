@@ -18,25 +18,12 @@ from collections.abc import Iterable
 from numpy.typing import ArrayLike
 
 from fvir.isa.encoding import Words, decode, encode
-from fvir.isa.instr import Instruction, dep_str
+from fvir.isa.instr import Instruction, format_instruction
 from fvir.isa.spec import SPECS, Field, Opcode
 
 
 class AsmError(ValueError):
     """A line the assembler cannot read; the message starts with its line number."""
-
-
-def format_value(f: Field, value: int) -> str:
-    if f.enum is not None:
-        return f.enum(value).name.lower()
-    return hex(value) if f.hex else str(value)
-
-
-def format_instruction(ins: Instruction) -> str:
-    """One line of assembly for `ins`."""
-    parts = [ins.op.name, f"dpdon={dep_str(ins.dpdon)}", f"dpdby={dep_str(ins.dpdby)}"]
-    parts += [f"{f.name}={format_value(f, ins.fields[f.name])}" for f in SPECS[ins.op].fields]
-    return " ".join(parts)
 
 
 def disasm(words: ArrayLike) -> list[str]:

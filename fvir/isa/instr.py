@@ -133,6 +133,17 @@ class Instruction:
         return self.fields[name]
 
     def __str__(self) -> str:
-        from fvir.isa.asm import format_instruction  # asm imports this module
-
         return format_instruction(self)
+
+
+def format_value(f: Field, value: int) -> str:
+    if f.enum is not None:
+        return f.enum(value).name.lower()
+    return hex(value) if f.hex else str(value)
+
+
+def format_instruction(ins: Instruction) -> str:
+    """One line of assembly for `ins` (the syntax of `fvir.isa.asm`)."""
+    parts = [ins.op.name, f"dpdon={dep_str(ins.dpdon)}", f"dpdby={dep_str(ins.dpdby)}"]
+    parts += [f"{f.name}={format_value(f, ins.fields[f.name])}" for f in SPECS[ins.op].fields]
+    return " ".join(parts)

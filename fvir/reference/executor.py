@@ -543,7 +543,7 @@ OPS: dict[type[Operation], OpImpl] = {
 def _float_impl(op: Operation) -> OpImpl:
     if dnn.is_fixed_op(op):
         raise UserError(f"'{op.name}' computes on int8 fixed-point tensors: the int8 reference "
-                        f"(fvir.reference.run) runs quantized modules")
+                        f"(fvir.reference.int8.run) runs quantized modules")
     impl = OPS.get(type(op))
     if impl is None:
         raise UserError(f"the reference executor cannot run '{op.name}'")

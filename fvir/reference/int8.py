@@ -237,3 +237,9 @@ def run(
 ) -> list[np.ndarray]:
     """Execute `@main` of a dnn module, quantized or not (see `values.interpret`)."""
     return interpret(module, weights, inputs, _impl, observe=observe)
+
+
+def run_host(module: ModuleOp, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The simulated host's interpreter of host layers (`fvir.backend.host.HostInterpreter`):
+    `run` without a weight store, since a host layer carries its constants in its IR."""
+    return run(module, {}, inputs)

@@ -173,9 +173,10 @@ def run(args: argparse.Namespace) -> int:
         if mode == "capacity":
             return _capacity(args, scenario, cache, progress, plot_dir)
         from fvir.cloud import run_experiment
+        from fvir.reference.int8 import run_host
 
         exp = run_experiment(scenario, progress=progress, isolation=not args.no_isolation,
-                             cache=cache)
+                             cache=cache, host=run_host)
         data = exp.to_json()
         if plot_dir is not None:
             from fvir.cloud.plots import write_plots

@@ -216,6 +216,7 @@ def _run_sim(args: argparse.Namespace, given: dict[str, np.ndarray]) -> int:
     from fvir.frontend.inputs import make_inputs
     from fvir.hw import load_hw
     from fvir.reference.check import check_outputs
+    from fvir.reference.int8 import run_host
     from fvir.tools.cycles import estimated_cycles
     from fvir.tools.progress import StageProgress
 
@@ -264,7 +265,7 @@ def _run_sim(args: argparse.Namespace, given: dict[str, np.ndarray]) -> int:
         cores = list(range(args.cores))
         progress("link")
         t0 = time.perf_counter()
-        machine = Machine(pool, args.dtype)
+        machine = Machine(pool, args.dtype, host=run_host)
         # DDR regions in the cores' banks, then link
         exe = machine.deploy(name, package, cores, resident=not args.stream_weights)
         link_us = exe.link_time_s * 1e6

@@ -14,7 +14,8 @@ from fvir.backend.machine import Machine
 from fvir.compiler import package_model, quantize_model
 from fvir.errors import UserError
 from fvir.hw import TINY
-from fvir.reference import run as run_reference
+from fvir.reference.int8 import run as run_reference
+from fvir.reference.int8 import run_host
 from fvir.tools.fv import main
 
 from .test_machine import intruder, tiny_cnn, x_input
@@ -23,7 +24,7 @@ from .test_machine import intruder, tiny_cnn, x_input
 @pytest.fixture(scope="module")
 def compiled():
     model = tiny_cnn()
-    imported = quantize_model(model, channel_group=TINY.core.ocp)
+    imported = quantize_model(model, TINY)
     module = imported.module.clone()
     return model, package_model(imported, TINY), module, imported.weights
 
@@ -32,7 +33,7 @@ def compiled():
 def test_batch_outputs_are_bit_exact(compiled, threads, cores):
     _, package, module, weights = compiled
     xs = [x_input(seed) for seed in range(5)]
-    m = Machine(TINY, threads=threads)
+    m = Machine(TINY, threads=threads, host=run_host)
     exe = m.deploy("t", package, cores)
     m.load("t", exe, [xs[0]])
     batch = m.run_batch("t", [[x] for x in xs])
@@ -49,7 +50,7 @@ def test_threaded_machine_run_is_bit_exact(compiled):
     """A single run with a phase's cores on two host threads."""
     _, package, module, weights = compiled
     x = x_input(7)
-    m = Machine(TINY, threads=2)
+    m = Machine(TINY, threads=2, host=run_host)
     exe = m.deploy("t", package, [0, 1, 2, 3])
     m.load("t", exe, [x])
     (expected,) = run_reference(module, weights, [x])
@@ -61,7 +62,7 @@ def test_threaded_machine_run_is_bit_exact(compiled):
 def test_batch_fault_is_the_single_runs(compiled, threads):
     _, package, _, _ = compiled
     bad = intruder(package, 1 << 20)
-    m = Machine(TINY, threads=threads)
+    m = Machine(TINY, threads=threads, host=run_host)
     exe = m.deploy("t", bad, [0, 1])
     m.load("t", exe, [x_input()])
     single = m.run().tenants["t"].fault
@@ -72,12 +73,12 @@ def test_batch_fault_is_the_single_runs(compiled, threads):
 
 def test_batch_wrong_arity_is_a_user_error(compiled):
     _, package, _, _ = compiled
-    m = Machine(TINY)
+    m = Machine(TINY, host=run_host)
     m.load("t", m.deploy("t", package, [0]), [x_input()])
     with pytest.raises(UserError, match="takes 1 input"):
         m.run_batch("t", [[x_input(), x_input()]])
     with pytest.raises(UserError, match="threads must be at least 1"):
-        Machine(TINY, threads=0)
+        Machine(TINY, threads=0, host=run_host)
 
 
 def test_fv_run_inputs_dir(compiled, tmp_path, capsys):
@@ -133,7 +134,7 @@ def test_schedule_beside_the_numerics_matches_the_sequential_one(compiled):
     for pkg in (package, intruder(package, 1 << 20)):
         results = []
         for threads in (1, 2):
-            m = Machine(TINY, threads=threads)
+            m = Machine(TINY, threads=threads, host=run_host)
             m.load("t", m.deploy("t", pkg, [0, 1]), [x_input(3)])
             t = m.run().tenants["t"]
             results.append((t.cycles, str(t.fault), None if t.outputs is None

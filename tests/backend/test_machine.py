@@ -25,6 +25,7 @@ from fvir.ifp.package import Package
 from fvir.isa import Opcode
 from fvir.isa.encoding import columns, set_field
 from fvir.reference.int8 import run as run_reference
+from fvir.reference.int8 import run_host
 
 
 def tiny_cnn(seed: int = 0) -> onnx.ModelProto:
@@ -70,7 +71,7 @@ def x_input(seed: int = 1) -> np.ndarray:
 
 
 def run_alone(package: Package, x: np.ndarray, cores: list[int], **kw):
-    report = simulate_package(package, [x], TINY, cores=cores, **kw)
+    report = simulate_package(package, [x], TINY, cores=cores, **kw, host=run_host)
     (tenant,) = report.tenants.values()
     return report, tenant
 
@@ -150,7 +151,7 @@ def test_level1_map_is_runtime_programmable(compiled):
     _, package, module, weights = compiled
     x = x_input()
     (expected,) = run_reference(module, weights, [x])
-    m = Machine(TINY)
+    m = Machine(TINY, host=run_host)
     exe = m.deploy("a", package, [0, 1])
     m.load("a", exe, [x])
     first = m.run().tenants["a"]
@@ -168,7 +169,7 @@ def test_level1_map_is_runtime_programmable(compiled):
 
 def test_level1_map_errors(compiled):
     _, package, _, _ = compiled
-    m = Machine(TINY)
+    m = Machine(TINY, host=run_host)
     exe_a = m.deploy("a", package, [0, 1])
     with pytest.raises(UserError, match="core 1 belongs to tenant 'a'"):
         m.assign("b", [1, 2])
@@ -201,7 +202,7 @@ def test_access_to_another_tenants_region_faults(compiled, cores_a, cores_b, op)
     bit-identical to its solo run; on disjoint banks its cycles are those of its solo run."""
     _, package, _, _ = compiled
     _, solo = run_alone(package, x_input(), cores_b)
-    m = Machine(TINY)
+    m = Machine(TINY, host=run_host)
     exe_a = m.deploy("evil", package, cores_a)
     exe_b = m.deploy("good", package, cores_b)
     act = next(i for i, s in enumerate(package.segments) if s.name == "activations")
@@ -250,14 +251,14 @@ def test_co_running_tenants_share_a_bank(compiled):
     x = x_input()
     (expected,) = run_reference(module, weights, [x])
     _, solo = run_alone(package, x, [0])
-    m = Machine(TINY)
+    m = Machine(TINY, host=run_host)
     for name, core in (("a", 0), ("b", 1)):
         m.load(name, m.deploy(name, package, [core]), [x])
     shared = m.run()
     for name in "ab":
         np.testing.assert_array_equal(shared.tenants[name].outputs[0], expected)
         assert shared.tenants[name].cycles > solo.cycles
-    m2 = Machine(TINY)
+    m2 = Machine(TINY, host=run_host)
     for name, core in (("a", 0), ("b", 2)):
         m2.load(name, m2.deploy(name, package, [core]), [x])
     apart = m2.run()
@@ -361,7 +362,7 @@ def test_released_tenants_leave_nothing_behind(compiled):
     _, package, module, weights = compiled
     x = x_input()
     (expected,) = run_reference(module, weights, [x])
-    m = Machine(TINY)
+    m = Machine(TINY, host=run_host)
     exes = {name: m.deploy(name, package, [core]) for name, core in (("a", 0), ("b", 1))}
     for name, exe in exes.items():
         m.load(name, exe, [x])

@@ -21,6 +21,7 @@ from fvir.compiler import package_model, quantize_model
 from fvir.hw import PAPER_U200
 from fvir.hw.cost import core_bytes_per_cycle
 from fvir.reference.int8 import run as run_reference
+from fvir.reference.int8 import run_host
 
 CORES = (1, 2, 3, 5, 16)
 DEFAULT = ("resnet18", "mobilenetv2")
@@ -44,7 +45,7 @@ def assert_bit_exact_on_cores(name, package, module, weights, x, cores) -> None:
     expected = run_reference(module, weights, [x])
     cycles = []
     for n in cores:
-        report = simulate_package(package, [x], PAPER_U200, cores=n)
+        report = simulate_package(package, [x], PAPER_U200, cores=n, host=run_host)
         (tenant,) = report.tenants.values()
         assert tenant.fault is None, f"{name} on {n} cores: {tenant.fault}"
         for got, want in zip(tenant.outputs, expected, strict=True):
@@ -61,7 +62,7 @@ def test_zoo_int8_bit_exact_on_every_core_count(name):
 
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     want = session.run(None, {session.get_inputs()[0].name: x})
-    report = simulate_package(package, [x], PAPER_U200, cores=3, mode="fp32")
+    report = simulate_package(package, [x], PAPER_U200, cores=3, mode="fp32", host=run_host)
     (tenant,) = report.tenants.values()
     for got, ref in zip(tenant.outputs, want, strict=True):
         rel = np.abs(got - ref).max() / np.abs(ref).max()
@@ -70,7 +71,7 @@ def test_zoo_int8_bit_exact_on_every_core_count(name):
     # The compiler's frame costs assume every core of a bank transfers (a quarter of it each);
     # under that cap the simulated schedule must agree with them.
     report = simulate_package(package, [x], PAPER_U200, functional=False,
-                              port_bytes_per_cycle=core_bytes_per_cycle(PAPER_U200))
+                              port_bytes_per_cycle=core_bytes_per_cycle(PAPER_U200), host=run_host)
     (tenant,) = report.tenants.values()
     predicted = tenant.executable.predicted_cycles
     assert abs(tenant.cycles / predicted - 1) <= 0.02, f"{name}: {tenant.cycles} vs {predicted}"

@@ -25,6 +25,7 @@ from fvir.ifp.package import (
     TensorInfo,
 )
 from fvir.isa import Act, Buf, Instruction, Opcode, encode
+from fvir.reference.int8 import run_host
 
 from .helpers import CORE, make, ref_conv_acc, ref_requant_block
 
@@ -137,7 +138,7 @@ def expected_int8() -> tuple[np.ndarray, np.ndarray]:
 
 def test_int8_run_is_bit_exact() -> None:
     _, _, x = _rng_model()
-    y, z = run_package(build(), [x], CORE)
+    y, z = run_package(build(), [x], CORE, host=run_host)
     y_ref, z_ref = expected_int8()
     assert y.dtype == z.dtype == np.float32
     np.testing.assert_array_equal(y, y_ref)
@@ -159,7 +160,7 @@ def test_fp32_run_matches_onnxruntime() -> None:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     y_ref, z_ref = sess.run(None, {"x": x})
-    y, z = run_package(build(), [x], CORE, "fp32")
+    y, z = run_package(build(), [x], CORE, "fp32", host=run_host)
     np.testing.assert_allclose(y, y_ref, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(z, z_ref, rtol=1e-5, atol=1e-6)
 
@@ -167,7 +168,7 @@ def test_fp32_run_matches_onnxruntime() -> None:
 def test_a_frame_must_issue_its_own_convinit() -> None:
     _, _, x = _rng_model()
     with pytest.raises(ProgramError) as info:
-        run_package(build(frame1={"convinit": False}), [x], CORE, tenant="alice")
+        run_package(build(frame1={"convinit": False}), [x], CORE, tenant="alice", host=run_host)
     assert str(info.value) == ("tenant 'alice', layer 'conv', frame 1, instruction 3 (CONV): no "
                                "CONVINIT before it (a frame must issue its own)")
 
@@ -179,9 +180,10 @@ def test_poisoned_buffers_expose_a_frame_using_stale_weights(mode: str) -> None:
     buffers between frames shows here."""
     _, _, x = _rng_model()
     package = build(frame1={"load_weights": False})
-    y_ref = run_package(build(), [x], CORE, mode)[0]
-    np.testing.assert_array_equal(run_package(package, [x], CORE, mode, poison=False)[0], y_ref)
-    y_bad = run_package(package, [x], CORE, mode)[0]
+    y_ref = run_package(build(), [x], CORE, mode, host=run_host)[0]
+    y_clean = run_package(package, [x], CORE, mode, poison=False, host=run_host)[0]
+    np.testing.assert_array_equal(y_clean, y_ref)
+    y_bad = run_package(package, [x], CORE, mode, host=run_host)[0]
     np.testing.assert_array_equal(y_bad[:, :, :3], y_ref[:, :, :3])  # frame 0 is fine
     assert not np.array_equal(y_bad[:, :, 3:], y_ref[:, :, 3:])
     if mode == "fp32":
@@ -191,7 +193,7 @@ def test_poisoned_buffers_expose_a_frame_using_stale_weights(mode: str) -> None:
 def test_save_outside_the_output_segment_faults() -> None:
     _, _, x = _rng_model()
     with pytest.raises(MemoryFault) as info:
-        run_package(build(output_size=100), [x], CORE, tenant="bob")
+        run_package(build(output_size=100), [x], CORE, tenant="bob", host=run_host)
     assert str(info.value) == ("tenant 'bob', layer 'conv', frame 1, instruction 5 (SAVE): "
                                "writes bytes 60..119 of segment 2 ('output', 100 bytes), outside "
                                "the segment")
@@ -200,15 +202,15 @@ def test_save_outside_the_output_segment_faults() -> None:
 def test_package_level_errors() -> None:
     _, _, x = _rng_model()
     with pytest.raises(UserError, match="was compiled for another core"):
-        run_package(build(), [x], TINY.core)
+        run_package(build(), [x], TINY.core, host=run_host)
     with pytest.raises(UserError, match=re.escape("takes 1 input(s), got 2")):
-        run_package(build(), [x, x], CORE)
+        run_package(build(), [x, x], CORE, host=run_host)
     with pytest.raises(UserError, match=re.escape("tensor 'x' has shape [1, 3, 6, 5], got "
                                                   "[1, 3, 5, 6]")):
-        run_package(build(), [x.transpose(0, 1, 3, 2)], CORE)
+        run_package(build(), [x.transpose(0, 1, 3, 2)], CORE, host=run_host)
     with pytest.raises(UserError, match="fp32 mode needs them"):
-        run_package(build(with_f32=False), [x], CORE, "fp32")
+        run_package(build(with_f32=False), [x], CORE, "fp32", host=run_host)
     package = build()
     package.relocs = package.relocs[1:]
     with pytest.raises(UserError, match="LOAD/SAVE instruction 0 has no relocation"):
-        run_package(package, [x], CORE)
+        run_package(package, [x], CORE, host=run_host)

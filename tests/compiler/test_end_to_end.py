@@ -23,7 +23,7 @@ from fvir.hw import BIG_CORE, PAPER_U200, TINY
 from fvir.ifp.package import Package
 from fvir.ir.dnn import DNN
 from fvir.passes.dnn_partition import partition
-from fvir.reference.int8 import run
+from fvir.reference.int8 import run, run_host
 
 from .models import MODELS, compile_keeping_reference, random_input
 
@@ -53,7 +53,7 @@ def compiled():
 def test_int8_bit_exact_with_reference(compiled, name, hw):
     model, package, reference = compiled(name, hw)
     x = random_input(model)
-    got = run_package(package, [x], HW[hw].core, "int8")
+    got = run_package(package, [x], HW[hw].core, "int8", host=run_host)
     want = run(reference.module, reference.weights, [x])
     assert len(got) == len(want)
     for g, w in zip(got, want, strict=True):
@@ -66,7 +66,7 @@ def test_int8_bit_exact_with_reference(compiled, name, hw):
 def test_fp32_mode_matches_onnxruntime(compiled, name, hw):
     model, package, _ = compiled(name, hw)
     x = random_input(model, seed=11)
-    got = run_package(package, [x], HW[hw].core, "fp32")
+    got = run_package(package, [x], HW[hw].core, "fp32", host=run_host)
     want = onnxruntime_outputs(model, x)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4 * np.abs(w).max())
@@ -86,9 +86,9 @@ def shuffled_frames(package: Package, seed: int) -> Package:
 def test_frame_order_does_not_matter(compiled, name):
     model, package, _ = compiled(name, "tiny")
     x = random_input(model)
-    first = run_package(package, [x], TINY.core, "int8")
+    first = run_package(package, [x], TINY.core, "int8", host=run_host)
     for seed in (1, 2):
-        again = run_package(shuffled_frames(package, seed), [x], TINY.core, "int8")
+        again = run_package(shuffled_frames(package, seed), [x], TINY.core, "int8", host=run_host)
         for a, b in zip(first, again, strict=True):
             np.testing.assert_array_equal(a, b)
 
@@ -108,7 +108,7 @@ def test_compile_model_reports_stages_and_takes_calibration_files(tmp_path):
     assert [layer.kind for layer in package.layers] == [  # softmax: ROW (transformers)
         "conv2d", "pool2d", "dense", "dense", "softmax"]
     assert package.input_names == ["x"] and package.output_names == ["probs"]
-    probs = run_package(package, [x], TINY.core, "int8")[0]
+    probs = run_package(package, [x], TINY.core, "int8", host=run_host)[0]
     assert probs.shape == (1, 10)
     np.testing.assert_allclose(probs.sum(), 1.0, rtol=1e-5)
 
@@ -130,7 +130,7 @@ def test_zoo_models_bit_exact_on_paper_u200(name):
     model = zoo.build(name)
     package, reference = compile_keeping_reference(model, PAPER_U200)
     x = random_input(model, seed=3)
-    got = run_package(package, [x], PAPER_U200.core, "int8")
+    got = run_package(package, [x], PAPER_U200.core, "int8", host=run_host)
     want = run(reference.module, reference.weights, [x])
     np.testing.assert_array_equal(got[0], want[0])
     caps = [PAPER_U200.core.fmap_buffer_bytes, PAPER_U200.core.weight_buffer_bytes,
@@ -161,5 +161,5 @@ def test_standalone_clip_bounds_on_the_int8_grid():
         partition(module)
         package = package_model(ImportedModel(module, {}, ["x"], ["y"]), TINY)
         assert [layer.kind for layer in package.layers] == ["clip"]
-        got = run_package(package, [x], TINY.core, "int8")[0]
+        got = run_package(package, [x], TINY.core, "int8", host=run_host)[0]
         np.testing.assert_array_equal(got, want)

@@ -33,6 +33,7 @@ from fvir.frontend.onnx import import_model
 from fvir.hw import load_hw
 from fvir.ir import dnn
 from fvir.reference.int8 import run as run_reference
+from fvir.reference.int8 import run_host
 
 from .test_node_conformance import all_cases, group_of
 
@@ -99,7 +100,7 @@ def compiled(name: str):
 
 def _simulate(name: str, mode: str, cores: int) -> list[np.ndarray]:
     package, _, _, x, _, _ = compiled(name)
-    report = simulate_package(package, [x], load_hw(HW), cores=cores, mode=mode)
+    report = simulate_package(package, [x], load_hw(HW), cores=cores, mode=mode, host=run_host)
     (tenant,) = report.tenants.values()
     assert tenant.fault is None, f"{name} {mode} on {cores} cores: {tenant.fault}"
     assert tenant.outputs is not None

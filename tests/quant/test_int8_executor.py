@@ -1,7 +1,7 @@
 """The int8 mode of the reference executor against straightforward per-element Python loops.
 
 Each test builds one int8 op on tiny random integer tensors, runs it through
-`fvir.reference.run` and compares it with a second implementation written here from
+`fvir.reference.int8.run` and compares it with a second implementation written here from
 docs/quantization.md: nested loops over output elements, Python ints, and the primitives of
 `tests.quant.helpers` (themselves independent of fvir).
 """

@@ -19,6 +19,7 @@ from backend.test_machine_zoo import _compile, assert_bit_exact_on_cores
 
 from fvir.backend.machine import simulate_package
 from fvir.hw import PAPER_U200
+from fvir.reference.int8 import run_host
 
 CORES = (1, 2, 3, 8, 16)
 MODELS = ("lstm", "gru", "crnn")
@@ -38,7 +39,7 @@ def test_fp32_matches_onnxruntime(compiled):
     name, model, package, _, _, x = compiled
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     want = session.run(None, {session.get_inputs()[0].name: x})
-    report = simulate_package(package, [x], PAPER_U200, cores=3, mode="fp32")
+    report = simulate_package(package, [x], PAPER_U200, cores=3, mode="fp32", host=run_host)
     (tenant,) = report.tenants.values()
     assert tenant.fault is None, f"{name} fp32: {tenant.fault}"
     for got, ref in zip(tenant.outputs, want, strict=True):

@@ -17,7 +17,7 @@ from fvir.frontend.onnx import import_model
 from fvir.hw.toml import load_hw
 from fvir.ir import dnn
 from fvir.passes.dnn_unroll_rnn import unroll
-from fvir.reference.int8 import run
+from fvir.reference.int8 import run, run_host
 
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 
@@ -162,9 +162,9 @@ def _compiled(model: onnx.ModelProto, seed: int = 3):
 
 def assert_bit_exact_on_one_and_three_cores(hw, package, x, want) -> None:
     """The package's int8 outputs equal the reference's, run alone and on 3 Machine cores."""
-    for a, b in zip(want, run_package(package, [x], hw.core, "int8"), strict=True):
+    for a, b in zip(want, run_package(package, [x], hw.core, "int8", host=run_host), strict=True):
         np.testing.assert_array_equal(a, b)
-    m = Machine(hw)
+    m = Machine(hw, host=run_host)
     m.load("a", m.deploy("a", package, [0, 1, 2]), [x])
     for a, b in zip(want, m.run().tenants["a"].outputs, strict=True):
         np.testing.assert_array_equal(a, b)
@@ -210,4 +210,5 @@ def test_dense_over_all_steps_runs_per_step():
     np.testing.assert_allclose(run(imported.module, imported.weights, {"x": x})[0], want[0],
                                rtol=0, atol=3e-6)
     hw, package, x8, want8 = _compiled(model)
-    np.testing.assert_array_equal(run_package(package, [x8], hw.core, "int8")[0], want8[0])
+    got8 = run_package(package, [x8], hw.core, "int8", host=run_host)[0]
+    np.testing.assert_array_equal(got8, want8[0])

@@ -18,7 +18,7 @@ from fvir.ir import dnn
 from fvir.passes.dnn_quantize import quantize
 from fvir.passes.dnn_unroll_rnn import unroll
 from fvir.quant.accuracy import compare
-from fvir.reference.int8 import run
+from fvir.reference.int8 import run, run_host
 
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 
@@ -126,7 +126,7 @@ def compiled_lstm():
 
 def test_compiled_lstm_is_bit_exact(compiled_lstm):
     hw, package, x, want = compiled_lstm
-    got = run_package(package, [x], hw.core, "int8")
+    got = run_package(package, [x], hw.core, "int8", host=run_host)
     for a, b in zip(want, got, strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -134,7 +134,7 @@ def test_compiled_lstm_is_bit_exact(compiled_lstm):
 @pytest.mark.parametrize("cores", [1, 2, 3])
 def test_compiled_lstm_on_the_machine(compiled_lstm, cores):
     hw, package, x, want = compiled_lstm
-    m = Machine(hw)
+    m = Machine(hw, host=run_host)
     exe = m.deploy("a", package, list(range(cores)))
     m.load("a", exe, [x])
     got = m.run().tenants["a"].outputs
@@ -150,6 +150,6 @@ def test_compiled_with_final_states_and_batch(op_type, batch):
     quantized = imported.module.clone()
     (x,) = random_inputs(quantized, 3, 1)
     want = run(quantized, imported.weights, x)
-    got = run_package(package_model(imported, hw), [x["x"]], hw.core, "int8")
+    got = run_package(package_model(imported, hw), [x["x"]], hw.core, "int8", host=run_host)
     for a, b in zip(want, got, strict=True):
         np.testing.assert_array_equal(a, b)

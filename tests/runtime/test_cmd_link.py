@@ -44,7 +44,7 @@ def test_text_report(fake_reader, package, capsys):
     nf = len(package.frames)
     assert out[1].startswith(f"  {nf} frames, 6 layers (2 host), ")
     exe = link(package, make_allocation(package, [0, 1, 2], PAPER_U200), PAPER_U200)
-    assert f"predicted {exe.predicted_cycles} cycles = " in out[2]
+    assert f"linker's prediction {exe.predicted_cycles} cycles = " in out[2]
     assert out[3] == (f"  weights kept in the cores' buffers: {exe.elided_bytes / 1e6:.2f} MB "
                       "of weight loads skipped per inference")
     rows = [line.split() for line in out[5:8]]

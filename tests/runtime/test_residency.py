@@ -21,7 +21,7 @@ from fvir.compiler import package_model, quantize_model
 from fvir.hw.toml import load_hw
 from fvir.isa.encoding import decode
 from fvir.isa.spec import Buf, Opcode
-from fvir.reference.int8 import run
+from fvir.reference.int8 import run, run_host
 from fvir.runtime.linker import link, prepare
 from fvir.runtime.memory import make_allocation
 from fvir.runtime.residency import plan
@@ -91,7 +91,7 @@ def test_outputs_bit_exact_with_fewer_cycles(lstm, cores):
     hw, package, x, want = lstm
     runs = {}
     for resident in (True, False):
-        m = Machine(hw)
+        m = Machine(hw, host=run_host)
         exe = m.deploy("a", package, list(range(cores)), resident=resident)
         m.load("a", exe, [x])
         report = m.run()
@@ -110,7 +110,7 @@ def test_outputs_bit_exact_with_fewer_cycles(lstm, cores):
 def test_other_layouts_stay_bit_exact(lstm, balance, phases):
     """Residency plans over whatever order the layout gives a core's frames."""
     hw, package, x, want = lstm
-    m = Machine(hw)
+    m = Machine(hw, host=run_host)
     exe = m.deploy("a", package, [0, 1, 2], balance=balance, phases=phases)
     assert exe.elided_bytes > 0
     m.load("a", exe, [x])
