@@ -123,4 +123,7 @@ def instr_table(words: np.ndarray, core: CoreConfig,
     if Opcode.ACT in cols:
         idx, c = cols[Opcode.ACT]
         cycles[idx] += cost.act_cycles(core, c["length"])
+    if Opcode.ROW in cols:
+        idx, c = cols[Opcode.ROW]
+        cycles[idx] += cost.row_cycles(core, c["rows"], c["length"])
     return InstrTable(op, engine, dpdon, dpdby, cycles, nbytes, macs, seg, lo, hi)

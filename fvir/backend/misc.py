@@ -6,7 +6,7 @@
 2. ELEW is planned per latched ELEWINIT (`_ElewPlan`): a (+ or *) b with the input shifts, in
    the narrowest of int16 / int32 / int64 that no intermediate can leave, then requantized.
 3. ACT maps every byte through a 256-entry table built from the real function (fp32 mode: the
-   function itself).
+   function itself); GELU's table is I-BERT's integer GELU of each byte (`_gelu_table`).
 """
 
 from __future__ import annotations
@@ -200,12 +200,36 @@ def _real_function(func: int) -> Callable[[np.ndarray], np.ndarray]:
         return sigmoid
     if func == ActFunc.TANH:
         return np.tanh
+    if func == ActFunc.GELU:
+        erf = np.vectorize(math.erf, otypes=[np.float64])
+        return lambda v: 0.5 * v * (1 + erf(v / math.sqrt(2)))
     raise ProgramError(f"unknown function {func}", "ACT")
+
+
+def _shift(v: np.ndarray, s: int) -> np.ndarray:
+    """v * 2**-s on integers: a rounding (half up) right shift, or a left shift for s < 0."""
+    return rshift_round(v, s) if s > 0 else np.left_shift(v, -s)
+
+
+def _gelu_table(q: np.ndarray, in_frac: int, out_frac: int) -> np.ndarray:
+    """I-BERT's GELU on int8 q in int64: x / sqrt 2 and erf's clipped polynomial on a grid of
+    2**-16, then x * (1 + erf) / 2 (docs/quantization.md, "Transformers")."""
+    g = 1 << 16
+    u = _shift(q * 46341, in_frac)  # 46341 = round(2**16 / sqrt 2): x / sqrt 2 at 2**-16
+    b = 115933  # round(1.769 * 2**16)
+    m = np.minimum(np.abs(u), b) - b
+    erf = np.sign(u) * (rshift_round(-18927 * (m * m), 32) + g)  # -18927 = round(-0.2888 * 2**16)
+    return sat8(_shift(q * (g + erf), in_frac + 17 - out_frac))
 
 
 @lru_cache(maxsize=256)
 def act_table(func: int, in_frac: int, out_frac: int) -> np.ndarray:
     """ACT's lookup table indexed by the input's byte (uint8 view of q): int8 outputs."""
+    if func == ActFunc.GELU:
+        q64 = np.arange(256, dtype=np.uint8).view(np.int8).astype(np.int64)
+        table = _gelu_table(q64, in_frac, out_frac).astype(np.int8)
+        table.flags.writeable = False
+        return table
     q = np.arange(256, dtype=np.uint8).view(np.int8).astype(np.float64)
     y = _real_function(func)(q * math.ldexp(1.0, -in_frac))
     table = sat8(np.floor(y * math.ldexp(1.0, out_frac) + 0.5)).astype(np.int8)

@@ -4,8 +4,9 @@ One function per instruction type applies it to a core's state (`CoreState`: the
 and bias buffers sized from `CoreConfig`, and the configurations the *INIT instructions latch)
 and to the tenant's DDR (`fvir.backend.memory.Memory`). The functions live with their engine
 (`fvir.backend.dma`: LOAD/SAVE; `fvir.backend.conv`: CONVINIT/CONV/MVM; `fvir.backend.misc`:
-POOLINIT/POOL/ELEWINIT/ELEW/ACT); this module is their table: `EXECUTE` maps each opcode to
-its function, `BUILD` to its step builder. `Tokens` is the dpdon/dpdby counter protocol.
+POOLINIT/POOL/ELEWINIT/ELEW/ACT; `fvir.backend.rows`: ROW); this module is their table:
+`EXECUTE` maps each opcode to its function, `BUILD` to its step builder. `Tokens` is the
+dpdon/dpdby counter protocol.
 Drivers decide only *when* an instruction runs: `fvir.backend.functional` runs a stream in
 program order, a cycle model can call the same functions at the cycles it computes, and an xDSL
 interpreter can call them per vcore op. SYNC and END belong to the drivers (they are
@@ -73,6 +74,7 @@ Arithmetic is float32 and every integer-only step is dropped:
   mode does not know, so the clamp is always 6.0: a clip to another bound cannot be checked
   in fp32 mode); LEAKY y if y >= 0 else y * act_arg / 256 (the slope as quantized).
 - ACT applies the real function; `in_frac`/`out_frac` are ignored.
+- ROW computes the real softmax / LayerNorm (epsilon recovered from eps_q and in_frac).
 - LOAD/SAVE copy elements exactly like bytes.
 """
 
@@ -84,6 +86,7 @@ from fvir.backend.conv import conv, conv_step, convinit, convinit_step, mvm
 from fvir.backend.dma import dma_step, load, save
 from fvir.backend.memory import Memory
 from fvir.backend.misc import act, elew, elew_step, elewinit, pool, poolinit
+from fvir.backend.rows import row
 from fvir.backend.state import ENGINE_OF, CoreState, Tokens
 from fvir.backend.steps import Fields, Step
 from fvir.isa.spec import Opcode
@@ -104,6 +107,7 @@ EXECUTE: dict[Opcode, Semantics] = {
     Opcode.ELEW: elew,
     Opcode.MVM: mvm,
     Opcode.ACT: act,
+    Opcode.ROW: row,
 }
 """The function of every engine instruction (SYNC and END are the dispatcher's)."""
 
@@ -126,6 +130,7 @@ BUILD: dict[Opcode, Callable[[Fields], Step]] = {
     Opcode.ELEW: elew_step,
     Opcode.MVM: _bound(mvm),
     Opcode.ACT: _bound(act),
+    Opcode.ROW: _bound(row),
 }
 """Every engine instruction's step builder: `BUILD[op](fields)(state, memory)` is
 `EXECUTE[op](state, memory, fields)`."""

@@ -86,8 +86,9 @@ from fvir.ir import dnn, tile
 from fvir.ir.functions import main_function
 from fvir.ir.tile import Geometry, TileKind
 from fvir.isa import ActFunc, Buf, ElewType, Engine, Instruction, Opcode, PoolType
-from fvir.isa.spec import SPECS, SegmentKind
+from fvir.isa.spec import SPECS, RowFunc, SegmentKind
 from fvir.isa.spec import field as isa_field
+from fvir.quant.nonlinear import layernorm_eps
 
 DDR_ALIGN = 64
 MAX_COUNT = min(isa_field(Opcode.LOAD, n).hi for n in ("rows", "cols", "chans"))
@@ -451,12 +452,30 @@ class _TileFrame:
             b_addr = lay.inputs[1] + (0 if geom.broadcast else in_addr - lay.inputs[0])
             return instr(Opcode.ELEW, chans=n, in_a=in_addr, in_b=b_addr, out_addr=in_addr,
                          rows=rows, cols=cols)
+        if kind.whole_rows:
+            return self._row(in_addr, rows * cols, n)
         assert kind == TileKind.ACT and self.op is not None
         fn = {dnn.ReluOp: ActFunc.RELU, dnn.SigmoidOp: ActFunc.SIGMOID,
-              dnn.TanhOp: ActFunc.TANH}[type(self.op)]
+              dnn.TanhOp: ActFunc.TANH, dnn.GeluOp: ActFunc.GELU}[type(self.op)]
         in_frac = qp.frac_bits(self.op.operands[0].type) or 0
         return instr(Opcode.ACT, func=int(fn), in_frac=in_frac, out_frac=self.out_frac or 0,
                      in_addr=in_addr, out_addr=in_addr, length=rows * cols * n)
+
+
+    def _row(self, addr: int, pixels: int, n: int) -> Instruction:
+        """ROW over `pixels` rows of all `n` channels, in place."""
+        op = self.op
+        in_frac = qp.frac_bits(op.operands[0].type) or 0  # type: ignore[union-attr]
+        if isinstance(op, dnn.SoftmaxOp):
+            return instr(Opcode.ROW, func=int(RowFunc.SOFTMAX), in_frac=in_frac,
+                         out_frac=self.out_frac or 0, in_addr=addr, out_addr=addr, rows=pixels,
+                         length=n)
+        assert isinstance(op, dnn.LayerNormOp)
+        eps = layernorm_eps(op.epsilon.value.data, n, in_frac)
+        return instr(Opcode.ROW, func=int(RowFunc.LAYERNORM), in_frac=in_frac,
+                     shift=qp.int_prop(op, "shift"), in_addr=addr, out_addr=addr, rows=pixels,
+                     length=n, gamma_addr=0, beta_addr=0, eps_lo=eps & 0xFFFFFFFF,
+                     eps_hi=eps >> 32)
 
 
 def _avg_params(op: Operation, window: int) -> tuple[int, int]:
@@ -743,6 +762,8 @@ class _Planner:
         if op is not None and geom.kind in (TileKind.CONV, TileKind.DWCONV, TileKind.DENSE):
             info.shifts = qp.channel_shifts(op, geom.out_shape[2])
             info.weight_offset, info.bias_offset = self._weights(layer, op, geom, info.shifts)
+        elif op is not None and geom.kind == TileKind.LNORM:
+            info.weight_offset, info.bias_offset = self._weights(layer, op, geom, [])
         kind = "copy" if op is None else op.name.removeprefix("dnn.")
         return LayerPlan(layer.layer_name, kind, ins, outs, layer_frames(info, layer.tile_ops))
 
@@ -756,6 +777,8 @@ class _Planner:
             raise PlanError(f"layer {layer.layer_name}: weights must be dnn.weight ops")
         if geom.kind == TileKind.CONV:
             wblock = self._const(w.sym.data, oc * geom.weight_bytes_per_channel, "ohwi")
+        elif geom.kind == TileKind.LNORM:  # the int8 scale, one byte per channel
+            wblock = self._const(w.sym.data, oc, "rows", (0, 0, 0, 0))
         elif geom.kind == TileKind.DWCONV:
             cuts = {0, oc}
             for t in layer.tile_ops:
@@ -769,7 +792,7 @@ class _Planner:
             chw = dnn.ints(layer.x_chw) if layer.x_chw is not None else (0, 0, 0)
             wblock = self._const(w.sym.data, oc * geom.weight_bytes_per_channel, "rows",
                                  (trans, *chw))
-        if len(op.operands) > 2:
+        if len(op.operands) > 2 and op.operands[2] is not None:
             b = op.operands[2].owner
             if not isinstance(b, dnn.WeightOp):
                 raise PlanError(f"layer {layer.layer_name}: biases must be dnn.weight ops")

@@ -68,7 +68,7 @@ def layout(geom: Geometry, out: Sequence[int], window: Sequence[int]) -> Layout:
     if geom.broadcast:  # the vector of the tile's channels after the block
         fmap = align(in_bytes) + g
         return Layout((0, align(in_bytes)), 0, in_pix, in_row, in_pix, in_row, (fmap, wgt, bias))
-    if geom.kind in (TileKind.ELTWISE, TileKind.ACT, TileKind.COPY):
+    if geom.kind in (TileKind.ELTWISE, TileKind.ACT, TileKind.COPY) or geom.kind.whole_rows:
         inputs = tuple(i * align(in_bytes) for i in range(geom.n_inputs))
         fmap = align(in_bytes) * (geom.n_inputs - 1) + in_bytes
         return Layout(inputs, 0, in_pix, in_row, in_pix, in_row, (fmap, wgt, bias))
@@ -186,6 +186,8 @@ def tile_cycles(
             c = cost.elew_cycles(core, rows, cols, g)
         elif kind == TileKind.ACT:
             c = cost.act_cycles(core, rows * cols * g)
+        elif kind.whole_rows:
+            c = cost.row_cycles(core, rows * cols, g)
         else:  # COPY: the data goes straight from the load to the save
             c = 0
         n_compute = 0 if kind == TileKind.COPY else len(sizes) + per_step_inits

@@ -2,9 +2,10 @@
 a `ModelProto` into a dnn module plus its `WeightStore` (an `ImportedModel`).
 
 1. `fvir.frontend.load`: reading, checking, the weight-free skeleton, opset conversion.
-2. `fvir.frontend.graph`: the walk over the nodes that folds constants with the ONNX kernels
+2. `fvir.frontend.fuse`: LayerNorm and GELU decompositions back into one node each.
+3. `fvir.frontend.graph`: the walk over the nodes that folds constants with the ONNX kernels
    of `fvir.onnxops` and builds dnn ops with
-3. `fvir.frontend.translate`: one translator per ONNX op, registered in one table.
+4. `fvir.frontend.translate`: one translator per ONNX op, registered in one table.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 
 import onnx
 
+from fvir.frontend.fuse import fuse_decompositions
 from fvir.frontend.graph import MAX_CONSTANT_ELEMENTS, ImportedModel, Importer
 from fvir.frontend.load import COMMON_OPSET, load_model, prepare
 from fvir.frontend.translate import NO_FOLD, OPS
@@ -30,6 +32,7 @@ def import_model(
     """
     skeleton, big, opset, source_opset = prepare(model)
     graph = skeleton.graph
+    fuse_decompositions(graph, big)
     importer = Importer(graph, big, opset, source_opset, OPS, frozenset(NO_FOLD))
     return importer.run(input_shapes or {}, name or graph.name or "model")
 

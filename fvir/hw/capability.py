@@ -19,14 +19,16 @@ Algorithm of `verdict(op)`, the answer in full (runs or not, and the instruction
      padding or has none.
    - global_pool -> POOL: the whole image as the window (H and W within the kernel fields).
    - dense -> MVM: N and K within the rows and cols fields.
-   - add, mul -> ELEW; relu, sigmoid, tanh -> ACT.
+   - add, mul -> ELEW; relu, sigmoid, tanh, gelu -> ACT.
+   - softmax, layer_norm along the last axis of a sequence [1, S, D] or rows [M, D] -> ROW:
+     the row length within ROW's `length` field (LayerNorm: the contract's 4096).
    - clip -> CONV's RELU6 clamp: its lower bound on its int8 grid (`clip_bounds`) must be 0.
      A float clip is judged as float IR is lowered, on its real bound.
 
 `int8_form(op)` is the int8 contract's table that `dnn-quantize` selects by: "compute" ops get
 integer parameters from their exponents (conv2d, dense, add, mul, average pooling, sigmoid,
-tanh), "exact" ops commute with quantization (relu, clip, max pooling, concat, reshape,
-flatten, transpose), other ops have no int8 form.
+tanh, gelu, softmax, layer_norm), "exact" ops commute with quantization (relu, clip, max
+pooling, concat, reshape, flatten, transpose), other ops have no int8 form.
 
 `tile_facts(core, kind)` gives what the tiler needs besides the geometry: in which lane
 multiple a tile's output channels come, whether rows and columns may be split, and whether
@@ -45,7 +47,7 @@ from xdsl.utils.str_enum import StrEnum
 from fvir.hw.config import CoreConfig
 from fvir.ir import dnn, tile
 from fvir.ir.tile import Geometry, TileKind, Unsupported
-from fvir.isa.spec import Opcode, field
+from fvir.isa.spec import MAX_BUFFER_BYTES, Opcode, field
 
 
 class Range(NamedTuple):
@@ -142,6 +144,20 @@ def _clip(op: dnn.ClipOp, geom: Geometry | None) -> Verdict:
     return _verdict(problem, "RELU6")
 
 
+ROW_LENGTH = Range(1, field(Opcode.ROW, "length").hi)
+LN_LENGTH = Range(1, 4096)  # the contract's longest LayerNorm row (fvir.quant.nonlinear)
+
+
+def _row(op: dnn.SoftmaxOp | dnn.LayerNormOp, geom: Geometry | None) -> Verdict:
+    assert geom is not None
+    n = geom.out_shape[2]
+    if isinstance(op, dnn.SoftmaxOp):
+        return _verdict(ROW_LENGTH.problem("row length", (n,)), "ROW softmax")
+    if len(op.normalized_shape()) != 1:
+        return Verdict(False, "layer_norm over more than the last axis")
+    return _verdict(LN_LENGTH.problem("row length", (n,)), "ROW layernorm")
+
+
 def _always(instruction: str) -> Rule:
     return lambda op, geom: Verdict(True, instruction)
 
@@ -155,6 +171,9 @@ RULES: dict[type[Operation], Rule] = {
     dnn.MulOp: _always("ELEW mul"),
     dnn.SigmoidOp: _always("ACT sigmoid"),
     dnn.TanhOp: _always("ACT tanh"),
+    dnn.GeluOp: _always("ACT gelu"),
+    dnn.SoftmaxOp: _row,  # type: ignore[dict-item]
+    dnn.LayerNormOp: _row,  # type: ignore[dict-item]
     dnn.ReluOp: _always("ACT relu"),
     dnn.ClipOp: _clip,  # type: ignore[dict-item]
     dnn.ConcatOp: _always("layout (concat)"),
@@ -208,7 +227,10 @@ class Int8Form(StrEnum):
     EXACT = "exact"  # commutes with quantization: the result keeps the input's exponent
 
 
-_COMPUTE = (dnn.Conv2dOp, dnn.DenseOp, dnn.AddOp, dnn.MulOp, dnn.SigmoidOp, dnn.TanhOp)
+_COMPUTE = (
+    dnn.Conv2dOp, dnn.DenseOp, dnn.AddOp, dnn.MulOp, dnn.SigmoidOp, dnn.TanhOp, dnn.GeluOp,
+    dnn.SoftmaxOp, dnn.LayerNormOp,
+)
 _EXACT = (dnn.ReluOp, dnn.ClipOp, dnn.ConcatOp, dnn.ReshapeOp, dnn.FlattenOp, dnn.TransposeOp)
 
 
@@ -236,8 +258,9 @@ class TileFacts:
 def tile_facts(core: CoreConfig, kind: TileKind) -> TileFacts:
     """The facts of `kind` on `core`: conv and dense output channels ride the MAC array's OCP
     lanes; depthwise, pooling, eltwise and ACT channels ride its ICP lanes."""
+    unit = core.ocp if kind in (TileKind.CONV, TileKind.DENSE) else core.icp
     return TileFacts(
-        channel_unit=core.ocp if kind in (TileKind.CONV, TileKind.DENSE) else core.icp,
+        channel_unit=MAX_BUFFER_BYTES if kind.whole_rows else unit,  # whole rows: all channels
         spatial=kind not in (TileKind.DENSE, TileKind.GPOOL),
         channel_shifts=kind in (TileKind.CONV, TileKind.DWCONV, TileKind.DENSE),
     )

@@ -20,6 +20,10 @@ Compute (one engine busy; ceil-divisions model the lanes an odd shape leaves idl
   matrix-vector block per cycle and the PP lanes idle (<= 1/PP of peak, the fidelity notes'
   RNN ceiling).
 - ACT: ceil(length/ICP): ICP table look-ups per cycle.
+- ROW: rows * (3 * ceil(length/ICP) + ROW_LATENCY): three passes over each row at ICP
+  elements per cycle (Softmax: max, exp and sum, scale; LayerNorm: sum, squares, normalize
+  and affine), plus the row's reciprocal (and LayerNorm's square root), an iterative divider
+  of ROW_LATENCY cycles.
 
 Transfers: `transfer_cycles(bytes, bytes_per_cycle)` = ceil(bytes / bytes_per_cycle) plus a
 fixed DDR latency per LOAD/SAVE. The bandwidth is a parameter: the compiler assumes every core
@@ -106,6 +110,16 @@ def mvm_cycles(core: CoreConfig, rows: int, cols: int) -> int:
 def act_cycles(core: CoreConfig, length: int) -> int:
     """An ACT over `length` elements."""
     return _cdiv(length, core.icp)
+
+
+ROW_LATENCY = 48
+"""Cycles of a ROW's per-row scalar work: the reciprocal (a 48-bit divider, one bit per
+cycle) and, overlapped with it, LayerNorm's square root."""
+
+
+def row_cycles(core: CoreConfig, rows: int, length: int) -> int:
+    """A ROW over `rows` vectors of `length` elements."""
+    return rows * (3 * _cdiv(length, core.icp) + ROW_LATENCY)
 
 
 def transfer_cycles(nbytes: int, bytes_per_cycle: float, latency: int = 0) -> int:

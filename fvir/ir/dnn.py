@@ -989,6 +989,12 @@ class MatMulOp(IRDLOperation):
     """Matrix product with numpy semantics (ONNX MatMul): batched, broadcast, 1-D promoted.
 
         %y = dnn.matmul %a, %b : (tensor<2x3x4xf32>, tensor<4x5xf32>) -> tensor<2x3x5xf32>
+
+    On int8 fixed-point tensors (both operands activations, as Q·K^T and attention·V) the
+    product accumulates exactly and `shift` = Fa + Fb - Fy requantizes it:
+
+        %y = dnn.matmul %a, %b shift 9 : (tensor<2x3x4xi8, #dnn.fixed<5>>,
+               tensor<2x4x5xi8, #dnn.fixed<6>>) -> tensor<2x3x5xi8, #dnn.fixed<2>>
     """
 
     name = "dnn.matmul"
@@ -997,18 +1003,46 @@ class MatMulOp(IRDLOperation):
     rhs = operand_def(TensorType)
     output = result_def(TensorType)
 
+    shift = opt_prop_def(IntegerAttr[I64])
+
     assembly_format = (
-        "$lhs `,` $rhs attr-dict `:` `(` type($lhs) `,` type($rhs) `)` `->` type($output)"
+        "$lhs `,` $rhs (`shift` $shift^)? attr-dict `:` `(` type($lhs) `,` type($rhs) `)` "
+        "`->` type($output)"
     )
     traits = traits_def(Pure())
 
-    def __init__(self, lhs: SSAValue | Operation, rhs: SSAValue | Operation):
+    def __init__(
+        self,
+        lhs: SSAValue | Operation,
+        rhs: SSAValue | Operation,
+        *,
+        shift: int | None = None,
+        result_type: TensorType | None = None,
+    ):
+        """`result_type` overrides the inferred one (int8: the output's exponent)."""
         a, b = SSAValue.get(lhs), SSAValue.get(rhs)
         shape = matmul_shape(shape_of(a), shape_of(b))
-        super().__init__(operands=[a, b], result_types=[_tensor_like(a, shape)])
+        super().__init__(
+            operands=[a, b],
+            result_types=[result_type or _tensor_like(a, shape)],
+            properties={} if shift is None else {"shift": IntegerAttr(shift, 64)},
+        )
 
     def verify_(self) -> None:
         _expect_type(self, matmul_shape(shape_of(self.lhs), shape_of(self.rhs)))
+        fracs = _fixed_fracs([self.lhs, self.rhs, self.output])
+        if fracs is None:
+            _no_int8_props(self, ["shift"])
+            return
+        _require_props(self, ["shift"])
+        fa, fb, fy = fracs
+        shift = _int_prop(self.shift)
+        _in_range("shift", shift, 0, SHIFT_MAX)
+        if fa + fb != fy + shift:
+            raise VerifyException(
+                f"int8 fixed-point dnn.matmul needs Fa + Fb == Fy + shift, got "
+                f"{fa} + {fb} != {fy} + {shift}"
+            )
 
 
 def matmul_shape(a: Shape, b: Shape) -> Shape:
@@ -1419,28 +1453,230 @@ class LeakyReluOp(_Unary):
 ACTIVATION_OPS: tuple[type[_Unary], ...] = (ReluOp, SigmoidOp, TanhOp, ClipOp, LeakyReluOp)
 
 
+class _RequantUnary(IRDLOperation):
+    """A shape-preserving op whose int8 form has its own output exponent: the float form
+    prints one type, an int8 form whose exponents differ prints both (`-> type`)."""
+
+    input = operand_def(TensorType)
+    output = result_def(TensorType)
+
+    traits = traits_def(Pure())
+    INT_PROPS: ClassVar[tuple[str, ...]] = ()
+    """The integer properties printed after the operand (`axis 1`), in order."""
+
+    @classmethod
+    def parse(cls, parser: Parser) -> _RequantUnary:
+        x = parser.parse_unresolved_operand()
+        props: dict[str, Attribute] = {}
+        for key in cls.INT_PROPS:
+            parser.parse_keyword(key)
+            props[key] = IntegerAttr(parser.parse_integer(), 64)
+        attrs = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        in_type = parser.parse_type()
+        out_type = parser.parse_type() if parser.parse_optional_punctuation("->") else in_type
+        op = cls.create(
+            operands=[parser.resolve_operand(x, in_type)],
+            result_types=[out_type],
+            properties=props,
+        )
+        op.attributes.update(attrs)
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.input)
+        for key in self.INT_PROPS:
+            attr = self.properties[key]
+            assert isinstance(attr, IntegerAttr)
+            printer.print_string(f" {key} {attr.value.data}")
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.input.type)
+        if self.output.type != self.input.type:
+            printer.print_string(" -> ")
+            printer.print_attribute(self.output.type)
+
+    def _verify_types(self) -> list[int] | None:
+        """The int8 exponents (None for the float form), checked: same shape, and exponents
+        within the ISA's signed 6-bit exponent fields."""
+        fracs = _fixed_fracs([self.input, self.output])
+        if fracs is None:
+            if self.input.type != self.output.type:
+                raise VerifyException(
+                    f"result type {self.output.type} differs from input type {self.input.type}"
+                )
+            return None
+        if shape_of(self.input) != shape_of(self.output):
+            raise VerifyException(
+                f"result shape {list(shape_of(self.output))} differs from input shape "
+                f"{list(shape_of(self.input))}"
+            )
+        for f in fracs:
+            if not LUT_FRAC_MIN <= f <= LUT_FRAC_MAX:
+                raise VerifyException(
+                    f"int8 fixed-point {self.name} needs exponents in "
+                    f"{LUT_FRAC_MIN}..{LUT_FRAC_MAX}, got {f}"
+                )
+        return fracs
+
+
 @irdl_op_definition
-class SoftmaxOp(_Unary):
+class SoftmaxOp(_RequantUnary):
     """softmax along one axis (ONNX Softmax, opset >= 13 semantics).
 
         %y = dnn.softmax %x axis 1 : tensor<1x1000xf32>
+
+    On int8 fixed-point tensors (the last axis only) the integer softmax of
+    docs/quantization.md ("Transformers"), with its own output exponent:
+
+        %y = dnn.softmax %x axis -1
+               : tensor<4x16xi8, #dnn.fixed<4>> -> tensor<4x16xi8, #dnn.fixed<7>>
     """
 
     name = "dnn.softmax"
 
     axis = prop_def(IntegerAttr[I64])
+    INT_PROPS: ClassVar[tuple[str, ...]] = ("axis",)
 
-    assembly_format = "$input `axis` $axis attr-dict `:` type($input)"
-
-    def __init__(self, input: SSAValue | Operation, axis: int = -1):
+    def __init__(
+        self, input: SSAValue | Operation, axis: int = -1, result_type: TensorType | None = None
+    ):
         x = SSAValue.get(input)
         IRDLOperation.__init__(
-            self, operands=[x], result_types=[x.type], properties={"axis": IntegerAttr(axis, 64)}
+            self,
+            operands=[x],
+            result_types=[result_type or x.type],
+            properties={"axis": IntegerAttr(axis, 64)},
         )
 
     def verify_(self) -> None:
-        super().verify_()
-        _normalize_axis(self.axis.value.data, len(shape_of(self.input)))
+        rank = len(shape_of(self.input))
+        axis = _normalize_axis(self.axis.value.data, rank)
+        if self._verify_types() is not None and axis != rank - 1:
+            raise VerifyException(
+                f"int8 fixed-point dnn.softmax works along the last axis, got axis {axis}"
+            )
+
+
+@irdl_op_definition
+class GeluOp(_RequantUnary):
+    """x * (1 + erf(x / sqrt(2))) / 2 (ONNX Gelu, approximate "none").
+
+        %y = dnn.gelu %x : tensor<2x8xf32>
+
+    On int8 fixed-point tensors I-BERT's integer GELU (docs/quantization.md, "Transformers"),
+    with its own output exponent:
+
+        %y = dnn.gelu %x : tensor<2x8xi8, #dnn.fixed<4>> -> tensor<2x8xi8, #dnn.fixed<5>>
+    """
+
+    name = "dnn.gelu"
+
+    def __init__(self, input: SSAValue | Operation, result_type: TensorType | None = None):
+        x = SSAValue.get(input)
+        IRDLOperation.__init__(self, operands=[x], result_types=[result_type or x.type])
+
+    def verify_(self) -> None:
+        self._verify_types()
+
+
+@irdl_op_definition
+class LayerNormOp(IRDLOperation):
+    """Layer normalization (ONNX LayerNormalization, inference): over the axes from `axis` to
+    the last, y = (x - mean) / sqrt(var + epsilon) * scale + bias; scale and bias broadcast
+    to the normalized shape.
+
+        %y = dnn.layer_norm %x, %g, %b axis -1 epsilon 1.0e-05
+               : (tensor<8x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<8x64xf32>
+
+    On int8 fixed-point tensors the integer LayerNorm of docs/quantization.md
+    ("Transformers"): an i8 scale of the normalized shape, an i32 bias at exponent
+    LN_FRAC + Fg, and `shift` = LN_FRAC + Fg - Fy:
+
+        %y = dnn.layer_norm %x, %g, %b axis -1 epsilon 1.0e-05 shift 15
+               : (tensor<8x64xi8, #dnn.fixed<4>>, tensor<64xi8>, tensor<64xi32>)
+               -> tensor<8x64xi8, #dnn.fixed<4>>
+    """
+
+    name = "dnn.layer_norm"
+
+    input = operand_def(TensorType)
+    scale = operand_def(TensorType)
+    bias = opt_operand_def(TensorType)
+    output = result_def(TensorType)
+
+    axis = prop_def(IntegerAttr[I64], default_value=IntegerAttr(-1, 64))
+    epsilon = prop_def(FloatAttr[Float64Type], default_value=f64_attr(1e-5))
+    shift = opt_prop_def(IntegerAttr[I64])
+
+    assembly_format = (
+        "$input `,` $scale (`,` $bias^)? (`axis` $axis^)? (`epsilon` $epsilon^)? "
+        "(`shift` $shift^)? attr-dict `:` "
+        "`(` type($input) `,` type($scale) (`,` type($bias)^)? `)` `->` type($output)"
+    )
+    traits = traits_def(Pure())
+
+    def __init__(
+        self,
+        input: SSAValue | Operation,
+        scale: SSAValue | Operation,
+        bias: SSAValue | Operation | None = None,
+        *,
+        axis: int = -1,
+        epsilon: float = 1e-5,
+        shift: int | None = None,
+        result_type: TensorType | None = None,
+    ):
+        x = SSAValue.get(input)
+        super().__init__(
+            operands=[x, scale, bias],
+            result_types=[result_type or x.type],
+            properties={
+                "axis": IntegerAttr(axis, 64),
+                "epsilon": f64_attr(epsilon),
+                "shift": None if shift is None else IntegerAttr(shift, 64),
+            },
+        )
+
+    def normalized_shape(self) -> Shape:
+        """The shape of the axes normalized together (from `axis` to the last)."""
+        x = shape_of(self.input)
+        return x[_normalize_axis(self.axis.value.data, len(x)) :]
+
+    def verify_(self) -> None:
+        x, norm = shape_of(self.input), self.normalized_shape()
+        for name in ("scale", "bias"):
+            v = getattr(self, name)
+            if v is not None and not _broadcasts_to(shape_of(v), norm):
+                raise VerifyException(
+                    f"'{name}' of shape {list(shape_of(v))} does not broadcast to the "
+                    f"normalized shape {list(norm)}"
+                )
+        if self.epsilon.value.data < 0:
+            raise VerifyException(f"epsilon must be >= 0, got {self.epsilon.value.data}")
+        fracs = _fixed_fracs([self.input, self.output])
+        if fracs is None:
+            _expect_type(self, x)
+            _no_int8_props(self, ["shift"])
+            return
+        if shape_of(self.output) != x:
+            raise VerifyException(
+                f"expected result shape {list(x)}, got {list(shape_of(self.output))}"
+            )
+        if _element_type(self.scale) != i8 or shape_of(self.scale) != norm:
+            raise VerifyException(
+                f"int8 fixed-point dnn.layer_norm needs a plain i8 scale of shape {list(norm)}, "
+                f"got {self.scale.type}"
+            )
+        bias = self.bias
+        if bias is not None and (_element_type(bias) != i32 or shape_of(bias) != norm):
+            raise VerifyException(
+                f"int8 fixed-point dnn.layer_norm needs an i32 bias of shape {list(norm)}, "
+                f"got {self.bias.type}"
+            )
+        _require_props(self, ["shift"])
+        _in_range("shift", _int_prop(self.shift), 0, SHIFT_MAX)
 
 
 @irdl_op_definition
@@ -1500,6 +1736,13 @@ class BatchNormOp(IRDLOperation):
 
 
 # --------------------------------------------------------------------------- data movement
+
+
+def _broadcasts_to(small: Shape, big: Shape) -> bool:
+    """Whether `small` broadcasts to `big` without changing it (numpy rules, right-aligned)."""
+    return len(small) <= len(big) and all(
+        s in (1, b) for s, b in zip(reversed(small), reversed(big), strict=False)
+    )
 
 
 def _normalize_axis(axis: int, rank: int, extra: int = 0) -> int:
@@ -2075,6 +2318,8 @@ DNN = Dialect(
         ClipOp,
         LeakyReluOp,
         SoftmaxOp,
+        GeluOp,
+        LayerNormOp,
         BatchNormOp,
         ConcatOp,
         ReshapeOp,

@@ -105,8 +105,15 @@ class TileKind(StrEnum):
     GPOOL = auto()  # dnn.global_pool: POOL whose window is the whole image
     ELTWISE = auto()  # dnn.add / dnn.mul of equal shapes, or by a channel vector: ELEW
     DENSE = auto()  # dnn.dense: MVM
-    ACT = auto()  # dnn.relu / dnn.sigmoid / dnn.tanh: ACT (lookup table)
+    ACT = auto()  # dnn.relu / dnn.sigmoid / dnn.tanh / dnn.gelu: ACT (lookup table)
     COPY = auto()  # LOAD + SAVE: a concat input that cannot be written in place
+    SOFTMAX = auto()  # int8 dnn.softmax along the channels of each pixel: ROW SOFTMAX
+    LNORM = auto()  # int8 dnn.layer_norm along the channels of each pixel: ROW LAYERNORM
+
+    @property
+    def whole_rows(self) -> bool:
+        """A ROW reduction: every tile holds all channels of its pixels."""
+        return self in (TileKind.SOFTMAX, TileKind.LNORM)
 
 
 def hwc(ty: Attribute) -> tuple[int, int, int] | None:
@@ -120,6 +127,10 @@ def hwc(ty: Attribute) -> tuple[int, int, int] | None:
         return (1, 1, s[1])
     if len(s) == 1:
         return (1, 1, s[0])
+    if len(s) == 3 and s[0] == 1:  # a sequence [1, S, D]: S pixels of D channels, row-major
+        return (1, s[1], s[2])
+    if len(s) == 2:  # rows [M, K] (M > 1): M pixels of K channels, row-major
+        return (1, s[0], s[1])
     return None
 
 
@@ -192,11 +203,13 @@ class Geometry:
             return kh * kw
         if self.kind == TileKind.DENSE:
             return prod(self.in_shape)
+        if self.kind == TileKind.LNORM:
+            return 1  # the int8 scale
         return 0
 
     @property
     def has_weights(self) -> bool:
-        return self.kind in (TileKind.CONV, TileKind.DWCONV, TileKind.DENSE)
+        return self.kind in (TileKind.CONV, TileKind.DWCONV, TileKind.DENSE, TileKind.LNORM)
 
     def span(self, axis: int) -> int:
         return self.dilation[axis] * (self.kernel[axis] - 1) + 1
@@ -235,7 +248,9 @@ class Unsupported(ValueError):
 def _image(value: SSAValue, what: str) -> tuple[int, int, int]:
     shape = hwc(value.type)
     if shape is None:
-        raise Unsupported(f"{what} must be a batch-1 4-D or [1, K] tensor, got {value.type}")
+        raise Unsupported(
+            f"{what} must be a batch-1 4-D, [1, S, D] or [M, K] tensor, got {value.type}"
+        )
     return shape
 
 
@@ -285,7 +300,16 @@ def geometry(op: Operation) -> Geometry:
         # clip(0, hi) is the conv engine's RELU6: a 1x1 depthwise conv by 1, then the clamp.
         y = _image(op.output, "clip result")
         return Geometry(TileKind.DWCONV, y, y)
-    if isinstance(op, dnn.ReluOp | dnn.SigmoidOp | dnn.TanhOp):
+    if isinstance(op, dnn.SoftmaxOp | dnn.LayerNormOp):
+        y = _image(op.output, f"{op.name} result")
+        rank = len(dnn.shape_of(op.input))
+        axis = op.axis.value.data % rank
+        if axis != rank - 1 or len(dnn.shape_of(op.input)) == 4:
+            raise Unsupported(f"{op.name} along axis {axis} (the channels of a sequence or "
+                              "rows tensor only)")
+        kind = TileKind.SOFTMAX if isinstance(op, dnn.SoftmaxOp) else TileKind.LNORM
+        return Geometry(kind, y, y)
+    if isinstance(op, dnn.ReluOp | dnn.SigmoidOp | dnn.TanhOp | dnn.GeluOp):
         y = _image(op.output, f"{op.name} result")
         return Geometry(TileKind.ACT, y, y)
     raise Unsupported(f"'{op.name}' has no accelerator lowering")

@@ -88,6 +88,7 @@ class Opcode(enum.IntEnum):
     END = 0x7
     CONV = 0x8
     CONVINIT = 0x9
+    ROW = 0xA
     POOL = 0xC
     ELEWINIT = 0xD
     ELEW = 0xE
@@ -144,6 +145,18 @@ class ActFunc(enum.IntEnum):
     RELU = 1
     SIGMOID = 2
     TANH = 3
+    GELU = 4  # I-BERT's integer GELU (docs/quantization.md, "Transformers"), not a real-valued f
+
+
+class RowFunc(enum.IntEnum):
+    """Row reductions of the ROW instruction (docs/quantization.md, "Transformers")."""
+
+    SOFTMAX = 0
+    LAYERNORM = 1
+
+
+EPS_LO_BITS, EPS_HI_BITS = 32, 16
+"""LayerNorm's epsilon on the row's variance grid, eps_q < 2**48, split over two fields."""
 
 
 @dataclass(frozen=True)
@@ -546,10 +559,11 @@ for r < rows:
             Opcode.ACT,
             Engine.MISC,
             "Apply a function to an int8 vector through a 256-entry lookup table (sigmoid and "
-            "tanh of RNN gates).",
+            "tanh of RNN gates, GELU of transformers).",
             """\
 f = {IDENTITY: v -> v, RELU: v -> max(v, 0), SIGMOID: v -> 1 / (1 + exp(-v)), TANH: tanh}[func]
 LUT[q] = sat8(floor(f(q / 2**in_frac) * 2**out_frac + 0.5))   for q in -128..127 (float64)
+GELU:  LUT[q] = i_gelu(q, in_frac, out_frac)   (integer-only, docs/quantization.md)
 for i < length:
     FMAP[out_addr + i] = LUT[FMAP[in_addr + i]]""",
             (
@@ -560,6 +574,40 @@ for i < length:
                 _addr("in_addr", "fmap-buffer address of the input vector"),
                 _addr("out_addr", "fmap-buffer address of the output (may equal in_addr)"),
                 Field("length", 24, "elements"),
+            ),
+        ),
+        InstrSpec(
+            Opcode.ROW,
+            Engine.MISC,
+            "Softmax or LayerNorm of `rows` int8 vectors of `length` elements each, stored one "
+            "after the other (transformers; I-BERT-style integer kernels).",
+            """\
+for r < rows:
+    x = FMAP[in_addr + r * length + j] for j < length
+    SOFTMAX:   FMAP[out_addr + r * length + j] = softmax_rows(x, in_frac, out_frac)[j]
+    LAYERNORM: eps_q = eps_lo + (eps_hi << 32)
+               g[j] = WGT[gamma_addr + j]; b[j] = BIAS32[beta_addr + 4 * j]
+               FMAP[out_addr + r * length + j] = layernorm_rows(x, eps_q, g, b, shift)[j]
+(softmax_rows, layernorm_rows: docs/quantization.md, "Transformers"; all int64)""",
+            (
+                Field("func", 1, "the reduction (`RowFunc`)", enum=RowFunc),
+                Field("in_frac", SHIFT_BITS, "fractional bits of the input (LAYERNORM: for "
+                      "fp32 mode's epsilon)", signed=True, default=0),
+                Field("out_frac", SHIFT_BITS, "SOFTMAX: fractional bits of the output",
+                      signed=True, default=0),
+                _shift("shift", "LAYERNORM: right shift of n * g + b to the int8 output",
+                       default=0),
+                _addr("in_addr", "fmap-buffer address of the first row"),
+                _addr("out_addr", "fmap-buffer address of the first output row (may equal "
+                      "in_addr)"),
+                _count("rows", "vectors"),
+                _count("length", "elements per vector"),
+                Field("gamma_addr", BUF_ADDR_BITS,
+                      "LAYERNORM: weight-buffer address of the int8 scale", default=0),
+                Field("beta_addr", BUF_ADDR_BITS,
+                      "LAYERNORM: bias-buffer byte address of the int32 bias", default=0),
+                Field("eps_lo", EPS_LO_BITS, "LAYERNORM: epsilon's low 32 bits", default=0),
+                Field("eps_hi", EPS_HI_BITS, "LAYERNORM: epsilon's high 16 bits", default=0),
             ),
         ),
         InstrSpec(

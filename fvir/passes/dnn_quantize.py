@@ -39,6 +39,9 @@ Algorithm:
    - mul: s = Fa + Fb - Fy; s < 0 becomes shift_a = -s, shift = 0; s > 63 becomes 63 (the
      product of two int8 values shifts to 0 either way).
    - average pools: avg_mul, avg_shift = `fvir.quant.rules.avg_params(window, Fx, Fy)`.
+   - layer_norm: the scale at one exponent Fg by the weight rule, clamped to
+     [Fy - LN_FRAC, Fy - LN_FRAC + 63]; the bias at LN_FRAC + Fg; shift = LN_FRAC + Fg - Fy.
+     softmax and gelu need nothing but their exponents.
    - a fused clip(0, hi) whose RELU6 act_arg = round(hi * 2**Fy) exceeds 255 becomes relu: the
      clamp lies above 127 and sat8 gives the same result.
 6. Rewrite: each int8 op is rebuilt on int8 operands, its result typed
@@ -82,7 +85,7 @@ from fvir.hw import capability
 from fvir.ir import dnn
 from fvir.ir.functions import main_function
 from fvir.passes import context
-from fvir.quant import rules
+from fvir.quant import nonlinear, rules
 from fvir.quant.contract import isa_act
 
 WeightStoreLike = MutableMapping[str, np.ndarray]
@@ -204,7 +207,7 @@ def _static(value: SSAValue | None) -> bool:
 
 def data_operands(op: Operation) -> list[SSAValue]:
     """The activation operands of an op (conv2d / dense: not the weight and bias)."""
-    if isinstance(op, dnn.Conv2dOp | dnn.DenseOp):
+    if isinstance(op, dnn.Conv2dOp | dnn.DenseOp | dnn.LayerNormOp):
         return [op.input]
     return list(op.operands)
 
@@ -220,6 +223,8 @@ def _compute_reason(op: Operation) -> str | None:
 
 
 def _contract_reason(op: Operation) -> str | None:
+    if isinstance(op, dnn.LayerNormOp):
+        return None if _static(op.scale) and _static(op.bias) else "weights computed at run time"
     if isinstance(op, dnn.Conv2dOp):
         return None if _static(op.weight) and _static(op.bias) else "weights computed at run time"
     if isinstance(op, dnn.DenseOp):
@@ -421,6 +426,8 @@ class _Rewriter:
         operands: list[SSAValue] = data
         if isinstance(op, dnn.Conv2dOp | dnn.DenseOp):
             extra, operands = self._accumulating(op, data[0], props)
+        elif isinstance(op, dnn.LayerNormOp):
+            extra, operands = self._layer_norm(op, data[0], props)
         elif isinstance(op, dnn.AddOp | dnn.MulOp):
             props.update(self._eltwise(op))
         elif isinstance(op, dnn.Pool2dOp | dnn.GlobalPoolOp) and op.kind.data == dnn.PoolKind.AVG:
@@ -490,6 +497,37 @@ class _Rewriter:
         )
         return extra, operands
 
+    def _layer_norm(
+        self, op: dnn.LayerNormOp, x: SSAValue, props: dict[str, Attribute]
+    ) -> tuple[list[Operation], list[SSAValue]]:
+        """The scale as i8 at one exponent Fg (the weight rule, clamped so that shift =
+        LN_FRAC + Fg - Fy is in 0..63), the bias as i32 at LN_FRAC + Fg."""
+        fy = self.fracs[op.output]
+        g_src = op.scale.owner
+        assert isinstance(g_src, Operation)
+        n = int(np.prod(op.normalized_shape()))
+        g = np.broadcast_to(_float_array(g_src, self.weights), op.normalized_shape()).reshape(n)
+        lo = fy - nonlinear.LN_FRAC
+        (fg,), _ = rules.weight_fracs(g[None, :], 0, False, lo, lo + dnn.SHIFT_MAX)
+        g_q, g_sat = rules.quantize_weight(g, [fg], 0)
+        new_g = self.store(g_src, g_q, i8)
+        extra, operands = [new_g], [x, new_g.results[0]]
+        b_sat = 0
+        if op.bias is not None:
+            b_src = op.bias.owner
+            assert isinstance(b_src, Operation)
+            b = np.broadcast_to(_float_array(b_src, self.weights), op.normalized_shape())
+            b_q, b_sat = rules.quantize_bias(b.reshape(n), [nonlinear.LN_FRAC + fg], 1)
+            new_b = self.store(b_src, b_q, i32)
+            extra.append(new_b)
+            operands.append(new_b.results[0])
+        shift = nonlinear.LN_FRAC + fg - fy
+        props["shift"] = IntegerAttr(shift, 64)
+        self.report.layers.append(
+            LayerStat(_name(op.output), op.name, False, (fg, fg), (shift, shift), g_sat, b_sat)
+        )
+        return extra, operands
+
     def _eltwise(self, op: dnn.AddOp | dnn.MulOp) -> dict[str, Attribute]:
         fa, fb, fy = (self.fracs[v] for v in (op.lhs, op.rhs, op.output))
         if isinstance(op, dnn.AddOp):
@@ -522,6 +560,8 @@ class _Rewriter:
         for op in reversed(int8_ops):
             if isinstance(op, dnn.Conv2dOp | dnn.DenseOp):
                 sources += [v.owner for v in (op.weight, op.bias) if v is not None]  # type: ignore[misc]
+            if isinstance(op, dnn.LayerNormOp):
+                sources += [v.owner for v in (op.scale, op.bias) if v is not None]  # type: ignore[misc]
             Rewriter.erase_op(op)
         for src in dict.fromkeys(sources):
             if not src.results[0].uses:

@@ -292,7 +292,7 @@ def is_accelerator_op(op: Operation) -> bool:
 
 
 def _weight_operands(op: Operation) -> set[int]:
-    if isinstance(op, dnn.Conv2dOp | dnn.DenseOp):
+    if isinstance(op, dnn.Conv2dOp | dnn.DenseOp | dnn.LayerNormOp):
         return {i for i in (1, 2) if i < len(op.operands)}
     return set()
 
@@ -396,8 +396,13 @@ def _orders_match(op: dnn.FlattenOp | dnn.ReshapeOp) -> bool:
     """Whether the NHWC bytes of the input are already in the result's element order."""
     a, b = dnn.shape_of(op.input), dnn.shape_of(op.output)
     flat = [d for d in a if d != 1] == [d for d in b if d != 1]
-    trivial_in = len(a) != 4 or a[2] * a[3] == 1 or a[1] == 1
-    return flat and trivial_in
+    return flat and _nhwc_is_logical(a) and _nhwc_is_logical(b)
+
+
+def _nhwc_is_logical(shape: tuple[int, ...]) -> bool:
+    """Whether a tensor's bytes (NHWC for 4-D images, row-major otherwise) are in its logical
+    row-major order: [M, K] rows are, a 4-D image only when C or H x W is 1."""
+    return len(shape) != 4 or shape[2] * shape[3] == 1 or shape[1] == 1
 
 
 @dataclass(frozen=True)

@@ -240,6 +240,24 @@ def _softmax(op: dnn.SoftmaxOp, v: Values) -> list[np.ndarray]:
     return onnxops.call("Softmax", [v(op.input)], {"axis": op.axis.value.data})
 
 
+def _gelu(op: dnn.GeluOp, v: Values) -> list[np.ndarray]:
+    return onnxops.call("Gelu", [v(op.input)], {})
+
+
+def _layer_norm(op: dnn.LayerNormOp, v: Values) -> list[np.ndarray]:
+    """Over the axes from `axis` to the last, in float64 (as onnxruntime's float accumulation
+    and division, rounded once to the input's type)."""
+    x = v(op.input)
+    axes = tuple(range(x.ndim - len(op.normalized_shape()), x.ndim))
+    x64 = x.astype(np.float64)
+    mean = x64.mean(axis=axes, keepdims=True)
+    var = ((x64 - mean) ** 2).mean(axis=axes, keepdims=True)
+    y = (x64 - mean) / np.sqrt(var + op.epsilon.value.data) * v(op.scale)
+    if op.bias is not None:
+        y = y + v(op.bias)
+    return [y.astype(x.dtype)]
+
+
 def _batchnorm(op: dnn.BatchNormOp, v: Values) -> list[np.ndarray]:
     x = v(op.input)
     shape = (1, -1) + (1,) * (x.ndim - 2)  # per-channel parameters along axis 1
@@ -505,6 +523,8 @@ OPS: dict[type[Operation], OpImpl] = {
     dnn.ClipOp: _clip,
     dnn.LeakyReluOp: _leaky_relu,
     dnn.SoftmaxOp: _softmax,
+    dnn.GeluOp: _gelu,
+    dnn.LayerNormOp: _layer_norm,
     dnn.BatchNormOp: _batchnorm,
     dnn.ConcatOp: _concat,
     dnn.ReshapeOp: _reshape,

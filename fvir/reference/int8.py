@@ -39,7 +39,7 @@ from fvir.quant.contract import (
     rshift_round,
     sat8,
 )
-from fvir.reference import executor
+from fvir.reference import executor, int8_transformer
 from fvir.reference.values import Observer, OpImpl, Values, interpret
 from fvir.reference.windows import pad_hw, windows
 
@@ -212,6 +212,7 @@ INT8_OPS: dict[type[Operation], OpImpl] = {
     dnn.ReluOp: _checked(_relu),
     dnn.ClipOp: _checked(_clip),
     **{cls: _checked(executor.OPS[cls]) for cls in _EXACT_LAYOUT},
+    **{cls: _checked(impl) for cls, impl in int8_transformer.OPS.items()},
 }
 """The integer implementation of every op that has an int8 fixed-point form."""
 

@@ -19,7 +19,7 @@ Per core slot, over its frames in execution order (all phases):
    side by side at the top plus the largest footprint of the slot's unpinned frames at the
    bottom, at most the core's `weight_buffer_bytes` / `bias_buffer_bytes`.
 3. Every frame of a pinned key is moved to its key's place: the buffer address of its LOADs
-   and the `wgt_addr` / `bias_addr` of its CONVs and MVMs are raised by the same offsets. The
+   and the weight and bias addresses of its CONVs, MVMs and ROWs are raised by the same offsets. The
    first one loads; the later ones' LOADs become empty (zero rows, columns and channels:
    they keep their place and dependency masks and cost `instr_cycles`).
 
@@ -52,8 +52,12 @@ _KEY_FIELDS = ("seg", "off", "addr", "rows", "cols", "chans", "ddr_row_stride",
                "ddr_pix_stride", "buf_row_stride", "buf_pix_stride")
 # The resident buffers, and the field by which CONV and MVM read each.
 BUFFERS = (Buf.WEIGHT, Buf.BIAS)
-_READ_FIELD = {Buf.WEIGHT: "wgt_addr", Buf.BIAS: "bias_addr"}
-_READERS = (Opcode.CONV, Opcode.MVM)
+# The instructions that read the weight and bias buffers, and their address fields there.
+_READERS = {
+    Opcode.CONV: ("wgt_addr", "bias_addr"),
+    Opcode.MVM: ("wgt_addr", "bias_addr"),
+    Opcode.ROW: ("gamma_addr", "beta_addr"),
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -133,10 +137,9 @@ def weight_loads(package: Package) -> WeightLoads:
     if ok.any():
         key[ok] = np.unique(fields[ok], axis=0, return_inverse=True)[1].ravel()
     readers = {}
-    for op in _READERS:
+    for op, names in _READERS.items():
         ridx, rc = columns(package.words, op)
-        readers[op] = (ridx, _frame_of(package, ridx),
-                       np.stack([rc[_READ_FIELD[buf]] for buf in BUFFERS]))
+        readers[op] = (ridx, _frame_of(package, ridx), np.stack([rc[n] for n in names]))
     return WeightLoads(load, addr, size, footprint, key, readers)
 
 
@@ -221,14 +224,14 @@ def _patch(package: Package, cand: WeightLoads, pool: PoolConfig, delta: NDArray
     bpc = cost.core_bytes_per_cycle(pool)
     saved_bytes = np.zeros(nf, np.float64)
     saved_cycles = np.zeros(nf, np.float64)
-    for bi, buf in enumerate(BUFFERS):
+    for bi in range(len(BUFFERS)):
         moved = np.flatnonzero(delta[bi])
         put_field(words, Opcode.LOAD, "addr", cand.load[bi, moved],
                   cand.addr[bi, moved] + delta[bi, moved])
         for op, (ridx, rframe, base) in cand.readers.items():
             sel = (rframe >= 0) & (delta[bi, np.maximum(rframe, 0)] > 0)
             if sel.any():
-                put_field(words, op, _READ_FIELD[buf], ridx[sel],
+                put_field(words, op, _READERS[op][bi], ridx[sel],
                           base[bi, sel] + delta[bi, rframe[sel]])
         gone = elide & (cand.load[bi] >= 0)
         for name in ("rows", "cols", "chans"):

@@ -3,8 +3,9 @@ RNNs and a mix of both), with real layer shapes and seeded random weights.
 
 No model hub is reachable from where fvir runs, so every model is constructed with
 `onnx.helper` (see `fvir.zoo.builder`) from its published layer table: VGG-16, ResNet-18/50,
-MobileNetV2 and GoogLeNet at 224x224 (batch 1, 1000 classes), a stacked LSTM, a stacked GRU
-and a CRNN (convolutions feeding bidirectional LSTMs). Each family module's docstring names
+MobileNetV2 and GoogLeNet at 224x224 (batch 1, 1000 classes), a stacked LSTM, a stacked GRU,
+a CRNN (convolutions feeding bidirectional LSTMs), a small ViT and a BERT-like
+encoder. Each family module's docstring names
 its source. Weights come from `np.random.default_rng(seed)` with He / PyTorch-default scaling
 and BatchNorm statistics calibrated on a probe input, so activations stay O(1) and the models
 are numerically meaningful test inputs for the compiler and simulator. The same name and seed
@@ -18,13 +19,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from fvir.errors import UserError
-from fvir.zoo import inception, mobilenet, resnet, rnn, vgg
+from fvir.zoo import inception, mobilenet, resnet, rnn, transformer, vgg
 from fvir.zoo.builder import GraphBuilder
 
 if TYPE_CHECKING:
     import onnx
 
-Kind = Literal["cnn", "rnn", "mixed"]
+Kind = Literal["cnn", "rnn", "mixed", "transformer"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class ModelStats:
     """Size of a zoo model, counted while building it (without drawing any weights)."""
 
     params: int  # trainable parameters (BatchNorm running statistics excluded)
-    macs: int  # multiply-accumulates of the Conv, Gemm, LSTM and GRU layers
+    macs: int  # multiply-accumulates of the Conv, Gemm, MatMul, LSTM and GRU layers
 
 
 _IMAGE = (1, 3, 224, 224)
@@ -96,6 +97,20 @@ MODELS: dict[str, ZooEntry] = {
             "CRNN text recogniser: 6 conv+BN+ReLU layers, 2 biLSTM-256, 37 classes per step",
             "mixed",
             (1, 1, 32, 128),
+        ),
+        ZooEntry(
+            "vit",
+            transformer.vit,
+            "small ViT: 96x96 image, 16x16 patches, 4 pre-LN blocks of 192 (3 heads), MLP 768",
+            "transformer",
+            (1, 3, transformer.VIT_IMAGE, transformer.VIT_IMAGE),
+        ),
+        ZooEntry(
+            "bert",
+            transformer.bert,
+            "BERT-like encoder: 64 tokens, 4 post-LN layers of 256 (4 heads), FFN 1024",
+            "transformer",
+            (1, transformer.BERT_SEQ, transformer.BERT_DIM),
         ),
     )
 }

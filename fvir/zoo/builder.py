@@ -381,6 +381,81 @@ class GraphBuilder:
         shape = tuple(s[p] for p in perm)
         return self._node("Transpose", [x], self._fresh("Transpose", name), shape, perm=list(perm))
 
+    # ----------------------------------------------------------------- transformer layers
+
+    def linear(self, x: str, out_features: int, *, name: str | None = None) -> str:
+        """A projection over all positions as PyTorch exports nn.Linear on [..., K]:
+        MatMul(x, W^T) with W^T [K, N] stored transposed, then Add of the bias."""
+        *lead, fan_in = self.shapes[x]
+        out = self._fresh("Linear", name)
+        w = self._normal(f"{out}.weight", (fan_in, out_features), (1 / fan_in) ** 0.5)
+        b = self._uniform(f"{out}.bias", (out_features,), fan_in**-0.5)
+        self.macs += math.prod(lead) * out_features * fan_in
+        shape = (*lead, out_features)
+        y = self._node("MatMul", [x, w], f"{out}.mm", shape)
+        return self._node("Add", [y, b], out, shape)
+
+    def embedding(self, name: str, shape: Sequence[int]) -> str:
+        """A learned tensor (position embeddings), standard deviation 0.02 as in ViT and BERT."""
+        return self._normal(name, tuple(shape), 0.02)
+
+    def token_mean(self, x: str, *, name: str | None = None) -> str:
+        """[1, S, D] -> [1, D]: the mean over tokens (ReduceMean over axis 1, keepdims 0)."""
+        n, _, d = self.shapes[x]
+        return self._node("ReduceMean", [x], self._fresh("ReduceMean", name), (n, d), axes=[1],
+                          keepdims=0)
+
+    def matmul(self, a: str, b: str, *, name: str | None = None) -> str:
+        """MatMul of two activations [..., M, K] @ [..., K, N] (same batch dims)."""
+        *lead, m, k = self.shapes[a]
+        n = self.shapes[b][-1]
+        self.macs += math.prod(lead) * m * n * k
+        return self._node("MatMul", [a, b], self._fresh("MatMul", name), (*lead, m, n))
+
+    def scale(self, x: str, divisor: float, *, name: str | None = None) -> str:
+        """Div by a scalar constant (attention's 1/sqrt(d))."""
+        c = self.const(divisor, np.float32)
+        return self._node("Div", [x, c], self._fresh("Div", name), self.shapes[x])
+
+    def softmax(self, x: str, axis: int = -1, *, name: str | None = None) -> str:
+        return self._node("Softmax", [x], self._fresh("Softmax", name), self.shapes[x], axis=axis)
+
+    def layer_norm(
+        self, x: str, *, decomposed: bool = False, eps: float = 1e-5, name: str | None = None
+    ) -> str:
+        """LayerNorm over the last axis: one LayerNormalization node (opset 17), or the chain
+        PyTorch exports before opset 17 (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div,
+        Mul, Add). Scale near 1, bias near 0."""
+        shape, dim = self.shapes[x], self.shapes[x][-1]
+        out = self._fresh("LayerNorm", name)
+        g = self._init(
+            f"{out}.weight", (dim,), lambda: 1 + 0.1 * self.rng.standard_normal(dim, np.float32)
+        )
+        b = self._init(
+            f"{out}.bias", (dim,), lambda: 0.1 * self.rng.standard_normal(dim, np.float32)
+        )
+        if not decomposed:
+            return self._node("LayerNormalization", [x, g, b], out, shape, axis=-1, epsilon=eps)
+        red = (*shape[:-1], 1)
+        m = self._node("ReduceMean", [x], f"{out}.mean", red, axes=[-1])
+        d = self._node("Sub", [x, m], f"{out}.sub", shape)
+        p = self._node("Pow", [d, self.const(2.0, np.float32)], f"{out}.pow", shape)
+        v = self._node("ReduceMean", [p], f"{out}.var", red, axes=[-1])
+        ve = self._node("Add", [v, self.const(eps, np.float32)], f"{out}.add_eps", red)
+        s = self._node("Sqrt", [ve], f"{out}.sqrt", red)
+        n = self._node("Div", [d, s], f"{out}.div", shape)
+        y = self._node("Mul", [n, g], f"{out}.mul", shape)
+        return self._node("Add", [y, b], out, shape)
+
+    def gelu(self, x: str, *, name: str | None = None) -> str:
+        """GELU as PyTorch exports nn.GELU before opset 20: x * (1 + erf(x / sqrt 2)) * 0.5."""
+        shape, out = self.shapes[x], self._fresh("Gelu", name)
+        a = self._node("Div", [x, self.const(math.sqrt(2), np.float32)], f"{out}.div", shape)
+        e = self._node("Erf", [a], f"{out}.erf", shape)
+        p = self._node("Add", [e, self.const(1.0, np.float32)], f"{out}.add", shape)
+        m = self._node("Mul", [x, p], f"{out}.mul", shape)
+        return self._node("Mul", [m, self.const(0.5, np.float32)], out, shape)
+
     def _recurrent(
         self,
         op: str,

@@ -631,6 +631,17 @@ def test_matmul_batched() -> None:
     assert_close(m, {"a": rand(2, 3, 4), "w": rand(4, 5)})
 
 
+def test_matmul_of_two_activations() -> None:
+    m = model(
+        [helper.make_node("MatMul", ["a", "b"], ["y"])],
+        [vi("a", [2, 3, 4]), vi("b", [2, 4, 5])],
+        [vi("y", [2, 3, 5])],
+    )
+    imported = import_model(m)
+    assert compute_ops(imported) == ["dnn.matmul"]
+    assert_close(m, {"a": rand(2, 3, 4), "b": rand(2, 4, 5)})
+
+
 # ------------------------------------------------------------------------ elementwise
 
 
@@ -890,7 +901,7 @@ def test_constant_subgraph_over_initializers_folds_into_a_weight() -> None:
         [init("w", w), init("scale", scale)],
     )
     imported = import_model(m)
-    assert compute_ops(imported) == ["dnn.matmul"]
+    assert compute_ops(imported) == ["dnn.dense"]
     weight = only(imported, dnn.WeightOp)
     assert weight.sym.data == "w_t"
     assert list(imported.weights) == ["w_t"]

@@ -66,7 +66,7 @@ CASES: list[tuple[str, Callable[[], Operation], bool, str]] = [
     ("channel multiplier", lambda: conv((1, 4, 8, 8), (8, 1, 3, 3), group=4), True,
      "CONV (one per group)"),
     ("batch 2", lambda: conv((2, 4, 8, 8), (4, 4, 3, 3)), False,
-     "conv2d input must be a batch-1 4-D or [1, K] tensor"),
+     "conv2d input must be a batch-1 4-D, [1, S, D] or [M, K] tensor"),
     ("float conv", lambda: conv((1, 4, 8, 8), (4, 4, 3, 3), f32), True, "CONV"),
     ("float kernel 16", lambda: conv((1, 4, 20, 20), (4, 4, 16, 1), f32), False,
      "kernel [16, 1] outside the ISA's 1..15"),
@@ -100,8 +100,10 @@ CASES: list[tuple[str, Callable[[], Operation], bool, str]] = [
     ("mul", lambda: dnn.MulOp(_x((1, 8)), _x((1, 8))), True, "ELEW mul"),
     ("relu", lambda: dnn.ReluOp(_x((1, 2, 4, 4))), True, "ACT relu"),
     ("sigmoid", lambda: dnn.SigmoidOp(_x((1, 8))), True, "ACT sigmoid"),
-    ("tanh of a batch of 2", lambda: dnn.TanhOp(_x((2, 8))), False,
-     "dnn.tanh result must be a batch-1 4-D or [1, K] tensor"),
+    ("tanh of 2 rows", lambda: dnn.TanhOp(_x((2, 8))), True, "ACT tanh"),
+    ("gelu of a sequence", lambda: dnn.GeluOp(_x((1, 6, 8))), True, "ACT gelu"),
+    ("tanh of a batch of 2", lambda: dnn.TanhOp(_x((2, 1, 4, 4))), False,
+     "dnn.tanh result must be a batch-1 4-D, [1, S, D] or [M, K] tensor"),
     # F = 4: -0.01 * 16 = -0.16 rounds to 0 (RELU6's clamp); -1.0 * 16 = -16 does not.
     ("clip 0", lambda: clip(0.0), True, "RELU6"),
     ("clip -0.01", lambda: clip(-0.01), True, "RELU6"),
@@ -110,8 +112,16 @@ CASES: list[tuple[str, Callable[[], Operation], bool, str]] = [
      "clip with lower bound -0.01 (RELU6 clamps at 0)"),
     ("concat", lambda: dnn.ConcatOp([_x((1, 2, 4, 4)), _x((1, 3, 4, 4))], 1), True,
      "layout (concat)"),
-    ("softmax", lambda: dnn.SoftmaxOp(_x((1, 8), f32), 1), False,
-     "no accelerator instruction for int8 dnn.softmax"),
+    ("softmax", lambda: dnn.SoftmaxOp(_x((1, 8), f32), 1), True, "ROW softmax"),
+    ("softmax over channels", lambda: dnn.SoftmaxOp(_x((1, 8, 2, 2), f32), 1), False,
+     "dnn.softmax along axis 1 (the channels of a sequence or rows tensor only)"),
+    ("layer_norm", lambda: dnn.LayerNormOp(_x((1, 6, 8), f32), _x((8,), f32)), True,
+     "ROW layernorm"),
+    ("layer_norm over 2 axes", lambda: dnn.LayerNormOp(_x((6, 8), f32), _x((6, 8), f32),
+                                                       axis=0), False,
+     "dnn.layer_norm along axis 0 (the channels of a sequence or rows tensor only)"),
+    ("softmax row too long", lambda: dnn.SoftmaxOp(_x((2, 70000), f32), 1), False,
+     "row length [70000] outside the ISA's 1..65535"),
     ("transpose", lambda: dnn.TransposeOp(_x((1, 8)), (1, 0)), False,
      "no accelerator instruction for int8 dnn.transpose"),
 ]
@@ -157,7 +167,8 @@ def test_lowering_gives_the_geometry_or_the_reason():
         (lambda: dnn.ReluOp(_x((1, 8))), Int8Form.EXACT),
         (lambda: clip(-1.0), Int8Form.EXACT),
         (lambda: dnn.TransposeOp(_x((1, 8)), (1, 0)), Int8Form.EXACT),
-        (lambda: dnn.SoftmaxOp(_x((1, 8), f32), 1), None),
+        (lambda: dnn.SoftmaxOp(_x((1, 8), f32), 1), Int8Form.COMPUTE),
+        (lambda: dnn.GeluOp(_x((1, 8), f32)), Int8Form.COMPUTE),
         (lambda: dnn.LeakyReluOp(_x((1, 8), f32), 0.1), None),
     ],
 )
@@ -171,7 +182,9 @@ def test_tile_facts_follow_the_core_lanes():
     facts = {k: capability.tile_facts(core, k) for k in TileKind}
     assert {k: f.channel_unit for k, f in facts.items()} == {
         TileKind.CONV: 16, TileKind.DENSE: 16, TileKind.DWCONV: 8, TileKind.POOL: 8,
-        TileKind.GPOOL: 8, TileKind.ELTWISE: 8, TileKind.ACT: 8, TileKind.COPY: 8}
+        TileKind.GPOOL: 8, TileKind.ELTWISE: 8, TileKind.ACT: 8, TileKind.COPY: 8,
+        # whole rows: every tile has all channels (a block of MAX_BUFFER_BYTES never divides)
+        TileKind.SOFTMAX: 1 << 24, TileKind.LNORM: 1 << 24}
     assert {k for k, f in facts.items() if not f.spatial} == {TileKind.DENSE, TileKind.GPOOL}
     assert {k for k, f in facts.items() if f.channel_shifts} == {
         TileKind.CONV, TileKind.DWCONV, TileKind.DENSE}

@@ -31,12 +31,13 @@ def test_every_instruction_starts_with_the_header(op):
 
 def test_engines_follow_dpu_categories():
     # dpuv2.xml categories: load, save, conv, misc (paper.md section 2.1); MVM computes on
-    # the conv engine's MAC array, ACT on the misc engine; SYNC/END are dispatcher fences.
+    # the conv engine's MAC array, ACT and ROW (transformers' row reductions) on the misc
+    # engine; SYNC/END are dispatcher fences.
     expect = {
         Opcode.LOAD: Engine.LOAD, Opcode.SAVE: Engine.SAVE,
         Opcode.CONVINIT: Engine.CONV, Opcode.CONV: Engine.CONV, Opcode.MVM: Engine.CONV,
         Opcode.POOLINIT: Engine.MISC, Opcode.POOL: Engine.MISC, Opcode.ELEWINIT: Engine.MISC,
-        Opcode.ELEW: Engine.MISC, Opcode.ACT: Engine.MISC,
+        Opcode.ELEW: Engine.MISC, Opcode.ACT: Engine.MISC, Opcode.ROW: Engine.MISC,
         Opcode.SYNC: None, Opcode.END: None,
     }
     assert {op: s.engine for op, s in SPECS.items()} == expect

@@ -8,7 +8,10 @@ import pytest
 from fvir import zoo
 from fvir.tools.fv import main
 
-NAMES = ["vgg16", "resnet18", "resnet50", "mobilenetv2", "googlenet", "lstm", "gru", "crnn"]
+NAMES = [
+    "vgg16", "resnet18", "resnet50", "mobilenetv2", "googlenet", "lstm", "gru", "crnn", "vit",
+    "bert",
+]
 
 
 def test_list_table(capsys):
@@ -58,7 +61,7 @@ def test_unknown_model_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err == (
         "fv zoo: error: unknown model 'alexnet' (available: vgg16, resnet18, resnet50, "
-        "mobilenetv2, googlenet, lstm, gru, crnn)\n"
+        "mobilenetv2, googlenet, lstm, gru, crnn, vit, bert)\n"
     )
     assert not (tmp_path / "x.onnx").exists()
 

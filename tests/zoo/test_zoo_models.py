@@ -22,6 +22,7 @@ ort = pytest.importorskip("onnxruntime")
 
 NAMES = ["vgg16", "resnet18", "resnet50", "mobilenetv2", "googlenet", "lstm", "gru", "crnn"]
 CNNS = ["vgg16", "resnet18", "resnet50", "mobilenetv2", "googlenet"]
+TRANSFORMERS = ["vit", "bert"]  # sizes and import: tests/zoo/test_transformer_zoo.py
 
 
 def _lstm_params(inp: int, hidden: int, dirs: int = 1) -> int:
@@ -74,6 +75,8 @@ INPUT_SHAPES = {name: (1, 3, 224, 224) for name in CNNS} | {
     "lstm": (32, 1, 512),
     "gru": (32, 1, 512),
     "crnn": (1, 1, 32, 128),
+    "vit": (1, 3, 96, 96),
+    "bert": (1, 64, 256),
 }
 
 
@@ -143,11 +146,12 @@ def counted_macs(m: onnx.ModelProto) -> int:
 
 
 def test_registry_names():
-    assert sorted(zoo.MODELS) == sorted(NAMES)
+    assert sorted(zoo.MODELS) == sorted(NAMES + TRANSFORMERS)
     assert [e.name for e in zoo.list_models()] == list(zoo.MODELS)
     for name, e in zoo.MODELS.items():
         assert e.kind == (
-            "rnn" if name in ("lstm", "gru") else "mixed" if name == "crnn" else "cnn"
+            "rnn" if name in ("lstm", "gru") else "mixed" if name == "crnn"
+            else "transformer" if name in TRANSFORMERS else "cnn"
         )
         assert e.input_shape == INPUT_SHAPES[name]
         assert e.description and "\n" not in e.description

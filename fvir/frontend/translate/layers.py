@@ -1,5 +1,5 @@
-"""Translators of dense layers, elementwise ops and activations, the softmax family and
-BatchNormalization.
+"""Translators of Gemm (MatMul: `transformer`), elementwise ops and activations, the softmax
+family and BatchNormalization.
 
 An Add or Mul of an image and a run-time per-channel vector [1, C, 1, 1] (a squeeze-excitation
 gate) puts the vector second, the operand the accelerator's ELEW broadcasts.
@@ -88,19 +88,6 @@ def _gemm(
         alpha=alpha,
         beta=beta,
     )
-
-
-@translator("MatMul")
-def _matmul(g: Importer, a: Val, b: Val) -> Any:
-    """[..., M, K] @ constant [K, N] with more than one row in all: a conv over the rows
-    (`_rows_as_pixels`, leading dims flattened); otherwise dnn.matmul."""
-    if _many_rows(a, b):
-        assert isinstance(a, SSAValue) and isinstance(b, np.ndarray)
-        xs = shape_of(a)
-        rows = reshape(a, (prod(xs[:-1]), xs[-1]))
-        y = _rows_as_pixels(g, rows, b.astype(np.float64), None)
-        return reshape(y, (*xs[:-1], b.shape[1]))
-    return dnn.MatMulOp(g.value(a), g.value(b))
 
 
 # -- elementwise
@@ -285,9 +272,20 @@ def _softmax_family(
     return reshape(emit(flat, 1), shape)
 
 
+def _softmax_rows(v: SSAValue, axis: int) -> SSAValue:
+    """Along the last axis of a tensor of rank > 2 (attention's [1, H, S, S]): on the rows
+    [prod(leading), last], reshaped back, the form the accelerator's ROW reduction takes."""
+    shape = shape_of(v)
+    sequence = len(shape) == 3 and shape[0] == 1  # [1, S, D] is rows already
+    if len(shape) <= 2 or sequence or norm_axis(axis, len(shape)) != len(shape) - 1:
+        return dnn.SoftmaxOp(v, axis).output
+    rows = reshape(v, (prod(shape[:-1]), shape[-1]))
+    return reshape(dnn.SoftmaxOp(rows, -1).output, shape)
+
+
 @translator("Softmax")
 def _softmax(g: Importer, x: Val, *, axis: int | None = None) -> SSAValue:
-    return _softmax_family(g, x, axis, lambda v, ax: dnn.SoftmaxOp(v, ax).output)
+    return _softmax_family(g, x, axis, _softmax_rows)
 
 
 @translator("LogSoftmax")

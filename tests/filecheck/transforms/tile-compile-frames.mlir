@@ -51,12 +51,12 @@ func.func @main(%x: tensor<1x8x8x8xf32>) -> tensor<1x16x8x8xf32> attributes {dnn
 
 // -----
 
-// Pooling, a residual add, a flatten into a dense layer and a host softmax, in float IR
+// Pooling, a residual add, a flatten into a dense layer and a host leaky_relu, in float IR
 // (tiled as if int8: frac 0, shifts 0). Pool: POOLINIT, then LOAD rows -> POOL -> SAVE. Add:
 // both inputs loaded (the second LOAD signals), ELEW in place. Dense: weights, the vector (the
 // flatten moved no data: the 2x2x8 NHWC block of %s is loaded as 32 contiguous bytes, and the
 // weights' columns were permuted to (h, w, c): params [0, 8, 2, 2]), biases (signalling), one
-// MVM, and the SAVE of 8 outputs. The softmax becomes a host layer whose ir is a float32 func.
+// MVM, and the SAVE of 8 outputs. The leaky_relu becomes a host layer whose ir is a float32 func.
 
 builtin.module attributes {dnn.model = "head"} {
 func.func @main(%x: tensor<1x8x4x4xf32>, %r: tensor<1x8x2x2xf32>) -> tensor<1x10xf32> {
@@ -66,7 +66,7 @@ func.func @main(%x: tensor<1x8x4x4xf32>, %r: tensor<1x8x2x2xf32>) -> tensor<1x10
   %w = dnn.weight "fc.w" : tensor<10x32xf32>
   %b = dnn.weight "fc.b" : tensor<10xf32>
   %y = dnn.dense %f, %w, %b trans_b : (tensor<1x32xf32>, tensor<10x32xf32>, tensor<10xf32>) -> tensor<1x10xf32>
-  %z = dnn.softmax %y axis 1 : tensor<1x10xf32>
+  %z = dnn.leaky_relu %y alpha 1.000000e-01 : tensor<1x10xf32>
   func.return %z : tensor<1x10xf32>
 }
 }
@@ -100,7 +100,7 @@ func.func @main(%x: tensor<1x8x4x4xf32>, %r: tensor<1x8x2x2xf32>) -> tensor<1x10
 // CHECK-NEXT:     vcore.mvm dpdon=L dpdby=S shift_cut=0 wgt_addr=0 vec_addr=0 bias_addr=0 out_addr=32 rows=8 cols=32
 // CHECK-NEXT:     vcore.save dpdon=C dpdby=L buf=fmap seg=@activations off=0x0 addr=32 rows=1 cols=1 chans=8 buf_pix_stride=8 ddr_row_stride=10 ddr_pix_stride=10 buf_row_stride=8
 // CHECK-NEXT:     vcore.load dpdon=S buf=fmap seg=@weights off=0x0 addr=0 rows=0 cols=0 chans=0 buf_pix_stride=0 ddr_row_stride=0 ddr_pix_stride=0 buf_row_stride=0
-// CHECK:      ifp.layer "host0" host ins [@y] outs [@z] ir "func.func @main(%0: tensor<1x10xf32>) -> tensor<1x10xf32> {\0A  %z = dnn.softmax %0 axis 1 : tensor<1x10xf32>\0A  func.return %z : tensor<1x10xf32>\0A}"
+// CHECK:      ifp.layer "host0" host ins [@y] outs [@z] ir "func.func @main(%0: tensor<1x10xf32>) -> tensor<1x10xf32> {\0A  %z = dnn.leaky_relu %0 alpha 1.000000e-01 : tensor<1x10xf32>\0A  func.return %z : tensor<1x10xf32>\0A}"
 
 // Without dnn-tile first, the module has no tile.core: one line naming the pass, no traceback.
 // UNTILED:     {{^}}fv-opt: error: tile-compile-frames: the module is not tiled (no tile.core attribute): run dnn-tile first{{$}}

@@ -13,6 +13,11 @@ vcore.act func=tanh in_frac=-40 out_frac=7 in_addr=0 out_addr=0 length=1
 
 // -----
 
+vcore.row func=softmax in_frac=3 out_frac=7 in_addr=0 out_addr=0 rows=1 length=70000
+// CHECK: ROW.length = 70000 does not fit its 16-bit unsigned field (range 0..65535)
+
+// -----
+
 "vcore.load"() <{dpdon = 0 : i64, dpdby = 0 : i64, buf = 3 : i64, seg = 0 : i64, off = 0 : i64, addr = 0 : i64, rows = 1 : i64, cols = 1 : i64, chans = 1 : i64, buf_pix_stride = 1 : i64, ddr_row_stride = 1 : i64, ddr_pix_stride = 1 : i64, buf_row_stride = 1 : i64}> : () -> ()
 // CHECK: LOAD.buf = 3 is not a valid Buf (fmap=0, weight=1, bias=2)
 
