@@ -1,9 +1,9 @@
 # RUN: python %s %t.onnx && fv import %t.onnx | filecheck %s
 """`fv import` on the patterns PyTorch exports for a transformer layer at opset 16: the
 LayerNorm chain (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add) becomes one
-dnn.layer_norm, the erf-form GELU one dnn.gelu, a projection MatMul + Add one dense with its
-bias over all positions, and attention's Div by sqrt(d) moves into the Q projection's weights
-(`q.w.scaled`, `q.b.scaled`), leaving dnn.matmul, dnn.softmax, dnn.matmul."""
+dnn.layer_norm, the erf-form GELU one dnn.gelu, a projection MatMul + Add one 1x1 conv with
+its bias over the rows (all positions), and attention's Div by sqrt(d) moves into the Q
+projection's weights (no dnn.div is left), leaving dnn.matmul, dnn.softmax, dnn.matmul."""
 
 import math
 import sys
@@ -68,11 +68,13 @@ onnx.save(model, sys.argv[1])
 
 # CHECK:      %h = dnn.layer_norm %x, %g, %b : (tensor<1x4x8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<1x4x8xf32>
 # CHECK:      %q.rows = dnn.flatten %h axis -1 : tensor<1x4x8xf32> -> tensor<4x8xf32>
-# CHECK:      = dnn.weight "q.w.scaled" : tensor<8x8xf32>
-# CHECK:      = dnn.weight "q.b.scaled" : tensor<8xf32>
-# CHECK:      %q.gemm = dnn.dense %q.rows, %{{.*}}, %{{.*}} : (tensor<4x8xf32>, tensor<8x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+# CHECK:      = dnn.weight "q.gemm.rows_w" : tensor<8x8x1x1xf32>
+# CHECK:      = dnn.weight "q.gemm.rows_b" : tensor<8xf32>
+# CHECK:      = dnn.conv2d %{{.*}}, %{{.*}}, %{{.*}} strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] : (tensor<1x8x4x1xf32>, tensor<8x8x1x1xf32>, tensor<8xf32>) -> tensor<1x8x4x1xf32>
 # CHECK:      %q = dnn.reshape %q.gemm : tensor<4x8xf32> -> tensor<1x4x8xf32>
-# CHECK:      %k.gemm = dnn.dense
+# CHECK-NOT:  dnn.div
+# CHECK:      %k.gemm = dnn.transpose
+# CHECK-NOT:  dnn.div
 # CHECK:      %kt = dnn.transpose %k perm [0, 2, 1] : tensor<1x4x8xf32> -> tensor<1x8x4xf32>
 # CHECK-NEXT: %qk = dnn.matmul %q, %kt : (tensor<1x4x8xf32>, tensor<1x8x4xf32>) -> tensor<1x4x4xf32>
 # CHECK-NEXT: %probs = dnn.softmax %qk axis -1 : tensor<1x4x4xf32>

@@ -40,4 +40,4 @@ func.func @batch2(%x: tensor<2x8x4x4xf32>) -> tensor<2x8x4x4xf32> {
   %g = dnn.conv2d %x, %w strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] group 2 {dnn.target = "accel"} : (tensor<2x8x4x4xf32>, tensor<8x4x1x1xf32>) -> tensor<2x8x4x4xf32>
   func.return %g : tensor<2x8x4x4xf32>
 }
-// CHECK: dnn-tile: dnn.conv2d (%g): conv2d input must be a batch-1 4-D or [1, K] tensor
+// CHECK: dnn-tile: dnn.conv2d (%g): conv2d input must be a batch-1 4-D, [1, S, D] or [M, K] tensor

@@ -111,7 +111,7 @@ builtin.module attributes {tile.core = #tile.core<pp 4 icp 8 ocp 8 fmap 1024 wei
 } tiles {
   tile.tile out [0:8, 0:8, 0:8] in [0:8, 0:8, 0:8] pads [0, 0, 0, 0] step 4 buffers [512, 0, 0] cost 1
 }
-// CHECK: conv2d input must be a batch-1 4-D or [1, K] tensor
+// CHECK: conv2d input must be a batch-1 4-D, [1, S, D] or [M, K] tensor
 
 // -----
 
