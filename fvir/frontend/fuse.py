@@ -53,10 +53,16 @@ class _Graph:
                 self.consumers.setdefault(name, []).append(node)
         self.outputs = {o.name for o in graph.output}
         self.initializers = {t.name for t in graph.initializer} | set(big)
-        self.small = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+        self.tensors = {t.name: t for t in graph.initializer}
+        self.small: dict[str, np.ndarray | None] = {}
 
     def const(self, name: str) -> np.ndarray | None:
-        if name in self.small:
+        if name in self.tensors:
+            if name not in self.small:
+                try:
+                    self.small[name] = numpy_helper.to_array(self.tensors[name])
+                except (ValueError, TypeError):  # malformed: the importer reports it
+                    self.small[name] = None
             return self.small[name]
         node = self.producer.get(name)
         if node is not None and node.op_type == "Constant" and node.attribute[0].name == "value":
@@ -201,6 +207,9 @@ def _projection(g: _Graph, name: str) -> tuple[onnx.NodeProto, onnx.NodeProto] |
         return None
     if any(len(g.consumers[w]) != 1 for w in (mm.input[1], _other(node, mm.output[0]))):
         return None
+    weights = (mm.input[1], _other(node, mm.output[0]))
+    if any(w in g.tensors and g.const(w) is None for w in weights):
+        return None  # a malformed initializer: left to the importer, which reports it
     return mm, node
 
 

@@ -325,3 +325,20 @@ def test_calibration_exponents_beyond_float32_warn_nobody():
                                    {arg: [2, 200]}).values()
     assert c.sse[0] == 0.0  # 0.25, -1 and 0.5 sit on the 2**-2 grid
     assert c.sse[1] == np.inf  # the scale does not exist in float32
+
+
+def test_malformed_initializer_in_a_fusable_projection(capsys, tmp_path):
+    # The transformer fusion reads initializers before the importer checks them.
+    x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 4, 8])
+    y = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 4, 8])
+    w = onnx.helper.make_tensor("w", onnx.TensorProto.FLOAT, [8, 8], np.zeros(64, np.float32))
+    b = onnx.TensorProto(name="b", data_type=onnx.TensorProto.FLOAT, dims=[8],
+                         raw_data=b"\0" * 12)  # 3 floats for 8
+    nodes = [onnx.helper.make_node("MatMul", ["x", "w"], ["m"]),
+             onnx.helper.make_node("Add", ["m", "b"], ["y"])]
+    graph = onnx.helper.make_graph(nodes, "g", [x], [y], initializer=[w, b])
+    path = tmp_path / "p.onnx"
+    path.write_bytes(onnx.helper.make_model(
+        graph, opset_imports=[onnx.helper.make_opsetid("", 16)]).SerializeToString())
+    line = one_line(capsys, ["import", str(path)])
+    assert line.startswith("fv import: error: ")
