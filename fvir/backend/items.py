@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from fvir.backend.state import ENGINE_OF
 from fvir.hw import cost
 from fvir.hw.config import CoreConfig
-from fvir.isa.encoding import as_words, columns, opcodes
+from fvir.isa.encoding import DecodingError, as_words, columns, opcodes
 from fvir.isa.spec import Engine, Opcode
 
 # Stream item kinds: the four engines (Engine values), then the dispatcher's own items.
@@ -77,7 +77,10 @@ def instr_table(words: np.ndarray, core: CoreConfig,
     t_i = timing.instr_cycles
     cols: dict[Opcode, tuple[NDArray[np.intp], dict[str, NDArray[np.int64]]]] = {}
     for value in np.unique(op).tolist():
-        o = Opcode(value)
+        try:
+            o = Opcode(value)
+        except ValueError:
+            raise DecodingError(f"unknown opcode {value:#x} in the instruction stream") from None
         idx, c = cols[o] = columns(arr, o)
         dpdon[idx], dpdby[idx] = c["dpdon"], c["dpdby"]
         spec_engine = ENGINE_OF[o]

@@ -431,6 +431,9 @@ def tile_module(module: builtin.ModuleOp, pool: PoolConfig, min_tiles: int | Non
     module.attributes["tile.hw"] = StringAttr(pool.name)
     tiler = _Tiler(pool, min_tiles)
     for fn in [o for o in module.ops if isinstance(o, func.FuncOp)]:
+        if len(fn.body.blocks) != 1:
+            raise PassFailedException(f"@{fn.sym_name.data} has {len(fn.body.blocks)} blocks; "
+                                      "dnn-tile takes functions of one block")
         for op in list(fn.body.block.ops):
             try:
                 _rewrite(tiler, op)

@@ -342,3 +342,27 @@ def test_malformed_initializer_in_a_fusable_projection(capsys, tmp_path):
         graph, opset_imports=[onnx.helper.make_opsetid("", 16)]).SerializeToString())
     line = one_line(capsys, ["import", str(path)])
     assert line.startswith("fv import: error: ")
+
+
+def test_projection_weight_with_the_wrong_inner_dimension(capsys, tmp_path):
+    x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [3, 4])
+    y = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [3, 2])
+    w = onnx.helper.make_tensor("w", onnx.TensorProto.FLOAT, [5, 2], np.zeros(10, np.float32))
+    graph = onnx.helper.make_graph([onnx.helper.make_node("Gemm", ["x", "w"], ["y"])], "g",
+                                   [x], [y], initializer=[w])
+    path = tmp_path / "g.onnx"
+    path.write_bytes(onnx.helper.make_model(
+        graph, opset_imports=[onnx.helper.make_opsetid("", 17)]).SerializeToString())
+    line = one_line(capsys, ["import", str(path)])
+    assert line.startswith("fv import: error: ") and "must be 4" in line
+
+
+def test_unknown_opcode_in_the_timing_tables():
+    from fvir.backend.items import instr_table
+    from fvir.hw import cost
+    from fvir.isa.encoding import DecodingError
+
+    words = np.zeros((1, 8), np.uint32)
+    words[0, 0] = 0xB  # no instruction has opcode 11
+    with pytest.raises(DecodingError, match="unknown opcode 0xb"):
+        instr_table(words, TINY.core, cost.DEFAULT_TIMING)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from xdsl.ir import Operation, SSAValue
 
+from fvir.errors import UserError
 from fvir.frontend.translate.registry import OPS, translator
 from fvir.frontend.values import F32_MAX, Val, dims, dtype_of, reshape, shape_of
 from fvir.ir import dnn
@@ -36,6 +37,9 @@ def _rows_as_pixels(g: Importer, x: SSAValue, w: np.ndarray, bias: np.ndarray | 
     pixels of a [1, K, M, 1] image (the accelerator's dense takes one row), between host
     layout ops (transpose and reshape in, reshape and transpose out)."""
     m, k = shape_of(x)
+    if w.shape[0] != k:
+        raise UserError(f"the weight is {list(w.shape)} for rows of {k} values: its first "
+                        f"dimension must be {k}")
     n = w.shape[1]
     image = reshape(dnn.TransposeOp(x, [1, 0]).output, (1, k, m, 1))
     kernel = g.weight(np.ascontiguousarray(w.T, np.float32).reshape(n, k, 1, 1), "rows_w")
