@@ -68,6 +68,16 @@ _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 
 
+def _forget_pool_in_child() -> None:
+    # A forked child has none of the parent's threads: a pool inherited from the parent
+    # would queue work that no thread runs (and its lock may have been held at the fork).
+    global _POOL, _POOL_LOCK
+    _POOL, _POOL_LOCK = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool_in_child)
+
+
 def pool(threads: int) -> ThreadPoolExecutor:
     """A process-wide pool of at least `threads` host threads (created once, grown if
     asked for more)."""

@@ -140,3 +140,38 @@ def test_schedule_beside_the_numerics_matches_the_sequential_one(compiled):
             results.append((t.cycles, str(t.fault), None if t.outputs is None
                             else t.outputs[0].tobytes()))
         assert results[0] == results[1]
+
+
+def test_a_forked_child_runs_with_its_own_host_threads(compiled):
+    """The process-wide thread pool is not inherited across fork (the fuzz harness and
+    process pools fork a process that may have simulated before)."""
+    import os
+
+    from fvir.backend.execute import pool
+
+    _, package, _, _ = compiled
+    m = Machine(TINY, threads=2, host=run_host)
+    m.load("t", m.deploy("t", package, [0, 1]), [x_input(0)])
+    parent = m.run().tenants["t"].outputs
+    assert pool(2) is not None  # the parent's pool exists, its threads alive
+    pid = os.fork()
+    if pid == 0:  # child: must finish (a hang is caught by the wait below timing out)
+        try:
+            child = Machine(TINY, threads=2, host=run_host)
+            child.load("t", child.deploy("t", package, [0, 1]), [x_input(0)])
+            out = child.run().tenants["t"].outputs
+            os._exit(0 if np.array_equal(out[0], parent[0]) else 1)
+        except BaseException:
+            os._exit(2)
+    import time
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.1)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child hung on the inherited thread pool")
