@@ -273,7 +273,6 @@ def test_broadcasting_add_stays_float():
 @pytest.mark.parametrize(
     ("x_shape", "w_shape", "group", "why"),
     [
-        ((1, 4, 6, 6), (6, 2, 3, 3), 2, "grouped convolution (group 2)"),
         ((1, 2, 20, 20), (4, 2, 17, 1), 1, "kernel [17, 1] outside the ISA's 1..15"),
         ((2, 2, 6, 6), (4, 2, 3, 3), 1,
          "conv2d input must be a batch-1 4-D, [1, S, D] or [M, K] tensor"),
@@ -289,6 +288,16 @@ def test_ops_the_accelerator_cannot_run_stay_float(x_shape, w_shape, group, why)
     assert not dnn.is_fixed_op(conv)
     [(op, reason)] = report.float_ops
     assert op.startswith("dnn.conv2d") and reason.startswith("no accelerator lowering: " + why)
+
+
+def test_grouped_conv_is_quantized():
+    """A grouped conv runs on the accelerator as one CONV per group."""
+    w = np.random.default_rng(2).standard_normal((6, 2, 3, 3)).astype(np.float32)
+    m = module([plain((1, 4, 6, 6), f32)],
+               lambda x: dnn.Conv2dOp(x, dnn.WeightOp("w", plain((6, 2, 3, 3), f32)), group=2))
+    report = quantize(m, {"w": w})
+    (conv,) = ops_of(m, dnn.Conv2dOp)
+    assert dnn.is_fixed_op(conv) and not report.float_ops
 
 
 def test_lstm_stays_float():

@@ -6,8 +6,8 @@ activations), LayerNormalization and Gelu.
    the rows (`layers._rows_as_pixels`, which the accelerator runs); over one row, or on
    integer values, a `dnn.dense` on the flattened rows, reshaped back. Any other MatMul
    (Q·K^T, attention·V) is a `dnn.matmul`.
-2. LayerNormalization (opset 17) becomes `dnn.layer_norm`; its optional Mean and InvStdDev
-   outputs are not produced (the importer refuses a model that reads them).
+2. LayerNormalization (opset 17) becomes `dnn.layer_norm`; a node whose optional Mean or
+   InvStdDev output is read runs on the host, which computes all three.
 3. Gelu (opset 20, approximate "none") becomes `dnn.gelu`; the tanh approximation runs on the
    host. The opset < 17 / < 20 decompositions reach these translators through
    `fvir.frontend.fuse`.
@@ -55,7 +55,9 @@ def _layer_norm(
     axis: int = -1,
     epsilon: float = 1e-5,
     stash_type: int = 1,
-) -> dnn.LayerNormOp:
+) -> list[SSAValue] | dnn.LayerNormOp:
+    if any(g.used(i) for i in (1, 2)):
+        return g.host_node()
     return dnn.LayerNormOp(
         g.value(x),
         g.value(scale),
