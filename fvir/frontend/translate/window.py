@@ -1,5 +1,8 @@
 """Translators of Conv, ConvTranspose and pooling, and the zero Pad folded into them.
 
+A Conv with constant weights whose kernel, stride or pads exceed the ISA's fields is rewritten
+into one that fits (`wide_conv`).
+
 1-D Conv and pooling are imported as 2-D with H = 1 between reshapes. A zero constant Pad whose
 only consumers are Conv (or AveragePool counting padding) becomes a `Padded` value whose pads
 those consumers add to their own.
@@ -12,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from xdsl.ir import SSAValue
 
+from fvir.frontend.translate import wide_conv
 from fvir.frontend.translate.registry import translator
 from fvir.frontend.values import (
     Padded,
@@ -80,6 +84,10 @@ def _conv(
     p = window_pads(shape_of(x)[2:], kernel, strides, dilations, pads, auto_pad)
     if extra:
         p = [a + e for a, e in zip(p, extra, strict=True)]
+    if isinstance(w, np.ndarray) and (b is None or isinstance(b, np.ndarray)):
+        wide = _wide(g, x, w, b, strides, p, dilations, group)
+        if wide is not None:
+            return wide
     xv, wv, bv = g.value(x), g.value(w), None if b is None else g.value(b)
     if n == 2:
         return dnn.Conv2dOp(
@@ -95,6 +103,36 @@ def _conv(
         group=group,
     ).output
     return _from_2d(y)
+
+
+def _wide(
+    g: Importer,
+    x: Val,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    strides: list[int],
+    pads: list[int],
+    dilations: list[int],
+    group: int,
+) -> SSAValue | None:
+    """The conv rewritten to fit the ISA's fields (`wide_conv`), or None if it fits or cannot
+    be rewritten; a 1-D conv as a 2-D one with H = 1."""
+    if dtype_of(x) != np.float32 or shape_of(x)[0] != 1:
+        return None  # the accelerator takes batch-1 float32 models
+    extent = shape_of(x)[2:]
+    n = len(extent)
+    for i in range(n):
+        if extent[i] + pads[i] + pads[i + n] < dilations[i] * (w.shape[2 + i] - 1) + 1:
+            return None  # an empty output: the conv's own verifier says so
+    if n == 1:
+        w, strides, dilations = w[:, :, None, :], [1, *strides], [1, *dilations]
+        pads = [0, pads[0], 0, pads[1]]
+    if not wide_conv.needs_rewrite(w, strides, pads, dilations, group):
+        return None
+    xv = g.value(x)
+    if n == 1:
+        return _from_2d(wide_conv.wide_conv(g, _to_2d(xv), w, b, strides, pads, dilations))
+    return wide_conv.wide_conv(g, xv, w, b, strides, pads, dilations)
 
 
 def _pool(
