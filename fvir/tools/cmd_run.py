@@ -64,6 +64,7 @@ import json
 import re
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -396,8 +397,9 @@ def _print_sim(r: dict[str, Any]) -> None:
           f"simulated in {r['wall_s']['sim_s']:.2f} s")
     print(f"  {mac_text(r)}")
     if r["host_ops"]:
-        print(f"  host ops: {', '.join(r['host_ops'])} ({r['host_ms']:.1f} ms in numpy, not in "
-              f"cycles)")
+        counts = Counter(r["host_ops"])  # first-seen order; --json keeps the full sequence
+        ops = ", ".join(op if n == 1 else f"{op} x{n}" for op, n in counts.items())
+        print(f"  host ops: {ops} ({r['host_ms']:.1f} ms in numpy, not in cycles)")
     _print_outputs(r["outputs"])
     if "check" in r:
         c = r["check"]
