@@ -114,7 +114,7 @@ def package_model(model: ImportedModel, hw: PoolConfig, *, min_tiles: int | None
         tile = compile_passes(min_tiles=min_tiles)[QUANTIZED:TILED]
         run_passes(tile, pipeline_context(model, hw, None), model.module, progress)
         _stage(progress, "frames")
-        plan = build_plan(model.module, model.weights)
+        plan = build_plan(model.module)
         _stage(progress, "emit")
         return build_package(
             plan, model.weights, hw.core, meta={"hw": hw.name, "macs": macs},  # type: ignore[dict-item]

@@ -8,13 +8,13 @@ reference's `run`, so the backend never imports the oracle it is checked against
 1. Parse the layer's IR (builtin, func, arith and dnn dialects).
 2. In fp32 mode, drop the `dnn.quantize` -> `dnn.dequantize` round trips (fp32 keeps real
    values unrounded everywhere, so a host layer's int8 grid is the identity too).
-3. Read the inputs from DDR in the function's argument dtypes, run the interpreter, write the
-   results back to the layer's output tensors.
+3. Read the inputs from DDR in the function's argument dtypes, run the interpreter with the
+   package's host weights, write the results back to the layer's output tensors.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,8 +27,11 @@ from fvir.ifp.package import Layer, Package
 if TYPE_CHECKING:
     from xdsl.dialects.builtin import ModuleOp
 
-# (module with one func.func @main, argument values) -> result values, in @main's order.
-HostInterpreter = Callable[["ModuleOp", Sequence[np.ndarray]], Sequence[np.ndarray]]
+# (module with one func.func @main, argument values, the weights its `dnn.weight` ops read)
+# -> result values, in @main's order.
+HostInterpreter = Callable[
+    ["ModuleOp", Sequence[np.ndarray], Mapping[str, np.ndarray]], Sequence[np.ndarray]
+]
 
 
 def run_host_layer(layer: Layer, package: Package, mem: Memory,
@@ -38,25 +41,15 @@ def run_host_layer(layer: Layer, package: Package, mem: Memory,
         raise UserError(f"package '{package.name}' has host layer '{layer.name}' and this "
                         f"simulator was given no host interpreter (host=...; fv run passes "
                         f"the int8 reference's)")
-    from xdsl.context import Context
-    from xdsl.dialects.arith import Arith
-    from xdsl.dialects.builtin import Builtin
-    from xdsl.dialects.func import Func
-    from xdsl.parser import Parser
+    from fvir.ir.functions import main_function, parse_host_ir, signature_dtypes
 
-    from fvir.ir.dnn import DNN
-    from fvir.ir.functions import main_function, signature_dtypes
-
-    ctx = Context()
-    for dialect in (Builtin, Func, Arith, DNN):
-        ctx.load_dialect(dialect)
-    module = Parser(ctx, layer.host_ir, f"host layer '{layer.name}'").parse_module()
+    module = parse_host_ir(layer.host_ir, f"host layer '{layer.name}'")
     if mem.mode == "fp32":
         _skip_grid_round_trips(module)
     dtypes, _ = signature_dtypes(main_function(module))
     args = [read_tensor(mem, package.tensors[t]).astype(dtype, copy=False)
             for t, dtype in zip(layer.inputs, dtypes, strict=True)]
-    results = host(module, args)
+    results = host(module, args, package.host_weights)
     if len(results) != len(layer.outputs):
         raise UserError(f"host layer '{layer.name}' returns {len(results)} values for "
                         f"{len(layer.outputs)} output tensors")

@@ -45,6 +45,7 @@ from fvir.ifp.package import (
     TensorInfo,
 )
 from fvir.ir import dnn, ifp
+from fvir.ir.functions import parse_host_ir
 from fvir.ir.vcore import VCoreOp
 from fvir.isa import Opcode, encode
 from fvir.isa.encoding import columns
@@ -168,8 +169,21 @@ def build_package(plan: Plan, weights: WeightLookup, core: CoreConfig,
         relocs=relocs,
         weights=blob,
         weights_f32=shadow,
+        host_weights=_host_weights(plan, weights),
         meta=dict(meta or {}),
     )
+
+
+def _host_weights(plan: Plan, weights: WeightLookup) -> dict[str, np.ndarray]:
+    """The arrays the host layers read, by name."""
+    out: dict[str, np.ndarray] = {}
+    for layer in plan.layers:
+        for name in layer.host_weights:
+            if name not in weights:
+                raise EmitError(f"host layer '{layer.name}' reads weight '{name}', which the "
+                                f"weight store does not have")
+            out[name] = np.asarray(weights[name])
+    return out
 
 
 def frame_buffers(words: np.ndarray, frames: np.ndarray) -> np.ndarray:
@@ -214,8 +228,12 @@ def plan_from_ir(package: ifp.PackageOp) -> Plan:
                       f.load_bytes.value.data, f.save_bytes.value.data)
             for f in layer.frames
         ]
+        text = layer.host_ir.data if layer.host_ir is not None else ""
+        used = [] if not text else [
+            op.sym.data for op in parse_host_ir(text, f"host layer '{layer.layer.data}'").walk()
+            if isinstance(op, dnn.WeightOp)]
         layers.append(LayerPlan(layer.layer.data, layer.kind.data, ids(layer.ins), ids(layer.outs),
-                                frames, layer.host_ir.data if layer.host_ir is not None else ""))
+                                frames, text, list(dict.fromkeys(used))))
     return Plan(
         name=package.sym_name.data,
         segment_sizes=[s.size.value.data for s in segments],

@@ -22,7 +22,8 @@ inputs (with the tensor's frac_bits) and quantizes results stored as int8 tensor
 (q = sat8(floor(x * 2**F + 0.5)), the dnn.quantize rule), so `dnn.quantize` /
 `dnn.dequantize` at a host segment's boundary are not in the function. A model input read only
 by `dnn.quantize` is an int8 INPUT tensor; a model output that is `dnn.dequantize` of an
-accelerator result is that int8 tensor, in OUTPUT.
+accelerator result is that int8 tensor, in OUTPUT. The weights a host layer reads stay
+`dnn.weight` references (`LayerPlan.host_weights`); the package carries them as binary arrays.
 
 Weights segment (one block per layer operand, 64-byte aligned, `ConstPlan.transform`):
 - `ohwi`: conv weights [O][I][kh][kw] -> [O][kh][kw][I], the CONV layout; any range of output
@@ -61,15 +62,13 @@ frame, step k+1's LOAD and step k's SAVE overlap step k's and k+1's compute.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from io import StringIO
 
-import numpy as np
 from xdsl.dialects import func
 from xdsl.dialects.builtin import (
     ArrayAttr,
-    DenseIntOrFPElementsAttr,
     ModuleOp,
     StringAttr,
     TensorType,
@@ -161,6 +160,7 @@ class LayerPlan:
     outputs: list[int]
     frames: list[FramePlan] = field(default_factory=list)
     host_ir: str = ""
+    host_weights: list[str] = field(default_factory=list)  # the weights host_ir reads
 
 
 @dataclass
@@ -550,9 +550,8 @@ class _Allocator:
 
 
 class _Planner:
-    def __init__(self, module: ModuleOp, weights: Mapping[str, np.ndarray] | None):
+    def __init__(self, module: ModuleOp):
         self.module = module
-        self.weights = weights
         self.fn = main_function(module)
         name = module.attributes.get("dnn.model")
         self.name = name.data if isinstance(name, StringAttr) else "model"
@@ -750,8 +749,9 @@ class _Planner:
                     raise PlanError("a host op reads or writes part of a tensor (a concat "
                                     "slice or a view); this is not supported")
             self.hosts += 1
-            return LayerPlan(f"host{self.hosts - 1}", "host", ins, outs,
-                             host_ir=_host_ir(u, self.weights))
+            text, used = _host_ir(u)
+            return LayerPlan(f"host{self.hosts - 1}", "host", ins, outs, host_ir=text,
+                             host_weights=used)
         layer = u.layer
         op = layer.computation
         geom = layer.geometry() if op is None else capability.lowering(op)
@@ -827,10 +827,10 @@ def _unique_name(base: str, used: set[str]) -> str:
     return name
 
 
-def _host_ir(u: _Unit, weights: Mapping[str, np.ndarray] | None) -> str:
-    """The MLIR text of `func.func @main` computing a host unit over float32 tensors. Weights
-    the host ops use are inlined as `dnn.constant`s when `weights` has them (a host layer sees
-    no WeightStore); otherwise they stay `dnn.weight` references."""
+def _host_ir(u: _Unit) -> tuple[str, list[str]]:
+    """The MLIR text of `func.func @main` computing a host unit over float32 tensors, and the
+    names of the weights it reads: they stay `dnn.weight` references, which the package
+    carries as binary arrays (`Package.host_weights`)."""
     inside = set(u.host_ops)
     # int8 tensors arrive as their real values; others keep their type (DDR holds them as
     # float32, and the runtime casts them back).
@@ -840,7 +840,7 @@ def _host_ir(u: _Unit, weights: Mapping[str, np.ndarray] | None) -> str:
     for op in u.host_ops:
         for v in op.operands:  # first: a quantized constant (x + K, K a weight) reads one
             if v not in mapping and isinstance(v.owner, _CONSTS):
-                clone = _inline(v.owner, weights)
+                clone = v.owner.clone()
                 block.add_op(clone)
                 mapping[v] = clone.results[0]
         if _is(op, "dnn.dequantize") and op.operands[0] in mapping:
@@ -871,19 +871,10 @@ def _host_ir(u: _Unit, weights: Mapping[str, np.ndarray] | None) -> str:
                      Region(block))
     text = StringIO()
     Printer(stream=text).print_op(fn)
-    return text.getvalue()
+    used = [op.sym.data for op in block.ops if isinstance(op, dnn.WeightOp)]
+    return text.getvalue(), list(dict.fromkeys(used))
 
 
-def _inline(op: Operation, weights: Mapping[str, np.ndarray] | None) -> Operation:
-    if isinstance(op, dnn.WeightOp) and weights is not None and op.sym.data in weights:
-        ty = op.output.type
-        assert isinstance(ty, TensorType)
-        values = np.asarray(weights[op.sym.data]).reshape(-1).tolist()
-        return dnn.ConstantOp(DenseIntOrFPElementsAttr.from_list(ty, values))
-    return op.clone()
-
-
-def build_plan(module: ModuleOp, weights: Mapping[str, np.ndarray] | None = None) -> Plan:
-    """The frame plan of a module tiled by `dnn-tile` (module docstring); `weights` (optional)
-    lets host layers carry the weights they use."""
-    return _Planner(module, weights).run()
+def build_plan(module: ModuleOp) -> Plan:
+    """The frame plan of a module tiled by `dnn-tile` (module docstring)."""
+    return _Planner(module).run()

@@ -34,6 +34,8 @@ Layout, version 2 (all integers little-endian):
               RELOCS (4)       RELOC_DTYPE records
               WEIGHTS (5)      the uint8 weight blob
               WEIGHTS_F32 (6)  optional: the float32 shadow of the weights
+              HOST_WEIGHTS (7) optional: the arrays host layers read, each 64-byte aligned;
+                               META's "host_weights" lists name, dtype, shape and offset
 
 The checksum is SHA-256 over the whole file except the checksum field itself (the header is
 covered too, so a flipped flag or name is caught). SHA-256 rather than CRC32, measured with
@@ -51,7 +53,9 @@ checksum, the section directory, each section's contents, the package's internal
 The version is checked before anything else that a later version could change.
 
 Versions: 1 had 40-byte frame records without `buffers`; 2 adds each frame's on-chip buffer
-footprint. A reader reads its own version only (a version-1 file is the one-line unsupported
+footprint; 3 stores host layers' weights as raw arrays (HOST_WEIGHTS), where 2 wrote them into
+the host IR as dense literals in hex text (twice their size, and parsed at every run). A reader
+reads its own version only (a version-1 file is the one-line unsupported
 version error: recompile the model).
 """
 
@@ -59,6 +63,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import struct
 import tempfile
@@ -110,6 +115,7 @@ class Section(IntEnum):
     RELOCS = 4
     WEIGHTS = 5
     WEIGHTS_F32 = 6
+    HOST_WEIGHTS = 7
 
 
 REQUIRED = (Section.META, Section.FRAMES, Section.WORDS, Section.RELOCS, Section.WEIGHTS)
@@ -120,7 +126,12 @@ _ITEM = {
     Section.RELOCS: RELOC_DTYPE.itemsize,
     Section.WEIGHTS: 1,
     Section.WEIGHTS_F32: 4,
+    Section.HOST_WEIGHTS: 1,
 }
+# The element types a host weight may have (stored little-endian).
+HOST_WEIGHT_DTYPES = frozenset(
+    {"float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool"}
+)
 
 
 class IfpError(UserError):
@@ -239,7 +250,23 @@ def check_references(package: Package) -> str | None:
 # Writing
 
 
-def _metadata(package: Package) -> bytes:
+def _host_weight_layout(package: Package) -> tuple[list[dict[str, Any]], list[np.ndarray]]:
+    """The META entries of the host weights and their little-endian arrays, in file order."""
+    entries, arrays, at = [], [], 0
+    for name, value in package.host_weights.items():
+        arr = np.asarray(value)
+        arr = arr if arr.flags.c_contiguous else arr.copy()  # (ascontiguousarray makes 0-d 1-d)
+        if arr.dtype.name not in HOST_WEIGHT_DTYPES:
+            raise ValueError(f"host weight '{name}' has unsupported dtype {arr.dtype}")
+        at = _align(at)
+        entries.append({"name": name, "dtype": arr.dtype.name, "shape": list(arr.shape),
+                        "offset": at})
+        arrays.append(arr.astype(arr.dtype.newbyteorder("<"), copy=False))
+        at += arr.nbytes
+    return entries, arrays
+
+
+def _metadata(package: Package, host_weights: list[dict[str, Any]]) -> bytes:
     doc = {
         "name": package.name,
         "meta": package.meta,
@@ -275,6 +302,7 @@ def _metadata(package: Package) -> bytes:
             }
             for layer in package.layers
         ],
+        "host_weights": host_weights,
     }
     # One key per line: small (tens of KB for ResNet-50) and readable in a hex dump.
     return json.dumps(doc, indent=1).encode()
@@ -308,12 +336,18 @@ def _sections(package: Package) -> list[tuple[Section, memoryview]]:
     if package.weights_f32 is not None:
         f32 = _array(package.weights_f32, np.dtype(np.float32), 1, "weights_f32")
         arrays.append((Section.WEIGHTS_F32, f32, _F32_LE))
-    out = [(Section.META, memoryview(_metadata(package)))]
+    entries, host = _host_weight_layout(package)
+    out = [(Section.META, memoryview(_metadata(package, entries)))]
     for sid, arr, le in arrays:
         if le is not None:
             arr = arr.astype(le, copy=False)  # a no-op on little-endian hosts
         flat = np.ascontiguousarray(arr).reshape(-1).view(np.uint8)  # no copy
         out.append((sid, memoryview(flat)))
+    if host:
+        blob = np.zeros(entries[-1]["offset"] + host[-1].nbytes, np.uint8)
+        for entry, arr in zip(entries, host, strict=True):
+            blob[entry["offset"] : entry["offset"] + arr.nbytes] = arr.reshape(-1).view(np.uint8)
+        out.append((Section.HOST_WEIGHTS, memoryview(blob)))
     return out
 
 
@@ -514,6 +548,30 @@ class _Reader:
         # Zero-copy on little-endian hosts, where `dtype` already is the native one.
         return arr if dtype == native else arr.astype(native)
 
+    def host_weights(self, sections: dict[Section, tuple[int, int]],
+                     index: list[tuple[str, np.dtype, tuple[int, ...], int]]
+                     ) -> dict[str, np.ndarray]:
+        """The host weights `index` (from META) lists, as views of the HOST_WEIGHTS section."""
+        if not index:
+            return {}
+        if Section.HOST_WEIGHTS not in sections:
+            raise self.fail("has a malformed meta section: host weights listed, but no "
+                            "host_weights section")
+        offset, length = sections[Section.HOST_WEIGHTS]
+        out: dict[str, np.ndarray] = {}
+        for name, dtype, shape, at in index:
+            count = math.prod(shape)
+            if at < 0 or at % ALIGN or at + count * dtype.itemsize > length:
+                raise self.fail(
+                    f"has a malformed host_weights section: weight '{name}' ({count} x "
+                    f"{dtype.name} at offset {at}) lies outside its {length} bytes or is "
+                    f"not {ALIGN}-byte aligned"
+                )
+            arr = np.frombuffer(self.data, dtype=dtype.newbyteorder("<"), count=count,
+                                offset=offset + at)
+            out[name] = arr.astype(dtype, copy=False).reshape(shape)
+        return out
+
     def package(self, core: CoreConfig | None) -> Package:
         total, count, core_raw, header_name = self.header()
         sections = self.directory(total, count)
@@ -535,6 +593,7 @@ class _Reader:
         f32 = None
         if Section.WEIGHTS_F32 in sections:
             f32 = self.array(sections, Section.WEIGHTS_F32, _F32_LE, np.dtype(np.float32))
+        fields["host_weights"] = self.host_weights(sections, fields.pop("host_weight_index"))
         package = Package(
             core_hash=core_raw.hex(),
             frames=self.array(sections, Section.FRAMES, _FRAME_LE, FRAME_DTYPE),
@@ -618,9 +677,21 @@ def _from_metadata(doc: Any) -> dict[str, Any]:
         )
         for x in doc["layers"]
     ]
+    index = []
+    for h in doc["host_weights"]:
+        dtype = string(h["dtype"])
+        if dtype not in HOST_WEIGHT_DTYPES:
+            raise ValueError(f"host weight {h['name']!r:.40} has unsupported dtype {dtype!r:.20}")
+        shape = tuple(ints(h["shape"]))
+        if any(d < 0 for d in shape):
+            raise ValueError(f"host weight {h['name']!r:.40} has a negative dimension")
+        index.append((string(h["name"]), np.dtype(dtype), shape, integer(h["offset"])))
+    if len({name for name, *_ in index}) != len(index):
+        raise ValueError("a host weight is listed twice")
     return {
         "name": string(doc["name"]),
         "meta": dict(meta),
+        "host_weight_index": index,
         "segments": segments,
         "tensors": tensors,
         "inputs": ints(doc["inputs"]),

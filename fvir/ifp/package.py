@@ -35,7 +35,7 @@ import numpy as np
 
 from fvir.isa.spec import SegmentKind
 
-FORMAT_VERSION = 2  # 2: frames record their buffer footprint
+FORMAT_VERSION = 3  # 2: frames record their buffer footprint; 3: host weights are binary
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,8 @@ class Layer:
     outputs: tuple[int, ...]  # tensor ids
     frame_start: int = 0  # accelerator layers: their frames are frames[start : start + count]
     frame_count: int = 0
-    host_ir: str = ""  # host layers: MLIR text of `func.func @main` over float32 tensors
+    host_ir: str = ""  # host layers: MLIR text of `func.func @main` over float32 tensors,
+    # whose `dnn.weight "name"` ops read `Package.host_weights[name]`
 
     def host_ops(self) -> list[str]:
         """The ops a host layer runs, in order: `dnn.host "LRN"` -> "LRN", `dnn.softmax` ->
@@ -120,6 +121,9 @@ class Package:
     # of the int8 weight at byte i; for an int32 bias at byte a, element a holds the float bias
     # (a+1..a+3 unused). Byte addresses thus stay valid as element indices in fp32 mode.
     weights_f32: np.ndarray | None = None
+    # The weights host layers read (`dnn.weight "name"` in their IR), as float (or integer)
+    # arrays, stored raw in the file rather than as literals in the IR text.
+    host_weights: dict[str, np.ndarray] = field(default_factory=dict)
     version: int = FORMAT_VERSION
     meta: dict[str, str] = field(default_factory=dict)  # e.g. hw preset name, compile options
 

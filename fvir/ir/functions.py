@@ -1,4 +1,5 @@
-"""Helpers over a model's function: which one is `@main`, its element types, its input names.
+"""Helpers over a model's function: which one is `@main`, its element types, its input names,
+and the parse of a host layer's function text.
 
 Every layer that reads a dnn module (passes, codegen, executors, tools) asks these instead of
 walking the module itself.
@@ -42,3 +43,20 @@ def input_names(fn: func.FuncOp) -> list[str] | None:
     if not isinstance(attr, ArrayAttr):
         return None
     return [a.data for a in attr.data if isinstance(a, StringAttr)]
+
+
+def parse_host_ir(text: str, where: str) -> ModuleOp:
+    """A host layer's IR text (`Layer.host_ir`: builtin, func, arith and dnn ops) parsed;
+    `where` names it in errors."""
+    from xdsl.context import Context
+    from xdsl.dialects.arith import Arith
+    from xdsl.dialects.builtin import Builtin
+    from xdsl.dialects.func import Func
+    from xdsl.parser import Parser
+
+    from fvir.ir.dnn import DNN
+
+    ctx = Context()
+    for dialect in (Builtin, Func, Arith, DNN):
+        ctx.load_dialect(dialect)
+    return Parser(ctx, text, where).parse_module()

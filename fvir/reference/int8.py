@@ -239,7 +239,8 @@ def run(
     return interpret(module, weights, inputs, _impl, observe=observe)
 
 
-def run_host(module: ModuleOp, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+def run_host(module: ModuleOp, inputs: Sequence[np.ndarray],
+             weights: Mapping[str, np.ndarray]) -> list[np.ndarray]:
     """The simulated host's interpreter of host layers (`fvir.backend.host.HostInterpreter`):
-    `run` without a weight store, since a host layer carries its constants in its IR."""
-    return run(module, {}, inputs)
+    `run` on the weights the package carries for its host layers."""
+    return run(module, weights, inputs)

@@ -217,6 +217,7 @@ def inspect_package(package: Package, *, file: str, file_bytes: int, disasm: boo
             "weights_f32_bytes": (
                 0 if package.weights_f32 is None else int(package.weights_f32.nbytes)
             ),
+            "host_weights_bytes": sum(int(a.nbytes) for a in package.host_weights.values()),
             "cost_cycles": total_cycles,
             "max_buffers": (frames["buffers"].max(axis=0).tolist() if len(frames)
                             else [0, 0, 0]),
@@ -297,7 +298,9 @@ def render(info: dict[str, Any], layer_filtered: bool, disasm: bool = False) -> 
     out += [
         buffers,
         f"  weights   {_size(t['weights_bytes'])} int8"
-        + (f", {_size(t['weights_f32_bytes'])} fp32 shadow" if t["weights_f32_bytes"] else ""),
+        + (f", {_size(t['weights_f32_bytes'])} fp32 shadow" if t["weights_f32_bytes"] else "")
+        + (f", {_size(t['host_weights_bytes'])} for host layers"
+           if t["host_weights_bytes"] else ""),
     ]
     lat = info["latency"]
     cost = f"  cost      {t['cost_cycles']} cycles on one core"

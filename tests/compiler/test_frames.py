@@ -42,7 +42,7 @@ def tiled(request):
 
 @pytest.fixture(scope="module")
 def package(tiled) -> Package:
-    return build_package(build_plan(tiled.module, tiled.weights), tiled.weights, TINY.core)
+    return build_package(build_plan(tiled.module), tiled.weights, TINY.core)
 
 
 def test_ir_path_equals_direct_path(tiled, package):
@@ -236,7 +236,7 @@ def test_weights_segment_layouts():
 def test_quantized_weights_and_biases_bytes():
     imported = quantize_model(import_model(MODELS["classifier"]()), TINY)
     tile_module(imported.module, TINY)
-    plan = build_plan(imported.module, imported.weights)
+    plan = build_plan(imported.module)
     pkg = build_package(plan, imported.weights, TINY.core)
     for c in plan.consts:
         raw = pkg.weights[c.offset : c.offset + c.size]

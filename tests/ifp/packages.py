@@ -84,6 +84,12 @@ def packages(draw: st.DrawFn) -> Package:
         # Any bit pattern, NaNs included: the format stores bytes, not values.
         hnp.arrays(np.uint32, len(weights)).map(lambda a: a.view(np.float32)),
     ))
+    host_weights = draw(st.dictionaries(text, st.one_of(
+        hnp.arrays(np.uint32, hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4))
+        .map(lambda a: a.view(np.float32)),  # any bit pattern, NaNs included
+        hnp.arrays(st.sampled_from([np.int64, np.int8, np.float16, np.bool_]),
+                   hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=5)),
+    ), max_size=3))
     return Package(
         name=draw(st.text(max_size=40)),
         core_hash=draw(st.binary(min_size=32, max_size=32)).hex(),
@@ -99,6 +105,7 @@ def packages(draw: st.DrawFn) -> Package:
         relocs=np.array(relocs, dtype=RELOC_DTYPE),
         weights=weights,
         weights_f32=f32,
+        host_weights=host_weights,
         meta=draw(st.dictionaries(text, text, max_size=3)),
     )
 
@@ -114,7 +121,7 @@ def _instr(op: Opcode, dpdon: str = "", dpdby: str = "", **fields: int) -> Instr
 
 def sample_package(core_hash: str | None = None, *, f32: bool = True) -> Package:
     """A small hand-made package in the shape the compiler produces: a two-tile conv, a host
-    softmax, valid instructions with relocated LOAD/SAVE."""
+    scale and softmax reading a host weight, valid instructions with relocated LOAD/SAVE."""
     frame0 = encode([
         _instr(Opcode.LOAD, dpdby="C", buf=Buf.WEIGHT, seg=0, off=0, rows=1, cols=1, chans=64),
         _instr(Opcode.LOAD, dpdby="C", buf=Buf.FMAP, seg=1, off=0, rows=4, cols=8, chans=4),
@@ -152,7 +159,10 @@ def sample_package(core_hash: str | None = None, *, f32: bool = True) -> Package
             Layer("conv1", "conv2d", (0,), (1,), frame_start=0, frame_count=2),
             Layer("softmax", "host", (1,), (2,),
                   host_ir='func.func @main(%x: tensor<1x16xf32>) -> tensor<1x16xf32> {\n'
-                          '  %y = "dnn.softmax"(%x) {axis = 1 : i64} : '
+                          '  %s = dnn.weight "softmax.scale" : tensor<1x16xf32>\n'
+                          '  %z = dnn.mul %x, %s : tensor<1x16xf32>, tensor<1x16xf32> '
+                          '-> tensor<1x16xf32>\n'
+                          '  %y = "dnn.softmax"(%z) {axis = 1 : i64} : '
                           '(tensor<1x16xf32>) -> tensor<1x16xf32>\n'
                           '  func.return %y : tensor<1x16xf32>\n}'),
         ],
@@ -168,6 +178,7 @@ def sample_package(core_hash: str | None = None, *, f32: bool = True) -> Package
         relocs=np.array([(0, 0), (1, 1), (3, 2), (5, 1), (7, 2)], dtype=RELOC_DTYPE),
         weights=weights,
         weights_f32=(weights.astype(np.float32) / 64) if f32 else None,
+        host_weights={"softmax.scale": np.linspace(0.5, 2.0, 16, dtype=np.float32).reshape(1, 16)},
         meta={"hw": "tiny", "seed": "0"},
     )
 
@@ -180,5 +191,10 @@ def assert_packages_equal(a: Package, b: Package) -> None:
             assert isinstance(y, np.ndarray), f.name
             assert (x.dtype, x.shape) == (y.dtype, y.shape), f.name
             assert x.tobytes() == y.tobytes(), f.name
+        elif f.name == "host_weights":
+            assert list(x) == list(y)
+            for name in x:
+                assert (x[name].dtype, x[name].shape) == (y[name].dtype, y[name].shape), name
+                assert x[name].tobytes() == y[name].tobytes(), name
         else:
             assert x == y, f.name

@@ -141,7 +141,7 @@ def test_header_and_sections_layout(good):
     assert good[:8] == MAGIC
     version, flags, header_size, total, count, algorithm = struct.unpack_from("<HHIQII", good, 8)
     assert (version, flags, header_size, total, count, algorithm) == (
-        FORMAT_VERSION, 0, HEADER_SIZE, len(good), 6, 1
+        FORMAT_VERSION, 0, HEADER_SIZE, len(good), 7, 1
     )
     assert good[64:96] == bytes.fromhex(package.core_hash)
     assert good[96:128] == b"tiny-cnn".ljust(32, b"\0")
@@ -190,7 +190,7 @@ def test_long_names_are_cut_at_a_character_boundary():
     ("change", "message"),
     [
         ({"core_hash": "abc"}, "Package.core_hash must be 64 hex digits"),
-        ({"version": 1}, "cannot write a version 1 package (this fvir writes version 2)"),
+        ({"version": 1}, "cannot write a version 1 package (this fvir writes version 3)"),
         ({"words": np.zeros((2, 4), np.uint32)}, "Package.words must be [n, 8], got [2, 4]"),
         ({"weights": np.zeros(3, np.int8)}, "Package.weights must be a 1-D uint8 array"),
         ({"frames": np.zeros(2, np.uint64)}, "Package.frames must be a 1-D"),
@@ -236,7 +236,7 @@ def expected_for_flip(good: bytes, bad: bytes, i: int) -> str:
         return f"is not an .ifp file (bad magic {bad[:8]!r})"
     if i < 10:
         version = struct.unpack_from("<H", bad, 8)[0]
-        return f"has unsupported .ifp format version {version} (this fvir reads version 2)"
+        return f"has unsupported .ifp format version {version} (this fvir reads version 3)"
     if 12 <= i < 16:
         size = struct.unpack_from("<I", bad, 12)[0]
         return f"has a malformed header: header size {size}, expected {HEADER_SIZE}"
@@ -266,19 +266,19 @@ def test_flipped_byte_anywhere(tmp_path, capsys, good, flip):
     assert inspect_error(tmp_path, capsys, bytes(bad)) == expected_for_flip(good, bytes(bad), i)
 
 
-@pytest.mark.parametrize("version", [0, 1, 3, 65535])
+@pytest.mark.parametrize("version", [0, 1, 2, 4, 65535])
 def test_other_versions(tmp_path, capsys, good, version):
     bad = bytearray(good)
     struct.pack_into("<H", bad, 8, version)
     assert inspect_error(tmp_path, capsys, bytes(bad)) == (
-        f"has unsupported .ifp format version {version} (this fvir reads version 2)"
+        f"has unsupported .ifp format version {version} (this fvir reads version 3)"
     )
 
 
 def test_version_1_files_are_rejected_in_one_line(tmp_path, capsys, good):
     """A file of the previous version, well formed and sealed as its writer left it: 40-byte
-    frame records without the buffer footprint. Not misread as version 2: the version error."""
-    assert FORMAT_VERSION == 2
+    frame records without the buffer footprint. Not misread as this version: the version error."""
+    assert FORMAT_VERSION == 3
     old_dtype = np.dtype([(n, FRAME_DTYPE.fields[n][0]) for n in FRAME_DTYPE.names
                           if n != "buffers"])
     assert old_dtype.itemsize == 40
@@ -292,17 +292,18 @@ def test_version_1_files_are_rejected_in_one_line(tmp_path, capsys, good):
                         Section.FRAMES, 0, off, len(frames) * 40)
     struct.pack_into("<H", old, 8, 1)
     assert inspect_error(tmp_path, capsys, resealed(old)) == (
-        "has unsupported .ifp format version 1 (this fvir reads version 2)"
+        "has unsupported .ifp format version 1 (this fvir reads version 3)"
     )
-    with pytest.raises(IfpError, match=r"version 1 \(this fvir reads version 2\)$"):
+    with pytest.raises(IfpError, match=r"version 1 \(this fvir reads version 3\)$"):
         from_bytes(resealed(old))
 
 
 def test_version_is_checked_before_anything_a_new_version_may_change(tmp_path, capsys, good):
     # A future version may have another header size: its files must not look truncated.
     bad = bytearray(good[:64])
-    struct.pack_into("<H", bad, 8, 3)
-    assert "unsupported .ifp format version 3" in inspect_error(tmp_path, capsys, bytes(bad))
+    struct.pack_into("<H", bad, 8, FORMAT_VERSION + 1)
+    message = inspect_error(tmp_path, capsys, bytes(bad))
+    assert f"unsupported .ifp format version {FORMAT_VERSION + 1}" in message
 
 
 @pytest.mark.parametrize(
@@ -374,14 +375,14 @@ def _directory_case(good: bytes, case: str) -> tuple[bytes, str]:
         return bad, f"section words at offset {words_off + 8} is not 64-byte aligned"
     if case == "outside":
         _entry(bad, 2, Section.WORDS, 0, words_off, len(good))
-        dir_end = HEADER_SIZE + 6 * DIR_ENTRY.size
+        dir_end = HEADER_SIZE + len(entries) * DIR_ENTRY.size
         return bad, (
             f"section words (bytes {words_off}..{words_off + len(good)}) lies outside "
             f"{dir_end}..{len(good)}"
         )
     if case == "over the directory":
         _entry(bad, 2, Section.WORDS, 0, 128, words_len)
-        dir_end = HEADER_SIZE + 6 * DIR_ENTRY.size
+        dir_end = HEADER_SIZE + len(entries) * DIR_ENTRY.size
         return bad, (
             f"section words (bytes 128..{128 + words_len}) lies outside {dir_end}..{len(good)}"
         )
@@ -427,6 +428,46 @@ def test_malformed_metadata(tmp_path, capsys, good):
     bad[off : off + length] = b"\xff" * length
     message = inspect_error(tmp_path, capsys, resealed(bad))
     assert message.startswith("has a malformed meta section: 'utf-8' codec can't decode")
+
+
+def _host_weight_edit(good: bytes, **entry: object) -> bytes:
+    off, length = directory(good)[Section.META]
+    doc = json.loads(good[off : off + length])
+    doc["host_weights"][0].update(entry)
+    return _replace_meta(good, doc)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"offset": 8}, "has a malformed host_weights section: weight 'softmax.scale' (16 x "
+                        "float32 at offset 8) lies outside its 64 bytes or is not 64-byte aligned"),
+        ({"offset": -64}, "has a malformed host_weights section: weight 'softmax.scale' (16 x "
+                          "float32 at offset -64) lies outside its 64 bytes or is not 64-byte "
+                          "aligned"),
+        ({"shape": [1, 17]}, "has a malformed host_weights section: weight 'softmax.scale' (17 x "
+                             "float32 at offset 0) lies outside its 64 bytes or is not 64-byte "
+                             "aligned"),
+        ({"dtype": "object"}, "has a malformed meta section: host weight 'softmax.scale' has "
+                              "unsupported dtype 'object'"),
+        ({"shape": [-1, 16]}, "has a malformed meta section: host weight 'softmax.scale' has a "
+                              "negative dimension"),
+        ({"shape": "16"}, "has a malformed meta section: expected a list of integers, got '16'"),
+    ],
+)
+def test_malformed_host_weights(tmp_path, capsys, good, entry, message):
+    assert inspect_error(tmp_path, capsys, _host_weight_edit(good, **entry)) == message
+
+
+def test_host_weights_listed_without_their_section(tmp_path, capsys, good):
+    """The last directory entry (host_weights) dropped from the count: its bytes are there,
+    but the reader must not find them."""
+    assert list(directory(good))[-1] == Section.HOST_WEIGHTS
+    bad = bytearray(good)
+    struct.pack_into("<I", bad, 24, len(directory(good)) - 1)
+    assert inspect_error(tmp_path, capsys, resealed(bad)) == (
+        "has a malformed meta section: host weights listed, but no host_weights section"
+    )
 
 
 def test_section_of_partial_records(tmp_path, capsys, good):
