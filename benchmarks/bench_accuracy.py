@@ -5,11 +5,11 @@ calibration and evaluation inputs.
                                         [--samples 4] [--evals 2] [--json]
 
 For every model: fvir's int8 form (`fvir.tools.accuracy.zoo_accuracy`: the compile pipeline's
-quantization and partition, run by the int8 reference) and onnxruntime's
-`quantize_static` (after its `quant_pre_process`; QDQ, per-channel int8 weights, int8 activations, MinMax
-calibration) on the
-same `samples` calibration inputs (`fvir.calibration.random_inputs`, seed 0), each compared
-with its own fp32 run by cosine similarity over `evals` fresh inputs (seeds 1234, 1235, ...).
+quantization and partition, run by the int8 reference) and onnxruntime's `quantize_static`
+(after its `quant_pre_process`; QDQ, per-channel int8 weights, int8 activations, MinMax
+calibration) on the same `samples` calibration inputs (`fvir.calibration.random_inputs`, seed
+0), each compared with its own fp32 run by cosine similarity over `evals` fresh inputs (seeds
+1234, 1235, ...).
 Target (issue 17): fvir's cosine >= onnxruntime's - 0.005 on every model.
 """
 
@@ -93,8 +93,9 @@ def main() -> None:
         rows[name] = measure(name, args.hw, args.samples, args.evals)
         if not args.json:
             r = rows[name]
-            print(f"{name:12s} fvir {r['fvir_cosine']:.4f}  onnxruntime {r['onnxruntime_cosine']:.4f}"
-                  f"  difference {r['difference']:+.4f}", flush=True)
+            print(f"{name:12s} fvir {r['fvir_cosine']:.4f}  "
+                  f"onnxruntime {r['onnxruntime_cosine']:.4f}  "
+                  f"difference {r['difference']:+.4f}", flush=True)
     if args.json:
         print(json.dumps({"benchmark": "accuracy", "results": rows}, indent=2))
 

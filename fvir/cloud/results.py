@@ -18,6 +18,7 @@ Metrics, the same for every design (they see only `Requests` arrays and the wind
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -112,6 +113,15 @@ class TenantResult:
         return total / span if span > 0 else 0.0
 
 
+def overall_attainment(tenants: Iterable[TenantResult]) -> float:
+    """All tenants' requests of the window that met their deadline / all of them."""
+    total = met = 0
+    for t in tenants:
+        n, m = t.counts()
+        total, met = total + n, met + m
+    return met / total if total else math.nan
+
+
 @dataclass
 class PoolResult:
     policy: str
@@ -133,12 +143,7 @@ class PoolResult:
 
     @property
     def slo_attainment(self) -> float:
-        """All tenants' requests of the window that met their deadline / all of them."""
-        total = met = 0
-        for t in self.tenants.values():
-            n, m = t.counts()
-            total, met = total + n, met + m
-        return met / total if total else math.nan
+        return overall_attainment(self.tenants.values())
 
     @property
     def goodput(self) -> float:

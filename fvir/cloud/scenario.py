@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import copy
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -62,7 +61,7 @@ from typing import Any, Literal
 import numpy as np
 
 from fvir.cloud import arrivals as arr
-from fvir.errors import UserError
+from fvir.errors import UserError, read_toml
 from fvir.hw.presets import DEFAULT_HW
 
 Arrival = Literal["poisson", "gamma", "onoff", "closed", "trace", "azure"]
@@ -340,14 +339,7 @@ def _tenant(raw: Any, where: str, base: Path, policy: str) -> TenantSpec:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise UserError(f"no such scenario file: {path}") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError(f"cannot read scenario {path}: {e}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise UserError(f"{path}: not valid TOML: {e}") from None
+    raw = read_toml(path, "scenario")
     return scenario_from_dict(raw, path.name, path.parent)
 
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from fvir.cloud.experiment import finite, tenant_json
 from fvir.cloud.requests import DONE
-from fvir.cloud.results import PoolResult, TenantResult
+from fvir.cloud.results import PoolResult, TenantResult, overall_attainment
 from fvir.cloud.scenario import Scenario
 from fvir.cluster.plan import Plan
 from fvir.cluster.spec import CardSpec, ClusterSpec
@@ -119,11 +119,7 @@ class ClusterResult:
 
     @property
     def slo_attainment(self) -> float:
-        total = met = 0
-        for t in self.tenants.values():
-            n, m = t.counts()
-            total, met = total + n, met + m
-        return met / total if total else math.nan
+        return overall_attainment(self.tenants.values())
 
     def percentile_ms(self, q: float) -> float:
         """Latency percentile over every tenant's finished requests of the window."""

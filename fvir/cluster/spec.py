@@ -27,13 +27,12 @@
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fvir.cloud.scenario import Scenario, scenario_from_dict
-from fvir.errors import UserError
+from fvir.errors import UserError, read_toml
 from fvir.hw.toml import load_hw
 
 ROUTERS = ("round-robin", "least-outstanding")
@@ -205,12 +204,5 @@ def any_from_dict(raw: dict[str, Any], where: str = "scenario",
 def load_any(path: str | Path) -> Scenario | ClusterScenario:
     """Read a scenario file, with or without a [cluster] table."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise UserError(f"no such scenario file: {path}") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError(f"cannot read scenario {path}: {e}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise UserError(f"{path}: not valid TOML: {e}") from None
+    raw = read_toml(path, "scenario")
     return any_from_dict(raw, path.name, path.parent)

@@ -29,13 +29,12 @@ from __future__ import annotations
 
 import copy
 import itertools
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fvir.cluster import any_from_dict
-from fvir.errors import UserError
+from fvir.errors import UserError, read_toml
 from fvir.sweep.families import FAMILIES
 
 _KEYS = {"name", "base", "metrics", "grid", "points", "family"}
@@ -59,21 +58,10 @@ class SweepSpec:
     base_dir: Path  # for paths inside the base scenario (model files)
 
 
-def _read_toml(path: Path, what: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise UserError(f"no such {what} file: {path}") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError(f"cannot read {what} {path}: {e}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise UserError(f"{path}: not valid TOML: {e}") from None
-
-
 def load_sweep(path: str | Path) -> SweepSpec:
     """Read and validate a sweep file (see the module docstring)."""
     path = Path(path)
-    return sweep_from_dict(_read_toml(path, "sweep"), path.name, path.parent)
+    return sweep_from_dict(read_toml(path, "sweep"), path.name, path.parent)
 
 
 def _set(scenario: dict[str, Any], key: str, value: Any, where: str) -> None:
@@ -130,7 +118,7 @@ def sweep_from_dict(raw: dict[str, Any], where: str = "sweep",
     if isinstance(base, str):
         scenario_path = base_dir / base
         scenario_dir = scenario_path.parent
-        base = _read_toml(scenario_path, "scenario")
+        base = read_toml(scenario_path, "scenario")
     if not isinstance(base, dict):
         raise UserError(f"{where}: 'base' must be a scenario file or a [base] table")
     metrics = raw.get("metrics")
