@@ -15,6 +15,7 @@ from fvir.backend.functional import run_package
 from fvir.hw import PAPER_U200
 from fvir.ifp.fileformat import read_package, write_package
 from fvir.reference.int8 import run, run_host
+from fvir.tools.fv import main
 
 from .models import compile_keeping_reference
 
@@ -36,7 +37,7 @@ def host_conv_model() -> onnx.ModelProto:
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
-def test_host_weights_are_binary_arrays_and_runs_stay_bit_exact(tmp_path) -> None:
+def test_host_weights_are_binary_arrays_and_runs_stay_bit_exact(tmp_path, capsys) -> None:
     model = host_conv_model()
     package, reference = compile_keeping_reference(model, PAPER_U200)
     (host,) = [layer for layer in package.layers if layer.kind == "host"]
@@ -49,6 +50,9 @@ def test_host_weights_are_binary_arrays_and_runs_stay_bit_exact(tmp_path) -> Non
     size = write_package(lean, tmp_path / "m.ifp")
     weight_bytes = package.weights.nbytes + w2.nbytes
     assert size <= 1.1 * weight_bytes, (size, weight_bytes)
+
+    assert main(["inspect", str(tmp_path / "m.ifp")]) == 0
+    assert f"{w2.nbytes / 1e3:.2f} KB for host layers" in capsys.readouterr().out
 
     loaded = read_package(tmp_path / "m.ifp")
     x = np.random.default_rng(2).standard_normal((1, 16, 20, 12)).astype(np.float32)

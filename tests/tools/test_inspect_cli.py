@@ -150,7 +150,8 @@ def test_json(ifp, capsys):
     assert info["preset"] == "tiny"
     assert info["totals"] == {
         "layers": 3, "host_layers": 1, "frames": 3, "instructions": 12, "relocations": 6,
-        "weights_bytes": 2_000_000, "weights_f32_bytes": 0, "cost_cycles": 5500,
+        "weights_bytes": 2_000_000, "weights_f32_bytes": 0, "host_weights_bytes": 0,
+        "cost_cycles": 5500,
         "max_buffers": [4096, 1280, 64],
     }
     assert info["core_buffers"] == [8192, 16384, 1024]
