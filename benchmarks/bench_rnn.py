@@ -35,11 +35,9 @@ import json
 import time
 from typing import Any
 
-import numpy as np
-from common import measure
+from common import measure, timing_run
 
 from fvir import zoo
-from fvir.backend.machine import simulate_package
 from fvir.compiler import compile_model
 from fvir.hw import BIG_CORE, PAPER_U200, PoolConfig
 from fvir.runtime import link, make_allocation, prepare
@@ -47,29 +45,8 @@ from fvir.runtime.linker import SYNC_CYCLES
 
 
 def simulate(package, pool: PoolConfig, cores: int) -> dict[str, Any]:
-    """One timing-only run on cores 0..cores-1 of `pool`, with the figures of the cycle model
-    that explain it, and the cycles with weights streamed."""
-    x = np.zeros(tuple(package.tensors[package.inputs[0]].shape), np.float32)
-    start = time.perf_counter()
-    report = simulate_package(package, [x], pool, cores=cores, functional=False)
-    wall = time.perf_counter() - start
-    streamed = simulate_package(package, [x], pool, cores=cores, functional=False,
-                                resident=False).cycles
-    (t,) = report.tenants.values()
-    moved = float(sum(report.bank_bytes))
-    banks = -(-cores // pool.cores_per_bank)
-    core = pool.core
-    bandwidth = min(cores * core.port_bytes_per_cycle, banks * pool.bank_bytes_per_cycle)
-    barriers = len(t.executable.phase_cycles)
-    compute = t.macs / (cores * core.icp * core.ocp)  # MVM: ICP x OCP MACs per cycle
-    bound = max(compute, moved / bandwidth) + barriers * SYNC_CYCLES
-    return {
-        "cores": cores, "cycles": t.cycles, "latency_ms": t.latency_ms,
-        "mac_utilization": t.mac_utilization, "ddr_mb": moved / 1e6,
-        "bank_utilization": max(report.bank_busy) / t.cycles, "barriers": barriers,
-        "bound_cycles": bound, "of_bound": bound / t.cycles, "sim_wall_s": wall,
-        "streamed_cycles": streamed,
-    }
+    """`timing_run` with the MVM engine's rate: ICP x OCP MACs per core cycle."""
+    return timing_run(package, pool, cores, pool.core.icp * pool.core.ocp)
 
 
 def scaling(name: str, max_cores: int) -> tuple[dict[str, Any], Any]:

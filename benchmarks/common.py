@@ -1,4 +1,5 @@
-"""Shared helpers for fvir's benchmarks: repeated timing with medians, and a result table.
+"""Shared helpers for fvir's benchmarks: repeated timing with medians, a result table, and a
+timing-only simulation with the cycle model's bound beside it.
 
 Benchmarks report medians (and ratios against a baseline measured in the same run) because
 the machines they run on are shared and noisy; they never assert on time.
@@ -60,3 +61,35 @@ def peak_rss_bytes() -> int:
         import resource
 
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+
+
+def timing_run(package: Any, pool: Any, cores: int, macs_per_cycle: int) -> dict[str, Any]:
+    """One timing-only run of `package` on cores 0..cores-1 of `pool` (`functional=False`: the
+    same cycles as a full run), with the figures of the cycle model that explain it: a bound
+    max(accelerator MACs / (cores x `macs_per_cycle`); DDR bytes / the bandwidth the cores can
+    draw, min(cores x port, banks x bank)) plus one `SYNC_CYCLES` per barrier, and the cycles
+    with every frame reloading its weights (`streamed`)."""
+    import numpy as np
+
+    from fvir.backend.machine import simulate_package
+    from fvir.runtime.linker import SYNC_CYCLES
+
+    x = np.zeros(tuple(package.tensors[package.inputs[0]].shape), np.float32)
+    start = time.perf_counter()
+    report = simulate_package(package, [x], pool, cores=cores, functional=False)
+    wall = time.perf_counter() - start
+    streamed = simulate_package(package, [x], pool, cores=cores, functional=False,
+                                resident=False).cycles
+    (t,) = report.tenants.values()
+    moved = float(sum(report.bank_bytes))
+    banks = -(-cores // pool.cores_per_bank)
+    bandwidth = min(cores * pool.core.port_bytes_per_cycle, banks * pool.bank_bytes_per_cycle)
+    barriers = len(t.executable.phase_cycles)
+    bound = max(t.macs / (cores * macs_per_cycle), moved / bandwidth) + barriers * SYNC_CYCLES
+    return {
+        "cores": cores, "cycles": t.cycles, "latency_ms": t.latency_ms,
+        "mac_utilization": t.mac_utilization, "ddr_mb": moved / 1e6,
+        "bank_utilization": max(report.bank_busy) / t.cycles, "barriers": barriers,
+        "bound_cycles": bound, "of_bound": bound / t.cycles, "sim_wall_s": wall,
+        "streamed_cycles": streamed,
+    }
