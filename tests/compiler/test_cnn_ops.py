@@ -3,7 +3,7 @@ convolutions of any group count, HardSwish / HardSigmoid and constant per-channe
 (1x1 depthwise convs), standalone batchnorms, squeeze-excitation (an image times a
 per-channel vector: ELEW's bcast_b), ConvTranspose as a conv of the zero-inserted input, a
 dense over many rows as a conv over the rows, windows beyond the ISA's fields as convs within
-them: every MAC on the accelerator (the host only
+them, ConvNeXt's channels-last LayerNorm on rows: every MAC on the accelerator (the host only
 moves data). Each model is compiled for a core; int8 mode must equal the int8 reference bit
 for bit on one core (`run_package`) and on several Machine cores, and fp32 mode must match
 onnxruntime on the float model."""
@@ -160,7 +160,20 @@ def wide_windows() -> onnx.ModelProto:
     return b.finish([x], [b.conv(b.concat([patches, y]), 8, 1, name="out")])
 
 
+def convnext_block() -> onnx.ModelProto:
+    """ConvNeXt as PyTorch exports it: a 4x4/4 stem, then a block of a 7x7 depthwise conv,
+    a permute to channels-last, LayerNorm over channels (its rows [H*W, C] on ROW), Linear,
+    GELU, Linear (convs over the rows), a permute back and the residual add."""
+    b = GraphBuilder("convnext", seed=15)
+    x = b.input("x", (1, 3, 32, 32))
+    s = b.conv(x, 16, 4, 4)
+    y = b.transpose(b.conv(s, 16, 7, 1, 3, groups=16), (0, 2, 3, 1))
+    y = b.linear(b.gelu(b.linear(b.layer_norm(y, eps=1e-6), 64)), 16)
+    return b.finish([x], [b.add(s, b.transpose(y, (0, 3, 1, 2)), name="out")])
+
+
 MODELS: dict[str, Callable[[], onnx.ModelProto]] = {
+    "convnext": convnext_block,
     "wide": wide_windows,
     "head": per_step_head,
     "unet": unet_decoder,
@@ -193,7 +206,7 @@ def host_layers(package) -> list[str]:
 def test_runs_on_the_accelerator_bit_exactly(compiled, name: str, hw: str) -> None:
     model, package, reference = compiled(name, hw)
     assert mac_fields(package)["host_macs"] == 0  # a U-Net's zero insertion: host, no MACs
-    assert host_layers(package) == [] or name in ("unet", "head", "wide")  # layout ops only
+    assert host_layers(package) == [] or name in ("unet", "head", "wide", "convnext")  # layout
     x = random_input(model)
     want = run(reference.module, reference.weights, [x])
     for got in (run_package(package, [x], HW[hw].core, "int8", host=run_host),):
@@ -222,3 +235,11 @@ def test_fp32_mode_matches_onnxruntime(compiled, name: str) -> None:
     want = session.run(None, {session.get_inputs()[0].name: x})
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4 * np.abs(w).max())
+
+
+def test_channels_last_layer_norm_runs_on_row(compiled) -> None:
+    """ConvNeXt's LayerNorm over the last axis of [1, H, W, C] runs on its rows on the
+    accelerator; only layout ops (permutes, reshapes) stay on the host."""
+    _, package, _ = compiled("convnext", "paper-u200")
+    host = [op for ops in package.host_ops().values() for op in ops]
+    assert host and set(host) <= {"transpose", "reshape", "flatten", "quantize", "dequantize"}

@@ -6,8 +6,10 @@ activations), LayerNormalization and Gelu.
    the rows (`layers._rows_as_pixels`, which the accelerator runs); over one row, or on
    integer values, a `dnn.dense` on the flattened rows, reshaped back. Any other MatMul
    (Q·K^T, attention·V) is a `dnn.matmul`.
-2. LayerNormalization (opset 17) becomes `dnn.layer_norm`; a node whose optional Mean or
-   InvStdDev output is read runs on the host, which computes all three.
+2. LayerNormalization (opset 17) becomes `dnn.layer_norm`, along the last axis of a tensor
+   of rank > 3 (ConvNeXt's channels-last [1, H, W, C]) on its rows [H*W, C], the form ROW
+   takes; a node whose optional Mean or InvStdDev output is read runs on the host, which
+   computes all three.
 3. Gelu (opset 20, approximate "none") becomes `dnn.gelu`; the tanh approximation runs on the
    host. The opset < 17 / < 20 decompositions reach these translators through
    `fvir.frontend.fuse`.
@@ -25,6 +27,7 @@ from fvir.frontend.translate.layers import _many_rows, _rows_as_pixels
 from fvir.frontend.translate.registry import translator
 from fvir.frontend.values import Val, reshape, shape_of
 from fvir.ir import dnn
+from fvir.onnxops.core import norm_axis
 
 if TYPE_CHECKING:
     from fvir.frontend.graph import Importer
@@ -55,9 +58,17 @@ def _layer_norm(
     axis: int = -1,
     epsilon: float = 1e-5,
     stash_type: int = 1,
-) -> list[SSAValue] | dnn.LayerNormOp:
+) -> list[SSAValue] | SSAValue | dnn.LayerNormOp:
     if any(g.used(i) for i in (1, 2)):
         return g.host_node()
+    shape = shape_of(x)
+    rank = len(shape)
+    if rank > 3 or (rank == 3 and shape[0] != 1):  # on rows, as ROW takes it (not [1, S, D])
+        if norm_axis(axis, rank) == rank - 1:
+            rows = reshape(g.value(x), (prod(shape[:-1]), shape[-1]))
+            y = dnn.LayerNormOp(rows, g.value(scale), None if bias is None else g.value(bias),
+                                axis=-1, epsilon=epsilon).output
+            return reshape(y, shape)
     return dnn.LayerNormOp(
         g.value(x),
         g.value(scale),
