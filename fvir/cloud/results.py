@@ -8,7 +8,9 @@ Metrics, the same for every design (they see only `Requests` arrays and the wind
   the window; dropped, rejected and unfinished ones count as misses (a closed loop's last
   request, cut by the end of the run, is not counted). Without an SLO the deadline is
   infinite: the share that finished.
-- goodput: requests of the window that met their deadline / the window's length (req/s).
+- goodput: requests of the window that met their deadline / the window's length (req/s); a
+  tenant's own over its part of the window, the run's over the whole window (tenants that
+  come and go add up by time, not by rate).
 - p50 / p99 / p99.9 latency: arrival to finish, over the window's finished requests.
 - throughput: completions / the tenant's time in the scenario (all requests; the capacity a
   design gives, as reported before SLOs existed), dropped (hopeless in the queue, or still
@@ -113,6 +115,15 @@ class TenantResult:
         return total / span if span > 0 else 0.0
 
 
+def overall_goodput(tenants: Iterable[TenantResult]) -> float:
+    """All tenants' requests of the window that met their deadline / the window's length."""
+    ts = list(tenants)
+    if not ts:
+        return 0.0
+    lo, hi = ts[0].window  # the scenario's, the same for every tenant
+    return sum(t.counts()[1] for t in ts) / (hi - lo) if hi > lo else 0.0
+
+
 def overall_attainment(tenants: Iterable[TenantResult]) -> float:
     """All tenants' requests of the window that met their deadline / all of them."""
     total = met = 0
@@ -147,4 +158,4 @@ class PoolResult:
 
     @property
     def goodput(self) -> float:
-        return sum(t.goodput for t in self.tenants.values())
+        return overall_goodput(self.tenants.values())

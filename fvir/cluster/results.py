@@ -24,7 +24,7 @@ import numpy as np
 
 from fvir.cloud.experiment import finite, tenant_json
 from fvir.cloud.requests import DONE
-from fvir.cloud.results import PoolResult, TenantResult, overall_attainment
+from fvir.cloud.results import PoolResult, TenantResult, overall_attainment, overall_goodput
 from fvir.cloud.scenario import Scenario
 from fvir.cluster.plan import Plan
 from fvir.cluster.spec import CardSpec, ClusterSpec
@@ -115,7 +115,7 @@ class ClusterResult:
 
     @property
     def goodput(self) -> float:
-        return sum(t.goodput for t in self.tenants.values())
+        return overall_goodput(self.tenants.values())
 
     @property
     def slo_attainment(self) -> float:

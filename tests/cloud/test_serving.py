@@ -17,7 +17,7 @@ from fvir.cloud.library import ModelLibrary
 from fvir.cloud.policies import GoodputPolicy, ManualPolicy, PrivatePolicy, TenantView, slo_share
 from fvir.cloud.pool import run_pool
 from fvir.cloud.requests import DONE, DROPPED, REJECTED, Requests
-from fvir.cloud.results import TenantResult
+from fvir.cloud.results import TenantResult, overall_goodput
 from fvir.cloud.scenario import TenantSpec, scenario_from_dict
 from fvir.cloud.tdm import run_tdm
 from fvir.errors import UserError
@@ -55,6 +55,19 @@ def test_the_window_leaves_out_warmup_and_cooldown_arrivals():
     assert r.slo_attainment == pytest.approx(1 / 4)
     assert r.goodput == pytest.approx(1 / 8.2)
     assert r.percentile_ms(100) == pytest.approx(1500.0)
+
+
+def test_overall_goodput_adds_tenants_by_time_not_by_rate():
+    """Two tenants, each in the scenario for half of a 10 s window with 2 met requests: each
+    has 2 / 5 s of its own, the run 4 / 10 s (not the sum of their rates, 0.8)."""
+    first = hand_result()
+    late = Requests(np.array([5.5, 6.0]), 1.0)
+    late.done(0, 5.8)
+    late.done(1, 6.4)
+    first = TenantResult("a", "m", 0.0, 5.0, first.requests, (0.0, 10.0), slo_s=1.0)
+    second = TenantResult("b", "m", 5.0, 10.0, late, (0.0, 10.0), slo_s=1.0)
+    assert first.goodput == pytest.approx(2 / 5) and second.goodput == pytest.approx(2 / 5)
+    assert overall_goodput([first, second]) == pytest.approx(4 / 10)
 
 
 def test_overall_attainment_weights_requests_not_tenants(library):
