@@ -104,11 +104,34 @@ def _binary(cls: type[Operation]) -> Callable[..., Operation]:
     return translate
 
 
-def _unary(cls: type[Operation]) -> Callable[..., Operation]:
-    def translate(g: Importer, x: Val) -> Operation:
+def _unary(cls: type[Operation]) -> Callable[..., Any]:
+    def translate(g: Importer, x: Val) -> Any:
+        if _rows_only(x):
+            return _on_rows(lambda *v: cls(*v).results[0], g.value(x))
         return cls(g.value(x))
 
     return translate
+
+
+def _rows_only(*xs: Val) -> bool:
+    """Whether elementwise operands of one shape are float run-time tensors that the
+    accelerator takes only as rows: not a batch-1 image, [1, S, D] sequence or 2-D rows
+    (a seq-first [S, B, D] activation, as PyTorch's nn.Transformer* keep them)."""
+    shape = shape_of(xs[0])
+    return (
+        all(isinstance(x, SSAValue) and shape_of(x) == shape and dtype_of(x) == np.float32
+            for x in xs)
+        and len(shape) >= 3
+        and not (len(shape) in (3, 4) and shape[0] == 1)
+    )
+
+
+def _on_rows(op: Callable[..., SSAValue], *xs: SSAValue) -> SSAValue:
+    """An elementwise `op` on its operands viewed as rows [prod(leading), last], reshaped
+    back: the same values in a form the accelerator takes."""
+    shape = shape_of(xs[0])
+    rows = (prod(shape[:-1]), shape[-1])
+    return reshape(op(*(reshape(x, rows) for x in xs)), shape)
 
 
 def _image(x: Val) -> bool:
@@ -158,6 +181,8 @@ def _arithmetic(op_type: str, cls: type[Operation]) -> Callable[..., Any]:
                 return _affine(g, x, *params)
         if op_type in ("Add", "Mul") and _image(b) and shape_of(a) == (1, shape_of(b)[1], 1, 1):
             a, b = b, a  # the per-channel vector second: ELEW broadcasts its input b
+        if _rows_only(a, b):
+            return _on_rows(lambda u, v: cls(u, v).results[0], g.value(a), g.value(b))
         return cls(g.value(a), g.value(b))
 
     return translate
