@@ -32,7 +32,7 @@ def host_conv_model() -> onnx.ModelProto:
          helper.make_node("Conv", ["r", "w2"], ["c"], group=2),
          helper.make_node("Relu", ["c"], ["y"])],
         "hostconv", [helper.make_tensor_value_info("x", TensorProto.FLOAT, (1, 16, 20, 12))],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, (1, 64, 4, 12))],
         [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2")])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
