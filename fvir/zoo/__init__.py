@@ -3,10 +3,10 @@ RNNs and a mix of both), with real layer shapes and seeded random weights.
 
 No model hub is reachable from where fvir runs, so every model is constructed with
 `onnx.helper` (see `fvir.zoo.builder`) from its published layer table: VGG-16, ResNet-18/50,
-MobileNetV2 and GoogLeNet at 224x224 (batch 1, 1000 classes), a stacked LSTM, a stacked GRU,
-a CRNN (convolutions feeding bidirectional LSTMs), a small ViT and a BERT-like
-encoder. Each family module's docstring names
-its source. Weights come from `np.random.default_rng(seed)` with He / PyTorch-default scaling
+MobileNetV2, MobileNetV3-Small and GoogLeNet at 224x224 (batch 1, 1000 classes), a stacked
+LSTM, a stacked GRU, a CRNN (convolutions feeding bidirectional LSTMs), a small ViT and a
+BERT-like encoder. Each family module's docstring names its source. Weights come from
+`np.random.default_rng(seed)` with He / PyTorch-default scaling
 and BatchNorm statistics calibrated on a probe input, so activations stay O(1) and the models
 are numerically meaningful test inputs for the compiler and simulator. The same name and seed
 give byte-identical models.
@@ -67,6 +67,13 @@ MODELS: dict[str, ZooEntry] = {
             "mobilenetv2",
             mobilenet.mobilenetv2,
             "MobileNetV2 1.0: inverted residuals, depthwise convs, ReLU6",
+            "cnn",
+            _IMAGE,
+        ),
+        ZooEntry(
+            "mobilenetv3",
+            mobilenet.mobilenetv3_small,
+            "MobileNetV3-Small: depthwise bottlenecks, squeeze-excitation, hard-swish",
             "cnn",
             _IMAGE,
         ),

@@ -265,6 +265,19 @@ class GraphBuilder:
         lo, hi = self.const(0.0, np.float32), self.const(6.0, np.float32)
         return self._node("Clip", [x, lo, hi], self._fresh("Clip", name), self.shapes[x])
 
+    def hardswish(self, x: str, *, name: str | None = None) -> str:
+        """x * relu6(x + 3) / 6, one HardSwish node (opset 14), as PyTorch exports it."""
+        return self._node("HardSwish", [x], self._fresh("HardSwish", name), self.shapes[x])
+
+    def hardsigmoid(self, x: str, *, name: str | None = None) -> str:
+        """relu6(x + 3) / 6: HardSigmoid with PyTorch's slope 1/6 (ONNX's default is 0.2)."""
+        return self._node("HardSigmoid", [x], self._fresh("HardSigmoid", name), self.shapes[x],
+                          alpha=1 / 6, beta=0.5)
+
+    def scale_channels(self, x: str, s: str, *, name: str | None = None) -> str:
+        """x [N, C, H, W] times a per-channel s [N, C, 1, 1] (a squeeze-excitation gate)."""
+        return self._node("Mul", [x, s], self._fresh("Mul", name), self.shapes[x])
+
     def _pool(
         self,
         op: str,

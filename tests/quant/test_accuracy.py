@@ -19,8 +19,9 @@ from fvir.quant.accuracy import compare
 from fvir.tools.accuracy import zoo_accuracy
 
 TARGET = 0.99
-BELOW_TARGET = {"mobilenetv2": 0.96, "resnet50": 0.975}  # measured: 0.967 and 0.980
-CNNS = ["vgg16", "resnet18", "resnet50", "mobilenetv2", "googlenet"]
+BELOW_TARGET = {"mobilenetv2": 0.96, "mobilenetv3": 0.96, "resnet50": 0.975}
+# measured: 0.967, 0.966 and 0.980
+CNNS = ["vgg16", "resnet18", "resnet50", "mobilenetv2", "mobilenetv3", "googlenet"]
 
 
 def test_compare():

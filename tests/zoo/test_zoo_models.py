@@ -20,8 +20,9 @@ from fvir.zoo.builder import GraphBuilder
 
 ort = pytest.importorskip("onnxruntime")
 
-NAMES = ["vgg16", "resnet18", "resnet50", "mobilenetv2", "googlenet", "lstm", "gru", "crnn"]
-CNNS = ["vgg16", "resnet18", "resnet50", "mobilenetv2", "googlenet"]
+NAMES = ["vgg16", "resnet18", "resnet50", "mobilenetv2", "mobilenetv3", "googlenet", "lstm", "gru",
+         "crnn"]
+CNNS = ["vgg16", "resnet18", "resnet50", "mobilenetv2", "mobilenetv3", "googlenet"]
 TRANSFORMERS = ["vit", "bert"]  # sizes and import: tests/zoo/test_transformer_zoo.py
 
 
@@ -48,6 +49,7 @@ PUBLISHED_PARAMS = {
     "resnet18": (11_689_512, 0.001),
     "resnet50": (25_557_032, 0.001),
     "mobilenetv2": (3_504_872, 0.001),
+    "mobilenetv3": (2_542_856, 0.001),  # torchvision mobilenet_v3_small
     "googlenet": (6_800_000, 0.03),  # 6.6M..7.0M
     "lstm": (2 * _lstm_params(512, 512), 0.0),
     "gru": (2 * _gru_params(512, 512), 0.0),
@@ -61,6 +63,7 @@ PUBLISHED_MACS = {
     "resnet18": (1.81e9, 0.01),
     "resnet50": (4.09e9, 0.01),
     "mobilenetv2": (300e6, 0.01),
+    "mobilenetv3": (0.06e9, 0.1),  # torchvision: "0.06" GFLOPS, two digits
     "googlenet": (1.5e9, 0.06),
     "lstm": (2 * 32 * 4 * 512 * (512 + 512), 0.0),
     "gru": (2 * 32 * 3 * 512 * (512 + 512), 0.0),
