@@ -203,6 +203,10 @@ def _real_function(func: int) -> Callable[[np.ndarray], np.ndarray]:
     if func == ActFunc.GELU:
         erf = np.vectorize(math.erf, otypes=[np.float64])
         return lambda v: 0.5 * v * (1 + erf(v / math.sqrt(2)))
+    if func == ActFunc.HARDSWISH:
+        return lambda v: v * np.clip(v + 3, 0, 6) / 6
+    if func == ActFunc.HARDSIGMOID:
+        return lambda v: np.clip(v + 3, 0, 6) / 6
     raise ProgramError(f"unknown function {func}", "ACT")
 
 

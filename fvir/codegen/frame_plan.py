@@ -456,7 +456,9 @@ class _TileFrame:
             return self._row(in_addr, rows * cols, n)
         assert kind == TileKind.ACT and self.op is not None
         fn = {dnn.ReluOp: ActFunc.RELU, dnn.SigmoidOp: ActFunc.SIGMOID,
-              dnn.TanhOp: ActFunc.TANH, dnn.GeluOp: ActFunc.GELU}[type(self.op)]
+              dnn.TanhOp: ActFunc.TANH, dnn.GeluOp: ActFunc.GELU,
+              dnn.HardSwishOp: ActFunc.HARDSWISH,
+              dnn.HardSigmoidOp: ActFunc.HARDSIGMOID}[type(self.op)]
         in_frac = qp.frac_bits(self.op.operands[0].type) or 0
         return instr(Opcode.ACT, func=int(fn), in_frac=in_frac, out_frac=self.out_frac or 0,
                      in_addr=in_addr, out_addr=in_addr, length=rows * cols * n)

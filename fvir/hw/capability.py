@@ -19,7 +19,7 @@ Algorithm of `verdict(op)`, the answer in full (runs or not, and the instruction
      padding or has none.
    - global_pool -> POOL: the whole image as the window (H and W within the kernel fields).
    - dense -> MVM: N and K within the rows and cols fields.
-   - add, mul -> ELEW; relu, sigmoid, tanh, gelu -> ACT.
+   - add, mul -> ELEW; relu, sigmoid, tanh, gelu, hardswish, hardsigmoid -> ACT.
    - softmax, layer_norm along the last axis of a sequence [1, S, D] or rows [M, D] -> ROW:
      the row length within ROW's `length` field (LayerNorm: the contract's 4096).
    - clip -> CONV's RELU6 clamp: its lower bound on its int8 grid (`clip_bounds`) must be 0.
@@ -27,8 +27,9 @@ Algorithm of `verdict(op)`, the answer in full (runs or not, and the instruction
 
 `int8_form(op)` is the int8 contract's table that `dnn-quantize` selects by: "compute" ops get
 integer parameters from their exponents (conv2d, dense, add, mul, average pooling, sigmoid,
-tanh, gelu, softmax, layer_norm), "exact" ops commute with quantization (relu, clip, max
-pooling, concat, reshape, flatten, transpose), other ops have no int8 form.
+tanh, gelu, hardswish, hardsigmoid, softmax, layer_norm), "exact" ops commute with
+quantization (relu, clip, max pooling, concat, reshape, flatten, transpose), other ops have no
+int8 form.
 
 `tile_facts(core, kind)` gives what the tiler needs besides the geometry: in which lane
 multiple a tile's output channels come, whether rows and columns may be split, and whether
@@ -171,6 +172,8 @@ RULES: dict[type[Operation], Rule] = {
     dnn.MulOp: _always("ELEW mul"),
     dnn.SigmoidOp: _always("ACT sigmoid"),
     dnn.TanhOp: _always("ACT tanh"),
+    dnn.HardSwishOp: _always("ACT hardswish"),
+    dnn.HardSigmoidOp: _always("ACT hardsigmoid"),
     dnn.GeluOp: _always("ACT gelu"),
     dnn.SoftmaxOp: _row,  # type: ignore[dict-item]
     dnn.LayerNormOp: _row,  # type: ignore[dict-item]
@@ -229,7 +232,7 @@ class Int8Form(StrEnum):
 
 _COMPUTE = (
     dnn.Conv2dOp, dnn.DenseOp, dnn.AddOp, dnn.MulOp, dnn.SigmoidOp, dnn.TanhOp, dnn.GeluOp,
-    dnn.SoftmaxOp, dnn.LayerNormOp,
+    dnn.HardSwishOp, dnn.HardSigmoidOp, dnn.SoftmaxOp, dnn.LayerNormOp,
 )
 _EXACT = (dnn.ReluOp, dnn.ClipOp, dnn.ConcatOp, dnn.ReshapeOp, dnn.FlattenOp, dnn.TransposeOp)
 

@@ -1317,7 +1317,8 @@ class ReluOp(_Unary):
 
 
 class _LookupUnary(_Unary):
-    """sigmoid / tanh: on int8 fixed-point tensors a 256-entry lookup table (the ISA's ACT),
+    """sigmoid / tanh / hard-swish / hard-sigmoid: on int8 fixed-point tensors a 256-entry
+    lookup table (the ISA's ACT),
     whose output has its own exponent. The float form prints one type as every unary op
     does; an int8 form whose exponents differ prints both:
 
@@ -1390,6 +1391,20 @@ class TanhOp(_LookupUnary):
     """tanh(x) (ONNX Tanh)."""
 
     name = "dnn.tanh"
+
+
+@irdl_op_definition
+class HardSwishOp(_LookupUnary):
+    """x * relu6(x + 3) / 6 (ONNX HardSwish)."""
+
+    name = "dnn.hardswish"
+
+
+@irdl_op_definition
+class HardSigmoidOp(_LookupUnary):
+    """relu6(x + 3) / 6 (ONNX HardSigmoid with PyTorch's alpha 1/6, beta 1/2)."""
+
+    name = "dnn.hardsigmoid"
 
 
 @irdl_op_definition
@@ -2315,6 +2330,8 @@ DNN = Dialect(
         ReluOp,
         SigmoidOp,
         TanhOp,
+        HardSwishOp,
+        HardSigmoidOp,
         ClipOp,
         LeakyReluOp,
         SoftmaxOp,

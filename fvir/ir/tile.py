@@ -309,7 +309,8 @@ def geometry(op: Operation) -> Geometry:
                               "rows tensor only)")
         kind = TileKind.SOFTMAX if isinstance(op, dnn.SoftmaxOp) else TileKind.LNORM
         return Geometry(kind, y, y)
-    if isinstance(op, dnn.ReluOp | dnn.SigmoidOp | dnn.TanhOp | dnn.GeluOp):
+    if isinstance(op, dnn.ReluOp | dnn.SigmoidOp | dnn.TanhOp | dnn.GeluOp | dnn.HardSwishOp
+                  | dnn.HardSigmoidOp):
         y = _image(op.output, f"{op.name} result")
         return Geometry(TileKind.ACT, y, y)
     raise Unsupported(f"'{op.name}' has no accelerator lowering")

@@ -146,6 +146,8 @@ class ActFunc(enum.IntEnum):
     SIGMOID = 2
     TANH = 3
     GELU = 4  # I-BERT's integer GELU (docs/quantization.md, "Transformers"), not a real-valued f
+    HARDSWISH = 5  # x * relu6(x + 3) / 6
+    HARDSIGMOID = 6  # relu6(x + 3) / 6 (PyTorch's hardsigmoid: ONNX HardSigmoid alpha 1/6)
 
 
 class RowFunc(enum.IntEnum):
@@ -559,9 +561,12 @@ for r < rows:
             Opcode.ACT,
             Engine.MISC,
             "Apply a function to an int8 vector through a 256-entry lookup table (sigmoid and "
-            "tanh of RNN gates, GELU of transformers).",
+            "tanh of RNN gates, GELU of transformers, hard-swish and hard-sigmoid of mobile "
+            "CNNs).",
             """\
-f = {IDENTITY: v -> v, RELU: v -> max(v, 0), SIGMOID: v -> 1 / (1 + exp(-v)), TANH: tanh}[func]
+f = {IDENTITY: v -> v, RELU: v -> max(v, 0), SIGMOID: v -> 1 / (1 + exp(-v)), TANH: tanh,
+     HARDSWISH: v -> v * min(max(v + 3, 0), 6) / 6,
+     HARDSIGMOID: v -> min(max(v + 3, 0), 6) / 6}[func]
 LUT[q] = sat8(floor(f(q / 2**in_frac) * 2**out_frac + 0.5))   for q in -128..127 (float64)
 GELU:  LUT[q] = i_gelu(q, in_frac, out_frac)   (integer-only, docs/quantization.md)
 for i < length:

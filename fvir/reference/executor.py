@@ -226,6 +226,14 @@ def _tanh(op: dnn.TanhOp, v: Values) -> list[np.ndarray]:
     return [np.tanh(v(op.input))]
 
 
+def _hardswish(op: dnn.HardSwishOp, v: Values) -> list[np.ndarray]:
+    return onnxops.call("HardSwish", [v(op.input)], {})
+
+
+def _hardsigmoid(op: dnn.HardSigmoidOp, v: Values) -> list[np.ndarray]:
+    return onnxops.call("HardSigmoid", [v(op.input)], {"alpha": 1 / 6, "beta": 0.5})
+
+
 def _clip(op: dnn.ClipOp, v: Values) -> list[np.ndarray]:
     x = v(op.input)
     return [np.clip(x, op.lo.value.data, op.hi.value.data).astype(x.dtype)]
@@ -519,6 +527,8 @@ OPS: dict[type[Operation], OpImpl] = {
     dnn.SumOp: _sum,
     dnn.ReluOp: _relu,
     dnn.SigmoidOp: _sigmoid_op,
+    dnn.HardSwishOp: _hardswish,
+    dnn.HardSigmoidOp: _hardsigmoid,
     dnn.TanhOp: _tanh,
     dnn.ClipOp: _clip,
     dnn.LeakyReluOp: _leaky_relu,

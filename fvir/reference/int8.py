@@ -164,6 +164,14 @@ def _sigmoid_f64(x: np.ndarray) -> np.ndarray:
         return 1 / (1 + np.exp(-x))
 
 
+def _hardswish_f64(x: np.ndarray) -> np.ndarray:
+    return x * np.minimum(np.maximum(x + 3, 0), 6) / 6
+
+
+def _hardsigmoid_f64(x: np.ndarray) -> np.ndarray:
+    return np.minimum(np.maximum(x + 3, 0), 6) / 6
+
+
 def _lookup(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[Any, Values], list[np.ndarray]]:
     def impl(op: dnn.SigmoidOp | dnn.TanhOp, v: Values) -> list[np.ndarray]:
         table = lut(fn, _frac(op.input), _frac(op.output))
@@ -209,6 +217,8 @@ INT8_OPS: dict[type[Operation], OpImpl] = {
     dnn.GlobalPoolOp: _checked(_global_pool),
     dnn.SigmoidOp: _checked(_lookup(_sigmoid_f64)),
     dnn.TanhOp: _checked(_lookup(np.tanh)),
+    dnn.HardSwishOp: _checked(_lookup(_hardswish_f64)),
+    dnn.HardSigmoidOp: _checked(_lookup(_hardsigmoid_f64)),
     dnn.ReluOp: _checked(_relu),
     dnn.ClipOp: _checked(_clip),
     **{cls: _checked(executor.OPS[cls]) for cls in _EXACT_LAYOUT},

@@ -317,6 +317,8 @@ FUNCS = {
     ActFunc.RELU: lambda v: max(v, 0.0),
     ActFunc.SIGMOID: lambda v: 1 / (1 + math.exp(-v)),
     ActFunc.TANH: math.tanh,
+    ActFunc.HARDSWISH: lambda v: v * min(max(v + 3, 0.0), 6.0) / 6,
+    ActFunc.HARDSIGMOID: lambda v: min(max(v + 3, 0.0), 6.0) / 6,
 }
 
 
@@ -334,13 +336,16 @@ def test_act_int8_table(func: ActFunc, in_frac: int, out_frac: int) -> None:
     np.testing.assert_array_equal(state.fmap[100:356], expected)
 
 
-@pytest.mark.parametrize(("func", "onnx_op"), [(ActFunc.SIGMOID, "Sigmoid"),
-                                               (ActFunc.TANH, "Tanh"), (ActFunc.RELU, "Relu")])
-def test_act_fp32_matches_onnxruntime(func: ActFunc, onnx_op: str) -> None:
+@pytest.mark.parametrize(("func", "onnx_op", "attrs"), [
+    (ActFunc.SIGMOID, "Sigmoid", {}), (ActFunc.TANH, "Tanh", {}), (ActFunc.RELU, "Relu", {}),
+    (ActFunc.HARDSWISH, "HardSwish", {}),
+    (ActFunc.HARDSIGMOID, "HardSigmoid", {"alpha": 1 / 6, "beta": 0.5}),
+])
+def test_act_fp32_matches_onnxruntime(func: ActFunc, onnx_op: str, attrs: dict) -> None:
     x = np.random.default_rng(11).standard_normal(50).astype(np.float32) * 4
     state, mem = fresh("fp32")
     state.fmap[0:50] = x
     run(state, mem, make(Opcode.ACT, func=func, in_frac=3, out_frac=3, in_addr=0, out_addr=64,
                          length=50))
-    expected = ort_run([helper.make_node(onnx_op, ["x"], ["y"])], {"x": x})
+    expected = ort_run([helper.make_node(onnx_op, ["x"], ["y"], **attrs)], {"x": x})
     np.testing.assert_allclose(state.fmap[64:114], expected, rtol=1e-5, atol=1e-6)

@@ -512,19 +512,23 @@ def test_constant_per_channel_arithmetic_is_a_depthwise_conv(
 @pytest.mark.parametrize(
     ("op", "shape", "attrs", "want"),
     [
-        ("HardSigmoid", [1, 3, 4, 5], {}, ["dnn.conv2d", "dnn.clip", "dnn.conv2d"]),
+        # PyTorch's slope: ACT's lookup table, on any shape
+        ("HardSigmoid", [1, 3, 4, 5], {"alpha": 1 / 6}, ["dnn.hardsigmoid"]),
+        ("HardSigmoid", [2, 7], {"alpha": 1 / 6}, ["dnn.hardsigmoid"]),
+        # another slope: a depthwise conv to PyTorch's form first (an image), or the host
+        ("HardSigmoid", [1, 3, 4, 5], {}, ["dnn.conv2d", "dnn.hardsigmoid"]),
         (
             "HardSigmoid",
             [1, 3, 4, 5],
             {"alpha": 0.25, "beta": 0.4},
-            ["dnn.conv2d", "dnn.clip", "dnn.conv2d"],
+            ["dnn.conv2d", "dnn.hardsigmoid"],
         ),
-        ("HardSwish", [1, 3, 4, 5], {}, ["dnn.conv2d", "dnn.clip", "dnn.mul", "dnn.conv2d"]),
-        ("HardSwish", [2, 7], {}, ["dnn.host"]),
         ("HardSigmoid", [2, 3, 4, 5], {}, ["dnn.host"]),
+        ("HardSwish", [1, 3, 4, 5], {}, ["dnn.hardswish"]),
+        ("HardSwish", [2, 7], {}, ["dnn.hardswish"]),
     ],
 )
-def test_hard_activations_on_images_are_accelerator_ops(
+def test_hard_activations_are_accelerator_ops(
     op: str, shape: list[int], attrs: dict, want: list[str]
 ) -> None:
     m = model([helper.make_node(op, ["x"], ["y"], **attrs)], [vi("x", shape)], [vi("y", None)])

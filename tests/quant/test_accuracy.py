@@ -19,8 +19,8 @@ from fvir.quant.accuracy import compare
 from fvir.tools.accuracy import zoo_accuracy
 
 TARGET = 0.99
-BELOW_TARGET = {"mobilenetv2": 0.96, "mobilenetv3": 0.96, "resnet50": 0.975}
-# measured: 0.967, 0.966 and 0.980
+BELOW_TARGET = {"mobilenetv2": 0.96, "mobilenetv3": 0.975, "resnet50": 0.975}
+# measured: 0.967, 0.980 and 0.980
 CNNS = ["vgg16", "resnet18", "resnet50", "mobilenetv2", "mobilenetv3", "googlenet"]
 
 

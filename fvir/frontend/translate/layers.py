@@ -6,8 +6,9 @@ gate) puts the vector second, the operand the accelerator's ELEW broadcasts.
 
 A batch-1 float image combined with a constant of one value per channel (or a scalar) by Add,
 Sub, Mul or Div (image / constant) becomes a 1x1 depthwise conv (scale, shift), which the
-accelerator runs; so do HardSigmoid and HardSwish on images (clip(6a x + 6b, 0, 6) / 6 and
-x clip(x + 3, 0, 6) / 6: a conv with a fused clip, an elementwise mul, a conv by 1/6).
+accelerator runs. HardSwish and PyTorch's HardSigmoid are `dnn.hardswish` / `dnn.hardsigmoid`,
+the ACT engine's lookup tables (one rounding each); a HardSigmoid of another slope maps its
+input with such a conv first.
 """
 
 from __future__ import annotations
@@ -202,34 +203,21 @@ def _uniform(g: Importer, x: SSAValue, scale: float, shift: float) -> SSAValue:
     return _affine(g, x, np.full(channels, scale), np.full(channels, shift))
 
 
-# HardSigmoid and HardSwish clamp at 6, not at 1: a fused clip(0, hi) runs as the conv
-# engine's RELU6, whose fp32 mode clamps at 6 (fvir.backend.requant.activate_real).
-
-
 @translator("HardSigmoid")
 def _hard_sigmoid(g: Importer, x: Val, *, alpha: float = 0.2, beta: float = 0.5) -> Any:
-    """On an image: clip(6 alpha x + 6 beta, 0, 6) / 6, two depthwise convs (the first with a
-    fused clip)."""
+    """PyTorch's hardsigmoid (alpha 1/6, beta 1/2) is `dnn.hardsigmoid`, ACT's lookup table;
+    other slopes on an image first map x to 6 alpha x + 6 beta - 3 with a depthwise conv."""
+    if abs(alpha - 1 / 6) < 1e-6 and abs(beta - 0.5) < 1e-6:
+        return _unary(dnn.HardSigmoidOp)(g, x)
     if not _image(x):
         return g.host_node()
-    y = dnn.ClipOp(_uniform(g, g.value(x), 6 * alpha, 6 * beta), 0.0, 6.0).output
-    return _uniform(g, y, 1 / 6, 0.0)
-
-
-@translator("HardSwish")
-def _hard_swish(g: Importer, x: Val) -> Any:
-    """On an image: x * clip(x + 3, 0, 6) / 6, a depthwise conv with a fused clip, an
-    elementwise mul and a depthwise conv by 1/6."""
-    if not _image(x):
-        return g.host_node()
-    xv = g.value(x)
-    gate = dnn.ClipOp(_uniform(g, xv, 1.0, 3.0), 0.0, 6.0).output
-    return _uniform(g, dnn.MulOp(xv, gate).output, 1 / 6, 0.0)
+    return dnn.HardSigmoidOp(_uniform(g, g.value(x), 6 * alpha, 6 * beta - 3)).output
 
 
 OPS["Relu"] = _unary(dnn.ReluOp)
 OPS["Sigmoid"] = _unary(dnn.SigmoidOp)
 OPS["Tanh"] = _unary(dnn.TanhOp)
+OPS["HardSwish"] = _unary(dnn.HardSwishOp)
 
 
 @translator("Sum")

@@ -238,6 +238,18 @@
 
 // -----
 
+%a = "test.op"() : () -> tensor<4xi8, #dnn.fixed<4>>
+%y = dnn.hardsigmoid %a : tensor<4xi8, #dnn.fixed<4>> -> tensor<4xi8, #dnn.fixed<40>>
+// CHECK: int8 fixed-point dnn.hardsigmoid needs exponents in {{.*}} (ACT in_frac/out_frac), got 40
+
+// -----
+
 %a = "test.op"() : () -> tensor<4xf32>
 %y = dnn.sigmoid %a : tensor<4xf32> -> tensor<4xf16>
 // CHECK: attribute tensor<4xf32> expected from variable 'T', but got tensor<4xf16>
+
+// -----
+
+%a = "test.op"() : () -> tensor<4xi8, #dnn.fixed<4>>
+%y = dnn.hardswish %a : tensor<4xi8, #dnn.fixed<4>> -> tensor<4xi8, #dnn.fixed<-40>>
+// CHECK: int8 fixed-point dnn.hardswish needs exponents in {{.*}} (ACT in_frac/out_frac), got -40
