@@ -1316,6 +1316,22 @@ class ReluOp(_Unary):
     name = "dnn.relu"
 
 
+def _verify_int8_unary(op: Operation, fracs: Sequence[int], fields: str) -> None:
+    """An int8 unary op (one operand, one result) keeps its input's shape, and its exponents
+    fit the ISA's signed exponent fields (`fields` names them in the message)."""
+    x, y = op.operands[0], op.results[0]
+    if shape_of(x) != shape_of(y):
+        raise VerifyException(
+            f"result shape {list(shape_of(y))} differs from input shape {list(shape_of(x))}"
+        )
+    for f in fracs:
+        if not LUT_FRAC_MIN <= f <= LUT_FRAC_MAX:
+            raise VerifyException(
+                f"int8 fixed-point {op.name} needs exponents in "
+                f"{LUT_FRAC_MIN}..{LUT_FRAC_MAX}{fields}, got {f}"
+            )
+
+
 class _LookupUnary(_Unary):
     """sigmoid / tanh / hard-swish / hard-sigmoid: on int8 fixed-point tensors a 256-entry
     lookup table (the ISA's ACT),
@@ -1366,17 +1382,7 @@ class _LookupUnary(_Unary):
                     f"but got {self.output.type}"
                 )
             return
-        if shape_of(self.input) != shape_of(self.output):
-            raise VerifyException(
-                f"result shape {list(shape_of(self.output))} differs from input shape "
-                f"{list(shape_of(self.input))}"
-            )
-        for f in fracs:
-            if not LUT_FRAC_MIN <= f <= LUT_FRAC_MAX:
-                raise VerifyException(
-                    f"int8 fixed-point {self.name} needs exponents in "
-                    f"{LUT_FRAC_MIN}..{LUT_FRAC_MAX} (ACT in_frac/out_frac), got {f}"
-                )
+        _verify_int8_unary(self, fracs, " (ACT in_frac/out_frac)")
 
 
 @irdl_op_definition
@@ -1522,17 +1528,7 @@ class _RequantUnary(IRDLOperation):
                     f"result type {self.output.type} differs from input type {self.input.type}"
                 )
             return None
-        if shape_of(self.input) != shape_of(self.output):
-            raise VerifyException(
-                f"result shape {list(shape_of(self.output))} differs from input shape "
-                f"{list(shape_of(self.input))}"
-            )
-        for f in fracs:
-            if not LUT_FRAC_MIN <= f <= LUT_FRAC_MAX:
-                raise VerifyException(
-                    f"int8 fixed-point {self.name} needs exponents in "
-                    f"{LUT_FRAC_MIN}..{LUT_FRAC_MAX}, got {f}"
-                )
+        _verify_int8_unary(self, fracs, "")
         return fracs
 
 

@@ -296,8 +296,7 @@ def _softmax_rows(v: SSAValue, axis: int) -> SSAValue:
     sequence = len(shape) == 3 and shape[0] == 1  # [1, S, D] is rows already
     if len(shape) <= 2 or sequence or norm_axis(axis, len(shape)) != len(shape) - 1:
         return dnn.SoftmaxOp(v, axis).output
-    rows = reshape(v, (prod(shape[:-1]), shape[-1]))
-    return reshape(dnn.SoftmaxOp(rows, -1).output, shape)
+    return _on_rows(lambda rows: dnn.SoftmaxOp(rows, -1).output, v)
 
 
 @translator("Softmax")

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from xdsl.ir import SSAValue
 
-from fvir.frontend.translate.layers import _many_rows, _rows_as_pixels
+from fvir.frontend.translate.layers import _many_rows, _on_rows, _rows_as_pixels
 from fvir.frontend.translate.registry import translator
 from fvir.frontend.values import Val, reshape, shape_of
 from fvir.ir import dnn
@@ -65,10 +65,10 @@ def _layer_norm(
     rank = len(shape)
     if rank > 3 or (rank == 3 and shape[0] != 1):  # on rows, as ROW takes it (not [1, S, D])
         if norm_axis(axis, rank) == rank - 1:
-            rows = reshape(g.value(x), (prod(shape[:-1]), shape[-1]))
-            y = dnn.LayerNormOp(rows, g.value(scale), None if bias is None else g.value(bias),
-                                axis=-1, epsilon=epsilon).output
-            return reshape(y, shape)
+            s, b = g.value(scale), None if bias is None else g.value(bias)
+            return _on_rows(
+                lambda rows: dnn.LayerNormOp(rows, s, b, axis=-1, epsilon=epsilon).output,
+                g.value(x))
     return dnn.LayerNormOp(
         g.value(x),
         g.value(scale),
