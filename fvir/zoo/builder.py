@@ -220,6 +220,20 @@ class GraphBuilder:
             group=groups,
         )
 
+    def conv_transpose(
+        self, x: str, out_ch: int, k: int, stride: int, *, name: str | None = None
+    ) -> str:
+        """Transposed 2-D convolution (an up-convolution: no padding, IOHW weights, bias)."""
+        n, c, h, w = self.shapes[x]
+        out = self._fresh("ConvTranspose", name)
+        fan_in = c * k * k // (stride * stride)  # inputs that reach each output pixel
+        weight = self._normal(f"{out}.weight", (c, out_ch, k, k), (2 / fan_in) ** 0.5)
+        bias = self._uniform(f"{out}.bias", (out_ch,), fan_in**-0.5)
+        shape = (n, out_ch, (h - 1) * stride + k, (w - 1) * stride + k)
+        self.macs += n * c * h * w * out_ch * k * k
+        return self._node("ConvTranspose", [x, weight, bias], out, shape, kernel_shape=[k, k],
+                          strides=[stride, stride])
+
     def bn(self, x: str, *, name: str | None = None, eps: float = 1e-5) -> str:
         """Inference BatchNormalization: scale ~ 1 +- 0.05, bias ~ 0 +- 0.05, and the running
         mean / variance of `x` measured on the probe input (see `fvir.zoo.probe`), so each BN
@@ -273,6 +287,23 @@ class GraphBuilder:
         """relu6(x + 3) / 6: HardSigmoid with PyTorch's slope 1/6 (ONNX's default is 0.2)."""
         return self._node("HardSigmoid", [x], self._fresh("HardSigmoid", name), self.shapes[x],
                           alpha=1 / 6, beta=0.5)
+
+    def sigmoid(self, x: str, *, name: str | None = None) -> str:
+        return self._node("Sigmoid", [x], self._fresh("Sigmoid", name), self.shapes[x])
+
+    def silu(self, x: str, *, name: str | None = None) -> str:
+        """x * sigmoid(x) as PyTorch exports nn.SiLU (a Sigmoid and a Mul)."""
+        out = self._fresh("SiLU", name)
+        s = self._node("Sigmoid", [x], f"{out}.sigmoid", self.shapes[x])
+        return self._node("Mul", [x, s], out, self.shapes[x])
+
+    def mul_param(self, x: str, shape: Dims, value: float, *, name: str | None = None) -> str:
+        """x times a learned tensor of `shape` (broadcast), drawn near `value` (+-10 %):
+        ConvNeXt's layer scale."""
+        out = self._fresh("Mul", name)
+        p = self._init(f"{out}.weight", shape, lambda: value * (
+            1 + 0.1 * self.rng.standard_normal(shape, np.float32)))
+        return self._node("Mul", [x, p], out, self.shapes[x])
 
     def scale_channels(self, x: str, s: str, *, name: str | None = None) -> str:
         """x [N, C, H, W] times a per-channel s [N, C, 1, 1] (a squeeze-excitation gate)."""

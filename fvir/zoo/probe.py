@@ -47,6 +47,24 @@ def maxpool(attrs: Attrs, x: np.ndarray) -> np.ndarray:
     return sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw].max(axis=(4, 5))
 
 
+def conv_transpose(attrs: Attrs, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Unpadded transposed convolution: every input pixel scatters a k x k block."""
+    (kh, kw), (sh, sw) = attrs["kernel_shape"], attrs["strides"]
+    n, _, h, wd = x.shape
+    y = np.zeros((n, w.shape[1], (h - 1) * sh + kh, (wd - 1) * sw + kw), np.float32)
+    for i in range(kh):
+        for j in range(kw):
+            y[:, :, i : i + (h - 1) * sh + 1 : sh, j : j + (wd - 1) * sw + 1 : sw] += np.einsum(
+                "nchw,co->nohw", x, w[:, :, i, j])
+    return y + b[:, None, None]
+
+
+def avgpool(attrs: Attrs, x: np.ndarray) -> np.ndarray:
+    assert not any(attrs["pads"]), "padded average pooling is not needed before a BatchNorm"
+    (sh, sw), (kh, kw) = attrs["strides"], attrs["kernel_shape"]
+    return sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw].mean(axis=(4, 5))
+
+
 def gemm(attrs: Attrs, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
     y = x @ w.T
     return y if b is None else y + b
@@ -61,6 +79,9 @@ OPS: dict[str, Impl] = {
     "Mul": lambda a, x, y: x * y,
     "Clip": lambda a, x, lo, hi: np.clip(x, lo, hi),
     "MaxPool": maxpool,
+    "AveragePool": avgpool,
+    "ConvTranspose": conv_transpose,
+    "Sigmoid": lambda a, x: 1 / (1 + np.exp(-x)),
     "GlobalAveragePool": lambda a, x: x.mean(axis=(2, 3), keepdims=True),
     "Gemm": gemm,
     "Add": lambda a, x, y: x + y,
