@@ -12,7 +12,9 @@ pixel parallelism; fewer only when even PP rows cannot fit), channel groups mult
 band of PP rows does not fit (VGG's 224x224x64 layers). A tile must fit the core's buffers
 (`tile_schedule.layout`: input window with halo + output block in the fmap buffer, weight slice
 and biases in theirs; one frame at a time, not double-buffered). Dense layers split along output
-features only; global pooling along channels only.
+features only; global pooling along channels only, in groups of fewer than ICP channels (idle
+lanes) when ICP channels of the whole image overflow the fmap buffer (EfficientNet-B0's first
+squeeze-excitation pool, 112 x 112 x 8 bytes > 64 KiB).
 
 Algorithm, per accelerator op in program order:
 1. Geometry (`fvir.hw.capability.lowering`, which rejects what the accelerator cannot run)
@@ -139,6 +141,8 @@ def choose_tiling(geom: Geometry, cx: SearchContext, shifts: Sequence[int] | Non
     `min_tiles`: then narrower column blocks are tried too. If even those cannot reach it,
     the tiling with the most tiles (the layer is too small for the pool)."""
     found = _search(geom, cx, shifts, 0)
+    if found == (None, None) and geom.kind == TileKind.GPOOL:  # the window is the whole image
+        found = _search(geom, cx, shifts, 0, unit=1)
     if found[0] is None and capability.tile_facts(cx.core, geom.kind).spatial:
         for more in (1, 2, 3, 5, 7):
             widened = _search(geom, cx, shifts, more)
@@ -158,14 +162,15 @@ def _most_tiles(t: Tiling | None) -> tuple[int, float]:
 
 
 def _search(geom: Geometry, cx: SearchContext, shifts: Sequence[int] | None,
-            more_cols: int) -> tuple[Tiling | None, Tiling | None]:
-    """(the best tiling with at least min_tiles tiles, the tiling with the most tiles)."""
+            more_cols: int, unit: int | None = None) -> tuple[Tiling | None, Tiling | None]:
+    """(the best tiling with at least min_tiles tiles, the tiling with the most tiles), with
+    channel groups in multiples of `unit` (default: the kind's lane unit)."""
     core = cx.core
     oc = geom.out_shape[2]
     facts = capability.tile_facts(core, geom.kind)
     best: Tiling | None = None
     most: Tiling | None = None
-    for g in _sizes(oc, facts.channel_unit):
+    for g in _sizes(oc, unit or facts.channel_unit):
         n_c = _cdiv(oc, g)
         if not _fits(core, (0, *worst_footprint(geom, 1, 1, g)[1:])):
             continue

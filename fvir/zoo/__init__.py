@@ -3,9 +3,10 @@ RNNs and a mix of both), with real layer shapes and seeded random weights.
 
 No model hub is reachable from where fvir runs, so every model is constructed with
 `onnx.helper` (see `fvir.zoo.builder`) from its published layer table: VGG-16, ResNet-18/50,
-MobileNetV2, MobileNetV3-Small and GoogLeNet at 224x224 (batch 1, 1000 classes), a stacked
-LSTM, a stacked GRU, a CRNN (convolutions feeding bidirectional LSTMs), a small ViT and a
-BERT-like encoder. Each family module's docstring names its source. Weights come from
+MobileNetV2, MobileNetV3-Small, GoogLeNet, EfficientNet-B0, RegNetY-400MF, ResNeXt-50,
+DenseNet-121 and ConvNeXt-T at 224x224 (batch 1, 1000 classes), a U-Net, a stacked LSTM, a
+stacked GRU, a CRNN (convolutions feeding bidirectional LSTMs), a small ViT and a BERT-like
+encoder. Each family module's docstring names its source. Weights come from
 `np.random.default_rng(seed)` with He / PyTorch-default scaling
 and BatchNorm statistics calibrated on a probe input, so activations stay O(1) and the models
 are numerically meaningful test inputs for the compiler and simulator. The same name and seed
@@ -19,7 +20,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from fvir.errors import UserError
-from fvir.zoo import inception, mobilenet, resnet, rnn, transformer, vgg
+from fvir.zoo import (
+    convnext,
+    densenet,
+    efficientnet,
+    inception,
+    mobilenet,
+    regnet,
+    resnet,
+    rnn,
+    transformer,
+    unet,
+    vgg,
+)
 from fvir.zoo.builder import GraphBuilder
 
 if TYPE_CHECKING:
@@ -83,6 +96,48 @@ MODELS: dict[str, ZooEntry] = {
             "GoogLeNet (Inception-v1): 9 inception modules, 2 LRNs (host ops), no aux heads",
             "cnn",
             _IMAGE,
+        ),
+        ZooEntry(
+            "efficientnet_b0",
+            efficientnet.efficientnet_b0,
+            "EfficientNet-B0: MBConv blocks, depthwise convs, squeeze-excitation, SiLU",
+            "cnn",
+            _IMAGE,
+        ),
+        ZooEntry(
+            "regnety_400mf",
+            regnet.regnety_400mf,
+            "RegNetY-400MF: grouped 3x3 bottlenecks (group width 8), squeeze-excitation",
+            "cnn",
+            _IMAGE,
+        ),
+        ZooEntry(
+            "resnext50",
+            resnet.resnext50_32x4d,
+            "ResNeXt-50 32x4d: ResNet-50 with 32-group 3x3 convs, twice as wide",
+            "cnn",
+            _IMAGE,
+        ),
+        ZooEntry(
+            "densenet121",
+            densenet.densenet121,
+            "DenseNet-121: 4 dense blocks (growth 32) concatenating every layer, BN-ReLU-conv",
+            "cnn",
+            _IMAGE,
+        ),
+        ZooEntry(
+            "convnext_tiny",
+            convnext.convnext_tiny,
+            "ConvNeXt-T: 7x7 depthwise convs, channels-last LayerNorm, GELU MLPs, layer scale",
+            "cnn",
+            _IMAGE,
+        ),
+        ZooEntry(
+            "unet",
+            unet.unet,
+            "U-Net (half width, 128x128): 4 max-pool downs, 4 transposed-conv ups with skips",
+            "cnn",
+            (1, 3, unet.IMAGE, unet.IMAGE),
         ),
         ZooEntry(
             "lstm",

@@ -5,8 +5,8 @@ model; more cores, fewer cycles; and, on one core given the DDR share the compil
 (a quarter of a bank), the event-driven schedule within 2% of the compiler's closed-form frame
 costs (two independent derivations of the same cycle model).
 
-ResNet-18, MobileNetV2 and MobileNetV3-Small run by default (about 40 s together); every zoo
-CNN runs under the `slow` marker (`pytest -m slow`).
+ResNet-18, MobileNetV2, MobileNetV3-Small, EfficientNet-B0 and RegNetY-400MF run by default;
+every zoo CNN runs under the `slow` marker (`pytest -m slow`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from fvir.reference.int8 import run as run_reference
 from fvir.reference.int8 import run_host
 
 CORES = (1, 2, 3, 5, 16)
-DEFAULT = ("resnet18", "mobilenetv2", "mobilenetv3")
+DEFAULT = ("resnet18", "mobilenetv2", "mobilenetv3", "efficientnet_b0", "regnety_400mf")
 CNNS = sorted(name for name, entry in zoo.MODELS.items() if entry.kind == "cnn")
 MODELS = [pytest.param(n, marks=() if n in DEFAULT else pytest.mark.slow) for n in CNNS]
 # Where the two derivations of the cycle model are known to differ by more than 2%: measured,

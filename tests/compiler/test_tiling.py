@@ -153,3 +153,15 @@ def test_unfittable_layer_is_reported():
     geom = Geometry(TileKind.DENSE, (1, 1, 10000), (1, 1, 10))
     with pytest.raises(Unsupported, match="fits the core's buffers"):
         choose_tiling(geom, context(TINY))
+
+
+def test_global_pool_of_a_big_image_uses_fewer_lanes():
+    # EfficientNet-B0's first squeeze-excitation pool: 8 channels (ICP) of 112 x 112 are
+    # 100,352 bytes, more than the 64 KiB fmap buffer, so the tiles take fewer channels.
+    geom = Geometry(TileKind.GPOOL, (112, 112, 32), (1, 1, 32), (112, 112))
+    tiling = choose_tiling(geom, context(PAPER_U200))
+    assert tiling.chans * 112 * 112 <= PAPER_U200.core.fmap_buffer_bytes < 8 * 112 * 112
+    assert tiling.chans * tiling.grid[2] >= 32
+    # a pool with ICP channels in the buffer keeps whole lanes
+    small = Geometry(TileKind.GPOOL, (56, 56, 32), (1, 1, 32), (56, 56))
+    assert choose_tiling(small, context(PAPER_U200)).chans % PAPER_U200.core.icp == 0

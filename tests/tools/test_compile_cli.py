@@ -154,7 +154,9 @@ def test_json_summary(tmp_path, capsys, fake):
     ("argv", "message"),
     [
         (["alexnet"], "'alexnet' is neither an ONNX file nor a zoo model (zoo: vgg16, resnet18, "
-                      "resnet50, mobilenetv2, mobilenetv3, googlenet, lstm, gru, crnn, vit, bert)"),
+                      "resnet50, mobilenetv2, mobilenetv3, googlenet, efficientnet_b0, "
+                      "regnety_400mf, resnext50, densenet121, convnext_tiny, unet, lstm, gru, "
+                      "crnn, vit, bert)"),
         (["missing.onnx"], "cannot read 'missing.onnx': No such file or directory"),
         (["gru", "--hw", "u9000"],
          "unknown hardware 'u9000': not a preset (paper-u200, big-core, tiny) nor a .toml file"),

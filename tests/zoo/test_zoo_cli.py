@@ -9,8 +9,9 @@ from fvir import zoo
 from fvir.tools.fv import main
 
 NAMES = [
-    "vgg16", "resnet18", "resnet50", "mobilenetv2", "mobilenetv3", "googlenet", "lstm", "gru",
-    "crnn", "vit", "bert",
+    "vgg16", "resnet18", "resnet50", "mobilenetv2", "mobilenetv3", "googlenet",
+    "efficientnet_b0", "regnety_400mf", "resnext50", "densenet121", "convnext_tiny", "unet", "lstm",
+    "gru", "crnn", "vit", "bert",
 ]
 
 
@@ -61,7 +62,8 @@ def test_unknown_model_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err == (
         "fv zoo: error: unknown model 'alexnet' (available: vgg16, resnet18, resnet50, "
-        "mobilenetv2, mobilenetv3, googlenet, lstm, gru, crnn, vit, bert)\n"
+        "mobilenetv2, mobilenetv3, googlenet, efficientnet_b0, regnety_400mf, resnext50, "
+        "densenet121, convnext_tiny, unet, lstm, gru, crnn, vit, bert)\n"
     )
     assert not (tmp_path / "x.onnx").exists()
 

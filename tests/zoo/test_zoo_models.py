@@ -20,9 +20,10 @@ from fvir.zoo.builder import GraphBuilder
 
 ort = pytest.importorskip("onnxruntime")
 
-NAMES = ["vgg16", "resnet18", "resnet50", "mobilenetv2", "mobilenetv3", "googlenet", "lstm", "gru",
-         "crnn"]
-CNNS = ["vgg16", "resnet18", "resnet50", "mobilenetv2", "mobilenetv3", "googlenet"]
+IMAGENET = ["vgg16", "resnet18", "resnet50", "mobilenetv2", "mobilenetv3", "googlenet",
+            "efficientnet_b0", "regnety_400mf", "resnext50", "densenet121", "convnext_tiny"]
+CNNS = [*IMAGENET, "unet"]
+NAMES = [*CNNS, "lstm", "gru", "crnn"]
 TRANSFORMERS = ["vit", "bert"]  # sizes and import: tests/zoo/test_transformer_zoo.py
 
 
@@ -41,6 +42,18 @@ def _crnn_params() -> int:
     return convs + 2 * _lstm_params(512, 256, dirs=2) + 512 * 37 + 37
 
 
+def _unet_params(base: int, classes: int = 2) -> int:
+    # milesial's UNet: DoubleConv = two bias-free 3x3 convs, each with BN (scale + bias);
+    # an Up is a 2x2 transposed conv (with bias) halving the channels, then a DoubleConv.
+    def double(a: int, b: int) -> int:
+        return 9 * a * b + 2 * b + 9 * b * b + 2 * b
+
+    widths = [base << i for i in range(5)]
+    down = double(3, base) + sum(double(a, b) for a, b in itertools.pairwise(widths))
+    up = sum(4 * w * (w // 2) + w // 2 + double(w, w // 2) for w in widths[:0:-1])
+    return down + up + base * classes + classes
+
+
 # (expected parameters, relative tolerance); torchvision's exact counts where the layout is the
 # same, the paper's range for GoogLeNet (torchvision 6.6M with 3x3 "5x5" branches and BN; the
 # original with 5x5 convs and biases is ~7.0M).
@@ -50,6 +63,12 @@ PUBLISHED_PARAMS = {
     "resnet50": (25_557_032, 0.001),
     "mobilenetv2": (3_504_872, 0.001),
     "mobilenetv3": (2_542_856, 0.001),  # torchvision mobilenet_v3_small
+    "efficientnet_b0": (5_288_548, 0.0),  # torchvision's exact counts from here on
+    "regnety_400mf": (4_344_144, 0.0),
+    "resnext50": (25_028_904, 0.0),  # resnext50_32x4d
+    "densenet121": (7_978_856, 0.0),
+    "convnext_tiny": (28_589_128, 0.0),
+    "unet": (_unet_params(32), 0.0),
     "googlenet": (6_800_000, 0.03),  # 6.6M..7.0M
     "lstm": (2 * _lstm_params(512, 512), 0.0),
     "gru": (2 * _gru_params(512, 512), 0.0),
@@ -65,16 +84,23 @@ PUBLISHED_MACS = {
     "mobilenetv2": (300e6, 0.01),
     "mobilenetv3": (0.06e9, 0.1),  # torchvision: "0.06" GFLOPS, two digits
     "googlenet": (1.5e9, 0.06),
+    "efficientnet_b0": (0.39e9, 0.02),  # torchvision's GFLOPS, two digits from here on
+    "regnety_400mf": (0.40e9, 0.02),
+    "resnext50": (4.23e9, 0.002),
+    "densenet121": (2.83e9, 0.002),
+    "convnext_tiny": (4.46e9, 0.002),
     "lstm": (2 * 32 * 4 * 512 * (512 + 512), 0.0),
     "gru": (2 * 32 * 3 * 512 * (512 + 512), 0.0),
 }
 
-OUTPUT_SHAPES = {name: (1, 1000) for name in CNNS} | {
+OUTPUT_SHAPES = {name: (1, 1000) for name in IMAGENET} | {
+    "unet": (1, 2, 128, 128),
     "lstm": (32, 1, 512),
     "gru": (32, 1, 512),
     "crnn": (32, 1, 37),
 }
-INPUT_SHAPES = {name: (1, 3, 224, 224) for name in CNNS} | {
+INPUT_SHAPES = {name: (1, 3, 224, 224) for name in IMAGENET} | {
+    "unet": (1, 3, 128, 128),
     "lstm": (32, 1, 512),
     "gru": (32, 1, 512),
     "crnn": (1, 1, 32, 128),
@@ -105,18 +131,20 @@ def run_with_probes(name: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
 
 
 def trainable_params(m: onnx.ModelProto) -> int:
-    """Initializer elements minus BN running statistics and Clip / Reshape operands."""
+    """Initializer elements minus BN running statistics, Clip / Reshape operands and scalars
+    (the exported graph's constants: GELU's sqrt 2, 1 and 0.5)."""
     skip = set()
     for n in m.graph.node:
         if n.op_type == "BatchNormalization":
             skip |= {n.input[3], n.input[4]}
         elif n.op_type in ("Clip", "Reshape"):
             skip |= set(n.input[1:])
-    return sum(math.prod(t.dims) for t in m.graph.initializer if t.name not in skip)
+    return sum(math.prod(t.dims) for t in m.graph.initializer if t.name not in skip and t.dims)
 
 
 def counted_macs(m: onnx.ModelProto) -> int:
-    """MACs of Conv, Gemm, LSTM and GRU from onnx's own shape inference."""
+    """MACs of Conv, ConvTranspose, Gemm, MatMul by a weight, LSTM and GRU from onnx's own
+    shape inference."""
     # The same graph without the weights (only their shapes); the Reshape targets stay constant.
     graph = onnx.GraphProto(name=m.graph.name)
     graph.node.extend(m.graph.node)
@@ -133,11 +161,17 @@ def counted_macs(m: onnx.ModelProto) -> int:
         v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
         for v in [*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output]
     }
+    weights = {t.name for t in m.graph.initializer}
     macs = 0
     for n in m.graph.node:
         if n.op_type == "Conv":
             _, cg, kh, kw = shapes[n.input[1]]
             macs += math.prod(shapes[n.output[0]]) * cg * kh * kw
+        elif n.op_type == "ConvTranspose":  # every input pixel meets [C_out / g, kh, kw]
+            _, cg, kh, kw = shapes[n.input[1]]
+            macs += math.prod(shapes[n.input[0]]) * cg * kh * kw
+        elif n.op_type == "MatMul" and n.input[1] in weights:
+            macs += math.prod(shapes[n.output[0]]) * shapes[n.input[1]][0]
         elif n.op_type == "Gemm":
             (rows, k), (out, _) = shapes[n.input[0]], shapes[n.input[1]]
             macs += rows * k * out
