@@ -4,7 +4,7 @@ calibration and evaluation inputs.
     python benchmarks/bench_accuracy.py [--models resnet18,mobilenetv2,...] [--hw paper-u200]
                                         [--samples 4] [--evals 2] [--json]
 
-For every model: fvir's int8 form (`fvir.tools.accuracy.zoo_accuracy`: the compile pipeline's
+For every model: fvir's int8 form (`fvir.tools.accuracy.quantize_zoo`: the compile pipeline's
 quantization and partition, run by the int8 reference) and onnxruntime's `quantize_static`
 (after its `quant_pre_process`; QDQ, per-channel int8 weights, int8 activations, MinMax
 calibration) on the same `samples` calibration inputs (`fvir.calibration.random_inputs`, seed
@@ -34,9 +34,8 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from fvir import zoo
 from fvir.calibration import random_inputs
-from fvir.frontend.onnx import import_model
 from fvir.quant.accuracy import compare
-from fvir.tools.accuracy import zoo_accuracy
+from fvir.tools.accuracy import quantize_zoo
 
 DEFAULT_MODELS = "resnet18,mobilenetv2,googlenet,resnet50,vgg16,crnn"
 
@@ -69,12 +68,11 @@ def onnxruntime_cosine(model: onnx.ModelProto, calibration: list[dict[str, np.nd
 
 def measure(name: str, hw: str, samples: int, evals: int) -> dict[str, float]:
     model = zoo.build(name)
-    module = import_model(model).module
-    calibration = random_inputs(module, 0, samples)
-    eval_inputs = [random_inputs(module, 1234 + i, 1)[0] for i in range(evals)]
-    ours = float(np.mean([zoo_accuracy(name, hw, seed=0, eval_seed=1234 + i,
-                                       samples=samples).accuracy.cosine
-                          for i in range(evals)]))
+    quantized = quantize_zoo(name, hw, seed=0, samples=samples)
+    calibration = random_inputs(quantized.float_module, 0, samples)
+    seeds = [1234 + i for i in range(evals)]
+    eval_inputs = [random_inputs(quantized.float_module, s, 1)[0] for s in seeds]
+    ours = float(np.mean([quantized.accuracy(s).cosine for s in seeds]))
     theirs = onnxruntime_cosine(model, calibration, eval_inputs)
     return {"fvir_cosine": ours, "onnxruntime_cosine": theirs, "difference": ours - theirs}
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from xdsl.dialects.builtin import ModuleOp
+
 from fvir import zoo
 from fvir.calibration import random_inputs
 from fvir.compiler import pipeline_context
 from fvir.frontend.onnx import import_model
 from fvir.hw import DEFAULT_HW, load_hw
+from fvir.ir.weights import WeightStore
 from fvir.passes.dnn_partition import host_ops
 from fvir.passes.dnn_quantize import DnnQuantizePass
 from fvir.passes.fvir_compile import QUANTIZED, compile_passes, run_passes
@@ -32,10 +35,25 @@ class ZooResult:
     host_ops: list[str]  # ops the partition leaves on the host, "op: reason"
 
 
-def zoo_accuracy(name: str, hw: str = DEFAULT_HW, *, seed: int = 0, eval_seed: int = 1234,
-                 samples: int = 4) -> ZooResult:
-    """Zoo model `name` compiled for `hw` (calibrated on `samples` inputs from `seed`), int8
-    against fp32 on a standard-normal input drawn from `eval_seed`."""
+@dataclass(frozen=True)
+class QuantizedZoo:
+    """A zoo model before and after quantization for a target (steps 1-2)."""
+
+    float_module: ModuleOp
+    int8_module: ModuleOp
+    weights: WeightStore
+
+    def accuracy(self, eval_seed: int) -> Accuracy:
+        """Step 3: int8 against fp32 on a standard-normal input drawn from `eval_seed`."""
+        (x,) = random_inputs(self.float_module, eval_seed, 1)
+        return compare(executor.run(self.float_module, self.weights, x),
+                       int8.run(self.int8_module, self.weights, x))
+
+
+def quantize_zoo(name: str, hw: str = DEFAULT_HW, *, seed: int = 0,
+                 samples: int = 4) -> QuantizedZoo:
+    """Zoo model `name` quantized and partitioned for `hw` by the compile pipeline's passes,
+    calibrated on `samples` inputs from `seed`, with its float form just before."""
     imported = import_model(zoo.build(name))
     passes = compile_passes(seed=seed, samples=samples)[:QUANTIZED]
     first_quant = next(i for i, p in enumerate(passes) if isinstance(p, DnnQuantizePass))
@@ -43,7 +61,13 @@ def zoo_accuracy(name: str, hw: str = DEFAULT_HW, *, seed: int = 0, eval_seed: i
     run_passes(passes[:first_quant], ctx, imported.module)
     float_module = imported.module.clone()
     run_passes(passes[first_quant:], ctx, imported.module)
-    (x,) = random_inputs(float_module, eval_seed, 1)
-    accuracy = compare(executor.run(float_module, imported.weights, x),
-                       int8.run(imported.module, imported.weights, x))
-    return ZooResult(name, accuracy, [f"{p.op}: {p.reason}" for p in host_ops(imported.module)])
+    return QuantizedZoo(float_module, imported.module, imported.weights)
+
+
+def zoo_accuracy(name: str, hw: str = DEFAULT_HW, *, seed: int = 0, eval_seed: int = 1234,
+                 samples: int = 4) -> ZooResult:
+    """Zoo model `name` compiled for `hw` (calibrated on `samples` inputs from `seed`), int8
+    against fp32 on a standard-normal input drawn from `eval_seed`."""
+    q = quantize_zoo(name, hw, seed=seed, samples=samples)
+    return ZooResult(name, q.accuracy(eval_seed),
+                     [f"{p.op}: {p.reason}" for p in host_ops(q.int8_module)])
