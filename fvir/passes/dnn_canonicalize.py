@@ -1,4 +1,5 @@
-"""`dnn-canonicalize`: remove and merge the layout no-ops that ONNX exporters leave behind.
+"""`dnn-canonicalize`: remove and merge the layout no-ops that ONNX exporters leave behind, and
+move elementwise activations out of their way.
 
 `dnn.reshape`, `dnn.flatten` and `dnn.transpose` between layers cost a pass over memory on the
 accelerator (or a host round trip), yet exporters emit many that do nothing: identity reshapes,
@@ -16,24 +17,53 @@ that is already 2-D. This pass rewrites them to a canonical form:
   `dnn.flatten`;
 - a transpose with the identity perm disappears; one that only moves size-1 dims and keeps the
   order of the others does not move data and becomes a reshape;
-- transpose(transpose(x)) becomes one transpose with the composed perm.
+- transpose(transpose(x)) becomes one transpose with the composed perm;
+- a chain of reshapes/flattens/transposes that leaves the elements in their order becomes one
+  reshape of the chain's source (nothing if the shapes are equal). PyTorch's channels-last
+  Linear imports as rows -> transpose -> [1, C, HW, 1] conv -> transpose -> rows, so two
+  Linears in a row (ConvNeXt's MLP) leave transpose/reshape chains that undo each other;
+- an elementwise activation moves above the single-use reshape/flatten/transpose that feeds
+  it: f(layout(x)) = layout(f(x)) for any f applied per element. Where GELU sits between two
+  channels-last Linears this lets the chains on its two sides meet (and collapse).
+  Elementwise here means gelu, relu, clip, leaky_relu, sigmoid, tanh, hardswish and
+  hardsigmoid: each reads one element and position-independent parameters. Softmax and
+  layer_norm read along an axis and stay where they are. The op does not move onto a shape
+  the accelerator could not run it on (e.g. a batch-4 tensor) from one it could:
+  `dnn-quantize`, which runs later, would leave it float on the host.
 
-Algorithm (patterns applied greedily to a fixpoint; each strictly shortens a chain or removes
-an op, so it terminates):
+Algorithm (patterns applied greedily to a fixpoint; steps 1-3 each strictly shorten a chain or
+remove an op, step 4 only moves activations up, so it terminates):
 1. For reshape/flatten `y = r(x)`: follow `x` up through reshape/flatten ops to the source.
    Build the canonical op from the source to `y`'s type (nothing, a flatten or a reshape) and
    replace `y` if that differs from the current op (kind, axis or input).
 2. For transpose `y = t(x)`: if `x = t'(x')` is a transpose, compose the perms
    (`perm[i] = perm'[perm[i]]`) onto `x'`. An identity perm gives `x'`; a perm that only
    moves unit dims gives a reshape (step 1 then canonicalizes it).
-3. Like MLIR's canonicalizer, dead pure ops left behind are erased.
+3. For transpose `y = t(x)` ending a chain of two or more reshape/flatten/transpose ops:
+   push an index array (`np.arange` in the source's shape) down the chain. The farthest value
+   of the chain whose flat index order equals `y`'s is where `y`'s elements are already in
+   order: `y` becomes a reshape of it, or that value itself if the types are equal. Only a
+   transpose can reorder elements, so checking the chains that end in one finds them all.
+4. For an elementwise activation `y = f(l(x))` whose input comes from a reshape, flatten or
+   transpose `l` with no other use: rebuild it as `l(f(x))` (`f` keeps its element type, and
+   so its int8 exponent), unless the accelerator can run `f` on `l(x)`'s shape but not on
+   `x`'s.
+5. Like MLIR's canonicalizer, dead pure ops left behind are erased.
+
+In the pipeline (`fvir-compile`) this pass runs before `dnn-quantize` on float IR. Steps 3 and
+4 keep every value's set of elements, hence its calibration max |x| and exponent: the int8
+module computes the same numbers, only in fewer layout ops.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from math import prod
 
+import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import builtin
+from xdsl.dialects.builtin import TensorType
+from xdsl.ir import SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     GreedyRewritePatternApplier,
@@ -43,6 +73,7 @@ from xdsl.pattern_rewriter import (
     op_type_rewrite_pattern,
 )
 
+from fvir.hw import capability
 from fvir.ir import dnn
 
 
@@ -124,13 +155,123 @@ class CanonicalizeTranspose(RewritePattern):
             rewriter.replace(op, [dnn.TransposeOp(source, perm)])
 
 
+_Layout = dnn.ReshapeOp | dnn.FlattenOp | dnn.TransposeOp
+
+
+def _layout_chain(value: SSAValue) -> list[SSAValue]:
+    """`value` and the values it is a reshape/flatten/transpose chain of, nearest first."""
+    chain = [value]
+    while isinstance(owner := chain[-1].owner, _Layout):
+        chain.append(owner.input)
+    return chain
+
+
+def _move(op: _Layout, data: np.ndarray) -> np.ndarray:
+    """What `op` does to a numpy array of its input's shape."""
+    if isinstance(op, dnn.TransposeOp):
+        return data.transpose(dnn.ints(op.perm))
+    return data.reshape(dnn.shape_of(op.output))
+
+
+def _in_order_source(op: dnn.TransposeOp) -> SSAValue | None:
+    """The farthest value up `op`'s layout chain whose elements `op`'s result holds in the same
+    order, if it lies beyond `op`'s input: push `np.arange` down the chain and compare each
+    value's flat index order with the result's."""
+    chain = _layout_chain(op.input)[::-1]  # source first
+    if len(chain) < 2:
+        return None
+    source_shape = dnn.shape_of(chain[0])
+    data = np.arange(prod(source_shape)).reshape(source_shape)
+    orders = [data.ravel()]
+    for value in chain[1:]:
+        owner = value.owner
+        assert isinstance(owner, _Layout)
+        data = _move(owner, data)
+        orders.append(data.ravel())
+    result = _move(op, data).ravel()
+    for value, order in zip(chain[:-1], orders[:-1], strict=True):  # beyond op's input
+        if np.array_equal(order, result):
+            return value
+    return None
+
+
+class CollapseLayoutChain(RewritePattern):
+    """A layout chain ending in a transpose that leaves the elements in order becomes a reshape.
+
+    Valid because reshape and flatten keep the row-major element order and a transpose only
+    permutes elements: if the chain's result holds the elements of a value `v` up the chain in
+    `v`'s own order (checked exactly on an index array), it equals `reshape(v)`."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: dnn.TransposeOp, rewriter: PatternRewriter) -> None:
+        source = _in_order_source(op)
+        if source is None:
+            return
+        if source.type == op.output.type:
+            rewriter.replace(op, [], [source])
+            return
+        reshape = dnn.ReshapeOp(source, dnn.shape_of(op.output))
+        if reshape.output.type != op.output.type:  # another element type: leave it
+            reshape.erase()
+            return
+        rewriter.replace(op, [reshape])
+
+
+_Elementwise = (
+    dnn.GeluOp | dnn.ReluOp | dnn.ClipOp | dnn.LeakyReluOp | dnn.SigmoidOp | dnn.TanhOp
+    | dnn.HardSwishOp | dnn.HardSigmoidOp
+)
+
+
+class HoistElementwise(RewritePattern):
+    """f(layout(x)) -> layout(f(x)) for an elementwise activation f and a single-use layout op.
+
+    Valid because f computes each output element from the input element at the same position
+    with parameters that do not depend on the position, while reshape, flatten and transpose
+    only move elements: applying f before or after the move gives the same tensor. The layout
+    op must have no other use, or it would stay and the move would add an op."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: _Elementwise, rewriter: PatternRewriter) -> None:
+        layout = op.input.owner
+        if not isinstance(layout, _Layout) or not layout.output.has_one_use():
+            return
+        out = op.output.type
+        assert isinstance(out, TensorType)
+        hoisted = type(op).create(
+            operands=[layout.input],
+            result_types=[TensorType(out.element_type, dnn.shape_of(layout.input), out.encoding)],
+            properties=dict(op.properties),
+            attributes=dict(op.attributes),
+        )
+        if capability.problem(hoisted) is not None and capability.problem(op) is None:
+            hoisted.erase()  # the accelerator would lose it to the host
+            return
+        moved = type(layout).create(
+            operands=[hoisted.output],
+            result_types=[out],
+            properties=dict(layout.properties),
+            attributes=dict(layout.attributes),
+        )
+        hoisted.output.name_hint = op.output.name_hint
+        moved.output.name_hint = layout.output.name_hint
+        rewriter.replace(op, [hoisted, moved])
+        rewriter.erase(layout)
+
+
 @dataclass(frozen=True)
 class DnnCanonicalizePass(ModulePass):
-    """Removes no-op reshapes/flattens/transposes and merges chains of them."""
+    """Removes no-op reshapes/flattens/transposes, merges chains of them and moves
+    elementwise activations above them."""
 
     name = "dnn-canonicalize"
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
         PatternRewriteWalker(
-            GreedyRewritePatternApplier([CanonicalizeReshape(), CanonicalizeTranspose()])
+            GreedyRewritePatternApplier([
+                CanonicalizeReshape(),
+                CanonicalizeTranspose(),
+                CollapseLayoutChain(),
+                HoistElementwise(),
+            ])
         ).rewrite_module(op)
