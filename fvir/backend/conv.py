@@ -42,6 +42,7 @@ from fvir.backend.requant import (
     activate_real,
     bias_term,
     exact_matmul,
+    requant,
     requant_acc,
 )
 from fvir.backend.state import CoreState
@@ -139,12 +140,13 @@ WGT_CACHE = _ContentCache(16 << 20)
 class _ConvPlan:
     """One CONV under one latched CONVINIT: every extent, stride and check, computed once."""
 
-    __slots__ = ("a_shape", "acc_bound", "act", "act_arg", "b_end", "bias_addr", "cache_key", "cfg",
-                 "col_off", "col_shape", "col_strides", "cols", "depthwise", "dh", "dw", "f", "ic",
-                 "in_addr", "in_cols", "in_rows", "inj", "k", "kh", "kw", "m", "n_wgt", "o_end",
-                 "oc", "out_addr", "out_bytes", "out_shape", "out_strides", "p_shape", "padded",
-                 "pads", "rows", "sh", "shift_bias", "shift_cut", "sw", "w_end", "wgt_key",
-                 "x_bytes", "x_end", "x_shape", "x_strides")
+    __slots__ = ("a_shape", "acc_bound", "acc_in", "acc_out", "act", "act_arg", "b_end",
+                 "bias_addr", "cache_key", "cfg", "col_off", "col_shape", "col_strides", "cols",
+                 "depthwise", "dh", "dw", "f", "ic", "in_addr", "in_cols", "in_rows", "inj", "k",
+                 "kh", "kw", "m", "n_wgt", "o_end", "oc", "out_addr", "out_bytes", "out_shape",
+                 "out_strides", "p_end", "p_shape", "padded", "pads", "psum_addr", "rows", "sh",
+                 "shift_bias", "shift_cut", "sw", "w_end", "wgt_key", "x_bytes", "x_end",
+                 "x_shape", "x_strides")
 
     def __init__(self, f: Fields, c: Fields) -> None:
         self.f, self.cfg = f, c
@@ -169,6 +171,9 @@ class _ConvPlan:
         self.w_end = wgt_addr + self.n_wgt if self.n_wgt else -1
         self.bias_addr = f["bias_addr"]
         self.b_end = self.bias_addr + 4 * oc
+        self.acc_in, self.acc_out = bool(f["acc_in"]), bool(f["acc_out"])
+        self.psum_addr = f["psum_addr"]
+        self.p_end = self.psum_addr + 4 * rows * cols * oc
         self.out_addr = f["out_addr"]
         self.out_shape = (rows, cols, oc)
         self.out_strides = (c["out_row_stride"], c["out_pix_stride"], 1)
@@ -208,9 +213,13 @@ class _ConvPlan:
         if self.w_end > state.raw[Buf.WEIGHT].size:
             check_buf(state, "CONV", "reads", Buf.WEIGHT, self.f["wgt_addr"], (self.n_wgt,),
                        (1,))
-        if self.b_end > state.raw[Buf.BIAS].size:
+        bsize = state.raw[Buf.BIAS].size
+        if not self.acc_in and self.b_end > bsize:
             check_buf(state, "CONV", "reads", Buf.BIAS, self.bias_addr, (4 * self.oc,), (1,))
-        if self.o_end > fsize:
+        if (self.acc_in or self.acc_out) and self.p_end > bsize:
+            check_buf(state, "CONV", "reads" if self.acc_in else "writes", Buf.BIAS,
+                      self.psum_addr, (self.p_end - self.psum_addr,), (1,))
+        if not self.acc_out and self.o_end > fsize:
             check_buf(state, "CONV", "writes", Buf.FMAP, self.out_addr, self.out_shape,
                        self.out_strides)
 
@@ -260,9 +269,14 @@ class _ConvPlan:
                 acc = self.depthwise_acc(state, x)  # exact integers in float32
             else:
                 acc = self.matmul_int8(state, x)  # exact: float32 integers, or int64
-            term64, term32 = bias_term(state.bias[self.bias_addr : self.b_end],
-                                        self.shift_bias, self.shift_cut, self.acc_bound)
-            out = requant_acc(acc, term64, term32, self.shift_cut, self.act, self.act_arg)
+            if self.acc_in or self.acc_out:
+                out = self.accumulate_int8(state, acc)
+                if out is None:
+                    return
+            else:
+                term64, term32 = bias_term(state.bias[self.bias_addr : self.b_end],
+                                           self.shift_bias, self.shift_cut, self.acc_bound)
+                out = requant_acc(acc, term64, term32, self.shift_cut, self.act, self.act_arg)
         else:
             if self.depthwise:
                 acc = self.depthwise_acc(state, x)
@@ -271,7 +285,12 @@ class _ConvPlan:
                 wm = state.weight[wa : wa + self.n_wgt].reshape(self.oc, self.k).T.astype(
                     np.float32)
                 acc = self.im2col(state, x) @ wm
-            acc = acc + state.bias[self.bias_addr : self.b_end : 4]
+            psums = state.bias[self.psum_addr : self.p_end : 4]
+            acc = acc + (psums.reshape(acc.shape) if self.acc_in
+                         else state.bias[self.bias_addr : self.b_end : 4])
+            if self.acc_out:
+                psums[...] = acc.ravel()
+                return
             out = activate_real(acc.astype(np.float32, copy=False), self.act, self.act_arg)
         fm = state.fmap
         if self.inj:
@@ -281,6 +300,22 @@ class _ConvPlan:
         else:
             store(fm, self.out_addr, self.out_shape, self.out_strides,
                    out.reshape(self.out_shape))
+
+    def accumulate_int8(self, state: CoreState, acc: np.ndarray) -> np.ndarray | None:
+        """A CONV of a split reduction: the products plus the partial sums (acc_in) or the
+        shifted bias; stored back as int32 partial sums (acc_out, returns None) or
+        requantized to int8."""
+        raw = state.bias
+        if self.acc_in:
+            base = raw[self.psum_addr : self.p_end].view("<i4").reshape(acc.shape)
+        else:
+            base = raw[self.bias_addr : self.b_end].view("<i4").astype(np.int64)
+            base = base << self.shift_bias
+        total = acc.astype(np.int64) + base
+        if self.acc_out:  # the quantizer bounds every sum of the layer to int32 (rules.INT32_MAX)
+            raw[self.psum_addr : self.p_end].view("<i4")[...] = total.reshape(-1)
+            return None
+        return requant(total, self.shift_cut, self.act, self.act_arg)
 
     def matmul_int8(self, state: CoreState, x: np.ndarray | None) -> np.ndarray:
         """The exact [rows*cols, oc] products of the im2col matrix and the weights: float32

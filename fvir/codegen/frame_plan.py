@@ -43,6 +43,10 @@ Frames (one per tile; `docs/isa.md` for the token rules), by kind (masks as dpdo
   (-/C), CONV (L/S), SAVE (C/-). With per-channel shifts, per step one CONVINIT per distinct
   shift, each followed by one CONV per run of channels with that shift (the first CONV waits
   for the load, the last signals the save).
+- conv reducing over chunks of input channels (`tile.tile ... chunk N`): LOAD biases; per
+  chunk: LOAD its weights (waiting for the previous chunk's CONVs: C/-), LOAD its input window
+  (-/C), CONVINIT and one CONV per run of equal shift (L/L; the last chunk: one CONVINIT per
+  shift, L/S) adding to the int32 partial sums after the biases; SAVE (C/L).
 - pool, global pool: POOLINIT; per step: LOAD (-/M), POOL (L/S), SAVE (M/-).
 - eltwise: ELEWINIT; per step: LOAD a, LOAD b (-/M), ELEW in place (L/S), SAVE (M/-); a
   per-channel vector b is loaded once, before the first step (bcast_b).
@@ -79,7 +83,7 @@ from xdsl.printer import Printer
 from xdsl.rewriter import Rewriter
 
 from fvir.codegen import quant_params as qp
-from fvir.codegen.tile_schedule import layout, steps
+from fvir.codegen.tile_schedule import align, chunks, layout, steps
 from fvir.hw import capability
 from fvir.ir import dnn, tile
 from fvir.ir.functions import main_function
@@ -282,7 +286,8 @@ def layer_frames(info: LayerInfo, tiles: Sequence[tile.TileOp]) -> list[FramePla
     """One frame per tile of a layer."""
     frames = []
     for index, t in enumerate(tiles):
-        instrs = _TileFrame(info, t.out_box, t.window_box, t.pad_values, t.step_rows).build()
+        instrs = _TileFrame(info, t.out_box, t.window_box, t.pad_values, t.step_rows,
+                            t.chunk_channels).build()
         loads = sum(_bytes_moved(i) for i in instrs if i.op == Opcode.LOAD)
         saves = sum(_bytes_moved(i) for i in instrs if i.op == Opcode.SAVE)
         frames.append(FramePlan(index, t.cycles, instrs, loads, saves))
@@ -296,16 +301,19 @@ class _TileFrame:
     """The instructions of one tile's frame (module docstring)."""
 
     def __init__(self, info: LayerInfo, out: Sequence[int], window: Sequence[int],
-                 pads: Sequence[int], step: int):
+                 pads: Sequence[int], step: int, chunk: int = 0):
         self.info, self.geom, self.op = info, info.geom, info.op
         self.out, self.window, self.pads, self.step = out, window, pads, step
-        self.lay = layout(info.geom, out, window)
+        self.chunk = chunk
+        self.lay = layout(info.geom, out, window, chunk)
         self.out_frac = qp.frac_bits(self.op.results[0].type) if self.op is not None else None
         kind = self.geom.kind
         self.engine = (C if kind in (TileKind.CONV, TileKind.DWCONV, TileKind.DENSE)
                        else 0 if kind == TileKind.COPY else M)
 
     def build(self) -> list[Instruction]:
+        if self.chunk:
+            return self._split_reduction()
         code: list[Instruction] = []
         k0, k1 = self.out[4], self.out[5]
         g = k1 - k0
@@ -326,6 +334,52 @@ class _TileFrame:
             code += self._dense(runs)
         else:
             code += self._stepped(runs)
+        code.append(_fence())
+        return code
+
+    # -- a conv reducing over chunks of input channels
+
+    def _split_reduction(self) -> list[Instruction]:
+        """LOAD biases; per chunk of input channels: LOAD its weights and input window (after
+        the previous chunk's CONVs, which read the same buffers), one CONV per run of equal
+        shift adding to the int32 partial sums after the biases (`layout`), the last chunk's
+        requantizing (one CONVINIT per shift); SAVE; fence."""
+        geom, info, lay = self.geom, self.info, self.lay
+        r0, r1, c0, c1, k0, k1 = self.out
+        wr0, wr1, wc0, wc1, wk0, wk1 = self.window
+        g, rows, cols = k1 - k0, r1 - r0, c1 - c0
+        (kh, kw), wpc = geom.kernel, geom.weight_bytes_per_channel
+        runs = qp.shift_runs(info.shifts or [0] * k1, k0, k1, 0)
+        distinct = list(dict.fromkeys(s for _, _, s in runs))
+        init = self._init()
+        psum = align(4 * g)
+        code = _contiguous(Buf.BIAS, info.bias_offset + 4 * k0, 4 * g, 4 * g)
+        parts = chunks(wk1 - wk0, self.chunk)
+        for j, (a, b) in enumerate(parts):
+            n, last = b - a, j == len(parts) - 1
+            code.append(instr(
+                Opcode.LOAD, C if j else 0, 0, buf=int(Buf.WEIGHT), seg=SEG_WEIGHTS,
+                off=info.weight_offset + k0 * wpc + a, addr=0, rows=g, cols=kh * kw, chans=n,
+                buf_pix_stride=n, ddr_row_stride=wpc, ddr_pix_stride=wpc // (kh * kw),
+                buf_row_stride=kh * kw * n))
+            code.append(_dma(Opcode.LOAD, Buf.FMAP, info.inputs[0], (wr0, wr1), (wc0, wc1),
+                             (wk0 + a, wk0 + b), lay.inputs[0], (wc1 - wc0) * n, dpdby=C))
+            compute: list[Instruction] = []
+            for s in distinct if last else distinct[:1]:
+                compute.append(init(s, n))
+                compute += [instr(
+                    Opcode.CONV, pad_t=self.pads[0], pad_l=self.pads[1], pad_b=self.pads[2],
+                    pad_r=self.pads[3], in_addr=lay.inputs[0], wgt_addr=(ra - k0) * kh * kw * n,
+                    bias_addr=4 * (ra - k0), out_addr=lay.out + ra - k0, rows=rows, cols=cols,
+                    ic=n, oc=rb - ra, acc_in=int(j > 0), acc_out=int(not last),
+                    psum_addr=psum + 4 * rows * cols * (ra - k0))
+                    for ra, rb, shift in runs if not last or shift == s]
+            first = next(i for i, ins in enumerate(compute) if ins.op != Opcode.CONVINIT)
+            compute[first] = _with_deps(compute[first], dpdon=L)
+            compute[-1] = _with_deps(compute[-1], dpdby=S if last else L)
+            code += compute
+        code.append(_dma(Opcode.SAVE, Buf.FMAP, info.output, (r0, r1), (c0, c1), (k0, k1),
+                         lay.out, lay.out_row, dpdon=C, dpdby=L))
         code.append(_fence())
         return code
 
@@ -395,7 +449,9 @@ class _TileFrame:
         return code
 
     def _init(self):
-        """shift -> the layer's INIT instruction; None for ACT and copy layers."""
+        """shift -> the layer's INIT instruction (a CONVINIT also takes the window's input
+        channels, which a split reduction's last chunk may have fewer of); None for ACT and
+        copy layers."""
         geom, op, lay = self.geom, self.op, self.lay
         strides = dict(in_row_stride=lay.in_row, out_row_stride=lay.out_row,
                        in_pix_stride=lay.in_pix, out_pix_stride=lay.out_pix)
@@ -403,10 +459,12 @@ class _TileFrame:
         sh, sw = geom.stride
         if geom.kind in (TileKind.CONV, TileKind.DWCONV):
             act, arg = qp.activation(op, self.out_frac)  # type: ignore[arg-type]
-            return lambda s: instr(
+            win_cols = self.window[3] - self.window[2]
+            return lambda s, n=lay.in_pix: instr(
                 Opcode.CONVINIT, act=int(act), shift_cut=s, shift_bias=0, act_arg=arg,
                 kernel_h=kh, kernel_w=kw, stride_h=sh, stride_w=sw,
-                dilation_h=geom.dilation[0], dilation_w=geom.dilation[1], **strides)
+                dilation_h=geom.dilation[0], dilation_w=geom.dilation[1],
+                **(strides | dict(in_row_stride=win_cols * n, in_pix_stride=n)))
         if geom.kind in (TileKind.POOL, TileKind.GPOOL):
             assert isinstance(op, dnn.Pool2dOp | dnn.GlobalPoolOp)
             avg = op.kind.data == dnn.PoolKind.AVG

@@ -53,18 +53,29 @@ class Layout:
     footprint: tuple[int, int, int]  # fmap, weight, bias bytes used
 
 
-def layout(geom: Geometry, out: Sequence[int], window: Sequence[int]) -> Layout:
-    """The buffer layout of the tile with output box `out` and input window `window`."""
+def chunks(channels: int, chunk: int) -> list[tuple[int, int]]:
+    """The input-channel ranges of a split reduction (`chunk` channels each; 0: one range)."""
+    step = chunk or channels
+    return [(a, min(a + step, channels)) for a in range(0, channels, step)]
+
+
+def layout(geom: Geometry, out: Sequence[int], window: Sequence[int], chunk: int = 0) -> Layout:
+    """The buffer layout of the tile with output box `out` and input window `window`; with a
+    split reduction (`chunk` input channels at a time) the window and weights of one chunk,
+    and the int32 partial sums after the biases (at `align(4 * channels)`)."""
     r0, r1, c0, c1, k0, k1 = out
     wr0, wr1, wc0, wc1, wk0, wk1 = window
     g = k1 - k0
-    in_pix = wk1 - wk0
+    in_pix = chunk or wk1 - wk0
     in_row = (wc1 - wc0) * in_pix
     in_bytes = (wr1 - wr0) * in_row
     out_pix, out_row = g, (c1 - c0) * g
     out_bytes = (r1 - r0) * out_row
-    wgt = g * geom.weight_bytes_per_channel
+    kh, kw = geom.kernel
+    wgt = g * (kh * kw * chunk if chunk else geom.weight_bytes_per_channel)
     bias = 4 * g if geom.has_weights else 0
+    if chunk:
+        bias = align(bias) + 4 * (r1 - r0) * (c1 - c0) * g
     if geom.broadcast:  # the vector of the tile's channels after the block
         fmap = align(in_bytes) + g
         return Layout((0, align(in_bytes)), 0, in_pix, in_row, in_pix, in_row, (fmap, wgt, bias))
@@ -77,9 +88,11 @@ def layout(geom: Geometry, out: Sequence[int], window: Sequence[int]) -> Layout:
                   (out_addr + out_bytes, wgt, bias))
 
 
-def worst_footprint(geom: Geometry, rows: int, cols: int, chans: int) -> tuple[int, int, int]:
+def worst_footprint(geom: Geometry, rows: int, cols: int, chans: int,
+                    chunk: int = 0) -> tuple[int, int, int]:
     """The largest footprint of a tile of rows x cols x chans outputs anywhere in the layer
-    (its window unclipped by the image edges, but never larger than the image)."""
+    (its window unclipped by the image edges, but never larger than the image), reducing over
+    `chunk` input channels at a time (0: all)."""
     h, w, c = geom.in_shape
     win_r = min((rows - 1) * geom.stride[0] + geom.span(0), h)
     win_c = min((cols - 1) * geom.stride[1] + geom.span(1), w)
@@ -89,7 +102,8 @@ def worst_footprint(geom: Geometry, rows: int, cols: int, chans: int) -> tuple[i
     if geom.kind == TileKind.CONV and geom.groups > 1:  # the groups a tile may straddle
         cin, cout = geom.group_channels
         win_k = min(c, (-(-(chans - 1) // cout) + 1) * cin)
-    return layout(geom, (0, rows, 0, cols, 0, chans), (0, win_r, 0, win_c, 0, win_k)).footprint
+    box, window = (0, rows, 0, cols, 0, chans), (0, win_r, 0, win_c, 0, win_k)
+    return layout(geom, box, window, chunk).footprint
 
 
 @dataclass(frozen=True)
@@ -139,12 +153,15 @@ def tile_cycles(
     runs: Sequence[int] | None = None,
     distinct: int = 1,
     timing: cost.Timing = cost.DEFAULT_TIMING,
+    chunk: int = 0,
 ) -> int:
     """Cycles of the frame of one tile (`fvir.hw.cost.pipeline_cycles` over its steps), with
     the instructions `tile-compile-frames` emits for it. `runs` are the channel counts of the
     tile's runs of equal requantization shift, cut at a grouped conv's group boundaries (one
     compute instruction each; default one run)
-    and `distinct` the number of different shifts among them (one INIT each)."""
+    and `distinct` the number of different shifts among them (one INIT each). A split
+    reduction (`chunk` > 0) runs its chunks one after the other: each chunk's LOADs wait for
+    the previous chunk's CONVs, which read the same buffers."""
     _, _, c0, c1, k0, k1 = out
     g, cols = k1 - k0, c1 - c0
     win_cols, win_ch = window[3] - window[2], window[5] - window[4]
@@ -155,6 +172,15 @@ def tile_cycles(
     def xfer(nbytes: int, n: int = 1) -> int:  # n LOAD/SAVE instructions moving nbytes
         return cost.transfer_cycles(nbytes, bytes_per_cycle) + n * (timing.dma_latency + t_i)
 
+    if chunk:
+        rows, win_rows = out[1] - out[0], window[1] - window[0]
+        total = xfer(4 * g)
+        for a, b in chunks(win_ch, chunk):
+            total += xfer(g * kh * kw * (b - a)) + xfer(win_rows * win_cols * (b - a))
+            total += sum(cost.conv_cycles(core, rows, cols, b - a, oc, kh, kw)
+                         for oc in sizes) + len(sizes) * t_i
+        inits = (len(chunks(win_ch, chunk)) - 1 + distinct) * t_i
+        return total + inits + xfer(rows * cols * g) + t_i + timing.frame_cycles
     prologue = 0
     if geom.has_weights:
         prologue = xfer(g * geom.weight_bytes_per_channel) + xfer(4 * g)

@@ -436,13 +436,15 @@ class TileOp(IRDLOperation):
     """One tile: one frame's worth of work on one core.
 
         tile.tile out [r0:r1, c0:c1, k0:k1] in [r0:r1, c0:c1, k0:k1] pads [t, l, b, r]
-                  step S buffers [fmap, weight, bias] cost N
+                  step S buffers [fmap, weight, bias] cost N (chunk C)?
 
     `out` is the box of output rows, columns and channels it computes; `in` the input window
     it loads (image rows and columns, input channels); `pads` the zero rows/columns the compute
     instruction adds at the window's edges; `step` the output rows per compute instruction
     (the frame pipelines loads, compute and saves over steps); `buffers` its footprint in bytes
-    of each on-chip buffer; `cost` its cycles on one core.
+    of each on-chip buffer; `cost` its cycles on one core; `chunk` (a conv whose weights do
+    not fit with all input channels) the input channels of each partial reduction, whose int32
+    sums stay in the bias buffer between chunks.
     """
 
     name = "tile.tile"
@@ -453,6 +455,7 @@ class TileOp(IRDLOperation):
     step = prop_def(IntegerAttr[I64])
     buffers = prop_def(DenseArrayBase[I64])
     cost = prop_def(IntegerAttr[I64])
+    chunk = prop_def(IntegerAttr[I64], default_value=IntegerAttr(0, 64))
 
     traits = lazy_traits_def(lambda: (HasParent(LayerOp),))
 
@@ -464,6 +467,7 @@ class TileOp(IRDLOperation):
         step: int,
         buffers: Sequence[int],
         cost: int,
+        chunk: int = 0,
     ):
         super().__init__(
             properties={
@@ -473,6 +477,7 @@ class TileOp(IRDLOperation):
                 "step": _i64(step),
                 "buffers": _i64s(buffers),
                 "cost": _i64(cost),
+                "chunk": _i64(chunk),
             }
         )
 
@@ -500,6 +505,10 @@ class TileOp(IRDLOperation):
     def step_rows(self) -> int:
         return self.step.value.data
 
+    @property
+    def chunk_channels(self) -> int:
+        return self.chunk.value.data
+
     @classmethod
     def parse(cls, parser: Parser) -> TileOp:
         parser.parse_keyword("out")
@@ -514,7 +523,10 @@ class TileOp(IRDLOperation):
         buffers = _parse_int_list(parser)
         parser.parse_keyword("cost")
         cost = parser.parse_integer(allow_boolean=False)
-        op = cls(out, window, pads, step, buffers, cost)
+        chunk = 0
+        if parser.parse_optional_keyword("chunk") is not None:
+            chunk = parser.parse_integer(allow_boolean=False)
+        op = cls(out, window, pads, step, buffers, cost, chunk)
         op.attributes.update(parser.parse_optional_attr_dict())
         return op
 
@@ -523,6 +535,7 @@ class TileOp(IRDLOperation):
             f" out {_ranges_text(self.out_box)} in {_ranges_text(self.window_box)}"
             f" pads {_list_text(self.pad_values)} step {self.step_rows}"
             f" buffers {_list_text(self.footprint)} cost {self.cycles}"
+            + (f" chunk {self.chunk_channels}" if self.chunk_channels else "")
         )
         printer.print_op_attributes(self.attributes)
 
@@ -541,6 +554,11 @@ class TileOp(IRDLOperation):
             raise VerifyException(f"step must be positive, got {self.step_rows}")
         if any(b < 0 for b in self.footprint) or self.cycles < 0:
             raise VerifyException("buffers and cost must be non-negative")
+        channels = self.window_box[5] - self.window_box[4]
+        if self.chunk_channels and not 0 < self.chunk_channels < channels:
+            raise VerifyException(
+                f"chunk must be below the window's {channels} input channels, got "
+                f"{self.chunk_channels}")
 
 
 @irdl_op_definition

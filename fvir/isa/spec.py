@@ -307,6 +307,23 @@ def _requant() -> tuple[Field, ...]:
     )
 
 
+def _split_flags() -> tuple[Field, ...]:
+    """A reduction split over several CONV instructions (weights that do not fit the buffer
+    with every input channel at once): int32 partial sums kept in the bias buffer."""
+    return (
+        Field("acc_in", 1, "1: start from the partial sums at psum_addr, not the bias",
+              default=0),
+        Field("acc_out", 1, "1: write the int32 sums to psum_addr (no requantization)",
+              default=0),
+    )
+
+
+def _psum_addr(layout: str) -> Field:
+    return Field("psum_addr", BUF_ADDR_BITS,
+                 f"bias-buffer byte address of the int32 partial sums {layout} (acc_in, acc_out)",
+                 default=0)
+
+
 def _dma_fields(direction: str) -> tuple[Field, ...]:
     """LOAD and SAVE share one layout, so the linker patches both in one operation."""
     buf_doc = "destination buffer (`Buf`)" if direction == "load" else "source buffer (`Buf`)"
@@ -435,12 +452,17 @@ for y < rows, x < cols, o < oc:
         acc = sum(P[y * c.stride_h + ky * c.dilation_h, x * c.stride_w + kx * c.dilation_w, o]
                   * WGT[wgt_addr + (ky * c.kernel_w + kx) * oc + o]
                   for ky < c.kernel_h, kx < c.kernel_w)
-    acc += BIAS32[bias_addr + 4 * o] << c.shift_bias
-    FMAP[out_addr + y * c.out_row_stride + x * c.out_pix_stride + o] = \\
-        requant(acc, c.shift_cut, c.act, c.act_arg)""",
+    p = psum_addr + 4 * ((y * cols + x) * oc + o)
+    acc += BIAS32[p] if acc_in else BIAS32[bias_addr + 4 * o] << c.shift_bias
+    if acc_out:           # a partial sum over some input channels: kept, not requantized
+        BIAS32[p] = acc
+    else:
+        FMAP[out_addr + y * c.out_row_stride + x * c.out_pix_stride + o] = \\
+            requant(acc, c.shift_cut, c.act, c.act_arg)""",
             (
                 *_pads(),
                 Field("depthwise", 1, "1: depthwise (channel i only feeds output i)", default=0),
+                *_split_flags(),
                 _addr("in_addr", "fmap-buffer address of the input window's first pixel"),
                 _addr("wgt_addr", "weight-buffer address of the block's weights"),
                 _addr("bias_addr", "bias-buffer byte address of the block's int32 biases"),
@@ -449,6 +471,7 @@ for y < rows, x < cols, o < oc:
                 _count("cols", "output columns (DPU: length)"),
                 _count("ic", "input channels accumulated (DPU: channel_group x ICP)"),
                 _count("oc", "output channels"),
+                _psum_addr("[rows][cols][oc]"),
             ),
         ),
         InstrSpec(

@@ -5,9 +5,13 @@ layer becomes independent tiles (frames) that fit one core's buffers, with enoug
 any core count up to the pool size balances (docs/ARCHITECTURE.md, TRETS'22 IFPs).
 
 Tiling rule. A layer's output (rows x cols x channels, NHWC) is cut into a grid of tiles along
-output rows, output columns and output channels, never along input channels (that would need a
-cross-core reduction of partial sums). Row bands are multiples of PP rows (the conv engine's
-pixel parallelism; fewer only when even PP rows cannot fit), channel groups multiples of OCP
+output rows, output columns and output channels, never across cores along input channels (that
+would need a cross-core reduction of partial sums). A conv none of whose tiles fits the buffers
+with all its input channels (`tiny`'s 16 KiB of weights against ResNet's 3x3x512 kernels)
+reduces over chunks of input channels *within* a tile's frame: the largest multiple of ICP
+that fits, int32 partial sums kept in the bias buffer between chunks (CONV's acc_in/acc_out).
+Row bands are multiples of PP rows (the conv engine's pixel parallelism; fewer only when even PP
+rows cannot fit), channel groups multiples of OCP
 (conv, dense) or ICP (depthwise, pooling, eltwise), and columns are split only when a full-width
 band of PP rows does not fit (VGG's 224x224x64 layers). A tile must fit the core's buffers
 (`tile_schedule.layout`: input window with halo + output block in the fmap buffer, weight slice
@@ -90,6 +94,7 @@ class Tiling:
     grid: tuple[int, int, int]
     estimate: int  # estimated total cycles
     score: float  # balanced cost
+    chunk: int = 0  # input channels per partial reduction (0: all at once)
 
     @property
     def count(self) -> int:
@@ -143,6 +148,8 @@ def choose_tiling(geom: Geometry, cx: SearchContext, shifts: Sequence[int] | Non
     found = _search(geom, cx, shifts, 0)
     if found == (None, None) and geom.kind == TileKind.GPOOL:  # the window is the whole image
         found = _search(geom, cx, shifts, 0, unit=1)
+    if found == (None, None) and geom.kind == TileKind.CONV and geom.groups == 1:
+        found = _split_reduction(geom, cx, shifts)
     if found[0] is None and capability.tile_facts(cx.core, geom.kind).spatial:
         for more in (1, 2, 3, 5, 7):
             widened = _search(geom, cx, shifts, more)
@@ -157,14 +164,28 @@ def choose_tiling(geom: Geometry, cx: SearchContext, shifts: Sequence[int] | Non
     return most
 
 
+def _split_reduction(geom: Geometry, cx: SearchContext,
+                     shifts: Sequence[int] | None) -> tuple[Tiling | None, Tiling | None]:
+    """The search again, for a conv none of whose tiles fits with all its input channels at
+    once: each tile reduces over chunks of input channels (multiples of ICP, the largest that
+    fits), keeping int32 partial sums in the bias buffer between them."""
+    for chunk in _sizes(geom.in_shape[2], cx.core.icp)[1:]:
+        found = _search(geom, cx, shifts, 0, chunk=chunk)
+        if found != (None, None):
+            return found
+    return None, None
+
+
 def _most_tiles(t: Tiling | None) -> tuple[int, float]:
     return (-1, 0.0) if t is None else (t.count, -t.score)
 
 
 def _search(geom: Geometry, cx: SearchContext, shifts: Sequence[int] | None,
-            more_cols: int, unit: int | None = None) -> tuple[Tiling | None, Tiling | None]:
+            more_cols: int, unit: int | None = None,
+            chunk: int = 0) -> tuple[Tiling | None, Tiling | None]:
     """(the best tiling with at least min_tiles tiles, the tiling with the most tiles), with
-    channel groups in multiples of `unit` (default: the kind's lane unit)."""
+    channel groups in multiples of `unit` (default: the kind's lane unit), reducing over
+    `chunk` input channels at a time (0: all)."""
     core = cx.core
     oc = geom.out_shape[2]
     facts = capability.tile_facts(core, geom.kind)
@@ -172,17 +193,17 @@ def _search(geom: Geometry, cx: SearchContext, shifts: Sequence[int] | None,
     most: Tiling | None = None
     for g in _sizes(oc, unit or facts.channel_unit):
         n_c = _cdiv(oc, g)
-        if not _fits(core, (0, *worst_footprint(geom, 1, 1, g)[1:])):
+        if not _fits(core, (0, *worst_footprint(geom, 1, 1, g, chunk)[1:])):
             continue
         if not facts.spatial:
             if not _fits(core, worst_footprint(geom, 1, 1, g)):
                 continue
             cands = [(1, 1, 1, 1)]
         else:
-            cands = _spatial_candidates(geom, core, g, more_cols)
+            cands = _spatial_candidates(geom, core, g, more_cols, chunk)
         runs = _runs(geom, shifts, 0, g)
         for r, n_r, w, n_w in cands:
-            t = _evaluate(geom, cx, r, n_r, w, n_w, g, n_c, runs)
+            t = _evaluate(geom, cx, r, n_r, w, n_w, g, n_c, runs, chunk)
             most = max(most, t, key=_most_tiles)
             if t.count >= cx.min_tiles and (best is None or t.score < best.score):
                 best = t
@@ -190,7 +211,7 @@ def _search(geom: Geometry, cx: SearchContext, shifts: Sequence[int] | None,
 
 
 def _spatial_candidates(
-    geom: Geometry, core: CoreConfig, g: int, more_cols: int = 0
+    geom: Geometry, core: CoreConfig, g: int, more_cols: int = 0, chunk: int = 0
 ) -> list[tuple[int, int, int, int]]:
     """(rows, row bands, cols, col bands) worth costing for channel groups of g: the narrowest
     column split that fits PP rows (usually none), with `more_cols` extra column blocks."""
@@ -198,7 +219,7 @@ def _spatial_candidates(
     r_min = min(core.pp, oh)
 
     def fits(r: int, w: int) -> bool:
-        return _fits(core, worst_footprint(geom, r, w, g))
+        return _fits(core, worst_footprint(geom, r, w, g, chunk))
 
     w = ow
     while not fits(r_min, w) and w > 1:
@@ -237,16 +258,22 @@ def _runs(geom: Geometry, shifts: Sequence[int] | None, lo: int,
 
 
 def _evaluate(geom: Geometry, cx: SearchContext, r: int, n_r: int, w: int, n_w: int, g: int,
-              n_c: int, runs: tuple[tuple[int, ...], int]) -> Tiling:
+              n_c: int, runs: tuple[tuple[int, ...], int], chunk: int = 0) -> Tiling:
     oh, ow, _ = geom.out_shape
     rr, cc = _interior(n_r, r, oh), _interior(n_w, w, ow)
     box = (*rr, *cc, 0, g)
     window = geom.window(box)
-    cycles = tile_cycles(geom, box, window.as_list(), step_rows(cx.core, rr[1] - rr[0]),
-                         cx.core, cx.bytes_per_cycle, runs[0], runs[1])
+    cycles = tile_cycles(geom, box, window.as_list(), _step(cx.core, rr[1] - rr[0], chunk),
+                         cx.core, cx.bytes_per_cycle, runs[0], runs[1], chunk=chunk)
     count = n_r * n_w * n_c
     total = cycles * count
-    return Tiling(r, w, g, (n_r, n_w, n_c), total, total * balance_factor(count, cx.cores))
+    return Tiling(r, w, g, (n_r, n_w, n_c), total, total * balance_factor(count, cx.cores),
+                  chunk)
+
+
+def _step(core: CoreConfig, rows: int, chunk: int) -> int:
+    """Rows per compute step; a split reduction computes all its rows in one step."""
+    return rows if chunk else step_rows(core, rows)
 
 
 def make_tiles(geom: Geometry, tiling: Tiling, cx: SearchContext,
@@ -257,7 +284,7 @@ def make_tiles(geom: Geometry, tiling: Tiling, cx: SearchContext,
     out: list[tile.TileOp] = []
     for r0 in range(0, oh, tiling.rows):
         r1 = min(r0 + tiling.rows, oh)
-        step = step_rows(cx.core, r1 - r0)
+        step = _step(cx.core, r1 - r0, tiling.chunk)
         for c0 in range(0, ow, tiling.cols):
             c1 = min(c0 + tiling.cols, ow)
             for k0 in range(0, oc, tiling.chans):
@@ -270,9 +297,9 @@ def make_tiles(geom: Geometry, tiling: Tiling, cx: SearchContext,
                        win.pads, runs)
                 if key not in costs:
                     costs[key] = tile_cycles(geom, box, wl, step, cx.core, cx.bytes_per_cycle,
-                                             runs[0], runs[1])
-                fp = layout(geom, box, wl).footprint
-                out.append(tile.TileOp(box, wl, win.pads, step, fp, costs[key]))
+                                             runs[0], runs[1], chunk=tiling.chunk)
+                fp = layout(geom, box, wl, tiling.chunk).footprint
+                out.append(tile.TileOp(box, wl, win.pads, step, fp, costs[key], tiling.chunk))
     return out
 
 

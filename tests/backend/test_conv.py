@@ -287,3 +287,62 @@ def test_conv_errors() -> None:
         run(state, mem, _init(), _conv(out_addr=f_size - 8))
     with pytest.raises(BufferFault, match=re.escape("(CONV): reads bytes 4092..4123 of the bias")):
         run(state, mem, _init(), _conv(bias_addr=4092))
+
+
+# ---------------------------------------------------------------------------------------------
+# Split reductions: partial sums over input-channel chunks in the bias buffer
+
+
+PSUM_ADDR = 256
+
+
+@pytest.mark.parametrize("mode", ["int8", "fp32"])
+def test_conv_split_over_input_channels_equals_the_whole_reduction(mode: str) -> None:
+    """A 3x3 conv over 10 input channels as chunks of 4, 4 and 2 (acc_out, then acc_in +
+    acc_out, then acc_in): the same outputs as one CONV, the partial sums in the bias buffer,
+    nothing else touched. Each chunk's input window and weights sit where one LOAD puts them."""
+    case = ConvCase(3, 4, 10, 5, pads=(1, 1, 1, 1), act=Act.RELU, shift_cut=9, shift_bias=2)
+    x, w, bias = case_data(case, seed=3)
+    want = run_case(case, x, w, bias, mode)
+    state, mem = fresh(mode)
+    dtype = np.int8 if mode == "int8" else np.float32
+    if mode == "int8":
+        state.bias[BIAS_ADDR : BIAS_ADDR + 4 * case.oc] = bias.astype("<i4").view(np.uint8)
+    else:
+        state.bias[BIAS_ADDR : BIAS_ADDR + 4 * case.oc : 4] = bias.astype(np.float32)
+    chunks = [(0, 4), (4, 8), (8, 10)]
+    for j, (a, b) in enumerate(chunks):
+        n = b - a
+        in_row = case.in_cols * n
+        put_block(state.fmap, IN_ADDR, in_row, n, x[:, :, a:b].astype(dtype))
+        part = w[:, :, :, a:b]
+        state.weight[WGT_ADDR : WGT_ADDR + part.size] = part.astype(dtype).ravel()
+        run(state, mem,
+            make(Opcode.CONVINIT, act=case.act, shift_cut=case.shift_cut,
+                 shift_bias=case.shift_bias, kernel_h=3, kernel_w=3, stride_h=1, stride_w=1,
+                 in_row_stride=in_row, out_row_stride=case.out_row, in_pix_stride=n,
+                 out_pix_stride=case.out_pix),
+            make(Opcode.CONV, pad_t=1, pad_l=1, pad_b=1, pad_r=1, in_addr=IN_ADDR,
+                 wgt_addr=WGT_ADDR, bias_addr=BIAS_ADDR, out_addr=OUT_ADDR, rows=3, cols=4, ic=n,
+                 oc=5, acc_in=int(j > 0), acc_out=int(j < len(chunks) - 1),
+                 psum_addr=PSUM_ADDR))
+        if j == 0 and mode == "int8":  # the first chunk's sums: bias << 2 plus its products
+            acc = ref_conv_acc(x[:, :, :4], w[..., :4], 3, 4, (1, 1), (1, 1), case.pads, False)
+            psums = state.bias[PSUM_ADDR : PSUM_ADDR + 4 * 60].view("<i4").reshape(3, 4, 5)
+            np.testing.assert_array_equal(psums, acc + (bias << 2))
+    got = get_block(state.fmap, OUT_ADDR, case.out_row, case.out_pix, (3, 4, 5))
+    if mode == "int8":
+        np.testing.assert_array_equal(got, want)
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+
+
+def test_split_conv_checks_its_partial_sums_in_the_bias_buffer() -> None:
+    state, mem = fresh()
+    b_size = CORE.bias_buffer_bytes
+    with pytest.raises(BufferFault, match=re.escape(
+            f"(CONV): writes bytes {b_size - 16}..{b_size + 111} of the bias")):
+        run(state, mem, _init(), _conv(acc_out=1, psum_addr=b_size - 16))
+    with pytest.raises(BufferFault, match=re.escape(
+            f"(CONV): reads bytes {b_size - 16}..{b_size + 111} of the bias")):
+        run(state, mem, _init(), _conv(acc_in=1, psum_addr=b_size - 16))

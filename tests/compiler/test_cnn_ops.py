@@ -20,6 +20,8 @@ import pytest
 from fvir.backend.functional import run_package
 from fvir.backend.machine import Machine
 from fvir.hw import PAPER_U200, TINY
+from fvir.isa import Opcode
+from fvir.isa.encoding import columns
 from fvir.reference.int8 import run, run_host
 from fvir.tools.mac_share import mac_fields
 from fvir.zoo.builder import GraphBuilder
@@ -172,7 +174,18 @@ def convnext_block() -> onnx.ModelProto:
     return b.finish([x], [b.add(s, b.transpose(y, (0, 3, 1, 2)), name="out")])
 
 
+def wide_reduction() -> onnx.ModelProto:
+    """A 3x3 conv over 512 channels: on `tiny` the weights of even OCP = 4 output channels
+    (4 x 4608 bytes) overflow the 16 KiB weight buffer, so each tile reduces over chunks of
+    input channels with int32 partial sums in the bias buffer."""
+    b = GraphBuilder("wide_reduction", seed=16)
+    x = b.input("x", (1, 512, 6, 6))
+    y = b.relu(b.bn(b.conv(x, 16, 3, 1, 1, bias=False)))
+    return b.finish([x], [b.conv(y, 8, 1, name="out")])
+
+
 MODELS: dict[str, Callable[[], onnx.ModelProto]] = {
+    "wide_reduction": wide_reduction,
     "convnext": convnext_block,
     "wide": wide_windows,
     "head": per_step_head,
@@ -243,3 +256,15 @@ def test_channels_last_layer_norm_runs_on_row(compiled) -> None:
     _, package, _ = compiled("convnext", "paper-u200")
     host = [op for ops in package.host_ops().values() for op in ops]
     assert host and set(host) <= {"transpose", "reshape", "flatten", "quantize", "dequantize"}
+
+
+def test_split_reductions_only_where_the_weights_do_not_fit(compiled) -> None:
+    """On `tiny` the 512-channel conv's frames reduce over input-channel chunks (CONVs with
+    acc_out, then acc_in); on paper-u200 its weights fit and no CONV splits."""
+    def flags(hw: str) -> set[tuple[int, int]]:
+        _, package, _ = compiled("wide_reduction", hw)
+        _, conv = columns(package.words, Opcode.CONV)
+        return set(zip(conv["acc_in"].tolist(), conv["acc_out"].tolist(), strict=True))
+
+    assert {(0, 1), (1, 0), (0, 0)} <= flags("tiny")  # first and last chunks; the 1x1 whole
+    assert flags("paper-u200") == {(0, 0)}

@@ -197,3 +197,15 @@ builtin.module attributes {tile.core = #tile.core<pp 4 icp 8 ocp 8 fmap 1024 wei
   tile.tile out [0:8, 0:8, 0:8] in [0:8, 0:8, 0:8] pads [0, 0, 0, 0] step 4 buffers [512, 0, 0] cost 1
 }
 // CHECK: tile.yield type tensor<1x8x8x8xf32> differs from the result type tensor<1x8x8x8xi8>
+
+// -----
+
+// A split reduction's chunk must leave more than one chunk of the window's input channels.
+%x = "test.op"() : () -> tensor<1x8x8x8xf32>
+%y = tile.layer "c" copy grid [1, 1, 1] cost 1 (%x) : (tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32> {
+^bb0(%a: tensor<1x8x8x8xf32>):
+  tile.yield %a : tensor<1x8x8x8xf32>
+} tiles {
+  tile.tile out [0:8, 0:8, 0:8] in [0:8, 0:8, 0:8] pads [0, 0, 0, 0] step 4 buffers [512, 0, 0] cost 1 chunk 8
+}
+// CHECK: chunk must be below the window's 8 input channels, got 8

@@ -2,7 +2,8 @@
 // RUN: FV_GENERIC_ROUNDTRIP
 
 // The tile dialect's ops in their custom syntax (printed back after a round trip through the
-// generic form) and in the generic form: a conv layer in two row bands, a pooling layer and a
+// generic form) and in the generic form: a conv layer in two row bands (the second reducing over
+// chunks of 4 input channels), a pooling layer and a
 // copy written in place into a concat, a zero-copy view feeding a dense layer.
 
 builtin.module attributes {tile.core = #tile.core<pp 4 icp 8 ocp 8 fmap 65536 weight 294912 bias 32768>} {
@@ -14,7 +15,7 @@ builtin.module attributes {tile.core = #tile.core<pp 4 icp 8 ocp 8 fmap 65536 we
       tile.yield %r : tensor<1x16x8x8xf32>
     } tiles {
       tile.tile out [0:4, 0:8, 0:16] in [0:5, 0:8, 0:8] pads [1, 1, 0, 1] step 4 buffers [832, 1152, 64] cost 100
-      tile.tile out [4:8, 0:8, 0:16] in [3:8, 0:8, 0:8] pads [0, 1, 1, 1] step 4 buffers [832, 1152, 64] cost 100 {note = "last band"}
+      tile.tile out [4:8, 0:8, 0:16] in [3:8, 0:8, 0:8] pads [0, 1, 1, 1] step 4 buffers [832, 1152, 64] cost 100 chunk 4 {note = "last band"}
     }
     %p = tile.layer "copy" copy grid [1, 1, 1] cost 50 into [16, 24] (%x) : (tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32> {
     ^bb0(%b: tensor<1x8x8x8xf32>):
@@ -52,7 +53,7 @@ builtin.module attributes {tile.core = #tile.core<pp 4 icp 8 ocp 8 fmap 65536 we
 // CHECK-NEXT:     tile.yield %r : tensor<1x16x8x8xf32>
 // CHECK-NEXT:   } tiles {
 // CHECK-NEXT:     tile.tile out [0:4, 0:8, 0:16] in [0:5, 0:8, 0:8] pads [1, 1, 0, 1] step 4 buffers [832, 1152, 64] cost 100
-// CHECK-NEXT:     tile.tile out [4:8, 0:8, 0:16] in [3:8, 0:8, 0:8] pads [0, 1, 1, 1] step 4 buffers [832, 1152, 64] cost 100 {note = "last band"}
+// CHECK-NEXT:     tile.tile out [4:8, 0:8, 0:16] in [3:8, 0:8, 0:8] pads [0, 1, 1, 1] step 4 buffers [832, 1152, 64] cost 100 chunk 4 {note = "last band"}
 // CHECK-NEXT:   }
 // CHECK-NEXT:   %p = tile.layer "copy" copy grid [1, 1, 1] cost 50 into [16, 24] (%x) : (tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32> {
 // CHECK:        %j = tile.concat %c, %p : (tensor<1x16x8x8xf32>, tensor<1x8x8x8xf32>) -> tensor<1x24x8x8xf32>
@@ -63,6 +64,6 @@ builtin.module attributes {tile.core = #tile.core<pp 4 icp 8 ocp 8 fmap 65536 we
 
 // CHECK-GENERIC:      %c = "tile.layer"(%x) <{layer = "conv", kind = #tile<kind conv>, grid = array<i64: 2, 1, 1>, cost = 200 : i64, into = array<i64: 0, 24>}> ({
 // CHECK-GENERIC:      "tile.yield"(%r) : (tensor<1x16x8x8xf32>) -> ()
-// CHECK-GENERIC:      "tile.tile"() <{out = array<i64: 0, 4, 0, 8, 0, 16>, window = array<i64: 0, 5, 0, 8, 0, 8>, pads = array<i64: 1, 1, 0, 1>, step = 4 : i64, buffers = array<i64: 832, 1152, 64>, cost = 100 : i64}> : () -> ()
+// CHECK-GENERIC:      "tile.tile"() <{out = array<i64: 0, 4, 0, 8, 0, 16>, window = array<i64: 0, 5, 0, 8, 0, 8>, pads = array<i64: 1, 1, 0, 1>, step = 4 : i64, buffers = array<i64: 832, 1152, 64>, cost = 100 : i64, chunk = 0 : i64}> : () -> ()
 // CHECK-GENERIC:      %j = "tile.concat"(%c, %p) : (tensor<1x16x8x8xf32>, tensor<1x8x8x8xf32>) -> tensor<1x24x8x8xf32>
 // CHECK-GENERIC:      %f = "tile.view"(%g) : (tensor<1x24x1x1xf32>) -> tensor<1x24xf32>
