@@ -261,8 +261,10 @@ class HoistElementwise(RewritePattern):
 
 @dataclass(frozen=True)
 class DnnCanonicalizePass(ModulePass):
-    """Removes no-op reshapes/flattens/transposes, merges chains of them and moves
-    elementwise activations above them."""
+    """Removes and merges no-op reshapes/flattens/transposes; lifts activations above them.
+
+    Elementwise activations move above a single-use layout op so that the chains on both
+    sides of them can collapse (the module docstring)."""
 
     name = "dnn-canonicalize"
 
