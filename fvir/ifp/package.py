@@ -35,7 +35,8 @@ import numpy as np
 
 from fvir.isa.spec import SegmentKind
 
-FORMAT_VERSION = 3  # 2: frames record their buffer footprint; 3: host weights are binary
+FORMAT_VERSION = 4  # 2: frames record their buffer footprint; 3: host weights are binary;
+# 4: the structure sections (metadata, frames, instruction words, relocations) are compressed
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,22 @@
 """Packages for the `.ifp` tests: a hypothesis strategy drawing random but internally
 consistent packages (every frame, instruction, tensor and segment reference in range), one
-fixed realistic package, and field-by-field equality (arrays compared bit for bit)."""
+fixed realistic package, field-by-field equality (arrays compared bit for bit), and byte
+surgery on `.ifp` files (a section's contents replaced, the file resealed) for the tests of
+what readers reject."""
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import struct
+import zlib
 
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from fvir.hw import TINY
+from fvir.ifp.fileformat import ALIGN, CHECKSUM_FIELD, COMPRESSED, DIR_ENTRY, HEADER_SIZE, Section
 from fvir.ifp.package import (
     FRAME_DTYPE,
     RELOC_DTYPE,
@@ -198,3 +204,51 @@ def assert_packages_equal(a: Package, b: Package) -> None:
                 assert x[name].tobytes() == y[name].tobytes(), name
         else:
             assert x == y, f.name
+
+
+# ---------------------------------------------------------------------------------------------
+# byte surgery on .ifp files
+
+
+def directory(data: bytes) -> dict[Section, tuple[int, int]]:
+    (count,) = struct.unpack_from("<I", data, 24)
+    out = {}
+    for i in range(count):
+        sid, _, offset, length = DIR_ENTRY.unpack_from(data, HEADER_SIZE + DIR_ENTRY.size * i)
+        out[Section(sid)] = (offset, length)
+    return out
+
+
+def resealed(data: bytes | bytearray) -> bytes:
+    """`data` with its checksum recomputed, as a writer would have written it: the checksum
+    is SHA-256 of everything but its own field."""
+    data = bytearray(data)
+    digest = hashlib.sha256(
+        bytes(data[: CHECKSUM_FIELD.start]) + bytes(data[CHECKSUM_FIELD.stop :])
+    ).digest()
+    data[CHECKSUM_FIELD] = digest
+    return bytes(data)
+
+
+def contents(data: bytes, section: Section) -> bytes:
+    """A section's contents, inflated where the format compresses it."""
+    off, length = directory(data)[section]
+    raw = data[off : off + length]
+    return zlib.decompress(raw) if section in COMPRESSED else raw
+
+
+def with_section(data: bytes, section: Section, content: bytes, *, compress: bool = True) -> bytes:
+    """`data` with one section's contents replaced (compressed as the writer would, unless
+    `compress` is False), every section re-laid at an aligned offset, the size and the
+    checksum updated."""
+    entries = directory(data)
+    bodies = {sid: data[off : off + length] for sid, (off, length) in entries.items()}
+    bodies[section] = zlib.compress(content) if compress and section in COMPRESSED else content
+    out = bytearray(data[:HEADER_SIZE]) + bytes(DIR_ENTRY.size * len(bodies))
+    for i, (sid, body) in enumerate(bodies.items()):
+        start = -(-len(out) // ALIGN) * ALIGN
+        out += bytes(start - len(out))
+        DIR_ENTRY.pack_into(out, HEADER_SIZE + DIR_ENTRY.size * i, sid, 0, start, len(body))
+        out += body
+    struct.pack_into("<Q", out, 16, len(out))
+    return resealed(out)

@@ -9,6 +9,7 @@ import os
 import re
 import stat
 import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ from fvir.errors import UserError
 from fvir.hw import PAPER_U200, TINY
 from fvir.ifp.fileformat import (
     ALIGN,
-    CHECKSUM_FIELD,
+    COMPRESSED,
     DIR_ENTRY,
     HEADER_SIZE,
     MAGIC,
@@ -35,7 +36,15 @@ from fvir.ifp.fileformat import (
 from fvir.ifp.package import FORMAT_VERSION, FRAME_DTYPE, Package
 from fvir.tools.fv import main
 
-from .packages import assert_packages_equal, packages, sample_package
+from .packages import (
+    assert_packages_equal,
+    contents,
+    directory,
+    packages,
+    resealed,
+    sample_package,
+    with_section,
+)
 
 # tmp_path and capsys are reused across hypothesis examples on purpose: every example
 # overwrites the same file and reads the captured output it produced.
@@ -46,26 +55,6 @@ REUSE_FIXTURES = settings(suppress_health_check=[HealthCheck.function_scoped_fix
 @pytest.fixture(scope="module")
 def good() -> bytes:
     return to_bytes(sample_package())
-
-
-def directory(data: bytes) -> dict[Section, tuple[int, int]]:
-    (count,) = struct.unpack_from("<I", data, 24)
-    out = {}
-    for i in range(count):
-        sid, _, offset, length = DIR_ENTRY.unpack_from(data, HEADER_SIZE + DIR_ENTRY.size * i)
-        out[Section(sid)] = (offset, length)
-    return out
-
-
-def resealed(data: bytes | bytearray) -> bytes:
-    """`data` with its checksum recomputed, as a writer would have written it: the checksum
-    is SHA-256 of everything but its own field."""
-    data = bytearray(data)
-    digest = hashlib.sha256(
-        bytes(data[: CHECKSUM_FIELD.start]) + bytes(data[CHECKSUM_FIELD.stop :])
-    ).digest()
-    data[CHECKSUM_FIELD] = digest
-    return bytes(data)
 
 
 def inspect_error(tmp_path, capsys, data: bytes) -> str:
@@ -149,12 +138,10 @@ def test_header_and_sections_layout(good):
     assert list(sections) == list(Section)
     for offset, _ in sections.values():
         assert offset % ALIGN == 0
-    off, length = sections[Section.WORDS]
-    assert good[off : off + length] == package.words.astype("<u4").tobytes()
+    assert contents(good, Section.WORDS) == package.words.astype("<u4").tobytes()
     off, length = sections[Section.WEIGHTS]
-    assert good[off : off + length] == package.weights.tobytes()
-    off, length = sections[Section.META]
-    meta = json.loads(good[off : off + length])
+    assert good[off : off + length] == package.weights.tobytes()  # raw, not compressed
+    meta = json.loads(contents(good, Section.META))
     assert meta["segments"][0] == {"name": "weights", "kind": "weights", "size": 96}
     assert meta["layers"][1]["kind"] == "host"
     assert "core_hash" not in meta  # the header holds it, once
@@ -165,9 +152,9 @@ def test_frame_records_hold_the_buffer_footprint(good):
     """64-byte records (one cache line); the last 24 bytes are the [fmap, weight, bias]
     footprint, which for the sample is what its LOADs and SAVEs span in each buffer."""
     assert FRAME_DTYPE.itemsize == 64 and FRAME_DTYPE.fields["buffers"][1] == 40
-    off, length = directory(good)[Section.FRAMES]
-    assert length == 2 * 64
-    footprint = [struct.unpack_from("<3Q", good, off + 64 * k + 40) for k in range(2)]
+    frames = contents(good, Section.FRAMES)
+    assert len(frames) == 2 * 64
+    footprint = [struct.unpack_from("<3Q", frames, 64 * k + 40) for k in range(2)]
     assert footprint == [(15, 65, 0), (15, 0, 0)]
     package = sample_package()
     np.testing.assert_array_equal(frame_buffers(package.words, package.frames), footprint)
@@ -190,7 +177,7 @@ def test_long_names_are_cut_at_a_character_boundary():
     ("change", "message"),
     [
         ({"core_hash": "abc"}, "Package.core_hash must be 64 hex digits"),
-        ({"version": 1}, "cannot write a version 1 package (this fvir writes version 3)"),
+        ({"version": 1}, "cannot write a version 1 package (this fvir writes version 4)"),
         ({"words": np.zeros((2, 4), np.uint32)}, "Package.words must be [n, 8], got [2, 4]"),
         ({"weights": np.zeros(3, np.int8)}, "Package.weights must be a 1-D uint8 array"),
         ({"frames": np.zeros(2, np.uint64)}, "Package.frames must be a 1-D"),
@@ -266,35 +253,34 @@ def test_flipped_byte_anywhere(tmp_path, capsys, good, flip):
     assert inspect_error(tmp_path, capsys, bytes(bad)) == expected_for_flip(good, bytes(bad), i)
 
 
-@pytest.mark.parametrize("version", [0, 1, 2, 4, 65535])
+@pytest.mark.parametrize("version", [0, 1, 2, 3, 5, 65535])
 def test_other_versions(tmp_path, capsys, good, version):
     bad = bytearray(good)
     struct.pack_into("<H", bad, 8, version)
     assert inspect_error(tmp_path, capsys, bytes(bad)) == (
-        f"has unsupported .ifp format version {version} (this fvir reads version 3)"
+        f"has unsupported .ifp format version {version} (this fvir reads version 4)"
     )
 
 
 def test_version_1_files_are_rejected_in_one_line(tmp_path, capsys, good):
-    """A file of the previous version, well formed and sealed as its writer left it: 40-byte
-    frame records without the buffer footprint. Not misread as this version: the version error."""
-    assert FORMAT_VERSION == 3
+    """A file of the first version, well formed and sealed as its writer left it: raw sections
+    and 40-byte frame records without the buffer footprint. Not misread as this version: the
+    version error."""
+    assert FORMAT_VERSION == 4
     old_dtype = np.dtype([(n, FRAME_DTYPE.fields[n][0]) for n in FRAME_DTYPE.names
                           if n != "buffers"])
     assert old_dtype.itemsize == 40
-    entries = directory(good)
-    off, length = entries[Section.FRAMES]
-    frames = np.frombuffer(good, FRAME_DTYPE, count=length // FRAME_DTYPE.itemsize, offset=off)
-    old = bytearray(good)
-    old[off : off + length] = bytes(length)
-    old[off : off + len(frames) * 40] = frames[list(old_dtype.names)].astype(old_dtype).tobytes()
-    DIR_ENTRY.pack_into(old, HEADER_SIZE + DIR_ENTRY.size * list(entries).index(Section.FRAMES),
-                        Section.FRAMES, 0, off, len(frames) * 40)
+    frames = np.frombuffer(contents(good, Section.FRAMES), FRAME_DTYPE)
+    old = with_section(good, Section.FRAMES,
+                       frames[list(old_dtype.names)].astype(old_dtype).tobytes(), compress=False)
+    for section in (Section.META, Section.WORDS, Section.RELOCS):
+        old = with_section(old, section, contents(good, section), compress=False)
+    old = bytearray(old)
     struct.pack_into("<H", old, 8, 1)
     assert inspect_error(tmp_path, capsys, resealed(old)) == (
-        "has unsupported .ifp format version 1 (this fvir reads version 3)"
+        "has unsupported .ifp format version 1 (this fvir reads version 4)"
     )
-    with pytest.raises(IfpError, match=r"version 1 \(this fvir reads version 3\)$"):
+    with pytest.raises(IfpError, match=r"version 1 \(this fvir reads version 4\)$"):
         from_bytes(resealed(old))
 
 
@@ -408,12 +394,7 @@ def test_malformed_directory(tmp_path, capsys, good, case):
 
 
 def _replace_meta(good: bytes, doc: object) -> bytes:
-    off, length = directory(good)[Section.META]
-    raw = json.dumps(doc).encode()
-    assert len(raw) <= length
-    bad = bytearray(good)
-    bad[off : off + length] = raw.ljust(length)  # JSON allows trailing spaces
-    return resealed(bad)
+    return with_section(good, Section.META, json.dumps(doc).encode())
 
 
 def test_malformed_metadata(tmp_path, capsys, good):
@@ -423,16 +404,25 @@ def test_malformed_metadata(tmp_path, capsys, good):
     assert inspect_error(tmp_path, capsys, _replace_meta(good, [1, 2])) == (
         "has a malformed meta section: expected a JSON object, got list"
     )
-    off, length = directory(good)[Section.META]
-    bad = bytearray(good)
-    bad[off : off + length] = b"\xff" * length
-    message = inspect_error(tmp_path, capsys, resealed(bad))
+    message = inspect_error(tmp_path, capsys, with_section(good, Section.META, b"\xff" * 40))
     assert message.startswith("has a malformed meta section: 'utf-8' codec can't decode")
 
 
+@pytest.mark.parametrize("section", COMPRESSED)
+def test_compressed_sections_must_be_one_zlib_stream(tmp_path, capsys, good, section):
+    name = section.name.lower()
+    raw = with_section(good, section, contents(good, section), compress=False)
+    message = inspect_error(tmp_path, capsys, raw)
+    assert message.startswith(f"has a malformed {name} section: Error -3 while decompressing")
+    stream = zlib.compress(contents(good, section))
+    for bad in (stream[:-4], stream + b"extra"):  # cut short; data after the stream
+        assert inspect_error(tmp_path, capsys, with_section(good, section, bad, compress=False)) \
+            == (f"has a malformed {name} section: not one complete zlib stream of at most "
+                f"{2**32} bytes")
+
+
 def _host_weight_edit(good: bytes, **entry: object) -> bytes:
-    off, length = directory(good)[Section.META]
-    doc = json.loads(good[off : off + length])
+    doc = json.loads(contents(good, Section.META))
     doc["host_weights"][0].update(entry)
     return _replace_meta(good, doc)
 
@@ -471,20 +461,17 @@ def test_host_weights_listed_without_their_section(tmp_path, capsys, good):
 
 
 def test_section_of_partial_records(tmp_path, capsys, good):
-    bad = bytearray(good)
-    off, _ = directory(good)[Section.FRAMES]
-    _entry(bad, 1, Section.FRAMES, 0, off, 41)
-    assert inspect_error(tmp_path, capsys, resealed(bad)) == (
+    bad = with_section(good, Section.FRAMES, contents(good, Section.FRAMES)[:41])
+    assert inspect_error(tmp_path, capsys, bad) == (
         "has a malformed frames section: 41 bytes is not a multiple of its 64-byte records"
     )
 
 
 def test_dangling_frame_range(tmp_path, capsys, good):
-    bad = bytearray(good)
-    off, _ = directory(good)[Section.FRAMES]
-    frames = np.frombuffer(bad, FRAME_DTYPE, count=2, offset=off)
+    frames = np.frombuffer(contents(good, Section.FRAMES), FRAME_DTYPE).copy()
     frames["instr_count"][1] = 50
-    assert inspect_error(tmp_path, capsys, resealed(bad)) == (
+    bad = with_section(good, Section.FRAMES, frames.tobytes())
+    assert inspect_error(tmp_path, capsys, bad) == (
         "is inconsistent: frame 1 has instructions 5..54 (9 instructions)"
     )
 

@@ -106,7 +106,7 @@ def test_summary(ifp, capsys):
     out = inspect(capsys, ifp)
     lines = out.splitlines()
     size = ifp.stat().st_size
-    assert lines[0] == f"{ifp}: small, .ifp format version 3, {size / 1e6:.2f} MB"
+    assert lines[0] == f"{ifp}: small, .ifp format version 4, {size / 1e6:.2f} MB"
     assert lines[1] == f"  core      {TINY.core.config_hash()[:16]}... (preset tiny)"
     assert "  meta      hw=tiny" in lines
     assert "  inputs    data (tensor 0, 1x4x8x8 int8)" in lines

@@ -18,10 +18,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fuzz"))
 from generators import _resign, cnn_model
+from ifp.packages import contents, with_section  # tests/ifp, on the path as a package
 
 from fvir.compiler import compile_model
 from fvir.hw import TINY
-from fvir.ifp.fileformat import read_package, to_bytes, write_package
+from fvir.ifp.fileformat import Section, read_package, to_bytes, write_package
 from fvir.isa.encoding import opcodes
 from fvir.isa.spec import SPECS
 from fvir.tools.fv import main
@@ -177,7 +178,7 @@ def test_host_ir_with_a_stray_quote_is_rejected_on_read(files, capsys):
 
 def test_raw_resigned_edit_is_caught_beyond_the_checksum(files, capsys):
     data = bytearray((files / "cnn.ifp").read_bytes())
-    data[200:204] = b"\xff\xff\xff\xff"  # inside the metadata JSON
+    data[200:204] = b"\xff\xff\xff\xff"  # inside the compressed metadata
     path = files / "edited.ifp"
     path.write_bytes(_resign(data))
     line = one_line(capsys, ["inspect", str(path)])
@@ -230,13 +231,14 @@ def test_a_name_too_long_is_one_line(files, capsys, flag):
 
 
 def test_tensor_dtype_must_be_numeric(files, capsys, tmp_path):
-    # The writer refuses such a package: edit the metadata JSON in place, same length.
+    # The writer refuses such a package: edit the metadata JSON of a written one.
     dtype = read_package(files / "cnn.ifp").tensors[0].dtype
-    text = (files / "cnn.ifp").read_bytes().decode("latin-1")
-    edited = text.replace(f'"dtype": "{dtype}"', '"dtype": ""' + " " * len(dtype), 1)
+    data = (files / "cnn.ifp").read_bytes()
+    text = contents(data, Section.META).decode()
+    edited = text.replace(f'"dtype": "{dtype}"', '"dtype": ""', 1)
     assert edited != text
     path = tmp_path / "dtype.ifp"
-    path.write_bytes(_resign(bytearray(edited.encode("latin-1"))))
+    path.write_bytes(with_section(data, Section.META, edited.encode()))
     line = one_line(capsys, ["link", str(path), "--hw", "tiny", "--cores", "1"])
     assert line.startswith("fv link: error: ") and "has dtype '', not a numeric type" in line
 
@@ -281,15 +283,15 @@ def test_cloud_plot_dir_name_too_long(capsys, tmp_path):
 
 
 def test_tensor_frac_bits_beyond_float64(files, capsys, tmp_path):
-    # The writer refuses such a package: edit the metadata JSON in place, same length.
+    # The writer refuses such a package: edit the metadata JSON of a written one.
     info = read_package(files / "cnn.ifp").tensors[0]
-    text = (files / "cnn.ifp").read_bytes().decode("latin-1")
+    data = (files / "cnn.ifp").read_bytes()
+    text = contents(data, Section.META).decode()
     field = f'"dtype": "{info.dtype}",\n   "frac_bits": {info.frac_bits},'
-    compact = f'"dtype":"{info.dtype}","frac_bits":99999,'
-    edited = text.replace(field, compact.ljust(len(field)), 1)
+    edited = text.replace(field, f'"dtype": "{info.dtype}", "frac_bits": 99999,', 1)
     assert edited != text
     path = tmp_path / "frac.ifp"
-    path.write_bytes(_resign(bytearray(edited.encode("latin-1"))))
+    path.write_bytes(with_section(data, Section.META, edited.encode()))
     line = one_line(capsys, ["run", str(path), "--hw", "tiny", "--cores", "1"])
     assert line.startswith("fv run: error: ") and "frac_bits 99999 (outside -1023..1023)" in line
 
