@@ -12,7 +12,7 @@
    (`COL_CACHE`, `WGT_CACHE`, one set per host thread): the frames of a layer sweep the same
    input rows once per output-channel group and a frame's CONVs share their weights, so most
    CONVs find their operands after a byte comparison.
-5. MVM: y = W x + b with the same exact product.
+5. MVM: y = W x + b with the same exact product (and the same partial sums).
 """
 
 from __future__ import annotations
@@ -385,15 +385,25 @@ def mvm(state: CoreState, mem: Memory, f: Fields) -> None:
     if rows == 0:
         return
     wgt_addr, vec_addr = f["wgt_addr"], f["vec_addr"]
+    acc_in, acc_out, psum = f["acc_in"], f["acc_out"], f["psum_addr"]
     check_buf(state, "MVM", "reads", Buf.WEIGHT, wgt_addr, (rows * cols,), (1,))
     check_buf(state, "MVM", "reads", Buf.FMAP, vec_addr, (cols,), (1,))
-    bias = read_bias(state, "MVM", f["bias_addr"], rows)
-    check_buf(state, "MVM", "writes", Buf.FMAP, f["out_addr"], (rows,), (1,))
+    base = read_bias(state, "MVM", psum if acc_in else f["bias_addr"], rows)
+    if acc_out:
+        check_buf(state, "MVM", "writes", Buf.BIAS, psum, (4 * rows,), (1,))
+    else:
+        check_buf(state, "MVM", "writes", Buf.FMAP, f["out_addr"], (rows,), (1,))
     w = state.weight[wgt_addr : wgt_addr + rows * cols].reshape(rows, cols)
     x = state.fmap[vec_addr : vec_addr + cols]
     if state.mode == "int8":
         acc = exact_matmul(x.astype(np.float32)[None, :], w.T.astype(np.float32))[0]
-        acc = acc + (bias << f["shift_bias"])
+        acc = acc + (base if acc_in else base << f["shift_bias"])
     else:
-        acc = w @ x + bias
+        acc = w @ x + base
+    if acc_out:  # int32 partial sums (the quantizer bounds every sum of the layer to int32)
+        if state.mode == "int8":
+            state.bias[psum : psum + 4 * rows].view("<i4")[...] = acc
+        else:
+            state.bias[psum : psum + 4 * rows : 4] = acc
+        return
     write_out(state, f["out_addr"], (rows,), (1,), acc, f["shift_cut"], f["act"], f["act_arg"])

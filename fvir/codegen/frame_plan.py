@@ -43,10 +43,11 @@ Frames (one per tile; `docs/isa.md` for the token rules), by kind (masks as dpdo
   (-/C), CONV (L/S), SAVE (C/-). With per-channel shifts, per step one CONVINIT per distinct
   shift, each followed by one CONV per run of channels with that shift (the first CONV waits
   for the load, the last signals the save).
-- conv reducing over chunks of input channels (`tile.tile ... chunk N`): LOAD biases; per
-  chunk: LOAD its weights (waiting for the previous chunk's CONVs: C/-), LOAD its input window
-  (-/C), CONVINIT and one CONV per run of equal shift (L/L; the last chunk: one CONVINIT per
-  shift, L/S) adding to the int32 partial sums after the biases; SAVE (C/L).
+- conv or dense reducing over chunks of its inputs (`tile.tile ... chunk N`): LOAD biases;
+  per chunk: LOAD its weights (waiting for the previous chunk's compute: C/-), LOAD its input
+  window or vector slice (-/C), then (conv) CONVINIT and one CONV per run of equal shift (L/L;
+  the last chunk: one CONVINIT per shift, L/S) or (dense) one MVM per run, adding to the
+  int32 partial sums after the biases; SAVE (C/L).
 - pool, global pool: POOLINIT; per step: LOAD (-/M), POOL (L/S), SAVE (M/-).
 - eltwise: ELEWINIT; per step: LOAD a, LOAD b (-/M), ELEW in place (L/S), SAVE (M/-); a
   per-channel vector b is loaded once, before the first step (bcast_b).
@@ -355,6 +356,7 @@ class _TileFrame:
         psum = align(4 * g)
         code = _contiguous(Buf.BIAS, info.bias_offset + 4 * k0, 4 * g, 4 * g)
         parts = chunks(wk1 - wk0, self.chunk)
+        dense = geom.kind == TileKind.DENSE
         for j, (a, b) in enumerate(parts):
             n, last = b - a, j == len(parts) - 1
             code.append(instr(
@@ -362,8 +364,20 @@ class _TileFrame:
                 off=info.weight_offset + k0 * wpc + a, addr=0, rows=g, cols=kh * kw, chans=n,
                 buf_pix_stride=n, ddr_row_stride=wpc, ddr_pix_stride=wpc // (kh * kw),
                 buf_row_stride=kh * kw * n))
-            code.append(_dma(Opcode.LOAD, Buf.FMAP, info.inputs[0], (wr0, wr1), (wc0, wc1),
-                             (wk0 + a, wk0 + b), lay.inputs[0], (wc1 - wc0) * n, dpdby=C))
+            code.append(self._chunk_input(a, b) if dense else _dma(
+                Opcode.LOAD, Buf.FMAP, info.inputs[0], (wr0, wr1), (wc0, wc1),
+                (wk0 + a, wk0 + b), lay.inputs[0], (wc1 - wc0) * n, dpdby=C))
+            if dense:
+                mvms = [instr(Opcode.MVM, act=int(self._act[0]), shift_cut=shift, shift_bias=0,
+                              act_arg=self._act[1], acc_in=int(j > 0), acc_out=int(not last),
+                              wgt_addr=(ra - k0) * n, vec_addr=lay.inputs[0],
+                              bias_addr=4 * (ra - k0), out_addr=lay.out + ra - k0,
+                              psum_addr=psum + 4 * (ra - k0), rows=rb - ra, cols=n)
+                        for ra, rb, shift in runs]
+                mvms[0] = _with_deps(mvms[0], dpdon=L)
+                mvms[-1] = _with_deps(mvms[-1], dpdby=S if last else L)
+                code += mvms
+                continue
             compute: list[Instruction] = []
             for s in distinct if last else distinct[:1]:
                 compute.append(init(s, n))
@@ -382,6 +396,20 @@ class _TileFrame:
                          lay.out, lay.out_row, dpdon=C, dpdby=L))
         code.append(_fence())
         return code
+
+    @property
+    def _act(self) -> tuple[int, int]:
+        return qp.activation(self.op, self.out_frac)  # type: ignore[arg-type]
+
+    def _chunk_input(self, a: int, b: int) -> Instruction:
+        """The LOAD of a dense layer's inputs [a, b) (in the weight columns' order): a slice
+        of a vector's channels, or whole rows of an image (the tiler's chunks are rows)."""
+        x, addr = self.info.inputs[0], self.lay.inputs[0]
+        if x.h * x.w == 1:
+            return _dma(Opcode.LOAD, Buf.FMAP, x, (0, 1), (0, 1), (a, b), addr, b - a, dpdby=C)
+        row = x.w * x.c
+        return _dma(Opcode.LOAD, Buf.FMAP, x, (a // row, b // row), (0, x.w), (0, x.c), addr,
+                    row, dpdby=C)
 
     # -- dense: one MVM per run of equal shift
 

@@ -177,9 +177,11 @@ def tile_cycles(
         total = xfer(4 * g)
         for a, b in chunks(win_ch, chunk):
             total += xfer(g * kh * kw * (b - a)) + xfer(win_rows * win_cols * (b - a))
-            total += sum(cost.conv_cycles(core, rows, cols, b - a, oc, kh, kw)
-                         for oc in sizes) + len(sizes) * t_i
-        inits = (len(chunks(win_ch, chunk)) - 1 + distinct) * t_i
+            total += len(sizes) * t_i + sum(
+                cost.mvm_cycles(core, n, b - a) if geom.kind == TileKind.DENSE
+                else cost.conv_cycles(core, rows, cols, b - a, n, kh, kw) for n in sizes)
+        inits = 0 if geom.kind == TileKind.DENSE else (len(chunks(win_ch, chunk)) - 1 + distinct)
+        inits *= t_i
         return total + inits + xfer(rows * cols * g) + t_i + timing.frame_cycles
     prologue = 0
     if geom.has_weights:

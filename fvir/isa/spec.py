@@ -308,8 +308,8 @@ def _requant() -> tuple[Field, ...]:
 
 
 def _split_flags() -> tuple[Field, ...]:
-    """A reduction split over several CONV instructions (weights that do not fit the buffer
-    with every input channel at once): int32 partial sums kept in the bias buffer."""
+    """A reduction split over several CONV / MVM instructions (weights that do not fit the
+    buffer with every input at once): int32 partial sums kept in the bias buffer."""
     return (
         Field("acc_in", 1, "1: start from the partial sums at psum_addr, not the bias",
               default=0),
@@ -568,16 +568,23 @@ for y < rows, x < cols, i < chans:
             """\
 for r < rows:
     acc = sum(WGT[wgt_addr + r * cols + k] * FMAP[vec_addr + k] for k < cols)
-    acc += BIAS32[bias_addr + 4 * r] << shift_bias
-    FMAP[out_addr + r] = requant(acc, shift_cut, act, act_arg)""",
+    p = psum_addr + 4 * r
+    acc += BIAS32[p] if acc_in else BIAS32[bias_addr + 4 * r] << shift_bias
+    if acc_out:           # a partial sum over some columns: kept, not requantized
+        BIAS32[p] = acc
+    else:
+        FMAP[out_addr + r] = requant(acc, shift_cut, act, act_arg)""",
             (
-                *_requant(),
+                *_requant()[:3],
+                *_split_flags(),
+                _requant()[3],
                 _addr("wgt_addr", "weight-buffer address of W, row-major [rows][cols]"),
                 _addr("vec_addr", "fmap-buffer address of x (cols bytes)"),
                 _addr("bias_addr", "bias-buffer byte address of b (rows int32)"),
                 _addr("out_addr", "fmap-buffer address of y (rows bytes)"),
                 _count("rows", "output elements (matrix rows)"),
                 _count("cols", "input elements (matrix columns)"),
+                _psum_addr("[rows]"),
             ),
         ),
         InstrSpec(

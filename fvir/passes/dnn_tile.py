@@ -7,9 +7,10 @@ any core count up to the pool size balances (docs/ARCHITECTURE.md, TRETS'22 IFPs
 Tiling rule. A layer's output (rows x cols x channels, NHWC) is cut into a grid of tiles along
 output rows, output columns and output channels, never across cores along input channels (that
 would need a cross-core reduction of partial sums). A conv none of whose tiles fits the buffers
-with all its input channels (`tiny`'s 16 KiB of weights against ResNet's 3x3x512 kernels)
-reduces over chunks of input channels *within* a tile's frame: the largest multiple of ICP
-that fits, int32 partial sums kept in the bias buffer between chunks (CONV's acc_in/acc_out).
+with all its input channels (`tiny`'s 16 KiB of weights against ResNet's 3x3x512 kernels), or a
+dense layer whose input does not fit (VGG-16's fc6 on `tiny`), reduces over chunks of its
+inputs *within* a tile's frame: the largest multiple of ICP (a dense layer's image input: of
+its rows) that fits, int32 partial sums in the bias buffer between chunks (acc_in/acc_out).
 Row bands are multiples of PP rows (the conv engine's pixel parallelism; fewer only when even PP
 rows cannot fit), channel groups multiples of OCP
 (conv, dense) or ICP (depthwise, pooling, eltwise), and columns are split only when a full-width
@@ -139,8 +140,10 @@ def _interior(n: int, size: int, total: int) -> tuple[int, int]:
     return start, min(start + size, total)
 
 
-def choose_tiling(geom: Geometry, cx: SearchContext, shifts: Sequence[int] | None = None) -> Tiling:
+def choose_tiling(geom: Geometry, cx: SearchContext, shifts: Sequence[int] | None = None,
+                  reduce_unit: int = 0) -> Tiling:
     """The tiling of a layer (module docstring, steps 2-3); `Unsupported` if no tile fits.
+    A split reduction's chunks are multiples of `reduce_unit` input bytes (default ICP).
 
     Columns are split only as far as the buffers need, unless no such tiling reaches
     `min_tiles`: then narrower column blocks are tried too. If even those cannot reach it,
@@ -148,8 +151,8 @@ def choose_tiling(geom: Geometry, cx: SearchContext, shifts: Sequence[int] | Non
     found = _search(geom, cx, shifts, 0)
     if found == (None, None) and geom.kind == TileKind.GPOOL:  # the window is the whole image
         found = _search(geom, cx, shifts, 0, unit=1)
-    if found == (None, None) and geom.kind == TileKind.CONV and geom.groups == 1:
-        found = _split_reduction(geom, cx, shifts)
+    if found == (None, None) and geom.all_input_channels:
+        found = _split_reduction(geom, cx, shifts, reduce_unit or cx.core.icp)
     if found[0] is None and capability.tile_facts(cx.core, geom.kind).spatial:
         for more in (1, 2, 3, 5, 7):
             widened = _search(geom, cx, shifts, more)
@@ -164,12 +167,12 @@ def choose_tiling(geom: Geometry, cx: SearchContext, shifts: Sequence[int] | Non
     return most
 
 
-def _split_reduction(geom: Geometry, cx: SearchContext,
-                     shifts: Sequence[int] | None) -> tuple[Tiling | None, Tiling | None]:
-    """The search again, for a conv none of whose tiles fits with all its input channels at
-    once: each tile reduces over chunks of input channels (multiples of ICP, the largest that
-    fits), keeping int32 partial sums in the bias buffer between them."""
-    for chunk in _sizes(geom.in_shape[2], cx.core.icp)[1:]:
+def _split_reduction(geom: Geometry, cx: SearchContext, shifts: Sequence[int] | None,
+                     unit: int) -> tuple[Tiling | None, Tiling | None]:
+    """The search again, for a conv or dense layer none of whose tiles fits with all its
+    inputs at once: each tile reduces over chunks of input channels (multiples of `unit`, the
+    largest that fits), keeping int32 partial sums in the bias buffer between them."""
+    for chunk in _sizes(geom.in_shape[2], unit)[1:]:
         found = _search(geom, cx, shifts, 0, chunk=chunk)
         if found != (None, None):
             return found
@@ -196,7 +199,7 @@ def _search(geom: Geometry, cx: SearchContext, shifts: Sequence[int] | None,
         if not _fits(core, (0, *worst_footprint(geom, 1, 1, g, chunk)[1:])):
             continue
         if not facts.spatial:
-            if not _fits(core, worst_footprint(geom, 1, 1, g)):
+            if not _fits(core, worst_footprint(geom, 1, 1, g, chunk)):
                 continue
             cands = [(1, 1, 1, 1)]
         else:
@@ -355,7 +358,13 @@ class _Tiler:
         if capability.tile_facts(self.cx.core, geom.kind).channel_shifts:
             shifts = qp.channel_shifts(op, geom.out_shape[2])
         qp.activation(op, qp.frac_bits(op.results[0].type))  # reject unsupported acts early
-        tiling = choose_tiling(geom, self.cx, shifts)
+        x_chw = None
+        if geom.kind == TileKind.DENSE and isinstance(view := op.operands[0].owner, tile.ViewOp):
+            s = dnn.shape_of(view.input)
+            if len(s) == 4 and s[2] * s[3] > 1:
+                x_chw = (s[1], s[2], s[3])
+        # A dense layer's input image loads in whole rows: its chunks too.
+        tiling = choose_tiling(geom, self.cx, shifts, x_chw[0] * x_chw[2] if x_chw else 0)
         tiles = make_tiles(geom, tiling, self.cx, shifts)
         weights = _weight_operands(op)
         inputs = [v for i, v in enumerate(op.operands) if i not in weights]
@@ -373,11 +382,6 @@ class _Tiler:
         for key in (TARGET_ATTR, "dnn.segment"):
             inner.attributes.pop(key, None)
         block.add_ops([inner, tile.YieldOp(inner.results[0])])
-        x_chw = None
-        if geom.kind == TileKind.DENSE and isinstance(view := op.operands[0].owner, tile.ViewOp):
-            s = dnn.shape_of(view.input)
-            if len(s) == 4 and s[2] * s[3] > 1:
-                x_chw = (s[1], s[2], s[3])
         name = _unique(op.results[0].name_hint or op.name.removeprefix("dnn."), self.names)
         layer = tile.LayerOp(name, geom.kind, inputs, op.results[0].type, Region(block), tiles,
                              tiling.grid, x_chw=x_chw)

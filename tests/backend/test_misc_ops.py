@@ -287,6 +287,36 @@ def test_mvm_int8_is_bit_exact(rows: int, cols: int, cfg: dict[str, int]) -> Non
     np.testing.assert_array_equal(got, expected)
 
 
+@pytest.mark.parametrize("mode", ["int8", "fp32"])
+def test_mvm_split_over_columns_equals_the_whole_product(mode: str) -> None:
+    """Columns 0..9, 10..19, 20..24 as three MVMs (acc_out; acc_in + acc_out; acc_in), each
+    chunk's weights and vector where one LOAD puts them: the outputs of one MVM, the first
+    chunk's partial sums (bias << shift_bias plus its products) in the bias buffer."""
+    rng = np.random.default_rng(11)
+    dtype = np.int8 if mode == "int8" else np.float32
+    w = rng.integers(-128, 128, (6, 25)).astype(dtype)
+    x = rng.integers(-128, 128, 25).astype(dtype)
+    bias = rng.integers(-5000, 5000, 6)
+    cfg = dict(shift_cut=10, act=Act.RELU, shift_bias=1)
+    want = run_mvm(mode, w, x, bias, **cfg)
+    state, mem = fresh(mode)
+    if mode == "int8":
+        state.bias[8:32] = bias.astype("<i4").view(np.uint8)
+    else:
+        state.bias[8:32:4] = bias
+    chunks = [(0, 10), (10, 20), (20, 25)]
+    for j, (a, b) in enumerate(chunks):
+        state.weight[: 6 * (b - a)] = w[:, a:b].ravel()
+        state.fmap[: b - a] = x[a:b]
+        run(state, mem, make(Opcode.MVM, wgt_addr=0, vec_addr=0, bias_addr=8, out_addr=9000,
+                             rows=6, cols=b - a, acc_in=int(j > 0),
+                             acc_out=int(j < len(chunks) - 1), psum_addr=64, **cfg))
+        if j == 0 and mode == "int8":
+            first = w[:, :10].astype(np.int64) @ x[:10].astype(np.int64) + (bias << 1)
+            np.testing.assert_array_equal(state.bias[64:88].view("<i4"), first)
+    np.testing.assert_array_equal(state.fmap[9000:9006], want)
+
+
 def test_mvm_fp32_matches_onnxruntime() -> None:
     rng = np.random.default_rng(10)
     w = rng.standard_normal((12, 30)).astype(np.float32)

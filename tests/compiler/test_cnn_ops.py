@@ -184,8 +184,19 @@ def wide_reduction() -> onnx.ModelProto:
     return b.finish([x], [b.conv(y, 8, 1, name="out")])
 
 
+def wide_dense() -> onnx.ModelProto:
+    """VGG's classifier in small: a [1, 64, 12, 12] image (9 KiB) flattened into a Gemm, on
+    `tiny` more than the 8 KiB fmap buffer holds, so each MVM reduces over whole image rows at
+    a time; then a Gemm on a plain vector."""
+    b = GraphBuilder("wide_dense", seed=17)
+    x = b.input("x", (1, 64, 12, 12))
+    y = b.relu(b.gemm(b.flatten(b.relu(b.conv(x, 64, 1))), 32))
+    return b.finish([x], [b.gemm(y, 10, name="out")])
+
+
 MODELS: dict[str, Callable[[], onnx.ModelProto]] = {
     "wide_reduction": wide_reduction,
+    "wide_dense": wide_dense,
     "convnext": convnext_block,
     "wide": wide_windows,
     "head": per_step_head,
@@ -268,3 +279,11 @@ def test_split_reductions_only_where_the_weights_do_not_fit(compiled) -> None:
 
     assert {(0, 1), (1, 0), (0, 0)} <= flags("tiny")  # first and last chunks; the 1x1 whole
     assert flags("paper-u200") == {(0, 0)}
+
+
+def test_dense_split_reductions_on_tiny(compiled) -> None:
+    """The 9,216-input Gemm reduces over chunks on `tiny` (MVMs with acc_out, then acc_in)."""
+    _, package, _ = compiled("wide_dense", "tiny")
+    _, mvm = columns(package.words, Opcode.MVM)
+    assert {(0, 1), (1, 0), (0, 0)} <= set(zip(mvm["acc_in"].tolist(), mvm["acc_out"].tolist(),
+                                               strict=True))

@@ -149,10 +149,20 @@ def test_balance_factor_by_hand():
 
 
 def test_unfittable_layer_is_reported():
-    # A dense layer whose input vector alone exceeds the tiny core's 8 KiB fmap buffer.
-    geom = Geometry(TileKind.DENSE, (1, 1, 10000), (1, 1, 10))
+    # A global pool one channel of whose image exceeds the tiny core's 8 KiB fmap buffer.
+    geom = Geometry(TileKind.GPOOL, (100, 100, 4), (1, 1, 4), (100, 100))
     with pytest.raises(Unsupported, match="fits the core's buffers"):
         choose_tiling(geom, context(TINY))
+
+
+def test_a_dense_input_beyond_the_buffer_is_reduced_in_chunks():
+    # 10,000 inputs (the tiny core's fmap holds 8 KiB): chunks of a multiple of ICP that fit
+    # with their output vector; an image input (x_chw) is cut in whole rows of 3 x 64 bytes.
+    geom = Geometry(TileKind.DENSE, (1, 1, 10000), (1, 1, 10))
+    tiling = choose_tiling(geom, context(TINY))
+    assert 0 < tiling.chunk < 10000 and tiling.chunk % TINY.core.icp == 0
+    rows = choose_tiling(geom, context(TINY), reduce_unit=3 * 64)
+    assert rows.chunk % (3 * 64) == 0
 
 
 def test_global_pool_of_a_big_image_uses_fewer_lanes():

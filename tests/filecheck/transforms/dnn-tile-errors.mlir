@@ -9,17 +9,16 @@
 // HW: fv-opt: error: unknown hardware 'nope': not a preset (paper-u200, big-core, tiny) nor a .toml file
 // HW-NOT: Traceback
 
-// A layer no tiling fits: a dense layer's input vector (10000 bytes) alone exceeds the tiny
-// core's 8 KiB fmap buffer, and dense layers are split along output features only.
-func.func @too_wide(%x: tensor<1x10000xf32>) -> tensor<1x10xf32> {
-  %w = dnn.weight "w" : tensor<10x10000xf32>
-  %y = dnn.dense %x, %w trans_b : (tensor<1x10000xf32>, tensor<10x10000xf32>) -> tensor<1x10xf32>
-  func.return %y : tensor<1x10xf32>
+// A layer no tiling fits: one channel of a global pool's 100 x 100 image (10,000 bytes)
+// alone exceeds the tiny core's 8 KiB fmap buffer, and pools have no reduction to split.
+func.func @too_wide(%x: tensor<1x4x100x100xf32>) -> tensor<1x4x1x1xf32> {
+  %y = dnn.global_pool avg %x : tensor<1x4x100x100xf32> -> tensor<1x4x1x1xf32>
+  func.return %y : tensor<1x4x1x1xf32>
 }
-// CHECK: dnn-tile: dnn.dense (%y): no tile of this dense layer fits the core's buffers
+// CHECK: dnn-tile: dnn.global_pool (%y): no tile of this gpool layer fits the core's buffers
 
 // Without --split-input-file the first chunk's error ends the run: one line on stderr.
-// ONE-LINE:      {{^}}fv-opt: error: dnn-tile: dnn.dense (%y): no tile of this dense layer fits the core's buffers{{$}}
+// ONE-LINE:      {{^}}fv-opt: error: dnn-tile: dnn.global_pool (%y): no tile of this gpool layer fits the core's buffers{{$}}
 // ONE-LINE-NOT:  {{.}}
 
 // -----
