@@ -16,7 +16,16 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from fvir.hw import TINY
-from fvir.ifp.fileformat import ALIGN, CHECKSUM_FIELD, COMPRESSED, DIR_ENTRY, HEADER_SIZE, Section
+from fvir.ifp.fileformat import (
+    ALIGN,
+    CHECKSUM_FIELD,
+    COMPRESSED,
+    DIR_ENTRY,
+    HEADER_SIZE,
+    Section,
+    shuffle,
+    unshuffle,
+)
 from fvir.ifp.package import (
     FRAME_DTYPE,
     RELOC_DTYPE,
@@ -234,7 +243,7 @@ def contents(data: bytes, section: Section) -> bytes:
     """A section's contents, inflated where the format compresses it."""
     off, length = directory(data)[section]
     raw = data[off : off + length]
-    return zlib.decompress(raw) if section in COMPRESSED else raw
+    return unshuffle(section, zlib.decompress(raw)) if section in COMPRESSED else raw
 
 
 def with_section(data: bytes, section: Section, content: bytes, *, compress: bool = True) -> bytes:
@@ -243,7 +252,9 @@ def with_section(data: bytes, section: Section, content: bytes, *, compress: boo
     checksum updated."""
     entries = directory(data)
     bodies = {sid: data[off : off + length] for sid, (off, length) in entries.items()}
-    bodies[section] = zlib.compress(content) if compress and section in COMPRESSED else content
+    if compress and section in COMPRESSED:
+        content = zlib.compress(shuffle(section, content))
+    bodies[section] = content
     out = bytearray(data[:HEADER_SIZE]) + bytes(DIR_ENTRY.size * len(bodies))
     for i, (sid, body) in enumerate(bodies.items()):
         start = -(-len(out) // ALIGN) * ALIGN
