@@ -305,6 +305,16 @@ class GraphBuilder:
             1 + 0.1 * self.rng.standard_normal(shape, np.float32)))
         return self._node("Mul", [x, p], out, self.shapes[x])
 
+    def squeeze_excitation(self, x: str, squeeze: int, act: Callable[[str], str],
+                           gate: Callable[[str], str], *, name: str) -> str:
+        """x times a per-channel gate (Hu et al.'s squeeze-excitation, as torchvision's
+        SqueezeExcitation): global average pool, 1x1 conv with bias to `squeeze` channels,
+        `act`, 1x1 conv with bias back, `gate` (a builder method each)."""
+        s = self.global_avgpool(x, name=f"{name}.avgpool")
+        s = act(self.conv(s, squeeze, 1, name=f"{name}.fc1"))
+        s = gate(self.conv(s, self.shapes[x][1], 1, name=f"{name}.fc2"))
+        return self.scale_channels(x, s, name=f"{name}.scale")
+
     def scale_channels(self, x: str, s: str, *, name: str | None = None) -> str:
         """x [N, C, H, W] times a per-channel s [N, C, 1, 1] (a squeeze-excitation gate)."""
         return self._node("Mul", [x, s], self._fresh("Mul", name), self.shapes[x])

@@ -35,20 +35,13 @@ def _conv_bn(b: GraphBuilder, x: str, ch: int, k: int, stride: int, name: str, *
     return b.silu(y) if silu else y
 
 
-def squeeze_excitation(b: GraphBuilder, x: str, squeeze: int, name: str) -> str:
-    s = b.global_avgpool(x, name=f"{name}.avgpool")
-    s = b.silu(b.conv(s, squeeze, 1, name=f"{name}.fc1"))
-    s = b.sigmoid(b.conv(s, b.shape(x)[1], 1, name=f"{name}.fc2"))
-    return b.scale_channels(x, s, name=f"{name}.scale")
-
-
 def mbconv(b: GraphBuilder, x: str, expansion: int, k: int, stride: int, out_ch: int,
            name: str) -> str:
     in_ch = b.shape(x)[1]
     hidden = in_ch * expansion
     y = x if expansion == 1 else _conv_bn(b, x, hidden, 1, 1, f"{name}.expand")
     y = _conv_bn(b, y, hidden, k, stride, f"{name}.dw", groups=hidden)
-    y = squeeze_excitation(b, y, max(1, in_ch // 4), f"{name}.se")
+    y = b.squeeze_excitation(y, max(1, in_ch // 4), b.silu, b.sigmoid, name=f"{name}.se")
     y = _conv_bn(b, y, out_ch, 1, 1, f"{name}.project", silu=False)
     return b.add(x, y, name=f"{name}.out") if stride == 1 and in_ch == out_ch else y
 

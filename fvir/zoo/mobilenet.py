@@ -75,21 +75,14 @@ def _conv_bn_act(b: GraphBuilder, x: str, ch: int, k: int, stride: int, name: st
     return b.relu(y) if act == "RE" else y
 
 
-def squeeze_excitation(b: GraphBuilder, x: str, name: str) -> str:
-    ch = b.shape(x)[1]
-    s = b.global_avgpool(x, name=f"{name}.avgpool")
-    s = b.relu(b.conv(s, _make_divisible(ch // 4), 1, name=f"{name}.fc1"))
-    s = b.hardsigmoid(b.conv(s, ch, 1, name=f"{name}.fc2"))
-    return b.scale_channels(x, s, name=f"{name}.scale")
-
-
 def v3_bottleneck(b: GraphBuilder, x: str, k: int, expanded: int, out_ch: int, se: bool,
                   act: str, stride: int, name: str) -> str:
     in_ch = b.shape(x)[1]
     y = x if expanded == in_ch else _conv_bn_act(b, x, expanded, 1, 1, f"{name}.expand", act)
     y = _conv_bn_act(b, y, expanded, k, stride, f"{name}.dw", act, groups=expanded)
     if se:
-        y = squeeze_excitation(b, y, f"{name}.se")
+        y = b.squeeze_excitation(y, _make_divisible(expanded // 4), b.relu, b.hardsigmoid,
+                                 name=f"{name}.se")
     y = _conv_bn_act(b, y, out_ch, 1, 1, f"{name}.project", None)
     return b.add(x, y, name=f"{name}.out") if stride == 1 and in_ch == out_ch else y
 

@@ -28,18 +28,11 @@ def _conv_bn(b: GraphBuilder, x: str, ch: int, k: int, stride: int, name: str, *
     return b.relu(y) if relu else y
 
 
-def squeeze_excitation(b: GraphBuilder, x: str, squeeze: int, name: str) -> str:
-    s = b.global_avgpool(x, name=f"{name}.avgpool")
-    s = b.relu(b.conv(s, squeeze, 1, name=f"{name}.fc1"))
-    s = b.sigmoid(b.conv(s, b.shape(x)[1], 1, name=f"{name}.fc2"))
-    return b.scale_channels(x, s, name=f"{name}.scale")
-
-
 def res_bottleneck(b: GraphBuilder, x: str, width: int, stride: int, name: str) -> str:
     in_ch = b.shape(x)[1]
     y = _conv_bn(b, x, width, 1, 1, f"{name}.a", relu=True)
     y = _conv_bn(b, y, width, 3, stride, f"{name}.b", groups=width // GROUP_WIDTH, relu=True)
-    y = squeeze_excitation(b, y, round(SE_RATIO * in_ch), f"{name}.se")
+    y = b.squeeze_excitation(y, round(SE_RATIO * in_ch), b.relu, b.sigmoid, name=f"{name}.se")
     y = _conv_bn(b, y, width, 1, 1, f"{name}.c", relu=False)
     if stride != 1 or in_ch != width:
         x = _conv_bn(b, x, width, 1, stride, f"{name}.proj", relu=False)
