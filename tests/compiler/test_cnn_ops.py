@@ -18,8 +18,9 @@ import onnxruntime as ort
 import pytest
 
 from fvir.backend.functional import run_package
-from fvir.backend.machine import Machine
+from fvir.backend.machine import Machine, simulate_package
 from fvir.hw import PAPER_U200, TINY
+from fvir.hw.cost import core_bytes_per_cycle
 from fvir.isa import Opcode
 from fvir.isa.encoding import columns
 from fvir.reference.int8 import run, run_host
@@ -313,3 +314,16 @@ def test_lstm_language_model_runs_on_the_accelerator() -> None:
         m.load("a", m.deploy("a", package, cores), [x])
         for g, w in zip(m.run().tenants["a"].outputs, want, strict=True):
             np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("name", ["wide_reduction", "wide_dense"])
+def test_split_reduction_frames_cost_what_they_simulate(compiled, name: str) -> None:
+    """The compiler's closed-form cost of frames that reduce over chunks (chunks back to back)
+    against the event-driven schedule, on one tiny core at the DDR share the compiler assumes:
+    within 2%, like the zoo's frames on paper-u200 (tests/backend/test_machine_zoo.py)."""
+    model, package, _ = compiled(name, "tiny")
+    report = simulate_package(package, [random_input(model)], TINY, functional=False,
+                              port_bytes_per_cycle=core_bytes_per_cycle(TINY))
+    (tenant,) = report.tenants.values()
+    closed_form = int(package.frames["cost"].sum())
+    assert abs(tenant.cycles - closed_form) <= 0.02 * closed_form, (tenant.cycles, closed_form)
