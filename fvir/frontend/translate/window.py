@@ -258,7 +258,12 @@ def _conv_transpose(
     by d (k - 1) - pad at the start and d (k - 1) - pad + output_padding - (s - 1) at the end
     (the trailing zeros of the insertion count as padding). Anything else (other ranks,
     auto_pad or output_shape, run-time weights, a negative conv pad) runs the ONNX kernel on
-    the host."""
+    the host.
+
+    An up-convolution whose kernel equals its stride (U-Net's 2x2/2; no pads, dilation or
+    groups) writes every output pixel from exactly one input pixel: it is a 1x1 conv to
+    C_out * kh * kw channels (no zeros multiplied: 1/(kh kw) of the MACs above) followed by
+    depth-to-space (Reshape, Transpose, Reshape)."""
     xs = shape_of(x)
     consts = isinstance(w, np.ndarray) and (b is None or isinstance(b, np.ndarray))
     if len(xs) != 4 or not consts or dtype_of(x) != np.float32 or output_shape:
@@ -270,6 +275,8 @@ def _conv_transpose(
     kernel = list(w.shape[2:])
     s, d = strides or [1, 1], dilations or [1, 1]
     p, extra = pads or [0, 0, 0, 0], output_padding or [0, 0]
+    if s == kernel and d == [1, 1] and not any(p) and not any(extra) and group == 1:
+        return _depth_to_space_up(g, x, w, b)
     begin = [d[i] * (kernel[i] - 1) - p[i] for i in range(2)]
     end = [d[i] * (kernel[i] - 1) - p[i + 2] + extra[i] - (s[i] - 1) for i in range(2)]
     if min(begin + end) < 0:
@@ -295,6 +302,20 @@ def _conv_transpose(
         dilations=d,
         group=group,
     ).output
+
+
+def _depth_to_space_up(g: Importer, x: Val, w: np.ndarray, b: np.ndarray | None) -> Any:
+    """y[n, o, i kh + a, j kw + c] = sum_ci x[n, ci, i, j] w[ci, o, a, c] + b[o]: a 1x1 conv
+    to channels (o, a, c), then those channels moved into the pixels."""
+    n, cin, h, wd = shape_of(x)
+    cout, kh, kw = w.shape[1:]
+    w1 = np.ascontiguousarray(w.transpose(1, 2, 3, 0).reshape(cout * kh * kw, cin, 1, 1),
+                              np.float32)
+    bias = None if b is None else g.weight(np.repeat(np.asarray(b, np.float32), kh * kw),
+                                           "bias")
+    z = dnn.Conv2dOp(g.value(x), g.weight(w1, "taps"), bias, pads=[0, 0, 0, 0]).output
+    z = dnn.TransposeOp(reshape(z, (n, cout, kh, kw, h, wd)), (0, 1, 4, 2, 5, 3)).output
+    return reshape(z, (n, cout, h * kh, wd * kw))
 
 
 def _spatial_reduce(kind: dnn.PoolKind) -> Any:
