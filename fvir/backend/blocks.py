@@ -77,6 +77,30 @@ def read_bias(state: CoreState, op: str, addr: int, n: int) -> np.ndarray:
     return state.bias[addr : addr + 4 * n : 4]
 
 
+def add_partial_sums(state: CoreState, op: str, acc: np.ndarray, f: Fields,
+                     shift_bias: int) -> np.ndarray | None:
+    """CONV's and MVM's accumulators: the products `acc` [..., oc] plus the partial sums at
+    `psum_addr` (`acc_in`) or the bias << shift_bias (fp32 mode: the bias); with `acc_out` the
+    sums go back to `psum_addr` as int32 (the quantizer bounds every sum of a layer to int32)
+    and None is returned."""
+    int8 = state.mode == "int8"
+    psum = f["psum_addr"]
+    if f["acc_in"]:
+        base = read_bias(state, op, psum, acc.size).reshape(acc.shape)
+    else:
+        base = read_bias(state, op, f["bias_addr"], acc.shape[-1])
+        base = base << shift_bias if int8 else base
+    total = (acc.astype(np.int64) if int8 else acc) + base
+    if not f["acc_out"]:
+        return total
+    check_buf(state, op, "writes", Buf.BIAS, psum, (4 * acc.size,), (1,))
+    if int8:
+        state.bias[psum : psum + 4 * acc.size].view("<i4")[...] = total.reshape(-1)
+    else:
+        state.bias[psum : psum + 4 * acc.size : 4] = total.reshape(-1)
+    return None
+
+
 def write_out(state: CoreState, start: int, shape: Shape, strides: Shape, acc: np.ndarray,
                shift: int, act: int, arg: int) -> None:
     """Requantize (int8) or activate (fp32) the accumulators and store them in the fmap."""

@@ -24,6 +24,7 @@ from collections import OrderedDict
 import numpy as np
 
 from fvir.backend.blocks import (
+    add_partial_sums,
     block_end,
     byte_strides,
     check_buf,
@@ -31,7 +32,6 @@ from fvir.backend.blocks import (
     injective,
     padded,
     pads_of,
-    read_bias,
     store,
     write_out,
 )
@@ -270,9 +270,10 @@ class _ConvPlan:
             else:
                 acc = self.matmul_int8(state, x)  # exact: float32 integers, or int64
             if self.acc_in or self.acc_out:
-                out = self.accumulate_int8(state, acc)
-                if out is None:
+                total = add_partial_sums(state, "CONV", acc, self.f, self.shift_bias)
+                if total is None:
                     return
+                out = requant(total, self.shift_cut, self.act, self.act_arg)
             else:
                 term64, term32 = bias_term(state.bias[self.bias_addr : self.b_end],
                                            self.shift_bias, self.shift_cut, self.acc_bound)
@@ -285,13 +286,10 @@ class _ConvPlan:
                 wm = state.weight[wa : wa + self.n_wgt].reshape(self.oc, self.k).T.astype(
                     np.float32)
                 acc = self.im2col(state, x) @ wm
-            psums = state.bias[self.psum_addr : self.p_end : 4]
-            acc = acc + (psums.reshape(acc.shape) if self.acc_in
-                         else state.bias[self.bias_addr : self.b_end : 4])
-            if self.acc_out:
-                psums[...] = acc.ravel()
+            total = add_partial_sums(state, "CONV", acc, self.f, self.shift_bias)
+            if total is None:
                 return
-            out = activate_real(acc.astype(np.float32, copy=False), self.act, self.act_arg)
+            out = activate_real(total.astype(np.float32, copy=False), self.act, self.act_arg)
         fm = state.fmap
         if self.inj:
             item = fm.itemsize
@@ -300,22 +298,6 @@ class _ConvPlan:
         else:
             store(fm, self.out_addr, self.out_shape, self.out_strides,
                    out.reshape(self.out_shape))
-
-    def accumulate_int8(self, state: CoreState, acc: np.ndarray) -> np.ndarray | None:
-        """A CONV of a split reduction: the products plus the partial sums (acc_in) or the
-        shifted bias; stored back as int32 partial sums (acc_out, returns None) or
-        requantized to int8."""
-        raw = state.bias
-        if self.acc_in:
-            base = raw[self.psum_addr : self.p_end].view("<i4").reshape(acc.shape)
-        else:
-            base = raw[self.bias_addr : self.b_end].view("<i4").astype(np.int64)
-            base = base << self.shift_bias
-        total = acc.astype(np.int64) + base
-        if self.acc_out:  # the quantizer bounds every sum of the layer to int32 (rules.INT32_MAX)
-            raw[self.psum_addr : self.p_end].view("<i4")[...] = total.reshape(-1)
-            return None
-        return requant(total, self.shift_cut, self.act, self.act_arg)
 
     def matmul_int8(self, state: CoreState, x: np.ndarray | None) -> np.ndarray:
         """The exact [rows*cols, oc] products of the im2col matrix and the weights: float32
@@ -385,25 +367,21 @@ def mvm(state: CoreState, mem: Memory, f: Fields) -> None:
     if rows == 0:
         return
     wgt_addr, vec_addr = f["wgt_addr"], f["vec_addr"]
-    acc_in, acc_out, psum = f["acc_in"], f["acc_out"], f["psum_addr"]
     check_buf(state, "MVM", "reads", Buf.WEIGHT, wgt_addr, (rows * cols,), (1,))
     check_buf(state, "MVM", "reads", Buf.FMAP, vec_addr, (cols,), (1,))
-    base = read_bias(state, "MVM", psum if acc_in else f["bias_addr"], rows)
-    if acc_out:
-        check_buf(state, "MVM", "writes", Buf.BIAS, psum, (4 * rows,), (1,))
+    check_buf(state, "MVM", "reads", Buf.BIAS, f["psum_addr"] if f["acc_in"] else f["bias_addr"],
+              (4 * rows,), (1,))
+    if f["acc_out"]:
+        check_buf(state, "MVM", "writes", Buf.BIAS, f["psum_addr"], (4 * rows,), (1,))
     else:
         check_buf(state, "MVM", "writes", Buf.FMAP, f["out_addr"], (rows,), (1,))
     w = state.weight[wgt_addr : wgt_addr + rows * cols].reshape(rows, cols)
     x = state.fmap[vec_addr : vec_addr + cols]
     if state.mode == "int8":
         acc = exact_matmul(x.astype(np.float32)[None, :], w.T.astype(np.float32))[0]
-        acc = acc + (base if acc_in else base << f["shift_bias"])
     else:
-        acc = w @ x + base
-    if acc_out:  # int32 partial sums (the quantizer bounds every sum of the layer to int32)
-        if state.mode == "int8":
-            state.bias[psum : psum + 4 * rows].view("<i4")[...] = acc
-        else:
-            state.bias[psum : psum + 4 * rows : 4] = acc
-        return
-    write_out(state, f["out_addr"], (rows,), (1,), acc, f["shift_cut"], f["act"], f["act_arg"])
+        acc = w @ x
+    total = add_partial_sums(state, "MVM", acc, f, f["shift_bias"])
+    if total is not None:
+        write_out(state, f["out_addr"], (rows,), (1,), total, f["shift_cut"], f["act"],
+                  f["act_arg"])

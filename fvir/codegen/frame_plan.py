@@ -84,7 +84,7 @@ from xdsl.printer import Printer
 from xdsl.rewriter import Rewriter
 
 from fvir.codegen import quant_params as qp
-from fvir.codegen.tile_schedule import align, chunks, layout, steps
+from fvir.codegen.tile_schedule import chunks, layout, steps
 from fvir.hw import capability
 from fvir.ir import dnn, tile
 from fvir.ir.functions import main_function
@@ -313,10 +313,11 @@ class _TileFrame:
                        else 0 if kind == TileKind.COPY else M)
 
     def build(self) -> list[Instruction]:
-        if self.chunk:
-            return self._split_reduction()
-        code: list[Instruction] = []
         k0, k1 = self.out[4], self.out[5]
+        runs = qp.shift_runs(self.info.shifts or [0] * k1, k0, k1, self.geom.group_period)
+        if self.chunk:
+            return self._split_reduction(runs)
+        code: list[Instruction] = []
         g = k1 - k0
         geom, info = self.geom, self.info
         if geom.has_weights:
@@ -329,8 +330,6 @@ class _TileFrame:
                                  self.lay.inputs[0], x.w * x.c))
             signal = C if geom.kind == TileKind.DENSE else 0
             code += _contiguous(Buf.BIAS, info.bias_offset + 4 * k0, 4 * g, 4 * g, signal)
-        shifts = info.shifts or [0] * k1
-        runs = qp.shift_runs(shifts, k0, k1, geom.group_period)
         if geom.kind == TileKind.DENSE:
             code += self._dense(runs)
         else:
@@ -338,22 +337,22 @@ class _TileFrame:
         code.append(_fence())
         return code
 
-    # -- a conv reducing over chunks of input channels
+    # -- a conv or dense layer reducing over chunks of its inputs
 
-    def _split_reduction(self) -> list[Instruction]:
-        """LOAD biases; per chunk of input channels: LOAD its weights and input window (after
-        the previous chunk's CONVs, which read the same buffers), one CONV per run of equal
-        shift adding to the int32 partial sums after the biases (`layout`), the last chunk's
-        requantizing (one CONVINIT per shift); SAVE; fence."""
+    def _split_reduction(self, runs: list[tuple[int, int, int]]) -> list[Instruction]:
+        """LOAD biases; per chunk of inputs: LOAD its weights and inputs (after the previous
+        chunk's compute, which reads the same buffers), one CONV or MVM per run of equal
+        shift adding to the int32 partial sums after the biases (`Layout.psum`), the last
+        chunk's requantizing (one CONVINIT per shift); SAVE; fence."""
         geom, info, lay = self.geom, self.info, self.lay
         r0, r1, c0, c1, k0, k1 = self.out
         wr0, wr1, wc0, wc1, wk0, wk1 = self.window
         g, rows, cols = k1 - k0, r1 - r0, c1 - c0
         (kh, kw), wpc = geom.kernel, geom.weight_bytes_per_channel
-        runs = qp.shift_runs(info.shifts or [0] * k1, k0, k1, 0)
         distinct = list(dict.fromkeys(s for _, _, s in runs))
         init = self._init()
-        psum = align(4 * g)
+        act, arg = qp.activation(self.op, self.out_frac)  # type: ignore[arg-type]
+        psum = lay.psum
         code = _contiguous(Buf.BIAS, info.bias_offset + 4 * k0, 4 * g, 4 * g)
         parts = chunks(wk1 - wk0, self.chunk)
         dense = geom.kind == TileKind.DENSE
@@ -368,8 +367,8 @@ class _TileFrame:
                 Opcode.LOAD, Buf.FMAP, info.inputs[0], (wr0, wr1), (wc0, wc1),
                 (wk0 + a, wk0 + b), lay.inputs[0], (wc1 - wc0) * n, dpdby=C))
             if dense:
-                mvms = [instr(Opcode.MVM, act=int(self._act[0]), shift_cut=shift, shift_bias=0,
-                              act_arg=self._act[1], acc_in=int(j > 0), acc_out=int(not last),
+                mvms = [instr(Opcode.MVM, act=int(act), shift_cut=shift, shift_bias=0,
+                              act_arg=arg, acc_in=int(j > 0), acc_out=int(not last),
                               wgt_addr=(ra - k0) * n, vec_addr=lay.inputs[0],
                               bias_addr=4 * (ra - k0), out_addr=lay.out + ra - k0,
                               psum_addr=psum + 4 * (ra - k0), rows=rb - ra, cols=n)
@@ -396,10 +395,6 @@ class _TileFrame:
                          lay.out, lay.out_row, dpdon=C, dpdby=L))
         code.append(_fence())
         return code
-
-    @property
-    def _act(self) -> tuple[int, int]:
-        return qp.activation(self.op, self.out_frac)  # type: ignore[arg-type]
 
     def _chunk_input(self, a: int, b: int) -> Instruction:
         """The LOAD of a dense layer's inputs [a, b) (in the weight columns' order): a slice

@@ -51,6 +51,7 @@ class Layout:
     out_pix: int
     out_row: int
     footprint: tuple[int, int, int]  # fmap, weight, bias bytes used
+    psum: int = 0  # bias-buffer address of a split reduction's int32 partial sums
 
 
 def chunks(channels: int, chunk: int) -> list[tuple[int, int]]:
@@ -62,7 +63,7 @@ def chunks(channels: int, chunk: int) -> list[tuple[int, int]]:
 def layout(geom: Geometry, out: Sequence[int], window: Sequence[int], chunk: int = 0) -> Layout:
     """The buffer layout of the tile with output box `out` and input window `window`; with a
     split reduction (`chunk` input channels at a time) the window and weights of one chunk,
-    and the int32 partial sums after the biases (at `align(4 * channels)`)."""
+    and the int32 partial sums after the biases (`Layout.psum`)."""
     r0, r1, c0, c1, k0, k1 = out
     wr0, wr1, wc0, wc1, wk0, wk1 = window
     g = k1 - k0
@@ -73,9 +74,10 @@ def layout(geom: Geometry, out: Sequence[int], window: Sequence[int], chunk: int
     out_bytes = (r1 - r0) * out_row
     kh, kw = geom.kernel
     wgt = g * (kh * kw * chunk if chunk else geom.weight_bytes_per_channel)
-    bias = 4 * g if geom.has_weights else 0
+    bias = psum = 4 * g if geom.has_weights else 0
     if chunk:
-        bias = align(bias) + 4 * (r1 - r0) * (c1 - c0) * g
+        psum = align(bias)
+        bias = psum + 4 * (r1 - r0) * (c1 - c0) * g
     if geom.broadcast:  # the vector of the tile's channels after the block
         fmap = align(in_bytes) + g
         return Layout((0, align(in_bytes)), 0, in_pix, in_row, in_pix, in_row, (fmap, wgt, bias))
@@ -85,7 +87,7 @@ def layout(geom: Geometry, out: Sequence[int], window: Sequence[int], chunk: int
         return Layout(inputs, 0, in_pix, in_row, in_pix, in_row, (fmap, wgt, bias))
     out_addr = align(in_bytes)
     return Layout((0,), out_addr, in_pix, in_row, out_pix, out_row,
-                  (out_addr + out_bytes, wgt, bias))
+                  (out_addr + out_bytes, wgt, bias), psum)
 
 
 def worst_footprint(geom: Geometry, rows: int, cols: int, chans: int,
@@ -174,14 +176,15 @@ def tile_cycles(
 
     if chunk:
         rows, win_rows = out[1] - out[0], window[1] - window[0]
+        parts = chunks(win_ch, chunk)
+        dense = geom.kind == TileKind.DENSE
         total = xfer(4 * g)
-        for a, b in chunks(win_ch, chunk):
+        for a, b in parts:
             total += xfer(g * kh * kw * (b - a)) + xfer(win_rows * win_cols * (b - a))
             total += len(sizes) * t_i + sum(
-                cost.mvm_cycles(core, n, b - a) if geom.kind == TileKind.DENSE
+                cost.mvm_cycles(core, n, b - a) if dense
                 else cost.conv_cycles(core, rows, cols, b - a, n, kh, kw) for n in sizes)
-        inits = 0 if geom.kind == TileKind.DENSE else (len(chunks(win_ch, chunk)) - 1 + distinct)
-        inits *= t_i
+        inits = 0 if dense else (len(parts) - 1 + distinct) * t_i  # a CONVINIT per chunk
         return total + inits + xfer(rows * cols * g) + t_i + timing.frame_cycles
     prologue = 0
     if geom.has_weights:

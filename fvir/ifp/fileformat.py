@@ -167,7 +167,7 @@ def shuffle(section: Section, data: bytes | memoryview) -> bytes | memoryview:
     all second bytes, ...) before compression: equal fields of successive records become runs
     (CRNN's words compress 22x raw, 104x shuffled); other sections unchanged. Lengths that are
     not whole records stay as they are, for the reader to report."""
-    item = _ITEM[section] if section in _ITEM else 1
+    item = _ITEM.get(section, 1)
     if item == 1 or len(data) % item:
         return data
     return np.frombuffer(data, np.uint8).reshape(-1, item).T.tobytes()
@@ -175,7 +175,7 @@ def shuffle(section: Section, data: bytes | memoryview) -> bytes | memoryview:
 
 def unshuffle(section: Section, data: bytes) -> bytes:
     """The inverse of `shuffle`."""
-    item = _ITEM[section] if section in _ITEM else 1
+    item = _ITEM.get(section, 1)
     if item == 1 or len(data) % item:
         return data
     return np.frombuffer(data, np.uint8).reshape(item, -1).T.tobytes()
