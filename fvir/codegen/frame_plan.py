@@ -662,9 +662,22 @@ class _Planner:
                 return v, offset
 
     def view(self, v: SSAValue) -> View:
+        """Where v's image lies. A view flattening an image to a [1, K] vector keeps the
+        image's geometry (the dense layer reading it permutes its weights to the NHWC order,
+        `x_chw`); any other view reads its input's bytes with its own geometry, which needs
+        those bytes whole and contiguous."""
         owner = v.owner
         if isinstance(owner, tile.ViewOp):
-            return self.view(owner.input)
+            shape = dnn.shape_of(v)
+            if len(shape) == 2 and shape[0] == 1:
+                return self.view(owner.input)
+            inner = self.view(owner.input)
+            image = tile.hwc(v.type)
+            assert image is not None  # dnn-tile makes views of images only
+            if inner.pix != inner.c or inner.row != inner.w * inner.pix:
+                raise PlanError(f"view {v.name_hint or ''} of a tensor slice or subsampled "
+                                "image is not supported")
+            return View(inner.tensor, inner.segment, inner.offset, *image, image[2])
         root, off = self.root(v)
         t = self.tensors[self.tensor_of[root]]
         image = tile.hwc(v.type)

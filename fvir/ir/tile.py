@@ -22,8 +22,10 @@ loaded as zeros), the rows per compute step, its on-chip buffer footprint and it
 Two zero-copy ops complete it. `tile.concat` joins channel slices that their producers already
 wrote in place: a producer whose output lives in a slice of a concat carries `into [offset,
 total]` (its channels start at `offset` of a tensor with `total` channels). `tile.view` is a
-reshape that moves no data: its result has the NHWC element order of its input (a dense layer
-reading such a flattening records `x_chw`, and its weights are permuted to match).
+reshape that moves no data: its result is its input's bytes. Either a flattening to a [1, K]
+vector, whose elements then come in the NHWC order of the input (a dense layer reading it
+records `x_chw`, and its weights are permuted to match), or a chain of transposes and reshapes
+that leaves every byte in place (`moves_no_bytes`), read with the result's own geometry.
 
 Strided 1x1 convolutions (ResNet's projection shortcuts) read every s-th input pixel only, so
 their geometry is the subsampled input with stride 1 (`Geometry.subsample`): windows and
@@ -114,6 +116,39 @@ class TileKind(StrEnum):
     def whole_rows(self) -> bool:
         """A ROW reduction: every tile holds all channels of its pixels."""
         return self in (TileKind.SOFTMAX, TileKind.LNORM)
+
+
+def storage_order(shape: Sequence[int]) -> np.ndarray:
+    """The logical (row-major) index of each element of a tensor of `shape`, in the order its
+    bytes lie in DDR: NHWC for a batch-1 image [1, C, H, W], row-major for anything else."""
+    logical = np.arange(prod(shape), dtype=np.int64).reshape(tuple(shape))
+    if len(shape) == 4 and shape[0] == 1:
+        logical = logical.transpose(0, 2, 3, 1)
+    return logical.reshape(-1)
+
+
+def moves_no_bytes(shape: Sequence[int], steps: Sequence[tuple[str, tuple[int, ...]]],
+                   result: Sequence[int]) -> bool:
+    """Whether a chain of layout ops from a tensor of `shape` to one of `result` leaves every
+    byte where it is in DDR (see `storage_order`), so that a `tile.view` can stand for it.
+    `steps` are ("transpose", perm) and ("reshape", shape) in program order.
+
+    1. Label each input element with its storage position.
+    2. Move the labels as the ops move the elements (logically, row-major).
+    3. The chain moves no byte when reading the labels in the result's storage order gives
+       0, 1, 2, ...
+    """
+    n = prod(shape)
+    if n != prod(result):
+        return False
+    labels = np.empty(n, np.int64)
+    labels[storage_order(shape)] = np.arange(n)
+    x = labels.reshape(tuple(shape))
+    for kind, arg in steps:
+        x = x.transpose(arg) if kind == "transpose" else x.reshape(arg)
+    if tuple(x.shape) != tuple(result):
+        return False
+    return bool((x.reshape(-1)[storage_order(result)] == np.arange(n)).all())
 
 
 def hwc(ty: Attribute) -> tuple[int, int, int] | None:
@@ -900,9 +935,10 @@ class ConcatOp(IRDLOperation):
 
 @irdl_op_definition
 class ViewOp(IRDLOperation):
-    """A reshape that moves no data: the result is the input's bytes, in NHWC element order.
+    """A reshape that moves no data: the result is the input's bytes (module docstring).
 
         %f = tile.view %x : tensor<1x512x7x7xi8> -> tensor<1x25088xi8>
+        %r = tile.view %y : tensor<1x96x56x56xi8> -> tensor<3136x96xi8>
     """
 
     name = "tile.view"

@@ -484,7 +484,12 @@ def _describe(op: Operation) -> str:
     return f"%{op.results[0].name_hint}" if op.results and op.results[0].name_hint else "op"
 
 
+_LAYOUT = (dnn.TransposeOp, dnn.ReshapeOp, dnn.FlattenOp)
+
+
 def _rewrite(tiler: _Tiler, op: Operation) -> None:
+    if isinstance(op, _LAYOUT) and _view_of_chain(op):
+        return
     if isinstance(op, _CONST_OPS) or not op.results or not is_accelerator_op(op):
         return
     if isinstance(op, dnn.FlattenOp | dnn.ReshapeOp):
@@ -506,6 +511,40 @@ def _rewrite(tiler: _Tiler, op: Operation) -> None:
         return
     layer = tiler.wrap(op)
     Rewriter.replace_op(op, layer)
+
+
+def _view_of_chain(op: dnn.TransposeOp | dnn.ReshapeOp | dnn.FlattenOp) -> bool:
+    """Replace `op`, the end of a chain of layout ops (transposes, reshapes, flattens) from
+    an accelerator tensor, by a `tile.view` of that tensor when the chain moves no byte of
+    it in DDR (`tile.moves_no_bytes`: ConvNeXt's NCHW <-> rows permutes around LayerNorm,
+    whose NHWC bytes already are the rows) and only accelerator compute ops read the result.
+    Chain ops left without users go. Returns whether it did."""
+    chain: list[Operation] = [op]
+    root = op.input
+    while isinstance(root.owner, _LAYOUT):
+        chain.insert(0, root.owner)
+        root = root.owner.input
+    if not isinstance(root.owner, tile.LayerOp | tile.ConcatOp | tile.ViewOp):
+        return False
+    if any(isinstance(u.operation, dnn.ConcatOp | tile.ConcatOp) for u in root.uses):
+        return False  # its storage may become a slice of the concat's
+    if tile.hwc(root.type) is None or tile.hwc(op.output.type) is None:
+        return False
+    users = [u.operation for u in op.output.uses]
+    if not users or not all(is_accelerator_op(u) and not isinstance(u, (*_LAYOUT, dnn.ConcatOp))
+                            for u in users):
+        return False  # layout users may still go to the host; the chain ends later
+    steps = [("transpose", dnn.ints(o.perm)) if isinstance(o, dnn.TransposeOp)
+             else ("reshape", dnn.shape_of(o.output)) for o in chain]
+    if not tile.moves_no_bytes(dnn.shape_of(root), steps, dnn.shape_of(op.output)):
+        return False
+    view = tile.ViewOp(root, op.output.type)
+    view.results[0].name_hint = op.output.name_hint
+    Rewriter.replace_op(op, view)
+    for dead in reversed(chain[:-1]):
+        if not dead.results[0].uses:
+            Rewriter.erase_op(dead)
+    return True
 
 
 def _concat(tiler: _Tiler, op: dnn.ConcatOp) -> None:

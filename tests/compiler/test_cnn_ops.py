@@ -264,10 +264,11 @@ def test_fp32_mode_matches_onnxruntime(compiled, name: str) -> None:
 
 def test_channels_last_layer_norm_runs_on_row(compiled) -> None:
     """ConvNeXt's LayerNorm over the last axis of [1, H, W, C] runs on its rows on the
-    accelerator; only layout ops (permutes, reshapes) stay on the host."""
+    accelerator, and the permutes between the NCHW image and the rows, which move no byte of
+    the NHWC tensors, are views: nothing runs on the host."""
     _, package, _ = compiled("convnext", "paper-u200")
-    host = [op for ops in package.host_ops().values() for op in ops]
-    assert host and set(host) <= {"transpose", "reshape", "flatten", "quantize", "dequantize"}
+    assert package.host_ops() == {}
+    assert "layer_norm" in {layer.kind for layer in package.layers}
 
 
 def test_split_reductions_only_where_the_weights_do_not_fit(compiled) -> None:

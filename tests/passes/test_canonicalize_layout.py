@@ -209,7 +209,8 @@ def test_convnext_block_has_fewer_host_layers(convnext, monkeypatch: pytest.Monk
     _, package, _ = convnext
     monkeypatch.setattr(fvir_compile, "DnnCanonicalizePass", _Baseline)
     baseline, _ = compile_keeping_reference(convnext_block(), PAPER_U200)
-    assert len(_host_layers(package)) < len(_host_layers(baseline))  # 3 < 5 when written
+    # 0 < 2: what the collapsed chains leave, dnn-tile's views take (3 < 5 before them)
+    assert len(_host_layers(package)) < len(_host_layers(baseline))
     host = [op for ops in package.host_ops().values() for op in ops]
     assert set(host) <= {"transpose", "reshape", "flatten", "quantize", "dequantize"}
 
@@ -217,6 +218,7 @@ def test_convnext_block_has_fewer_host_layers(convnext, monkeypatch: pytest.Monk
 @pytest.mark.slow
 def test_convnext_tiny_host_layers() -> None:
     """ConvNeXt-T (about 40 s to compile): 98 host layers before the chains through GELU
-    collapsed, 62 after (18 blocks, 2 fewer each)."""
+    collapsed, 62 after (18 blocks, 2 fewer each), none once dnn-tile makes the permutes
+    between images and rows views."""
     package, _ = compile_keeping_reference(zoo.build("convnext_tiny"), PAPER_U200)
-    assert len(_host_layers(package)) <= 62
+    assert _host_layers(package) == []

@@ -149,3 +149,31 @@ func.func @classifier(%x: tensor<1x512x7x7xf32>) -> tensor<1x4096xf32> {
 // FEW: %a = tile.layer "a" conv grid [4, 1, 2]
 // FEW: %b = tile.layer "b" conv grid [7, 1, 2]
 // FEW: %0 = tile.layer "c.copy3" copy grid [7, 1, 2]
+
+// ConvNeXt's channels-last LayerNorm: the permutes to rows and back move no byte of the NHWC
+// images (their NHWC bytes already are the rows), so each chain becomes one tile.view and its
+// ops go; a transpose that moves bytes (H <-> W) stays a dnn op for the host.
+func.func @channels_last(%x: tensor<1x16x8x8xf32>) -> tensor<1x16x8x8xf32> {
+  %w = dnn.weight "dw.w" : tensor<16x1x3x3xf32>
+  %d = dnn.conv2d %x, %w strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1] group 16 : (tensor<1x16x8x8xf32>, tensor<16x1x3x3xf32>) -> tensor<1x16x8x8xf32>
+  %t = dnn.transpose %d perm [0, 2, 3, 1] : tensor<1x16x8x8xf32> -> tensor<1x8x8x16xf32>
+  %r = dnn.reshape %t : tensor<1x8x8x16xf32> -> tensor<64x16xf32>
+  %g = dnn.weight "ln.g" : tensor<16xf32>
+  %b = dnn.weight "ln.b" : tensor<16xf32>
+  %n = dnn.layer_norm %r, %g, %b epsilon 1.000000e-06 : (tensor<64x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<64x16xf32>
+  %u = dnn.reshape %n : tensor<64x16xf32> -> tensor<1x8x8x16xf32>
+  %v = dnn.transpose %u perm [0, 3, 1, 2] : tensor<1x8x8x16xf32> -> tensor<1x16x8x8xf32>
+  %w2 = dnn.weight "pw.w" : tensor<16x16x1x1xf32>
+  %y = dnn.conv2d %v, %w2 strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] : (tensor<1x16x8x8xf32>, tensor<16x16x1x1xf32>) -> tensor<1x16x8x8xf32>
+  %s = dnn.transpose %y perm [0, 1, 3, 2] : tensor<1x16x8x8xf32> -> tensor<1x16x8x8xf32>
+  %z = dnn.relu %s : tensor<1x16x8x8xf32>
+  func.return %z : tensor<1x16x8x8xf32>
+}
+// CHECK-LABEL: func.func @channels_last
+// CHECK:       %d = tile.layer "{{d[_0-9]*}}" dwconv
+// CHECK:       %r = tile.view %d : tensor<1x16x8x8xf32> -> tensor<64x16xf32>
+// CHECK-NEXT:  %n = tile.layer "{{n[_0-9]*}}" lnorm grid {{.*}} (%r)
+// CHECK:       %v = tile.view %n : tensor<64x16xf32> -> tensor<1x16x8x8xf32>
+// CHECK-NEXT:  %y = tile.layer "{{y[_0-9]*}}" conv grid {{.*}} (%v)
+// CHECK:       %s = dnn.transpose %y perm [0, 1, 3, 2]
+// CHECK-NOT:   dnn.reshape
