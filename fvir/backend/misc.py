@@ -2,7 +2,9 @@
 
 1. POOL reads windows of the padded input block: int8 MAX is a maximum over kernel offsets in
    int16 (padding below every int8); AVG sums in float64 (exact for int8) and requantizes with
-   `avg_mul` / `avg_shift`; fp32 mode divides by the window size.
+   `avg_mul` / `avg_shift`; fp32 mode divides by the window size. A window split over rows
+   (`acc_in`, `acc_out`) keeps its partial maxima or sums in the bias buffer; fp32 mode divides
+   by the whole window's size (POOLINIT's `window_h`).
 2. ELEW is planned per latched ELEWINIT (`_ElewPlan`): a (+ or *) b with the input shifts, in
    the narrowest of int16 / int32 / int64 that no intermediate can leave, then requantized.
 3. ACT maps every byte through a 256-entry table built from the real function (fp32 mode: the
@@ -24,6 +26,7 @@ from fvir.backend.blocks import (
     injective,
     padded,
     pads_of,
+    read_bias,
     store,
     view,
     window,
@@ -66,7 +69,8 @@ def pool(state: CoreState, mem: Memory, f: Fields) -> None:
     check_buf(state, "POOL", "writes", Buf.FMAP, f["out_addr"], out_shape, out_strides)
 
     is_max = c["pool_type"] == PoolType.MAX
-    if is_max and state.mode == "int8":
+    int8 = state.mode == "int8"
+    if is_max and int8:
         # int16 with a fill below every int8, one maximum per kernel offset.
         p = padded(x, pads, _NO_VALUE, np.int16)
         acc = None
@@ -77,25 +81,49 @@ def pool(state: CoreState, mem: Memory, f: Fields) -> None:
         assert acc is not None  # kh, kw >= 1 (POOLINIT checks)
         if (acc == _NO_VALUE).any():
             raise ProgramError("a max-pool window lies entirely in the padding", "POOL")
-        store(state.fmap, f["out_addr"], out_shape, out_strides, acc.astype(np.int8))
-        return
-    # int8 sums in float64 are exact (255 * 255 * 128 < 2**53); fp32 mode computes in float32.
-    dtype = np.float64 if state.mode == "int8" else np.float32
-    p = padded(x, pads, -np.inf if is_max else 0.0, dtype)
-    windows = sliding_window_view(p, (kh, kw), axis=(0, 1))[
-        : (rows - 1) * sh + 1 : sh, : (cols - 1) * sw + 1 : sw]  # [rows, cols, chans, kh, kw]
-    if is_max:
-        out = windows.max(axis=(3, 4))
-        if np.isneginf(out).any():
-            raise ProgramError("a max-pool window lies entirely in the padding", "POOL")
-        if state.mode == "int8":
-            out = out.astype(np.int8)
-    elif state.mode == "int8":
-        total = windows.sum(axis=(3, 4)).astype(np.int64)
-        out = sat8(rshift_round(total * c["avg_mul"], c["avg_shift"])).astype(np.int8)
     else:
-        out = windows.sum(axis=(3, 4)) / np.float32(kh * kw)
+        # int8 sums in float64 are exact (255 * 255 * 128 < 2**53); fp32 mode: float32.
+        p = padded(x, pads, -np.inf if is_max else 0.0, np.float64 if int8 else np.float32)
+        windows = sliding_window_view(p, (kh, kw), axis=(0, 1))[
+            : (rows - 1) * sh + 1 : sh, : (cols - 1) * sw + 1 : sw]  # [rows, cols, chans, kh, kw]
+        if is_max:
+            acc = windows.max(axis=(3, 4))
+            if np.isneginf(acc).any():
+                raise ProgramError("a max-pool window lies entirely in the padding", "POOL")
+        else:
+            acc = windows.sum(axis=(3, 4))
+        if int8:
+            acc = acc.astype(np.int64)
+    if f["acc_in"] or f["acc_out"]:
+        acc = _partial_results(state, f, acc, is_max)
+        if acc is None:
+            return
+    if is_max:
+        out = acc.astype(np.int8) if int8 else acc
+    elif int8:
+        out = sat8(rshift_round(acc * c["avg_mul"], c["avg_shift"])).astype(np.int8)
+    else:  # a window split over rows: divided by the whole window's size
+        out = acc / np.float32((c["window_h"] or kh) * kw)
     store(state.fmap, f["out_addr"], out_shape, out_strides, out)
+
+
+def _partial_results(state: CoreState, f: Fields, acc: np.ndarray,
+                     is_max: bool) -> np.ndarray | None:
+    """A POOL window split over rows: combine `acc` with the partial results at psum_addr
+    (`acc_in`: their maximum or sum); with `acc_out` store them there (int32 in int8 mode,
+    float32 elements in fp32 mode) and return None."""
+    psum, n = f["psum_addr"], acc.size
+    if f["acc_in"]:
+        before = read_bias(state, "POOL", psum, n).reshape(acc.shape)
+        acc = np.maximum(acc, before) if is_max else acc + before
+    if not f["acc_out"]:
+        return acc
+    check_buf(state, "POOL", "writes", Buf.BIAS, psum, (4 * n,), (1,))
+    if state.mode == "int8":
+        state.bias[psum : psum + 4 * n].view("<i4")[...] = acc.reshape(-1)
+    else:
+        state.bias[psum : psum + 4 * n : 4] = acc.reshape(-1)
+    return None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -315,6 +315,8 @@ class _TileFrame:
     def build(self) -> list[Instruction]:
         k0, k1 = self.out[4], self.out[5]
         runs = qp.shift_runs(self.info.shifts or [0] * k1, k0, k1, self.geom.group_period)
+        if self.chunk and self.geom.kind == TileKind.GPOOL:
+            return self._split_window()
         if self.chunk:
             return self._split_reduction(runs)
         code: list[Instruction] = []
@@ -393,6 +395,35 @@ class _TileFrame:
             code += compute
         code.append(_dma(Opcode.SAVE, Buf.FMAP, info.output, (r0, r1), (c0, c1), (k0, k1),
                          lay.out, lay.out_row, dpdon=C, dpdby=L))
+        code.append(_fence())
+        return code
+
+    # -- a global pool whose window does not fit: parts of its rows
+
+    def _split_window(self) -> list[Instruction]:
+        """Per part of the window's rows: LOAD them (after the previous part's POOL, which
+        read the same bytes), a POOLINIT with their height (and the whole window's avg_mul,
+        avg_shift) and a POOL keeping the partial maxima or sums in the bias buffer
+        (`acc_out`, `acc_in` from the second part on; the last part writes the output);
+        SAVE; fence."""
+        lay, x = self.lay, self.info.inputs[0]
+        k0, k1 = self.out[4], self.out[5]
+        wr0, wr1, wc0, wc1, wk0, wk1 = self.window
+        whole = self._init()(0)  # type: ignore[misc]
+        parts = chunks(wr1 - wr0, self.chunk)
+        code: list[Instruction] = []
+        for j, (a, b) in enumerate(parts):
+            last = j == len(parts) - 1
+            code.append(_dma(Opcode.LOAD, Buf.FMAP, x, (wr0 + a, wr0 + b), (wc0, wc1),
+                             (wk0, wk1), lay.inputs[0], lay.in_row, dpdon=M if j else 0,
+                             dpdby=M))
+            code.append(Instruction(Opcode.POOLINIT, {**whole.fields, "kernel_h": b - a,
+                                                      "window_h": wr1 - wr0}))
+            code.append(instr(Opcode.POOL, L, S if last else L, in_addr=lay.inputs[0],
+                              out_addr=lay.out, rows=1, cols=1, chans=k1 - k0,
+                              acc_in=int(j > 0), acc_out=int(not last), psum_addr=lay.psum))
+        code.append(_dma(Opcode.SAVE, Buf.FMAP, self.info.output, (0, 1), (0, 1), (k0, k1),
+                         lay.out, k1 - k0, dpdon=M, dpdby=L))
         code.append(_fence())
         return code
 

@@ -55,7 +55,8 @@ class Layout:
 
 
 def chunks(channels: int, chunk: int) -> list[tuple[int, int]]:
-    """The input-channel ranges of a split reduction (`chunk` channels each; 0: one range)."""
+    """The input-channel ranges of a split reduction (`chunk` channels each; 0: one range);
+    a split global pool's ranges of window rows likewise."""
     step = chunk or channels
     return [(a, min(a + step, channels)) for a in range(0, channels, step)]
 
@@ -67,6 +68,12 @@ def layout(geom: Geometry, out: Sequence[int], window: Sequence[int], chunk: int
     r0, r1, c0, c1, k0, k1 = out
     wr0, wr1, wc0, wc1, wk0, wk1 = window
     g = k1 - k0
+    if chunk and geom.kind == TileKind.GPOOL:  # `chunk` rows of the window at a time
+        in_pix = wk1 - wk0
+        in_bytes = chunk * (wc1 - wc0) * in_pix
+        out_addr = align(in_bytes)
+        return Layout((0,), out_addr, in_pix, (wc1 - wc0) * in_pix, g, g,
+                      (out_addr + g, 0, 4 * g), 0)
     in_pix = chunk or wk1 - wk0
     in_row = (wc1 - wc0) * in_pix
     in_bytes = (wr1 - wr0) * in_row
@@ -174,6 +181,14 @@ def tile_cycles(
     def xfer(nbytes: int, n: int = 1) -> int:  # n LOAD/SAVE instructions moving nbytes
         return cost.transfer_cycles(nbytes, bytes_per_cycle) + n * (timing.dma_latency + t_i)
 
+    if chunk and geom.kind == TileKind.GPOOL:  # the window's rows in parts, one after another
+        win_rows = window[1] - window[0]
+        total = 0
+        for a, b in chunks(win_rows, chunk):
+            # its LOAD waits for the previous POOL; its POOLINIT runs during the LOAD
+            total += xfer((b - a) * win_cols * win_ch) + t_i
+            total += cost.pool_cycles(core, 1, 1, g, b - a, kw)
+        return total + xfer(g) + t_i + timing.frame_cycles
     if chunk:
         rows, win_rows = out[1] - out[0], window[1] - window[0]
         parts = chunks(win_ch, chunk)

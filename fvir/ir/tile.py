@@ -479,7 +479,8 @@ class TileOp(IRDLOperation):
     (the frame pipelines loads, compute and saves over steps); `buffers` its footprint in bytes
     of each on-chip buffer; `cost` its cycles on one core; `chunk` (a conv whose weights do
     not fit with all input channels) the input channels of each partial reduction, whose int32
-    sums stay in the bias buffer between chunks.
+    sums stay in the bias buffer between chunks, or (a global pool whose window does not fit)
+    the input rows of each part of the window.
     """
 
     name = "tile.tile"
@@ -589,11 +590,14 @@ class TileOp(IRDLOperation):
             raise VerifyException(f"step must be positive, got {self.step_rows}")
         if any(b < 0 for b in self.footprint) or self.cycles < 0:
             raise VerifyException("buffers and cost must be non-negative")
-        channels = self.window_box[5] - self.window_box[4]
-        if self.chunk_channels and not 0 < self.chunk_channels < channels:
+        layer = self.parent_op()
+        if isinstance(layer, LayerOp) and layer.tile_kind == TileKind.GPOOL:
+            what, n = "rows", self.window_box[1] - self.window_box[0]
+        else:
+            what, n = "input channels", self.window_box[5] - self.window_box[4]
+        if self.chunk_channels and not 0 < self.chunk_channels < n:
             raise VerifyException(
-                f"chunk must be below the window's {channels} input channels, got "
-                f"{self.chunk_channels}")
+                f"chunk must be below the window's {n} {what}, got {self.chunk_channels}")
 
 
 @irdl_op_definition

@@ -307,11 +307,12 @@ def _requant() -> tuple[Field, ...]:
     )
 
 
-def _split_flags() -> tuple[Field, ...]:
-    """A reduction split over several CONV / MVM instructions (weights that do not fit the
-    buffer with every input at once): int32 partial sums kept in the bias buffer."""
+def _split_flags(start: str = "the bias") -> tuple[Field, ...]:
+    """A reduction split over several CONV / MVM / POOL instructions (weights or a window that
+    do not fit the buffers with every input at once): int32 partial results kept in the bias
+    buffer."""
     return (
-        Field("acc_in", 1, "1: start from the partial sums at psum_addr, not the bias",
+        Field("acc_in", 1, f"1: start from the partial sums at psum_addr, not {start}",
               default=0),
         Field("acc_out", 1, "1: write the int32 sums to psum_addr (no requantization)",
               default=0),
@@ -490,6 +491,8 @@ POOL_CFG = all fields of this instruction     # kept by the misc engine until th
                 Field("avg_mul", 16, "AVG: multiplier, about 2**avg_shift / window size",
                       default=0),
                 *_layout_strides(),
+                Field("window_h", 8, "AVG, fp32 mode: the height of a window split over "
+                      "POOLs by rows, which fp32 mode divides by (0: kernel_h)", default=0),
             ),
         ),
         InstrSpec(
@@ -505,10 +508,16 @@ X[y, x, i] = FMAP[in_addr + y * c.in_row_stride + x * c.in_pix_stride + i]
 for y < rows, x < cols, i < chans:
     window = P[y * c.stride_h : y * c.stride_h + c.kernel_h,
                x * c.stride_w : x * c.stride_w + c.kernel_w, i]
+    p = psum_addr + 4 * ((y * cols + x) * chans + i)
     if c.pool_type == MAX:   # P = X padded with -inf: padding never wins
-        out = max(window)
+        acc = max(window)
+        acc = max(acc, BIAS32[p]) if acc_in else acc
     else:                    # P = X padded with 0: padding counts in the average
-        out = sat8(rshift_round(sum(window) * c.avg_mul, c.avg_shift))
+        acc = sum(window) + (BIAS32[p] if acc_in else 0)
+    if acc_out:              # a window split over rows: the partial result is kept
+        BIAS32[p] = acc
+        continue
+    out = acc if c.pool_type == MAX else sat8(rshift_round(acc * c.avg_mul, c.avg_shift))
     FMAP[out_addr + y * c.out_row_stride + x * c.out_pix_stride + i] = out""",
             (
                 *_pads(),
@@ -517,6 +526,8 @@ for y < rows, x < cols, i < chans:
                 _count("rows", "output rows"),
                 _count("cols", "output columns"),
                 _count("chans", "channels"),
+                *_split_flags("zero"),
+                _psum_addr("[rows][cols][chans]"),
             ),
         ),
         InstrSpec(

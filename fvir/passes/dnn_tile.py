@@ -151,6 +151,10 @@ def choose_tiling(geom: Geometry, cx: SearchContext, shifts: Sequence[int] | Non
     found = _search(geom, cx, shifts, 0)
     if found == (None, None) and geom.kind == TileKind.GPOOL:  # the window is the whole image
         found = _search(geom, cx, shifts, 0, unit=1)
+        if found == (None, None):  # not even one channel of it: the window's rows in parts
+            found = next((f for rows in _sizes(geom.in_shape[0], 1)[1:]
+                          if (f := _search(geom, cx, shifts, 0, unit=1, chunk=rows))
+                          != (None, None)), (None, None))
     if found == (None, None) and geom.all_input_channels:
         found = _split_reduction(geom, cx, shifts, reduce_unit or cx.core.icp)
     if found[0] is None and capability.tile_facts(cx.core, geom.kind).spatial:

@@ -129,6 +129,56 @@ def test_pool_fp32_matches_onnxruntime(name: str, pool_type: PoolType) -> None:
     np.testing.assert_allclose(got, expected[0].transpose(1, 2, 0), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("mode", ["int8", "fp32"])
+@pytest.mark.parametrize("pool_type", [PoolType.MAX, PoolType.AVG])
+def test_pool_split_over_rows_equals_the_whole_window(mode: str, pool_type: PoolType) -> None:
+    """A 9 x 5 global pool as parts of 4, 4 and 1 rows (acc_out; acc_in + acc_out; acc_in),
+    each part loaded where the whole window starts: the outputs of one POOL; in int8 the first
+    part's partial maxima or sums in the bias buffer."""
+    rng = np.random.default_rng(12)
+    chans, avg_shift = 6, 14
+    avg_mul = round(2**avg_shift / 45)
+    x = (rng.integers(-128, 128, (9, 5, chans)) if mode == "int8"
+         else rng.standard_normal((9, 5, chans))).astype(np.int8 if mode == "int8"
+                                                         else np.float32)
+    want = run_pool(mode, x, pool_type, 1, 1, chans, (9, 5), (1, 1), (0, 0, 0, 0), avg_mul,
+                    avg_shift)
+    state, mem = fresh(mode)
+    parts = [(0, 4), (4, 8), (8, 9)]
+    for j, (a, b) in enumerate(parts):
+        state.fmap[: (b - a) * 5 * chans] = x[a:b].ravel()
+        run(state, mem,
+            make(Opcode.POOLINIT, pool_type=pool_type, avg_shift=avg_shift, avg_mul=avg_mul,
+                 stride_h=1, stride_w=1, kernel_h=b - a, kernel_w=5, window_h=9,
+                 in_row_stride=5 * chans, in_pix_stride=chans, out_row_stride=chans,
+                 out_pix_stride=chans),
+            make(Opcode.POOL, in_addr=0, out_addr=9000, rows=1, cols=1, chans=chans,
+                 acc_in=int(j > 0), acc_out=int(j < len(parts) - 1), psum_addr=16))
+        if j == 0 and mode == "int8":
+            first = x[:4].astype(np.int64)
+            first = first.max(axis=(0, 1)) if pool_type == PoolType.MAX else first.sum((0, 1))
+            np.testing.assert_array_equal(state.bias[16 : 16 + 4 * chans].view("<i4"), first)
+    got = state.fmap[9000 : 9000 + chans]
+    if mode == "int8":
+        np.testing.assert_array_equal(got, want.ravel())
+    else:
+        np.testing.assert_allclose(got, want.ravel(), rtol=1e-6, atol=1e-6)
+
+
+def test_split_pool_checks_its_partial_results_in_the_bias_buffer() -> None:
+    state, mem = fresh("int8")
+    size = state.bias.size
+    init = make(Opcode.POOLINIT, pool_type=PoolType.AVG, stride_h=1, stride_w=1, kernel_h=2,
+                kernel_w=2, in_row_stride=8, in_pix_stride=4, out_row_stride=4,
+                out_pix_stride=4)
+    with pytest.raises(BufferFault, match="POOL"):
+        run(state, mem, init, make(Opcode.POOL, in_addr=0, out_addr=100, rows=1, cols=1,
+                                   chans=4, acc_out=1, psum_addr=size - 8))
+    with pytest.raises(BufferFault, match="POOL"):
+        run(state, mem, init, make(Opcode.POOL, in_addr=0, out_addr=100, rows=1, cols=1,
+                                   chans=4, acc_in=1, psum_addr=size - 8))
+
+
 def test_pool_errors() -> None:
     state, mem = fresh(tenant="t")
     with pytest.raises(ProgramError, match=re.escape(

@@ -195,9 +195,21 @@ def wide_dense() -> onnx.ModelProto:
     return b.finish([x], [b.gemm(y, 10, name="out")])
 
 
+def wide_pool() -> onnx.ModelProto:
+    """EfficientNet-B0's first squeeze-excitation pool in small: a global average pool of a
+    100 x 100 image, one channel of which (10,000 bytes) is more than `tiny`'s 8 KiB fmap
+    buffer, so each tile pools the window's rows in parts, keeping partial sums in the bias
+    buffer (on paper-u200 it fits one channel at a time)."""
+    b = GraphBuilder("wide_pool", seed=19)
+    x = b.input("x", (1, 8, 100, 100))
+    y = b.global_avgpool(b.relu(b.conv(x, 8, 1)))
+    return b.finish([x], [b.gemm(b.flatten(y), 10, name="out")])
+
+
 MODELS: dict[str, Callable[[], onnx.ModelProto]] = {
     "wide_reduction": wide_reduction,
     "wide_dense": wide_dense,
+    "wide_pool": wide_pool,
     "convnext": convnext_block,
     "wide": wide_windows,
     "head": per_step_head,
@@ -317,14 +329,36 @@ def test_lstm_language_model_runs_on_the_accelerator() -> None:
             np.testing.assert_array_equal(g, w)
 
 
-@pytest.mark.parametrize("name", ["wide_reduction", "wide_dense"])
+def test_global_pool_split_over_rows_on_tiny(compiled) -> None:
+    """The 100 x 100 average pool pools parts of its rows on `tiny` (POOLs with acc_out, then
+    acc_in) and does not on paper-u200."""
+    def flags(hw: str) -> set[tuple[int, int]]:
+        _, package, _ = compiled("wide_pool", hw)
+        _, pool = columns(package.words, Opcode.POOL)
+        return set(zip(pool["acc_in"].tolist(), pool["acc_out"].tolist(), strict=True))
+
+    assert {(0, 1), (1, 0)} <= flags("tiny")
+    assert flags("paper-u200") == {(0, 0)}
+
+
+@pytest.mark.parametrize("name", ["wide_reduction", "wide_dense", "wide_pool"])
 def test_split_reduction_frames_cost_what_they_simulate(compiled, name: str) -> None:
-    """The compiler's closed-form cost of frames that reduce over chunks (chunks back to back)
-    against the event-driven schedule, on one tiny core at the DDR share the compiler assumes:
-    within 2%, like the zoo's frames on paper-u200 (tests/backend/test_machine_zoo.py)."""
+    """The compiler's closed-form cost of the layers whose frames reduce over chunks (chunks
+    back to back) against the event-driven schedule, on one tiny core at the DDR share the
+    compiler assumes: within 2%, like the zoo's frames on paper-u200
+    (tests/backend/test_machine_zoo.py)."""
     model, package, _ = compiled(name, "tiny")
     report = simulate_package(package, [random_input(model)], TINY, functional=False,
                               port_bytes_per_cycle=core_bytes_per_cycle(TINY))
     (tenant,) = report.tenants.values()
-    closed_form = int(package.frames["cost"].sum())
-    assert abs(tenant.cycles - closed_form) <= 0.02 * closed_form, (tenant.cycles, closed_form)
+    frame_of = np.searchsorted(package.frames["instr_start"].astype(np.int64),
+                               np.arange(len(package.words)), "right") - 1
+    split = set()
+    for op in (Opcode.CONV, Opcode.MVM, Opcode.POOL):
+        idx, f = columns(package.words, op)
+        split |= set(package.frames["layer"][frame_of[idx[f["acc_out"] == 1]]].tolist())
+    assert split
+    for i in split:
+        closed_form = int(package.frames["cost"][package.frames["layer"] == i].sum())
+        simulated = tenant.layer_cycles[package.layers[i].name]
+        assert abs(simulated - closed_form) <= 0.02 * closed_form, (simulated, closed_form)

@@ -149,10 +149,20 @@ def test_balance_factor_by_hand():
 
 
 def test_unfittable_layer_is_reported():
-    # A global pool one channel of whose image exceeds the tiny core's 8 KiB fmap buffer.
-    geom = Geometry(TileKind.GPOOL, (100, 100, 4), (1, 1, 4), (100, 100))
+    # LayerNorm rows of 384 channels: their int32 betas (1,536 bytes) exceed the tiny core's
+    # 1 KiB bias buffer, and a row is never split.
+    geom = Geometry(TileKind.LNORM, (1, 16, 384), (1, 16, 384))
     with pytest.raises(Unsupported, match="fits the core's buffers"):
         choose_tiling(geom, context(TINY))
+
+
+def test_a_global_pool_beyond_the_buffer_pools_its_rows_in_parts():
+    # One channel of the 100 x 100 image (10,000 bytes) exceeds the tiny core's 8 KiB fmap:
+    # one channel per tile, the window's rows in the fewest parts that fit: two of 50 rows
+    # (5,000 bytes, then the output byte).
+    geom = Geometry(TileKind.GPOOL, (100, 100, 4), (1, 1, 4), (100, 100))
+    t = choose_tiling(geom, context(TINY))
+    assert (t.chans, t.chunk) == (1, 50)
 
 
 def test_a_dense_input_beyond_the_buffer_is_reduced_in_chunks():

@@ -209,3 +209,16 @@ builtin.module attributes {tile.core = #tile.core<pp 4 icp 8 ocp 8 fmap 1024 wei
   tile.tile out [0:8, 0:8, 0:8] in [0:8, 0:8, 0:8] pads [0, 0, 0, 0] step 4 buffers [512, 0, 0] cost 1 chunk 8
 }
 // CHECK: chunk must be below the window's 8 input channels, got 8
+
+// -----
+
+// A global pool split over its window's rows must leave more than one part of them.
+%x = "test.op"() : () -> tensor<1x8x8x8xf32>
+%y = tile.layer "g" gpool grid [1, 1, 1] cost 1 (%x) : (tensor<1x8x8x8xf32>) -> tensor<1x8x1x1xf32> {
+^bb0(%a: tensor<1x8x8x8xf32>):
+  %r = dnn.global_pool avg %a : tensor<1x8x8x8xf32> -> tensor<1x8x1x1xf32>
+  tile.yield %r : tensor<1x8x1x1xf32>
+} tiles {
+  tile.tile out [0:1, 0:1, 0:8] in [0:8, 0:8, 0:8] pads [0, 0, 0, 0] step 1 buffers [520, 0, 32] cost 1 chunk 8
+}
+// CHECK: chunk must be below the window's 8 rows, got 8

@@ -3,7 +3,8 @@
 
 // The tile dialect's ops in their custom syntax (printed back after a round trip through the
 // generic form) and in the generic form: a conv layer in two row bands (the second reducing over
-// chunks of 4 input channels), a pooling layer and a
+// chunks of 4 input channels), a global pooling layer (pooling its window in parts of 4 rows)
+// and a
 // copy written in place into a concat, a zero-copy view feeding a dense layer.
 
 builtin.module attributes {tile.core = #tile.core<pp 4 icp 8 ocp 8 fmap 65536 weight 294912 bias 32768>} {
@@ -29,7 +30,7 @@ builtin.module attributes {tile.core = #tile.core<pp 4 icp 8 ocp 8 fmap 65536 we
       %r = dnn.global_pool avg %d : tensor<1x24x8x8xf32> -> tensor<1x24x1x1xf32>
       tile.yield %r : tensor<1x24x1x1xf32>
     } tiles {
-      tile.tile out [0:1, 0:1, 0:24] in [0:8, 0:8, 0:24] pads [0, 0, 0, 0] step 1 buffers [1560, 0, 0] cost 30
+      tile.tile out [0:1, 0:1, 0:24] in [0:8, 0:8, 0:24] pads [0, 0, 0, 0] step 1 buffers [808, 0, 96] cost 30 chunk 4
     }
     %f = tile.view %g : tensor<1x24x1x1xf32> -> tensor<1x24xf32>
     %y = tile.layer "fc" dense grid [1, 1, 2] cost 40 (%f) {tag} : (tensor<1x24xf32>) -> tensor<1x10xf32> {
@@ -58,6 +59,7 @@ builtin.module attributes {tile.core = #tile.core<pp 4 icp 8 ocp 8 fmap 65536 we
 // CHECK-NEXT:   %p = tile.layer "copy" copy grid [1, 1, 1] cost 50 into [16, 24] (%x) : (tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32> {
 // CHECK:        %j = tile.concat %c, %p : (tensor<1x16x8x8xf32>, tensor<1x8x8x8xf32>) -> tensor<1x24x8x8xf32>
 // CHECK:        %g = tile.layer "gap" gpool grid [1, 1, 1] cost 30 (%j) : (tensor<1x24x8x8xf32>) -> tensor<1x24x1x1xf32> {
+// CHECK:          tile.tile out [0:1, 0:1, 0:24] in [0:8, 0:8, 0:24] pads [0, 0, 0, 0] step 1 buffers [808, 0, 96] cost 30 chunk 4
 // CHECK:        %f = tile.view %g : tensor<1x24x1x1xf32> -> tensor<1x24xf32>
 // CHECK-NEXT:   %y = tile.layer "fc" dense grid [1, 1, 2] cost 40 (%f) {tag} : (tensor<1x24xf32>) -> tensor<1x10xf32> {
 // CHECK:          tile.tile out [0:1, 0:1, 8:10] in [0:1, 0:1, 0:24] pads [0, 0, 0, 0] step 1 buffers [34, 48, 8] cost 20
