@@ -9,7 +9,8 @@ has its own, `fvir.quant.nonlinear`; tests compare the two bit for bit):
 2. LAYERNORM: c = N x - sum(x); the std by an exact integer square root of
    ((sum c**2) // N << 20) + eps; one reciprocal floor(2**48 / std); n = c * recip at
    2**-12; y = sat8(rshift_round(n * gamma + beta, shift)), gamma int8 from the weight buffer,
-   beta int32 from the bias buffer.
+   beta int32 from the bias buffer; a ROW may write a part of each row only (`part_start`,
+   `part_len`: rows whose scale and bias are loaded in parts), from whole-row statistics.
 3. fp32 mode computes the real functions in float64 on the float shadow (the float weights),
    ignoring the integer fields.
 """
@@ -26,7 +27,7 @@ from fvir.backend.memory import Memory
 from fvir.backend.requant import rshift_round, sat8
 from fvir.backend.state import CoreState
 from fvir.backend.steps import Fields
-from fvir.isa.spec import Buf, RowFunc
+from fvir.isa.spec import ROW_PART_UNIT, Buf, RowFunc
 
 _G = 16  # the internal grid of exp's argument: 2**-16
 # round(ln 2 * 2**16), round(1.353 * 2**16), round(0.344 / 0.3585 * 2**32), round(0.3585 * 2**16)
@@ -62,11 +63,13 @@ def _isqrt(n: np.ndarray) -> np.ndarray:
     return r
 
 
-def _layernorm(x: np.ndarray, eps: int, g: np.ndarray, b: np.ndarray, shift: int) -> np.ndarray:
+def _layernorm(x: np.ndarray, eps: int, g: np.ndarray, b: np.ndarray, shift: int,
+               part: slice) -> np.ndarray:
+    """The `part` columns of the LayerNorm of the rows of x (statistics of whole rows)."""
     n = x.shape[1]
     c = n * x - x.sum(axis=1, keepdims=True)
     std = _isqrt(np.left_shift((c * c).sum(axis=1, keepdims=True) // n, 20) + eps)
-    norm = rshift_round(c * ((1 << 48) // std), 26)
+    norm = rshift_round(c[:, part] * ((1 << 48) // std), 26)
     return sat8(rshift_round(norm * g + b, shift))
 
 
@@ -79,18 +82,25 @@ def row(state: CoreState, mem: Memory, f: Fields) -> None:
     check_buf(state, "ROW", "writes", Buf.FMAP, f["out_addr"], (rows * n,), (1,))
     func = f["func"]
     ln = func == RowFunc.LAYERNORM
+    part = slice(0, n)
     if ln:
         if n > 4096:
             raise ProgramError(f"LAYERNORM rows of {n} elements (at most 4096)", "ROW")
-        check_buf(state, "ROW", "reads", Buf.WEIGHT, f["gamma_addr"], (n,), (1,))
-        b = read_bias(state, "ROW", f["beta_addr"], n)
-        g = state.weight[f["gamma_addr"] : f["gamma_addr"] + n]
+        p0 = ROW_PART_UNIT * f["part_start"]
+        p1 = min(n, p0 + ROW_PART_UNIT * f["part_len"]) if f["part_len"] else n
+        if p0 >= n:
+            raise ProgramError(f"LAYERNORM part_start = {f['part_start']} (x {ROW_PART_UNIT}) "
+                               f"is past the row's {n} elements", "ROW")
+        part = slice(p0, p1)
+        check_buf(state, "ROW", "reads", Buf.WEIGHT, f["gamma_addr"], (p1 - p0,), (1,))
+        b = read_bias(state, "ROW", f["beta_addr"], p1 - p0)
+        g = state.weight[f["gamma_addr"] : f["gamma_addr"] + p1 - p0]
     x = state.fmap[f["in_addr"] : f["in_addr"] + rows * n].reshape(rows, n)
     if state.mode == "int8":
         xi = x.astype(np.int64)
         if ln:
             eps = f["eps_lo"] | (f["eps_hi"] << 32)
-            out = _layernorm(xi, eps, g.astype(np.int64), b, f["shift"])
+            out = _layernorm(xi, eps, g.astype(np.int64), b, f["shift"], part)
         else:
             out = _softmax(xi, f["in_frac"], f["out_frac"])
         out = out.astype(np.int8)
@@ -99,12 +109,12 @@ def row(state: CoreState, mem: Memory, f: Fields) -> None:
         if ln:
             mean = xf.mean(axis=1, keepdims=True)
             var = ((xf - mean) ** 2).mean(axis=1, keepdims=True)
-            out = (xf - mean) / np.sqrt(var + _real_eps(f, n)) * g + b
+            out = (xf[:, part] - mean) / np.sqrt(var + _real_eps(f, n)) * g + b
         else:
             e = np.exp(xf - xf.max(axis=1, keepdims=True))
             out = e / e.sum(axis=1, keepdims=True)
         out = out.astype(np.float32)
-    state.fmap[f["out_addr"] : f["out_addr"] + rows * n] = out.ravel()
+    state.fmap[f["out_addr"] : f["out_addr"] + rows * n].reshape(rows, n)[:, part] = out
 
 
 def _real_eps(f: Fields, n: int) -> float:

@@ -90,7 +90,7 @@ from fvir.ir import dnn, tile
 from fvir.ir.functions import main_function
 from fvir.ir.tile import Geometry, TileKind
 from fvir.isa import ActFunc, Buf, ElewType, Engine, Instruction, Opcode, PoolType
-from fvir.isa.spec import SPECS, RowFunc, SegmentKind
+from fvir.isa.spec import ROW_PART_UNIT, SPECS, RowFunc, SegmentKind
 from fvir.isa.spec import field as isa_field
 from fvir.quant.nonlinear import layernorm_eps
 
@@ -317,6 +317,8 @@ class _TileFrame:
         runs = qp.shift_runs(self.info.shifts or [0] * k1, k0, k1, self.geom.group_period)
         if self.chunk and self.geom.kind == TileKind.GPOOL:
             return self._split_window()
+        if self.chunk and self.geom.kind == TileKind.LNORM:
+            return self._split_scale()
         if self.chunk:
             return self._split_reduction(runs)
         code: list[Instruction] = []
@@ -395,6 +397,37 @@ class _TileFrame:
             code += compute
         code.append(_dma(Opcode.SAVE, Buf.FMAP, info.output, (r0, r1), (c0, c1), (k0, k1),
                          lay.out, lay.out_row, dpdon=C, dpdby=L))
+        code.append(_fence())
+        return code
+
+    # -- a LayerNorm whose scale and bias do not fit: parts of its channels
+
+    def _split_scale(self) -> list[Instruction]:
+        """LOAD the rows; per part of the channels: LOAD its scale and bias (after the
+        previous part's ROW, which read the same buffers) and one ROW writing that part of
+        every row, out of place (`part_start`, `part_len`); SAVE; fence."""
+        info, lay = self.info, self.lay
+        r0, r1, c0, c1, k0, k1 = self.out
+        wr0, wr1, wc0, wc1, wk0, wk1 = self.window
+        n, pixels = k1 - k0, (r1 - r0) * (c1 - c0)
+        code = [_dma(Opcode.LOAD, Buf.FMAP, info.inputs[0], (wr0, wr1), (wc0, wc1), (wk0, wk1),
+                     lay.inputs[0], lay.in_row)]
+        parts = chunks(n, self.chunk)
+        row = self._row(lay.inputs[0], pixels, n)
+        for j, (a, b) in enumerate(parts):
+            gamma = _contiguous(Buf.WEIGHT, info.weight_offset + k0 + a, b - a, b - a)
+            if j:
+                gamma[0] = _with_deps(gamma[0], dpdon=M)
+            code += gamma
+            code += _contiguous(Buf.BIAS, info.bias_offset + 4 * (k0 + a), 4 * (b - a),
+                                4 * (b - a), M)
+            code.append(Instruction(
+                Opcode.ROW, {**row.fields, "out_addr": lay.out,
+                             "part_start": a // ROW_PART_UNIT,
+                             "part_len": -(-(b - a) // ROW_PART_UNIT)},
+                L, S if j == len(parts) - 1 else L))
+        code.append(_dma(Opcode.SAVE, Buf.FMAP, info.output, (r0, r1), (c0, c1), (k0, k1),
+                         lay.out, lay.out_row, dpdon=M, dpdby=L))
         code.append(_fence())
         return code
 

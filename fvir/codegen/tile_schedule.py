@@ -68,6 +68,13 @@ def layout(geom: Geometry, out: Sequence[int], window: Sequence[int], chunk: int
     r0, r1, c0, c1, k0, k1 = out
     wr0, wr1, wc0, wc1, wk0, wk1 = window
     g = k1 - k0
+    if chunk and geom.kind == TileKind.LNORM:  # scale and bias in parts of `chunk`: out of place
+        in_pix = wk1 - wk0
+        in_bytes = (wr1 - wr0) * (wc1 - wc0) * in_pix
+        out_addr = align(in_bytes)
+        out_row = (c1 - c0) * g
+        return Layout((0,), out_addr, in_pix, (wc1 - wc0) * in_pix, g, out_row,
+                      (out_addr + (r1 - r0) * out_row, chunk, 4 * chunk))
     if chunk and geom.kind == TileKind.GPOOL:  # `chunk` rows of the window at a time
         in_pix = wk1 - wk0
         in_bytes = chunk * (wc1 - wc0) * in_pix
@@ -181,6 +188,12 @@ def tile_cycles(
     def xfer(nbytes: int, n: int = 1) -> int:  # n LOAD/SAVE instructions moving nbytes
         return cost.transfer_cycles(nbytes, bytes_per_cycle) + n * (timing.dma_latency + t_i)
 
+    if chunk and geom.kind == TileKind.LNORM:  # per part: its scale and bias, then a ROW
+        pixels = (out[1] - out[0]) * cols
+        total = xfer(pixels * win_ch)
+        for a, b in chunks(g, chunk):  # its LOADs wait for the previous ROW
+            total += xfer(b - a) + xfer(4 * (b - a)) + t_i + cost.row_cycles(core, pixels, g)
+        return total + xfer(pixels * g) + t_i + timing.frame_cycles
     if chunk and geom.kind == TileKind.GPOOL:  # the window's rows in parts, one after another
         win_rows = window[1] - window[0]
         total = 0

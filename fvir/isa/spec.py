@@ -53,6 +53,7 @@ BUF_ADDR_BITS = 24  # byte address into an on-chip buffer: 16 MiB
 SEG_BITS = 5  # base-register id: 32 DDR segments per tenant
 DDR_OFF_BITS = 32  # byte offset within a segment: 4 GiB
 COUNT_BITS = 16  # rows, columns, channels of one instruction
+ROW_PART_UNIT = 16  # LAYERNORM's part_start / part_len count elements in these units
 PIX_STRIDE_BITS = 16  # bytes between adjacent pixels
 ROW_STRIDE_BITS = 24  # bytes between adjacent rows in a buffer
 PAD_BITS = 4
@@ -632,8 +633,11 @@ for r < rows:
     x = FMAP[in_addr + r * length + j] for j < length
     SOFTMAX:   FMAP[out_addr + r * length + j] = softmax_rows(x, in_frac, out_frac)[j]
     LAYERNORM: eps_q = eps_lo + (eps_hi << 32)
-               g[j] = WGT[gamma_addr + j]; b[j] = BIAS32[beta_addr + 4 * j]
-               FMAP[out_addr + r * length + j] = layernorm_rows(x, eps_q, g, b, shift)[j]
+               p0 = 16 * part_start                  # the elements written: [p0, p1)
+               p1 = min(length, p0 + 16 * part_len) if part_len else length   # 16: ROW_PART_UNIT
+               g[j] = WGT[gamma_addr + j - p0]; b[j] = BIAS32[beta_addr + 4 * (j - p0)]
+               for p0 <= j < p1:   # statistics of the whole row, scale and bias of the part
+                   FMAP[out_addr + r * length + j] = layernorm_rows(x, eps_q, g, b, shift)[j]
 (softmax_rows, layernorm_rows: docs/quantization.md, "Transformers"; all int64)""",
             (
                 Field("func", 1, "the reduction (`RowFunc`)", enum=RowFunc),
@@ -650,8 +654,12 @@ for r < rows:
                 _count("length", "elements per vector"),
                 Field("gamma_addr", BUF_ADDR_BITS,
                       "LAYERNORM: weight-buffer address of the int8 scale", default=0),
+                Field("part_start", 8, "LAYERNORM: the first element written, in units of 16 "
+                      "(rows whose scale and bias are loaded in parts)", default=0),
                 Field("beta_addr", BUF_ADDR_BITS,
                       "LAYERNORM: bias-buffer byte address of the int32 bias", default=0),
+                Field("part_len", 8, "LAYERNORM: elements written from the first, in units of "
+                      "16, the row's end at most (0: to the row's end)", default=0),
                 Field("eps_lo", EPS_LO_BITS, "LAYERNORM: epsilon's low 32 bits", default=0),
                 Field("eps_hi", EPS_HI_BITS, "LAYERNORM: epsilon's high 16 bits", default=0),
             ),

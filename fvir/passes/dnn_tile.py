@@ -73,6 +73,7 @@ from fvir.hw.config import CoreConfig
 from fvir.hw.cost import core_bytes_per_cycle
 from fvir.ir import dnn, tile
 from fvir.ir.tile import Geometry, TileKind, Unsupported
+from fvir.isa.spec import ROW_PART_UNIT
 from fvir.passes import context
 
 TARGET_ATTR = "dnn.target"
@@ -155,6 +156,10 @@ def choose_tiling(geom: Geometry, cx: SearchContext, shifts: Sequence[int] | Non
             found = next((f for rows in _sizes(geom.in_shape[0], 1)[1:]
                           if (f := _search(geom, cx, shifts, 0, unit=1, chunk=rows))
                           != (None, None)), (None, None))
+    if found == (None, None) and geom.kind == TileKind.LNORM:  # scale and bias in parts
+        found = next((f for part in _sizes(geom.in_shape[2], ROW_PART_UNIT)[1:]
+                      if (f := _search(geom, cx, shifts, 0, chunk=part)) != (None, None)),
+                     (None, None))
     if found == (None, None) and geom.all_input_channels:
         found = _split_reduction(geom, cx, shifts, reduce_unit or cx.core.icp)
     if found[0] is None and capability.tile_facts(cx.core, geom.kind).spatial:

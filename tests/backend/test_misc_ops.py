@@ -429,3 +429,50 @@ def test_act_fp32_matches_onnxruntime(func: ActFunc, onnx_op: str, attrs: dict) 
                          length=50))
     expected = ort_run([helper.make_node(onnx_op, ["x"], ["y"], **attrs)], {"x": x})
     np.testing.assert_allclose(state.fmap[64:114], expected, rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# ROW
+
+
+@pytest.mark.parametrize("mode", ["int8", "fp32"])
+def test_layernorm_in_parts_equals_the_whole_rows(mode: str) -> None:
+    """LayerNorm of 5 rows of 40 elements as ROWs writing elements [0, 16), [16, 32) and
+    [32, 40) (part_start 0, 1, 2; part_len 1, 1 and 0: to the row's end), each with only its
+    part's scale and bias at address 0, out of place: the outputs of one ROW."""
+    rng = np.random.default_rng(13)
+    rows, n = 5, 40
+    int8 = mode == "int8"
+    x = (rng.integers(-128, 128, (rows, n)) if int8 else rng.standard_normal((rows, n)))
+    g = rng.integers(-128, 128, n) if int8 else rng.standard_normal(n)
+    b = rng.integers(-(2**16), 2**16, n) if int8 else rng.standard_normal(n)
+    dtype = np.int8 if int8 else np.float32
+    fields = dict(func=1, in_frac=4, shift=12, rows=rows, length=n, eps_lo=4096)
+
+    def put(state, part: slice) -> None:
+        state.weight[: part.stop - part.start] = g[part].astype(dtype)
+        if int8:
+            state.bias[: 4 * (part.stop - part.start)] = b[part].astype("<i4").view(np.uint8)
+        else:
+            state.bias[: 4 * (part.stop - part.start) : 4] = b[part]
+
+    whole, mem = fresh(mode)
+    whole.fmap[: rows * n] = x.astype(dtype).ravel()
+    put(whole, slice(0, n))
+    run(whole, mem, make(Opcode.ROW, in_addr=0, out_addr=1024, **fields))
+    state, mem = fresh(mode)
+    state.fmap[: rows * n] = x.astype(dtype).ravel()
+    for start, length, part in ((0, 1, slice(0, 16)), (1, 1, slice(16, 32)),
+                                (2, 0, slice(32, 40))):
+        put(state, part)
+        run(state, mem, make(Opcode.ROW, in_addr=0, out_addr=1024, part_start=start,
+                             part_len=length, **fields))
+    np.testing.assert_array_equal(state.fmap[1024 : 1024 + rows * n],
+                                  whole.fmap[1024 : 1024 + rows * n])
+
+
+def test_layernorm_part_past_the_row_is_an_error() -> None:
+    state, mem = fresh("int8")
+    with pytest.raises(ProgramError, match="part_start = 3"):
+        run(state, mem, make(Opcode.ROW, func=1, in_addr=0, out_addr=512, rows=2, length=40,
+                             part_start=3))

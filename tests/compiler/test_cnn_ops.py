@@ -206,10 +206,22 @@ def wide_pool() -> onnx.ModelProto:
     return b.finish([x], [b.gemm(b.flatten(y), 10, name="out")])
 
 
+def wide_norm() -> onnx.ModelProto:
+    """ConvNeXt-T's stage-3 LayerNorm in small: rows of 384 channels, whose 1,536 bytes of
+    int32 betas exceed `tiny`'s 1 KiB bias buffer, so each tile loads the scale and bias in
+    parts and writes each part of every row with a ROW of its own (whole-row statistics)."""
+    b = GraphBuilder("wide_norm", seed=20)
+    x = b.input("x", (1, 384, 4, 4))
+    y = b.transpose(b.conv(x, 384, 3, 1, 1, groups=384), (0, 2, 3, 1))
+    y = b.linear(b.layer_norm(y, eps=1e-6), 16)
+    return b.finish([x], [b.add(b.conv(x, 16, 1), b.transpose(y, (0, 3, 1, 2)), name="out")])
+
+
 MODELS: dict[str, Callable[[], onnx.ModelProto]] = {
     "wide_reduction": wide_reduction,
     "wide_dense": wide_dense,
     "wide_pool": wide_pool,
+    "wide_norm": wide_norm,
     "convnext": convnext_block,
     "wide": wide_windows,
     "head": per_step_head,
@@ -341,7 +353,18 @@ def test_global_pool_split_over_rows_on_tiny(compiled) -> None:
     assert flags("paper-u200") == {(0, 0)}
 
 
-@pytest.mark.parametrize("name", ["wide_reduction", "wide_dense", "wide_pool"])
+def test_layer_norm_scale_in_parts_on_tiny(compiled) -> None:
+    """The 384-channel LayerNorm writes its rows in parts on `tiny` (ROWs with part_len) and
+    whole on paper-u200."""
+    def parts(hw: str) -> set[int]:
+        _, package, _ = compiled("wide_norm", hw)
+        _, row = columns(package.words, Opcode.ROW)
+        return set(row["part_len"].tolist())
+
+    assert parts("tiny") - {0} and parts("paper-u200") == {0}
+
+
+@pytest.mark.parametrize("name", ["wide_reduction", "wide_dense", "wide_pool", "wide_norm"])
 def test_split_reduction_frames_cost_what_they_simulate(compiled, name: str) -> None:
     """The compiler's closed-form cost of the layers whose frames reduce over chunks (chunks
     back to back) against the event-driven schedule, on one tiny core at the DDR share the
@@ -354,9 +377,10 @@ def test_split_reduction_frames_cost_what_they_simulate(compiled, name: str) -> 
     frame_of = np.searchsorted(package.frames["instr_start"].astype(np.int64),
                                np.arange(len(package.words)), "right") - 1
     split = set()
-    for op in (Opcode.CONV, Opcode.MVM, Opcode.POOL):
+    for op, field in ((Opcode.CONV, "acc_out"), (Opcode.MVM, "acc_out"), (Opcode.POOL, "acc_out"),
+                      (Opcode.ROW, "part_len")):
         idx, f = columns(package.words, op)
-        split |= set(package.frames["layer"][frame_of[idx[f["acc_out"] == 1]]].tolist())
+        split |= set(package.frames["layer"][frame_of[idx[f[field] > 0]]].tolist())
     assert split
     for i in split:
         closed_form = int(package.frames["cost"][package.frames["layer"] == i].sum())

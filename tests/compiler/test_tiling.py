@@ -149,11 +149,18 @@ def test_balance_factor_by_hand():
 
 
 def test_unfittable_layer_is_reported():
-    # LayerNorm rows of 384 channels: their int32 betas (1,536 bytes) exceed the tiny core's
-    # 1 KiB bias buffer, and a row is never split.
-    geom = Geometry(TileKind.LNORM, (1, 16, 384), (1, 16, 384))
+    # One channel of a 100 x 100 average pooling window exceeds the tiny core's 8 KiB fmap
+    # (only global pools pool their window in parts).
+    geom = Geometry(TileKind.POOL, (100, 100, 4), (1, 1, 4), (100, 100))
     with pytest.raises(Unsupported, match="fits the core's buffers"):
         choose_tiling(geom, context(TINY))
+
+
+def test_a_layer_norm_beyond_the_bias_buffer_loads_its_scale_in_parts():
+    # Rows of 384 channels: 1,536 bytes of int32 betas exceed the tiny core's 1 KiB bias
+    # buffer; parts of a multiple of 16 channels, the fewest that fit: two of 192 (768 bytes).
+    geom = Geometry(TileKind.LNORM, (1, 16, 384), (1, 16, 384))
+    assert choose_tiling(geom, context(TINY)).chunk == 192
 
 
 def test_a_global_pool_beyond_the_buffer_pools_its_rows_in_parts():

@@ -9,18 +9,16 @@
 // HW: fv-opt: error: unknown hardware 'nope': not a preset (paper-u200, big-core, tiny) nor a .toml file
 // HW-NOT: Traceback
 
-// A layer no tiling fits: a LayerNorm's rows of 384 channels need their 384 int32 betas
-// (1,536 bytes) in the tiny core's 1 KiB bias buffer, and a row is never split.
-func.func @too_wide(%x: tensor<16x384xf32>) -> tensor<16x384xf32> {
-  %g = dnn.weight "g" : tensor<384xf32>
-  %b = dnn.weight "b" : tensor<384xf32>
-  %y = dnn.layer_norm %x, %g, %b epsilon 1.000000e-06 : (tensor<16x384xf32>, tensor<384xf32>, tensor<384xf32>) -> tensor<16x384xf32>
-  func.return %y : tensor<16x384xf32>
+// A layer no tiling fits: one channel of a 100 x 100 average pooling window (10,000 bytes)
+// exceeds the tiny core's 8 KiB fmap buffer; only a global pool pools its window in parts.
+func.func @too_wide(%x: tensor<1x4x100x100xf32>) -> tensor<1x4x1x1xf32> {
+  %y = dnn.pool2d avg %x kernel [100, 100] strides [1, 1] pads [0, 0, 0, 0] : tensor<1x4x100x100xf32> -> tensor<1x4x1x1xf32>
+  func.return %y : tensor<1x4x1x1xf32>
 }
-// CHECK: dnn-tile: dnn.layer_norm (%y): no tile of this lnorm layer fits the core's buffers
+// CHECK: dnn-tile: dnn.pool2d (%y): no tile of this pool layer fits the core's buffers
 
 // Without --split-input-file the first chunk's error ends the run: one line on stderr.
-// ONE-LINE:      {{^}}fv-opt: error: dnn-tile: dnn.layer_norm (%y): no tile of this lnorm layer fits the core's buffers{{$}}
+// ONE-LINE:      {{^}}fv-opt: error: dnn-tile: dnn.pool2d (%y): no tile of this pool layer fits the core's buffers{{$}}
 // ONE-LINE-NOT:  {{.}}
 
 // -----

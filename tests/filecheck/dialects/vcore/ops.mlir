@@ -22,6 +22,7 @@
   vcore.mvm dpdon=L dpdby=S act=relu shift_cut=12 wgt_addr=0 vec_addr=0 bias_addr=0 out_addr=2048 rows=24 cols=2048
   vcore.act dpdon=L dpdby=S func=sigmoid in_frac=-3 out_frac=7 in_addr=0 out_addr=0 length=100
   vcore.row dpdon=L dpdby=S func=layernorm in_frac=4 shift=14 in_addr=0 out_addr=0 rows=16 length=768 eps_lo=1000000 eps_hi=2
+  vcore.row dpdon=L dpdby=L func=layernorm in_frac=4 shift=14 in_addr=0 out_addr=8192 rows=8 length=384 part_start=12 part_len=12 eps_lo=1000000 eps_hi=2
   vcore.sync count=16 barrier=3
   vcore.end {comment = "stream end"}
   "test.termop"() : () -> ()
@@ -42,6 +43,8 @@
 // CHECK-NEXT:   vcore.mvm dpdon=L dpdby=S act=relu shift_cut=12 wgt_addr=0 vec_addr=0 bias_addr=0 out_addr=2048 rows=24 cols=2048
 // CHECK-NEXT:   vcore.act dpdon=L dpdby=S func=sigmoid in_frac=-3 out_frac=7 in_addr=0 out_addr=0 length=100
 // CHECK-NEXT:   vcore.row dpdon=L dpdby=S func=layernorm in_frac=4 shift=14 in_addr=0 out_addr=0 rows=16 length=768 eps_lo=1000000 eps_hi=2
+// CHECK-NEXT:   vcore.row dpdon=L dpdby=L func=layernorm in_frac=4 shift=14 in_addr=0 out_addr=8192 rows=8 length=384 part_start=12 part_len=12 eps_lo=1000000 eps_hi=2
+  vcore.row dpdon=L dpdby=L func=layernorm in_frac=4 shift=14 in_addr=0 out_addr=8192 rows=8 length=384 part_start=12 part_len=12 eps_lo=1000000 eps_hi=2
 // CHECK-NEXT:   vcore.sync count=16 barrier=3
 // CHECK-NEXT:   vcore.end {comment = "stream end"}
 
@@ -59,6 +62,7 @@
 // CHECK-GENERIC-NEXT:   "vcore.elew"() <{dpdon = 1 : i64, dpdby = 8 : i64, chans = 8 : i64, in_a = 0 : i64, in_b = 512 : i64, out_addr = 0 : i64, rows = 8 : i64, cols = 8 : i64}> : () -> ()
 // CHECK-GENERIC-NEXT:   "vcore.mvm"() <{dpdon = 1 : i64, dpdby = 8 : i64, act = 1 : i64, shift_cut = 12 : i64, shift_bias = 0 : i64, acc_in = 0 : i64, acc_out = 0 : i64, act_arg = 0 : i64, wgt_addr = 0 : i64, vec_addr = 0 : i64, bias_addr = 0 : i64, out_addr = 2048 : i64, rows = 24 : i64, cols = 2048 : i64, psum_addr = 0 : i64}> : () -> ()
 // CHECK-GENERIC-NEXT:   "vcore.act"() <{dpdon = 1 : i64, dpdby = 8 : i64, func = 2 : i64, in_frac = -3 : i64, out_frac = 7 : i64, in_addr = 0 : i64, out_addr = 0 : i64, length = 100 : i64}> : () -> ()
-// CHECK-GENERIC-NEXT:   "vcore.row"() <{dpdon = 1 : i64, dpdby = 8 : i64, func = 1 : i64, in_frac = 4 : i64, out_frac = 0 : i64, shift = 14 : i64, in_addr = 0 : i64, out_addr = 0 : i64, rows = 16 : i64, length = 768 : i64, gamma_addr = 0 : i64, beta_addr = 0 : i64, eps_lo = 1000000 : i64, eps_hi = 2 : i64}> : () -> ()
+// CHECK-GENERIC-NEXT:   "vcore.row"() <{dpdon = 1 : i64, dpdby = 8 : i64, func = 1 : i64, in_frac = 4 : i64, out_frac = 0 : i64, shift = 14 : i64, in_addr = 0 : i64, out_addr = 0 : i64, rows = 16 : i64, length = 768 : i64, gamma_addr = 0 : i64, part_start = 0 : i64, beta_addr = 0 : i64, part_len = 0 : i64, eps_lo = 1000000 : i64, eps_hi = 2 : i64}> : () -> ()
+// CHECK-GENERIC-NEXT:   "vcore.row"() <{dpdon = 1 : i64, dpdby = 1 : i64, func = 1 : i64, in_frac = 4 : i64, out_frac = 0 : i64, shift = 14 : i64, in_addr = 0 : i64, out_addr = 8192 : i64, rows = 8 : i64, length = 384 : i64, gamma_addr = 0 : i64, part_start = 12 : i64, beta_addr = 0 : i64, part_len = 12 : i64, eps_lo = 1000000 : i64, eps_hi = 2 : i64}> : () -> ()
 // CHECK-GENERIC-NEXT:   "vcore.sync"() <{dpdon = 0 : i64, dpdby = 0 : i64, count = 16 : i64, barrier = 3 : i64}> : () -> ()
 // CHECK-GENERIC-NEXT:   "vcore.end"() <{dpdon = 0 : i64, dpdby = 0 : i64}> {comment = "stream end"} : () -> ()
