@@ -7,8 +7,8 @@ ResNet-50 on paper-u200 next to a roofline of the configuration.
 1. Wall time: ResNet-50 int8 on the simulator (one core, numerics and timing; compile and
    link excluded) against onnxruntime fp32 on the float model, same input, medians of
    `--repeat` runs in this process, and their ratio (target <= 3x). onnxruntime with its
-   default threading; the simulator with its default host threads (the timing runs beside
-   the numerics). The simulator's CONVs are many small BLAS calls, for which one BLAS thread
+   default threading; the simulator with its default of one host thread (numerics, then the
+   timing). The simulator's CONVs are many small BLAS calls, for which one BLAS thread
    is faster and much steadier than two on a small shared machine: set
    OPENBLAS_NUM_THREADS=1 before Python starts (numpy reads it once, at import), as the
    command line above does; run it with 2 as well for the other setting. Also: the
@@ -348,8 +348,8 @@ def main() -> None:
     w = out["wall"]
     print(f"\n== ResNet-50 int8 simulation vs onnxruntime fp32 (OPENBLAS_NUM_THREADS="
           f"{w['openblas_threads']})")
-    print(f"sim {w['sim_s']:.3f} s (numerics {w['sim_functional_s']:.3f} s, the timing "
-          f"alongside on {w['host_threads']} host thread(s)); onnxruntime "
+    print(f"sim {w['sim_s']:.3f} s (numerics {w['sim_functional_s']:.3f} s, timing "
+          f"{w['sim_timing_s']:.3f} s, {w['host_threads']} host thread(s)); onnxruntime "
           f"{w['onnxruntime_s'] * 1e3:.1f} ms; ratio {w['ratio']:.1f}x (target <= 3x)")
     print(f"timing only: {w['timing_only_s']:.3f} s = {w['timing_us_per_instruction']:.2f} us x "
           f"{w['instructions']} instructions")

@@ -8,8 +8,9 @@ accelerator phases frame by frame on each core's state, optionally on several ho
    accelerator phase each core runs its frames in link order on its own `CoreState`.
 3. The cores of one phase are independent (their frames write disjoint bytes and read only
    what earlier phases wrote; each core has its own buffers), so with `threads` > 1 they run
-   on a pool of host threads (numpy and BLAS release the GIL); the fault reported is that of
-   the first faulting core in the executable's core order, the one a sequential run stops at.
+   on a pool of host threads (numpy and BLAS release the GIL between calls); the fault
+   reported is that of the first faulting core in the executable's core order, the one a
+   sequential run stops at.
 4. `Context` is what one input set needs of its own: a `Memory` (the tenant's DDR view) and a
    `CoreState` per simulated core, so that several input sets can run at once on different
    threads (`Machine.run_batch`), sharing the read-only weights.
@@ -54,14 +55,6 @@ class Context:
     memory: Memory
     states: Callable[[int], CoreState]
     host: HostInterpreter | None = None
-
-
-def host_threads() -> int:
-    """Host threads worth using: the CPUs this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on every platform
-        return max(1, os.cpu_count() or 1)
 
 
 _POOL: ThreadPoolExecutor | None = None

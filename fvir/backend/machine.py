@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from fvir.backend.execute import Context, Outcome, execute, host_threads
+from fvir.backend.execute import Context, Outcome, execute
 from fvir.backend.execute import pool as execution_pool
 from fvir.backend.faults import MemoryFault, SimError
 from fvir.backend.functional import Resolved, resolve, weights_blob
@@ -163,7 +163,9 @@ class Machine:
             raise UserError(f"threads must be at least 1, got {threads}")
         self.pool = pool
         self.host = host  # runs host layers (fvir.backend.host); None: a host layer faults
-        self.threads = host_threads() if threads is None else threads
+        # One host thread unless asked: the numerics are many short numpy calls, and two
+        # threads contending for the GIL ran slower than one (docs/ARCHITECTURE.md).
+        self.threads = 1 if threads is None else threads
         self.mode: Mode = check_mode(mode)
         self.timing = timing
         self.queue_depth = queue_depth
