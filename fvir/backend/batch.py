@@ -3,8 +3,9 @@
 1. Every `*.npy` file of the directory (sorted by name) is one input set of a single-input
    model; every `*.npz` file is one input set by input name (any model). Shapes are checked
    against the package's inputs before anything runs.
-2. The sets run through `Machine.run_batch`: one timing run, then the numerics of each set
-   (on the machine's host threads). A set that faults stops the command with that fault (one line).
+2. The sets run through `Machine.run_batch`: one timing run, then the numerics of the sets
+   on worker processes (one per CPU). A set that faults stops the command with that fault
+   (one line).
 3. The result has one summary per set (per output: shape, min, max, mean, std, argmax of the
    first output) and, on request, every output saved as DIR/<set>/<output>.npy.
 """

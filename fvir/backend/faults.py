@@ -45,6 +45,11 @@ class SimError(UserError):
             self.index = index
         return self
 
+    def __reduce__(self) -> tuple:
+        # Faults cross process boundaries (`Machine.run_batch`'s workers); the subclasses'
+        # constructors take other arguments, so rebuild from the state, not from the args.
+        return _rebuilt, (type(self), self.args, self.__dict__)
+
     def __str__(self) -> str:
         where = []
         if self.tenant is not None:
@@ -110,3 +115,10 @@ class DependencyError(SimError):
 class ProgramError(SimError):
     """An instruction the engines cannot execute: a compute instruction without its *INIT, a
     zero stride or kernel, depthwise with ic != oc, padding larger than the window..."""
+
+
+def _rebuilt(cls: type[SimError], args: tuple, state: dict) -> SimError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error

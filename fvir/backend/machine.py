@@ -40,9 +40,12 @@ bound, so no tenant ever sees what another left in a buffer or in DDR.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -443,14 +446,19 @@ class Machine:
                         sync_cycles=self.sync_cycles,
                         port_bytes_per_cycle=self.port_bytes_per_cycle, errors=errors)
 
-    def run_batch(self, tenant: str, input_sets: Iterable[Sequence[np.ndarray]]) -> BatchReport:
+    def run_batch(self, tenant: str, input_sets: Iterable[Sequence[np.ndarray]], *,
+                  processes: int | None = None) -> BatchReport:
         """Run many input sets through the tenant's loaded executable: the timing once (it
         does not depend on the data, so every set takes the same cycles: `report`), the
-        numerics of every set, up to `threads` sets at once, each on its own DDR copy of the
-        tenant's writable segments and its own core states (the read-only weights shared).
+        numerics of every set, each on its own DDR copy of the tenant's writable segments and
+        its own core states (the read-only weights shared): on `processes` forked worker
+        processes (default: the CPUs this process may use, at most one per set; the machine's
+        memory is shared copy-on-write), or in this process, up to `threads` sets at once.
         Outputs come back in the order of `input_sets`; a set that faults has None and its
         fault in `faults` (faults depend on the instructions only, so the timing run finds
         the bounds faults of all of them)."""
+        if processes is not None and processes < 1:
+            raise UserError(f"processes must be at least 1, got {processes}")
         t = self._tenant(tenant)
         exe = self.executable(tenant)
         pkg = exe.package
@@ -476,13 +484,19 @@ class Machine:
                 write_tensor(ctx.memory, pkg.tensors[tid], x)
             return execute(exe, entries, ctx)
 
-        if workers > 1:
+        procs = min(len(sets), usable_cpus() if processes is None else processes)
+        if procs > 1 and "fork" in multiprocessing.get_all_start_methods():
+            outcomes = _in_processes(one, sets, procs)
+            workers = 1
+        elif workers > 1:
+            procs = 1
             outcomes = list(execution_pool(workers).map(one, sets))
         else:
+            procs = 1
             outcomes = [one(xs) for xs in sets]
         return BatchReport(report, [o.outputs for o in outcomes], [o.fault for o in outcomes],
                            {"timing_s": timing_s, "functional_s": time.perf_counter() - start,
-                            "threads": float(workers)})
+                            "threads": float(workers), "processes": float(procs)})
 
     def _private_context(self, t: _Tenant, shared: Memory) -> Context:
         """A memory with the tenant's bindings, its writable segments private zeroed copies,
@@ -698,6 +712,43 @@ class _Ahead:
             raise self._error
         assert self._out is not None
         return self._out
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on every platform
+        return max(1, os.cpu_count() or 1)
+
+
+_BATCH: tuple[Callable[[list[np.ndarray]], Outcome], list[list[np.ndarray]]] | None = None
+"""What `run_batch`'s forked workers run: the function of one set and the sets."""
+
+
+def _batch_part(indices: list[int]) -> list[Outcome]:
+    assert _BATCH is not None  # set by the parent before it forked this worker
+    one, sets = _BATCH
+    return [one(sets[i]) for i in indices]
+
+
+def _in_processes(one: Callable[[list[np.ndarray]], Outcome], sets: list[list[np.ndarray]],
+                  n: int) -> list[Outcome]:
+    """`one` of every set on `n` forked worker processes, each a strided share of the sets
+    (whole GIL each: the numerics are mostly short numpy calls and Python)."""
+    global _BATCH
+    _BATCH = (one, sets)
+    parts = [list(range(i, len(sets), n)) for i in range(n)]
+    try:
+        with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("fork")) as workers:
+            results = list(workers.map(_batch_part, parts))
+    finally:
+        _BATCH = None
+    outcomes: list[Outcome | None] = [None] * len(sets)
+    for part, res in zip(parts, results, strict=True):
+        for i, o in zip(part, res, strict=True):
+            outcomes[i] = o
+    return outcomes  # type: ignore[return-value]
 
 
 def simulate_package(package: Package, inputs: Sequence[np.ndarray], pool: PoolConfig, *,

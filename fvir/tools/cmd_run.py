@@ -50,7 +50,8 @@ its outputs.
                       hardware and shapes (--check always compiles)
   --inputs DIR        run every input set in DIR through the one linked executable: one
                       .npy per set (single-input models) or one .npz per set by input name;
-                      the timing once, then the numerics of each set
+                      the timing once, then the numerics of the sets on worker processes
+                      (one per CPU)
 
 Host segments (ops the accelerator does not run) execute in numpy between accelerator
 segments; their wall time is `host_ms`, not part of `cycles`. A warning line on stderr says

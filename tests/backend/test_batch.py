@@ -1,6 +1,7 @@
-"""Many input sets through one linked executable (`Machine.run_batch`, `fv run --inputs DIR`)
-and the functional pass on several host threads: every output bit-exact with the int8
-reference executor, the cycles those of a full run, faults as a single run reports them."""
+"""Many input sets through one linked executable (`Machine.run_batch`, `fv run --inputs DIR`,
+in this process or on forked worker processes) and the functional pass on several host
+threads: every output bit-exact with the int8 reference executor, the cycles those of a full
+run, faults as a single run reports them."""
 
 from __future__ import annotations
 
@@ -29,14 +30,18 @@ def compiled():
     return model, package_model(imported, TINY), module, imported.weights
 
 
-@pytest.mark.parametrize(("threads", "cores"), [(1, [0]), (2, [0]), (2, [0, 1, 2]), (3, [1, 3])])
-def test_batch_outputs_are_bit_exact(compiled, threads, cores):
+@pytest.mark.parametrize(("threads", "cores", "processes"), [
+    (1, [0], 1), (2, [0], 1), (2, [0, 1, 2], 1), (3, [1, 3], 1), (1, [0], 2), (2, [0, 1, 2], 3)])
+def test_batch_outputs_are_bit_exact(compiled, threads, cores, processes):
+    """In this process (sets one after another, or on host threads) and on forked worker
+    processes (the sets of each a strided share, outputs back in order)."""
     _, package, module, weights = compiled
     xs = [x_input(seed) for seed in range(5)]
     m = Machine(TINY, threads=threads, host=run_host)
     exe = m.deploy("t", package, cores)
     m.load("t", exe, [xs[0]])
-    batch = m.run_batch("t", [[x] for x in xs])
+    batch = m.run_batch("t", [[x] for x in xs], processes=processes)
+    assert batch.wall_s["processes"] == processes
     assert batch.faults == [None] * len(xs)
     for x, outs in zip(xs, batch.outputs, strict=True):
         (expected,) = run_reference(module, weights, [x])
@@ -58,15 +63,17 @@ def test_threaded_machine_run_is_bit_exact(compiled):
         np.testing.assert_array_equal(m.run().tenants["t"].outputs[0], expected)
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_batch_fault_is_the_single_runs(compiled, threads):
+@pytest.mark.parametrize(("threads", "processes"), [(1, 1), (2, 1), (1, 2)])
+def test_batch_fault_is_the_single_runs(compiled, threads, processes):
+    """The same located fault, from worker processes too (faults cross the process
+    boundary by their state)."""
     _, package, _, _ = compiled
     bad = intruder(package, 1 << 20)
     m = Machine(TINY, threads=threads, host=run_host)
     exe = m.deploy("t", bad, [0, 1])
     m.load("t", exe, [x_input()])
     single = m.run().tenants["t"].fault
-    batch = m.run_batch("t", [[x_input(1)], [x_input(2)]])
+    batch = m.run_batch("t", [[x_input(1)], [x_input(2)]], processes=processes)
     assert batch.outputs == [None, None]
     assert all(isinstance(f, MemoryFault) and str(f) == str(single) for f in batch.faults)
 
@@ -79,6 +86,8 @@ def test_batch_wrong_arity_is_a_user_error(compiled):
         m.run_batch("t", [[x_input(), x_input()]])
     with pytest.raises(UserError, match="threads must be at least 1"):
         Machine(TINY, threads=0, host=run_host)
+    with pytest.raises(UserError, match="processes must be at least 1"):
+        m.run_batch("t", [[x_input()]], processes=0)
 
 
 def test_fv_run_inputs_dir(compiled, tmp_path, capsys):
