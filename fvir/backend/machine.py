@@ -485,7 +485,8 @@ class Machine:
             return execute(exe, entries, ctx)
 
         procs = min(len(sets), usable_cpus() if processes is None else processes)
-        if procs > 1 and "fork" in multiprocessing.get_all_start_methods():
+        if (procs > 1 and "fork" in multiprocessing.get_all_start_methods()
+                and not multiprocessing.current_process().daemon):  # daemons have no children
             outcomes = _in_processes(one, sets, procs)
             workers = 1
         elif workers > 1:

@@ -184,3 +184,24 @@ def test_a_forked_child_runs_with_its_own_host_threads(compiled):
     os.kill(pid, 9)
     os.waitpid(pid, 0)
     pytest.fail("the forked child hung on the inherited thread pool")
+
+
+def test_batch_inside_a_daemon_process_runs_in_it(compiled):
+    """A daemonic process (a pool's or a cluster's worker) may not start children: there the
+    sets run in the process itself, with the same outputs."""
+    import multiprocessing
+
+    _, package, module, weights = compiled
+    xs = [x_input(seed) for seed in range(3)]
+    m = Machine(TINY, host=run_host)
+    m.load("t", m.deploy("t", package, [0]), [xs[0]])
+    me = multiprocessing.current_process()
+    was = me.daemon
+    me._config["daemon"] = True  # what a pool worker has
+    try:
+        batch = m.run_batch("t", [[x] for x in xs], processes=2)
+    finally:
+        me._config["daemon"] = was
+    assert batch.wall_s["processes"] == 1
+    for x, outs in zip(xs, batch.outputs, strict=True):
+        np.testing.assert_array_equal(outs[0], run_reference(module, weights, [x])[0])
