@@ -93,12 +93,19 @@ def add_partial_sums(state: CoreState, op: str, acc: np.ndarray, f: Fields,
     total = (acc.astype(np.int64) if int8 else acc) + base
     if not f["acc_out"]:
         return total
-    check_buf(state, op, "writes", Buf.BIAS, psum, (4 * acc.size,), (1,))
-    if int8:
-        state.bias[psum : psum + 4 * acc.size].view("<i4")[...] = total.reshape(-1)
-    else:
-        state.bias[psum : psum + 4 * acc.size : 4] = total.reshape(-1)
+    store_partial(state, op, psum, total)
     return None
+
+
+def store_partial(state: CoreState, op: str, psum: int, values: np.ndarray) -> None:
+    """A split instruction's partial results to the bias buffer at `psum` (bounds-checked):
+    int32 in int8 mode, float32 elements at byte addresses in fp32 mode."""
+    n = values.size
+    check_buf(state, op, "writes", Buf.BIAS, psum, (4 * n,), (1,))
+    if state.mode == "int8":
+        state.bias[psum : psum + 4 * n].view("<i4")[...] = values.reshape(-1)
+    else:
+        state.bias[psum : psum + 4 * n : 4] = values.reshape(-1)
 
 
 def write_out(state: CoreState, start: int, shape: Shape, strides: Shape, acc: np.ndarray,

@@ -13,7 +13,7 @@ accelerator phases frame by frame on each core's state, optionally on several ho
    sequential run stops at.
 4. `Context` is what one input set needs of its own: a `Memory` (the tenant's DDR view) and a
    `CoreState` per simulated core, so that several input sets can run at once on different
-   threads (`Machine.run_batch`), sharing the read-only weights.
+   threads or worker processes (`Machine.run_batch`), sharing the read-only weights.
 """
 
 from __future__ import annotations

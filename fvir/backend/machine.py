@@ -485,15 +485,15 @@ class Machine:
             return execute(exe, entries, ctx)
 
         procs = min(len(sets), usable_cpus() if processes is None else processes)
-        if (procs > 1 and "fork" in multiprocessing.get_all_start_methods()
-                and not multiprocessing.current_process().daemon):  # daemons have no children
-            outcomes = _in_processes(one, sets, procs)
-            workers = 1
-        elif workers > 1:
+        if procs > 1 and ("fork" not in multiprocessing.get_all_start_methods()
+                          or multiprocessing.current_process().daemon):  # no children there
             procs = 1
+        if procs > 1:
+            workers = 1
+            outcomes = _in_processes(one, sets, procs)
+        elif workers > 1:
             outcomes = list(execution_pool(workers).map(one, sets))
         else:
-            procs = 1
             outcomes = [one(xs) for xs in sets]
         return BatchReport(report, [o.outputs for o in outcomes], [o.fault for o in outcomes],
                            {"timing_s": timing_s, "functional_s": time.perf_counter() - start,

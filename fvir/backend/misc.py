@@ -28,6 +28,7 @@ from fvir.backend.blocks import (
     pads_of,
     read_bias,
     store,
+    store_partial,
     view,
     window,
 )
@@ -118,11 +119,7 @@ def _partial_results(state: CoreState, f: Fields, acc: np.ndarray,
         acc = np.maximum(acc, before) if is_max else acc + before
     if not f["acc_out"]:
         return acc
-    check_buf(state, "POOL", "writes", Buf.BIAS, psum, (4 * n,), (1,))
-    if state.mode == "int8":
-        state.bias[psum : psum + 4 * n].view("<i4")[...] = acc.reshape(-1)
-    else:
-        state.bias[psum : psum + 4 * n : 4] = acc.reshape(-1)
+    store_partial(state, "POOL", psum, acc)
     return None
 
 

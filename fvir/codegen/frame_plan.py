@@ -313,12 +313,12 @@ class _TileFrame:
                        else 0 if kind == TileKind.COPY else M)
 
     def build(self) -> list[Instruction]:
-        k0, k1 = self.out[4], self.out[5]
-        runs = qp.shift_runs(self.info.shifts or [0] * k1, k0, k1, self.geom.group_period)
         if self.chunk and self.geom.kind == TileKind.GPOOL:
             return self._split_window()
         if self.chunk and self.geom.kind == TileKind.LNORM:
             return self._split_scale()
+        k0, k1 = self.out[4], self.out[5]
+        runs = qp.shift_runs(self.info.shifts or [0] * k1, k0, k1, self.geom.group_period)
         if self.chunk:
             return self._split_reduction(runs)
         code: list[Instruction] = []

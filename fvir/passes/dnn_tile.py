@@ -153,15 +153,11 @@ def choose_tiling(geom: Geometry, cx: SearchContext, shifts: Sequence[int] | Non
     if found == (None, None) and geom.kind == TileKind.GPOOL:  # the window is the whole image
         found = _search(geom, cx, shifts, 0, unit=1)
         if found == (None, None):  # not even one channel of it: the window's rows in parts
-            found = next((f for rows in _sizes(geom.in_shape[0], 1)[1:]
-                          if (f := _search(geom, cx, shifts, 0, unit=1, chunk=rows))
-                          != (None, None)), (None, None))
+            found = _in_parts(geom, cx, shifts, geom.in_shape[0], 1, unit=1)
     if found == (None, None) and geom.kind == TileKind.LNORM:  # scale and bias in parts
-        found = next((f for part in _sizes(geom.in_shape[2], ROW_PART_UNIT)[1:]
-                      if (f := _search(geom, cx, shifts, 0, chunk=part)) != (None, None)),
-                     (None, None))
-    if found == (None, None) and geom.all_input_channels:
-        found = _split_reduction(geom, cx, shifts, reduce_unit or cx.core.icp)
+        found = _in_parts(geom, cx, shifts, geom.in_shape[2], ROW_PART_UNIT)
+    if found == (None, None) and geom.all_input_channels:  # a reduction over chunks
+        found = _in_parts(geom, cx, shifts, geom.in_shape[2], reduce_unit or cx.core.icp)
     if found[0] is None and capability.tile_facts(cx.core, geom.kind).spatial:
         for more in (1, 2, 3, 5, 7):
             widened = _search(geom, cx, shifts, more)
@@ -176,13 +172,14 @@ def choose_tiling(geom: Geometry, cx: SearchContext, shifts: Sequence[int] | Non
     return most
 
 
-def _split_reduction(geom: Geometry, cx: SearchContext, shifts: Sequence[int] | None,
-                     unit: int) -> tuple[Tiling | None, Tiling | None]:
-    """The search again, for a conv or dense layer none of whose tiles fits with all its
-    inputs at once: each tile reduces over chunks of input channels (multiples of `unit`, the
-    largest that fits), keeping int32 partial sums in the bias buffer between them."""
-    for chunk in _sizes(geom.in_shape[2], unit)[1:]:
-        found = _search(geom, cx, shifts, 0, chunk=chunk)
+def _in_parts(geom: Geometry, cx: SearchContext, shifts: Sequence[int] | None, total: int,
+              part_unit: int, unit: int | None = None) -> tuple[Tiling | None, Tiling | None]:
+    """The search again for a layer none of whose tiles fits whole: each tile works through
+    `chunk`-sized parts of `total` (a conv's or dense layer's input channels, a global pool's
+    window rows, a LayerNorm's channels), multiples of `part_unit`, the fewest parts that fit;
+    the partial results stay in the bias buffer between parts."""
+    for chunk in _sizes(total, part_unit)[1:]:
+        found = _search(geom, cx, shifts, 0, unit, chunk=chunk)
         if found != (None, None):
             return found
     return None, None
