@@ -7,6 +7,9 @@ reference executor computes with them, the compiler derives instruction paramete
 and tests check the simulator against them. Two of them, `round_half_up` and `clip_bounds`, are
 defined in the IR layer (`fvir.ir.dnn`), whose verifier and the accelerator description
 (`fvir.hw.capability`) need them too; they are re-exported here.
+
+An int8 code q of a tensor with exponent F and zero point Z stands for (q - Z) * 2**-F; Z = 0
+(symmetric) is the default everywhere.
 """
 
 from __future__ import annotations
@@ -52,9 +55,12 @@ def activate(y: np.ndarray, kind: Act, arg: int) -> np.ndarray:
     raise ValueError(f"unknown activation {kind}")
 
 
-def requant(acc: np.ndarray, s: np.ndarray | int, kind: Act = NONE, arg: int = 0) -> np.ndarray:
-    """sat8(activate(rshift_round(acc, s), kind, arg))."""
-    return sat8(activate(rshift_round(acc, s), kind, arg))
+def requant(acc: np.ndarray, s: np.ndarray | int, kind: Act = NONE, arg: int = 0,
+            zp: int = 0) -> np.ndarray:
+    """sat8(activate(rshift_round(acc, s), kind, arg) + zp): the activation acts on the real
+    value (the accumulator is relative to zero), the output's zero point `zp` comes last."""
+    y = activate(rshift_round(acc, s), kind, arg)
+    return sat8(y + zp if zp else y)
 
 
 def isa_act(act: dnn.ActivationAttr | None, frac_out: int) -> tuple[Act, int]:
@@ -84,20 +90,23 @@ def isa_act(act: dnn.ActivationAttr | None, frac_out: int) -> tuple[Act, int]:
     raise ValueError(f"a fused {kind} cannot run on the accelerator (split it out)")
 
 
-def lut(fn: Callable[[np.ndarray], np.ndarray], frac_in: int, frac_out: int) -> np.ndarray:
-    """The ACT table: LUT[q + 128] = sat8(floor(f(q * 2**-Fx) * 2**Fy + 0.5)), q = -128..127,
-    in float64."""
+def lut(fn: Callable[[np.ndarray], np.ndarray], frac_in: int, frac_out: int, zp_in: int = 0,
+        zp_out: int = 0) -> np.ndarray:
+    """The ACT table: LUT[q + 128] = sat8(floor(f((q - Zx) * 2**-Fx) * 2**Fy + 0.5) + Zy),
+    q = -128..127, in float64."""
     q = np.arange(-128, 128, dtype=np.float64)
-    return sat8(round_half_up(fn(q * 2.0**-frac_in) * 2.0**frac_out))
+    return sat8(round_half_up(fn((q - zp_in) * 2.0**-frac_in) * 2.0**frac_out) + zp_out)
 
 
-def quantize(x: np.ndarray, frac: int) -> np.ndarray:
-    """q = sat8(floor(x * 2**F + 0.5)) in float64."""
+def quantize(x: np.ndarray, frac: int, zp: int = 0) -> np.ndarray:
+    """q = sat8(floor(x * 2**F + 0.5) + Z) in float64."""
     # ldexp, not 2.0**frac: exact alike, and any exponent a package may carry saturates
     # instead of overflowing a Python float.
-    return sat8(round_half_up(np.ldexp(np.asarray(x, dtype=np.float64), frac)))
+    q = round_half_up(np.ldexp(np.asarray(x, dtype=np.float64), frac))
+    return sat8(q + zp if zp else q)
 
 
-def dequantize(q: np.ndarray, frac: int) -> np.ndarray:
-    """x = q * 2**-F: exact in float32 (8 significant bits)."""
-    return np.ldexp(q.astype(np.float64), -frac).astype(np.float32)
+def dequantize(q: np.ndarray, frac: int, zp: int = 0) -> np.ndarray:
+    """x = (q - Z) * 2**-F: exact in float32 (at most 9 significant bits)."""
+    q64 = q.astype(np.float64)
+    return np.ldexp(q64 - zp if zp else q64, -frac).astype(np.float32)
