@@ -57,6 +57,7 @@ ROW_PART_UNIT = 16  # LAYERNORM's part_start / part_len count elements in these 
 PIX_STRIDE_BITS = 16  # bytes between adjacent pixels
 ROW_STRIDE_BITS = 24  # bytes between adjacent rows in a buffer
 PAD_BITS = 4
+ZP_BITS = 8  # a zero point: an int8 code, signed
 SHIFT_BITS = 6
 SYNC_COUNT_BITS = 8  # cores taking part in one barrier
 LEAKY_SHIFT = 8  # LEAKY's slope is act_arg / 2**LEAKY_SHIFT
@@ -274,7 +275,7 @@ def _shift(name: str, doc: str, default: int | None = None) -> Field:
 
 def _pads() -> tuple[Field, ...]:
     return tuple(
-        Field(f"pad_{side}", PAD_BITS, f"zero rows/columns of padding at the {where} tile edge",
+        Field(f"pad_{side}", PAD_BITS, f"rows/columns of padding at the {where} tile edge",
               default=0)
         for side, where in (("t", "top"), ("l", "left"), ("b", "bottom"), ("r", "right"))
     )
@@ -288,6 +289,11 @@ def _layout_strides() -> tuple[Field, ...]:
         Field("in_pix_stride", PIX_STRIDE_BITS, "bytes between adjacent input pixels"),
         Field("out_pix_stride", PIX_STRIDE_BITS, "bytes between adjacent output pixels"),
     )
+
+
+def _zp(name: str, doc: str) -> Field:
+    """A zero point: the int8 code of the real value 0 (value = (q - zp) * 2**-frac)."""
+    return Field(name, ZP_BITS, doc, signed=True, default=0)
 
 
 def _act_field() -> Field:
@@ -361,7 +367,7 @@ activate(y, act, arg) = y                                   if act == NONE
                         max(y, 0)                           if act == RELU
                         min(max(y, 0), arg)                 if act == RELU6
                         y if y >= 0 else rshift_round(y * arg, {LEAKY_SHIFT})   if act == LEAKY
-requant(acc, s, act, arg) = sat8(activate(rshift_round(acc, s), act, arg))
+requant(acc, s, act, arg, zp) = sat8(activate(rshift_round(acc, s), act, arg) + zp)
 FMAP, WGT: int8 views of the fmap and weight buffers; BIAS32[a]: the int32 at byte a of the
 bias buffer; DDR[a]: byte a of DDR; BASE[seg]: the tenant's base register seg."""
 
@@ -431,6 +437,8 @@ CONV_CFG = all fields of this instruction     # kept by the conv engine until th
                 Field("dilation_h", 4, "vertical dilation", default=1),
                 Field("dilation_w", 4, "horizontal dilation", default=1),
                 *_layout_strides(),
+                _zp("in_zp", "the input's zero point: CONV's padding value"),
+                _zp("out_zp", "the output's zero point, added after the activation"),
             ),
         ),
         InstrSpec(
@@ -444,7 +452,8 @@ in_rows = (rows - 1) * c.stride_h + (c.kernel_h - 1) * c.dilation_h + 1 - pad_t 
 in_cols = (cols - 1) * c.stride_w + (c.kernel_w - 1) * c.dilation_w + 1 - pad_l - pad_r
 X[y, x, i] = FMAP[in_addr + y * c.in_row_stride + x * c.in_pix_stride + i]
              for y < in_rows, x < in_cols, i < ic
-P = X with pad_t zero rows above, pad_b below, pad_l zero columns left, pad_r right
+P = X with pad_t rows of c.in_zp above, pad_b below, pad_l columns of c.in_zp left, pad_r right
+# inputs are not offset by c.in_zp: the compiler folds -c.in_zp * sum(w) into the bias
 for y < rows, x < cols, o < oc:
     if not depthwise:     # weights [oc][kernel_h][kernel_w][ic], int8
         acc = sum(P[y * c.stride_h + ky * c.dilation_h, x * c.stride_w + kx * c.dilation_w, i]
@@ -460,7 +469,7 @@ for y < rows, x < cols, o < oc:
         BIAS32[p] = acc
     else:
         FMAP[out_addr + y * c.out_row_stride + x * c.out_pix_stride + o] = \\
-            requant(acc, c.shift_cut, c.act, c.act_arg)""",
+            requant(acc, c.shift_cut, c.act, c.act_arg, c.out_zp)""",
             (
                 *_pads(),
                 Field("depthwise", 1, "1: depthwise (channel i only feeds output i)", default=0),
@@ -494,6 +503,8 @@ POOL_CFG = all fields of this instruction     # kept by the misc engine until th
                 *_layout_strides(),
                 Field("window_h", 8, "AVG, fp32 mode: the height of a window split over "
                       "POOLs by rows, which fp32 mode divides by (0: kernel_h)", default=0),
+                _zp("in_zp", "the input's zero point (AVG: the padding value)"),
+                _zp("out_zp", "the output's zero point"),
             ),
         ),
         InstrSpec(
@@ -510,15 +521,18 @@ for y < rows, x < cols, i < chans:
     window = P[y * c.stride_h : y * c.stride_h + c.kernel_h,
                x * c.stride_w : x * c.stride_w + c.kernel_w, i]
     p = psum_addr + 4 * ((y * cols + x) * chans + i)
-    if c.pool_type == MAX:   # P = X padded with -inf: padding never wins
+    if c.pool_type == MAX:   # P = X padded with -inf: padding never wins; acc is a code
         acc = max(window)
         acc = max(acc, BIAS32[p]) if acc_in else acc
-    else:                    # P = X padded with 0: padding counts in the average
-        acc = sum(window) + (BIAS32[p] if acc_in else 0)
+    else:                    # P = X padded with c.in_zp (the value 0): padding counts
+        acc = sum(window - c.in_zp) + (BIAS32[p] if acc_in else 0)
     if acc_out:              # a window split over rows: the partial result is kept
         BIAS32[p] = acc
         continue
-    out = acc if c.pool_type == MAX else sat8(rshift_round(acc * c.avg_mul, c.avg_shift))
+    if c.pool_type == MAX:
+        out = sat8(acc - c.in_zp + c.out_zp)
+    else:
+        out = sat8(rshift_round(acc * c.avg_mul, c.avg_shift) + c.out_zp)
     FMAP[out_addr + y * c.out_row_stride + x * c.out_pix_stride + i] = out""",
             (
                 *_pads(),
@@ -547,6 +561,9 @@ ELEW_CFG = all fields of this instruction     # kept by the misc engine until th
                 Field("bcast_b", 1, "1: input b is one pixel of chans bytes, applied to every "
                       "pixel (a per-channel vector: squeeze-excitation gates)", default=0),
                 *_layout_strides(),
+                _zp("zp_a", "input a's zero point"),
+                _zp("zp_b", "input b's zero point"),
+                _zp("zp_out", "the output's zero point, added after the activation"),
             ),
         ),
         InstrSpec(
@@ -557,12 +574,12 @@ ELEW_CFG = all fields of this instruction     # kept by the misc engine until th
             """\
 c = ELEW_CFG
 for y < rows, x < cols, i < chans:
-    a = FMAP[in_a + y * c.in_row_stride + x * c.in_pix_stride + i] << c.shift_a
-    b = FMAP[in_b + y * c.in_row_stride + x * c.in_pix_stride + i] << c.shift_b \\
-        if not c.bcast_b else FMAP[in_b + i] << c.shift_b
+    a = (FMAP[in_a + y * c.in_row_stride + x * c.in_pix_stride + i] - c.zp_a) << c.shift_a
+    b = (FMAP[in_b + y * c.in_row_stride + x * c.in_pix_stride + i] - c.zp_b) << c.shift_b \\
+        if not c.bcast_b else (FMAP[in_b + i] - c.zp_b) << c.shift_b
     acc = a + b if c.elew_type == ADD else a * b
     FMAP[out_addr + y * c.out_row_stride + x * c.out_pix_stride + i] = \\
-        requant(acc, c.shift_out, c.act, c.act_arg)""",
+        requant(acc, c.shift_out, c.act, c.act_arg, c.zp_out)""",
             (
                 _count("chans", "channels"),
                 _addr("in_a", "fmap-buffer address of input a"),
@@ -578,14 +595,14 @@ for y < rows, x < cols, i < chans:
             "Matrix-vector product y = W x + b of rows x cols int8 weights (dense and RNN "
             "layers; an LSTM step multiplies [W_x | W_h] by the concatenated [x; h]).",
             """\
-for r < rows:
+for r < rows:            # the input's zero point is folded into the bias by the compiler
     acc = sum(WGT[wgt_addr + r * cols + k] * FMAP[vec_addr + k] for k < cols)
     p = psum_addr + 4 * r
     acc += BIAS32[p] if acc_in else BIAS32[bias_addr + 4 * r] << shift_bias
     if acc_out:           # a partial sum over some columns: kept, not requantized
         BIAS32[p] = acc
     else:
-        FMAP[out_addr + r] = requant(acc, shift_cut, act, act_arg)""",
+        FMAP[out_addr + r] = requant(acc, shift_cut, act, act_arg, out_zp)""",
             (
                 *_requant()[:3],
                 *_split_flags(),
@@ -597,6 +614,7 @@ for r < rows:
                 _count("rows", "output elements (matrix rows)"),
                 _count("cols", "input elements (matrix columns)"),
                 _psum_addr("[rows]"),
+                _zp("out_zp", "the output's zero point, added after the activation"),
             ),
         ),
         InstrSpec(
@@ -609,8 +627,10 @@ for r < rows:
 f = {IDENTITY: v -> v, RELU: v -> max(v, 0), SIGMOID: v -> 1 / (1 + exp(-v)), TANH: tanh,
      HARDSWISH: v -> v * min(max(v + 3, 0), 6) / 6,
      HARDSIGMOID: v -> min(max(v + 3, 0), 6) / 6}[func]
-LUT[q] = sat8(floor(f(q / 2**in_frac) * 2**out_frac + 0.5))   for q in -128..127 (float64)
-GELU:  LUT[q] = i_gelu(q, in_frac, out_frac)   (integer-only, docs/quantization.md)
+LUT[q] = sat8(floor(f((q - in_zp) / 2**in_frac) * 2**out_frac + 0.5) + out_zp)
+         for q in -128..127 (float64)
+GELU:  LUT[q] = i_gelu(q, in_frac, out_frac)   (integer-only, docs/quantization.md;
+       in_zp and out_zp must be 0)
 for i < length:
     FMAP[out_addr + i] = LUT[FMAP[in_addr + i]]""",
             (
@@ -621,6 +641,8 @@ for i < length:
                 _addr("in_addr", "fmap-buffer address of the input vector"),
                 _addr("out_addr", "fmap-buffer address of the output (may equal in_addr)"),
                 Field("length", 24, "elements"),
+                _zp("in_zp", "the input's zero point (GELU: must be 0)"),
+                _zp("out_zp", "the output's zero point (GELU: must be 0)"),
             ),
         ),
         InstrSpec(
