@@ -13,6 +13,10 @@
    input rows once per output-channel group and a frame's CONVs share their weights, so most
    CONVs find their operands after a byte comparison.
 5. MVM: y = W x + b with the same exact product (and the same partial sums).
+6. Zero points (int8 mode only): CONV pads with CONVINIT's `in_zp` (the inputs themselves are
+   not offset: the compiler folds -in_zp * sum(w) into the bias, so products stay int8 x int8
+   and every exactness bound above holds); CONV's and MVM's `out_zp` is added by the
+   requantization. fp32 mode ignores them.
 """
 
 from __future__ import annotations
@@ -33,7 +37,6 @@ from fvir.backend.blocks import (
     padded,
     pads_of,
     store,
-    write_out,
 )
 from fvir.backend.memory import Memory
 from fvir.backend.requant import (
@@ -142,11 +145,11 @@ class _ConvPlan:
 
     __slots__ = ("a_shape", "acc_bound", "acc_in", "acc_out", "act", "act_arg", "b_end",
                  "bias_addr", "cache_key", "cfg", "col_off", "col_shape", "col_strides", "cols",
-                 "depthwise", "dh", "dw", "f", "ic", "in_addr", "in_cols", "in_rows", "inj", "k",
-                 "kh", "kw", "m", "n_wgt", "o_end", "oc", "out_addr", "out_bytes", "out_shape",
-                 "out_strides", "p_end", "p_shape", "padded", "pads", "psum_addr", "rows", "sh",
-                 "shift_bias", "shift_cut", "sw", "w_end", "wgt_key", "x_bytes", "x_end",
-                 "x_shape", "x_strides")
+                 "depthwise", "dh", "dw", "f", "ic", "in_addr", "in_cols", "in_rows", "in_zp",
+                 "inj", "k", "kh", "kw", "m", "n_wgt", "o_end", "oc", "out_addr", "out_bytes",
+                 "out_shape", "out_strides", "out_zp", "p_end", "p_shape", "padded", "pads",
+                 "psum_addr", "rows", "sh", "shift_bias", "shift_cut", "sw", "w_end", "wgt_key",
+                 "x_bytes", "x_end", "x_shape", "x_strides")
 
     def __init__(self, f: Fields, c: Fields) -> None:
         self.f, self.cfg = f, c
@@ -183,6 +186,7 @@ class _ConvPlan:
         self.out_bytes = byte_strides(self.out_strides)
         self.shift_bias, self.shift_cut = c["shift_bias"], c["shift_cut"]
         self.act, self.act_arg = c["act"], c["act_arg"]
+        self.in_zp, self.out_zp = c["in_zp"], c["out_zp"]
         self.m, self.k = rows * cols, kh * kw * ic
         # im2col as one strided view [rows, cols, kh, kw, ic] of P (the padded block, a fresh
         # contiguous array) or, without padding, of the fmap itself; strides in elements.
@@ -197,8 +201,10 @@ class _ConvPlan:
             self.col_off = self.in_addr
         self.col_strides = byte_strides((r * sh, p * sw, r * dh, p * dw, 1))
         cacheable = not self.depthwise and (kh * kw > 1 or self.k > EXACT_F32_TERMS)
+        # in_zp: the padding's value, part of the matrix but not of the bytes compared
         self.cache_key = COL_CACHE.key((self.in_addr, *self.x_shape, *self.x_strides, *pads,
-                                        kh, kw, sh, sw, dh, dw, rows, cols)) if cacheable else -1
+                                        kh, kw, sh, sw, dh, dw, rows, cols,
+                                        self.in_zp)) if cacheable else -1
         self.a_shape = (self.m, self.k)
         self.wgt_key = WGT_CACHE.key((wgt_addr, oc, self.k))
         # |acc| <= this (|x * w| <= 2**14 per term)
@@ -236,7 +242,9 @@ class _ConvPlan:
         fm = state.fmap
         if self.padded:
             pt, pl = self.pads[0], self.pads[1]
-            base = np.zeros(self.p_shape, fm.dtype)
+            fill = self.pad_fill(state)
+            shape, dtype = self.p_shape, fm.dtype
+            base = np.full(shape, fill, dtype) if fill else np.zeros(shape, dtype)
             if x is not None:
                 base[pt : pt + self.in_rows, pl : pl + self.in_cols] = x
         else:
@@ -246,12 +254,16 @@ class _ConvPlan:
                           self.col_strides[item])
         return cols.astype(np.float32, order="C").reshape(self.a_shape)
 
+    def pad_fill(self, state: CoreState) -> int:
+        """The padding's value: the input's zero point in int8 mode, 0 in fp32 mode."""
+        return self.in_zp if state.mode == "int8" else 0
+
     def depthwise_acc(self, state: CoreState, x: np.ndarray | None) -> np.ndarray:
         """Depthwise: float32 multiply-accumulate over kernel offsets, [rows*cols, oc]."""
         rows, cols, oc, kh, kw = self.rows, self.cols, self.oc, self.kh, self.kw
         sh, sw, dh, dw = self.sh, self.sw, self.dh, self.dw
         xx = np.zeros(self.x_shape, state.fmap.dtype) if x is None else x
-        p = padded(xx, self.pads, 0.0, np.float32)
+        p = padded(xx, self.pads, self.pad_fill(state), np.float32)
         wa = self.f["wgt_addr"]
         wd = state.weight[wa : wa + self.n_wgt].reshape(kh, kw, oc).astype(np.float32)
         acc32 = np.zeros(self.out_shape, np.float32)
@@ -273,11 +285,12 @@ class _ConvPlan:
                 total = add_partial_sums(state, "CONV", acc, self.f, self.shift_bias)
                 if total is None:
                     return
-                out = requant(total, self.shift_cut, self.act, self.act_arg)
+                out = requant(total, self.shift_cut, self.act, self.act_arg, self.out_zp)
             else:
                 term64, term32 = bias_term(state.bias[self.bias_addr : self.b_end],
                                            self.shift_bias, self.shift_cut, self.acc_bound)
-                out = requant_acc(acc, term64, term32, self.shift_cut, self.act, self.act_arg)
+                out = requant_acc(acc, term64, term32, self.shift_cut, self.act, self.act_arg,
+                                  self.out_zp)
         else:
             if self.depthwise:
                 acc = self.depthwise_acc(state, x)
@@ -382,6 +395,10 @@ def mvm(state: CoreState, mem: Memory, f: Fields) -> None:
     else:
         acc = w @ x
     total = add_partial_sums(state, "MVM", acc, f, f["shift_bias"])
-    if total is not None:
-        write_out(state, f["out_addr"], (rows,), (1,), total, f["shift_cut"], f["act"],
-                  f["act_arg"])
+    if total is None:
+        return
+    if state.mode == "int8":
+        out = requant(total, f["shift_cut"], f["act"], f["act_arg"], f["out_zp"])
+    else:
+        out = activate_real(total.astype(np.float32, copy=False), f["act"], f["act_arg"])
+    store(state.fmap, f["out_addr"], (rows,), (1,), out)

@@ -1,14 +1,19 @@
 """The MISC engine's instructions: POOLINIT, POOL, ELEWINIT, ELEW and ACT.
 
 1. POOL reads windows of the padded input block: int8 MAX is a maximum over kernel offsets in
-   int16 (padding below every int8); AVG sums in float64 (exact for int8) and requantizes with
-   `avg_mul` / `avg_shift`; fp32 mode divides by the window size. A window split over rows
-   (`acc_in`, `acc_out`) keeps its partial maxima or sums in the bias buffer; fp32 mode divides
-   by the whole window's size (POOLINIT's `window_h`).
-2. ELEW is planned per latched ELEWINIT (`_ElewPlan`): a (+ or *) b with the input shifts, in
-   the narrowest of int16 / int32 / int64 that no intermediate can leave, then requantized.
+   int16 (padding below every int8), moved from the input's zero point to the output's at the
+   end; AVG sums in float64 (exact for int8), padding with the input's zero point and taking
+   kh * kw of it off each sum, and requantizes with `avg_mul` / `avg_shift`; fp32 mode divides
+   by the window size. A window split over rows (`acc_in`, `acc_out`) keeps its partial maxima
+   (codes) or sums in the bias buffer; fp32 mode divides by the whole window's size
+   (POOLINIT's `window_h`).
+2. ELEW is planned per latched ELEWINIT (`_ElewPlan`): a (+ or *) b with the input zero points
+   and shifts, in the narrowest of int16 / int32 / int64 that no intermediate can leave, then
+   requantized.
 3. ACT maps every byte through a 256-entry table built from the real function (fp32 mode: the
-   function itself); GELU's table is I-BERT's integer GELU of each byte (`_gelu_table`).
+   function itself); GELU's table is I-BERT's integer GELU of each byte (`_gelu_table`), which
+   has no zero points.
+4. Zero points act in int8 mode only; fp32 mode ignores them (padding stays 0.0).
 """
 
 from __future__ import annotations
@@ -71,6 +76,7 @@ def pool(state: CoreState, mem: Memory, f: Fields) -> None:
 
     is_max = c["pool_type"] == PoolType.MAX
     int8 = state.mode == "int8"
+    in_zp, out_zp = (c["in_zp"], c["out_zp"]) if int8 else (0, 0)
     if is_max and int8:
         # int16 with a fill below every int8, one maximum per kernel offset.
         p = padded(x, pads, _NO_VALUE, np.int16)
@@ -84,7 +90,7 @@ def pool(state: CoreState, mem: Memory, f: Fields) -> None:
             raise ProgramError("a max-pool window lies entirely in the padding", "POOL")
     else:
         # int8 sums in float64 are exact (255 * 255 * 128 < 2**53); fp32 mode: float32.
-        p = padded(x, pads, -np.inf if is_max else 0.0, np.float64 if int8 else np.float32)
+        p = padded(x, pads, -np.inf if is_max else in_zp, np.float64 if int8 else np.float32)
         windows = sliding_window_view(p, (kh, kw), axis=(0, 1))[
             : (rows - 1) * sh + 1 : sh, : (cols - 1) * sw + 1 : sw]  # [rows, cols, chans, kh, kw]
         if is_max:
@@ -95,14 +101,19 @@ def pool(state: CoreState, mem: Memory, f: Fields) -> None:
             acc = windows.sum(axis=(3, 4))
         if int8:
             acc = acc.astype(np.int64)
+            if in_zp and not is_max:  # sum(window - in_zp)
+                acc -= in_zp * kh * kw
     if f["acc_in"] or f["acc_out"]:
         acc = _partial_results(state, f, acc, is_max)
         if acc is None:
             return
-    if is_max:
-        out = acc.astype(np.int8) if int8 else acc
+    if is_max and int8:  # a code of the input: sat8(acc - in_zp + out_zp)
+        out = (sat8(acc + (out_zp - in_zp)) if out_zp != in_zp else acc).astype(np.int8)
+    elif is_max:
+        out = acc
     elif int8:
-        out = sat8(rshift_round(acc * c["avg_mul"], c["avg_shift"])).astype(np.int8)
+        y = rshift_round(acc * c["avg_mul"], c["avg_shift"])
+        out = sat8(y + out_zp if out_zp else y).astype(np.int8)
     else:  # a window split over rows: divided by the whole window's size
         out = acc / np.float32((c["window_h"] or kh) * kw)
     store(state.fmap, f["out_addr"], out_shape, out_strides, out)
@@ -138,8 +149,8 @@ class _ElewPlan:
     are the same)."""
 
     __slots__ = ("a_addr", "act", "act_arg", "add", "b_addr", "b_strides", "dtype", "ends",
-                 "in_strides", "inj",
-                 "out_addr", "out_strides", "shape", "shift_a", "shift_b", "shift_out")
+                 "in_strides", "inj", "out_addr", "out_strides", "shape", "shift_a", "shift_b",
+                 "shift_out", "zp_a", "zp_b", "zp_out")
 
     def __init__(self, f: Fields, c: Fields) -> None:
         self.shape = (f["rows"], f["cols"], f["chans"])
@@ -155,7 +166,11 @@ class _ElewPlan:
         self.add = c["elew_type"] == ElewType.ADD
         self.shift_a, self.shift_b, self.shift_out = c["shift_a"], c["shift_b"], c["shift_out"]
         self.act, self.act_arg = c["act"], c["act_arg"]
-        a, b = 128 << self.shift_a, 128 << self.shift_b
+        self.zp_a, self.zp_b, self.zp_out = c["zp_a"], c["zp_b"], c["zp_out"]
+        # |x - zp| <= 128 + |zp| for an int8 x; the output's zero point is added after the
+        # saturation's clip (`act_sat8`), within -255..255
+        a = (128 + abs(self.zp_a)) << self.shift_a
+        b = (128 + abs(self.zp_b)) << self.shift_b
         bound = (a + b if self.add else a * b) + (1 << self.shift_out) + 256
         bound *= max(1, abs(self.act_arg))
         self.dtype = np.int16 if bound < 1 << 15 else np.int32 if bound < 1 << 31 else np.int64
@@ -174,9 +189,13 @@ class _ElewPlan:
         b = view(fm, self.b_addr, shape, self.b_strides)
         if state.mode == "int8":
             acc = a.astype(self.dtype)
+            if self.zp_a:
+                acc -= self.zp_a
             if self.shift_a:
                 acc <<= self.shift_a
             b2 = b.astype(self.dtype)
+            if self.zp_b:
+                b2 -= self.zp_b
             if self.shift_b:
                 b2 <<= self.shift_b
             if self.add:
@@ -187,7 +206,7 @@ class _ElewPlan:
             if s > 0:
                 acc += 1 << (s - 1)
                 acc >>= s
-            out = act_sat8(acc, self.act, self.act_arg)
+            out = act_sat8(acc, self.act, self.act_arg, self.zp_out)
         else:
             acc = a + b if self.add else a * b
             out = activate_real(acc.astype(np.float32, copy=False), self.act, self.act_arg)
@@ -252,16 +271,19 @@ def _gelu_table(q: np.ndarray, in_frac: int, out_frac: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=256)
-def act_table(func: int, in_frac: int, out_frac: int) -> np.ndarray:
-    """ACT's lookup table indexed by the input's byte (uint8 view of q): int8 outputs."""
+def act_table(func: int, in_frac: int, out_frac: int, in_zp: int = 0,
+              out_zp: int = 0) -> np.ndarray:
+    """ACT's lookup table indexed by the input's byte (uint8 view of q): int8 outputs. The
+    contract's `lut`, except that it saturates in float64: exponents scaling a code past int64
+    (out_frac - in_frac above about 55) still saturate instead of wrapping."""
     if func == ActFunc.GELU:
         q64 = np.arange(256, dtype=np.uint8).view(np.int8).astype(np.int64)
         table = _gelu_table(q64, in_frac, out_frac).astype(np.int8)
         table.flags.writeable = False
         return table
     q = np.arange(256, dtype=np.uint8).view(np.int8).astype(np.float64)
-    y = _real_function(func)(q * math.ldexp(1.0, -in_frac))
-    table = sat8(np.floor(y * math.ldexp(1.0, out_frac) + 0.5)).astype(np.int8)
+    y = _real_function(func)((q - in_zp) * math.ldexp(1.0, -in_frac))
+    table = sat8(np.floor(y * math.ldexp(1.0, out_frac) + 0.5) + out_zp).astype(np.int8)
     table.flags.writeable = False
     return table
 
@@ -269,12 +291,15 @@ def act_table(func: int, in_frac: int, out_frac: int) -> np.ndarray:
 def act(state: CoreState, mem: Memory, f: Fields) -> None:
     """ACT: a function through a 256-entry table (fp32 mode: the function itself)."""
     n, in_addr, out_addr = f["length"], f["in_addr"], f["out_addr"]
+    if f["func"] == ActFunc.GELU and (f["in_zp"] or f["out_zp"]):
+        raise ProgramError(f"GELU takes no zero points (in_zp = {f['in_zp']}, out_zp = "
+                           f"{f['out_zp']}): I-BERT's integer kernel is symmetric", "ACT")
     if n == 0:
         return
     check_buf(state, "ACT", "reads", Buf.FMAP, in_addr, (n,), (1,))
     check_buf(state, "ACT", "writes", Buf.FMAP, out_addr, (n,), (1,))
     if state.mode == "int8":
-        table = act_table(f["func"], f["in_frac"], f["out_frac"])
+        table = act_table(f["func"], f["in_frac"], f["out_frac"], f["in_zp"], f["out_zp"])
         state.fmap[out_addr : out_addr + n] = table[state.raw[Buf.FMAP][in_addr : in_addr + n]]
     else:
         x = state.fmap[in_addr : in_addr + n]

@@ -8,6 +8,9 @@ exact products of int8 operands, shared by CONV, MVM, POOL and ELEW.
 3. `bias_term`, `requant_acc`, `act_sat8`: the same requantization in int32 whenever no
    intermediate can leave int32 (checked from the bias and the accumulator bound), which gives
    the same results as int64; bias terms are kept in a small content-keyed cache.
+4. The output's zero point comes last: sat8(y + zp) is computed as clip(y, -128 - zp,
+   127 - zp) + zp, so the addition acts on values within -255..255 and never widens the type
+   an accumulator needs (zp = 0: the plain saturation, no addition).
 """
 
 from __future__ import annotations
@@ -48,9 +51,10 @@ def activate(y: np.ndarray, act: int, arg: int) -> np.ndarray:
     raise ProgramError(f"unknown activation {act}")
 
 
-def requant(acc: np.ndarray, s: int, act: int, arg: int) -> np.ndarray:
-    """int64 accumulator -> int8 output."""
-    return sat8(activate(rshift_round(acc, s), act, arg)).astype(np.int8)
+def requant(acc: np.ndarray, s: int, act: int, arg: int, zp: int = 0) -> np.ndarray:
+    """int64 accumulator -> int8 output with zero point `zp`."""
+    y = activate(rshift_round(acc, s), act, arg)
+    return sat8(y + zp if zp else y).astype(np.int8)
 
 
 def activate_real(y: np.ndarray, act: int, arg: int) -> np.ndarray:
@@ -102,9 +106,9 @@ def bias_term(raw: np.ndarray, shift_bias: int, s: int,
 
 
 def requant_acc(acc: np.ndarray, term64: np.ndarray, term32: np.ndarray | None, s: int,
-                 act: int, arg: int) -> np.ndarray:
-    """requant(acc + term - rounding, s, act, arg) for exact accumulators `acc` (float32 holding
-    integers of magnitude at most the bound `term32` was checked with, or int64)."""
+                 act: int, arg: int, zp: int = 0) -> np.ndarray:
+    """requant(acc + term - rounding, s, act, arg, zp) for exact accumulators `acc` (float32
+    holding integers of magnitude at most the bound `term32` was checked with, or int64)."""
     if term32 is not None and acc.dtype == np.float32:
         y = acc.astype(np.int32)
         y += term32
@@ -113,21 +117,25 @@ def requant_acc(acc: np.ndarray, term64: np.ndarray, term32: np.ndarray | None, 
         y += term64
     if s > 0:
         y >>= s
-    return act_sat8(y, act, arg)
+    return act_sat8(y, act, arg, zp)
 
 
-def act_sat8(y: np.ndarray, act: int, arg: int) -> np.ndarray:
-    """int8(sat8(activate(y))) for an int32 or int64 array `y` that may be overwritten."""
+def act_sat8(y: np.ndarray, act: int, arg: int, zp: int = 0) -> np.ndarray:
+    """int8(sat8(activate(y) + zp)) for an int16, int32 or int64 array `y` that may be
+    overwritten: clipped to [-128 - zp, 127 - zp] first, so adding zp cannot overflow."""
+    lo, hi = -128 - zp, 127 - zp
     if act == Act.NONE:
-        np.maximum(y, -128, out=y)
+        np.maximum(y, lo, out=y)
     elif act == Act.RELU:
-        np.maximum(y, 0, out=y)
+        np.maximum(y, 0, out=y)  # 0 >= lo: zp <= 127
     elif act == Act.RELU6:
         np.maximum(y, 0, out=y)
         np.minimum(y, arg, out=y)
-        np.maximum(y, -128, out=y)
+        np.maximum(y, lo, out=y)
     else:
         y = activate(y.astype(np.int64), act, arg)
-        np.maximum(y, -128, out=y)
-    np.minimum(y, 127, out=y)
+        np.maximum(y, lo, out=y)
+    np.minimum(y, hi, out=y)
+    if zp:
+        y += zp
     return y.astype(np.int8)

@@ -44,10 +44,15 @@ element by element:
   group of output channels, and a frame's CONVs share their weights, so most CONVs find
   their operands after a byte comparison with the bytes they were built from.
 - POOL reads windows through `sliding_window_view` of the padded block (-inf padding for MAX,
-  zero padding for AVG); int8 MAX is a maximum over the kernel offsets in int16.
+  the input's zero point for AVG); int8 MAX is a maximum over the kernel offsets in int16.
 - Requantization (`rshift_round`, `sat8`, `activate`, `requant`) is defined in int64, as the
   pseudo-code's helpers say; CONV and ELEW run it in int32 (ELEW also int16) whenever no
   intermediate value can leave that range, which gives the same results.
+- Zero points: CONV's inputs are never offset (its padding takes the value in_zp, the compiler
+  folds -in_zp * sum(w) into the bias), so CONV's and MVM's products stay int8 x int8 and the
+  bounds above hold. ELEW's inputs x - zp lie in -255..255, and its int16/int32 choice counts
+  128 + |zp| per input. Output zero points are added after clipping to [-128 - zp, 127 - zp],
+  within -255..255 whatever the accumulator's type.
 
 Operands are read before results are written, as in the pseudo-code (whose X is defined before
 the output loop), so an output may equal an input (ELEW, ACT). When an output block overlaps
@@ -74,6 +79,8 @@ Arithmetic is float32 and every integer-only step is dropped:
   mode does not know, so the clamp is always 6.0: a clip to another bound cannot be checked
   in fp32 mode); LEAKY y if y >= 0 else y * act_arg / 256 (the slope as quantized).
 - ACT applies the real function; `in_frac`/`out_frac` are ignored.
+- Zero points (`in_zp`, `out_zp`, `zp_a`, `zp_b`, `zp_out`) are ignored: padding stays 0.0 and
+  no value is offset (memories hold real values).
 - ROW computes the real softmax / LayerNorm (epsilon recovered from eps_q and in_frac).
 - LOAD/SAVE copy elements exactly like bytes.
 """
