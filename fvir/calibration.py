@@ -103,72 +103,82 @@ def _split_samples(
     return [{k: a[i] for k, a in batched.items()} for i in range(counts.pop())]
 
 
-def observe_max(
+def observe_range(
     module: ModuleOp,
     weights: WeightLookup,
     samples: Sequence[Sample],
     values: Collection[SSAValue] | None = None,
-) -> dict[SSAValue, float]:
-    """max |x| over all samples of every float tensor of `@main` (arguments and op results),
-    or of `values` only."""
-    maxes: dict[SSAValue, float] = {}
+) -> dict[SSAValue, tuple[float, float]]:
+    """(min, max) over all samples of every float tensor of `@main` (arguments and op
+    results), or of `values` only."""
+    ranges: dict[SSAValue, tuple[float, float]] = {}
 
     def observe(value: SSAValue, array: np.ndarray) -> None:
         if (values is not None and value not in values) or array.dtype.kind != "f":
             return
         if array.size:
-            m = max(float(array.max()), -float(array.min()))  # no |x| temporary
-            if not np.isfinite(m):
+            lo, hi = float(array.min()), float(array.max())
+            if not (np.isfinite(lo) and np.isfinite(hi)):
                 raise UserError(f"calibration produced non-finite values in %{value.name_hint}")
-            maxes[value] = max(m, maxes.get(value, 0.0))
+            old = ranges.get(value, (lo, hi))
+            ranges[value] = (min(lo, old[0]), max(hi, old[1]))
 
     for sample in samples:
         # Overflow to inf is reported by `observe` as one line; numpy's warning would repeat it.
         with np.errstate(over="ignore", invalid="ignore"):
             run(module, weights, sample, observe=observe)
-    return maxes
+    return ranges
 
 
 @dataclass
 class Candidates:
-    """Quantization error of one value at candidate exponents, over the calibration data."""
+    """Quantization error of one value at candidate encodings (exponent F, zero point Z),
+    over the calibration data."""
 
     fracs: list[int]
     sse: np.ndarray  # sum of squared errors per candidate
     clipped: np.ndarray  # saturated elements per candidate
     size: int = 0  # elements seen
+    zeros: list[int] | None = None  # the candidates' zero points (None: all 0)
+
+    def encoding(self, i: int) -> tuple[int, int]:
+        """Candidate i as (F, Z)."""
+        return self.fracs[i], 0 if self.zeros is None else self.zeros[i]
 
 
 def quantization_errors(
     module: ModuleOp,
     weights: WeightLookup,
     samples: Sequence[Sample],
-    candidates: Mapping[SSAValue, Sequence[int]],
+    candidates: Mapping[SSAValue, Sequence[int | tuple[int, int]]],
 ) -> dict[SSAValue, Candidates]:
-    """For each value and each candidate exponent F, the squared error of quantizing it
-    (q = sat8(floor(x * 2**F + 0.5)), x' = q * 2**-F) and how many elements saturate, summed
-    over the calibration samples."""
-    out = {
-        v: Candidates(list(fs), np.zeros(len(fs)), np.zeros(len(fs), np.int64))
-        for v, fs in candidates.items()
-    }
+    """For each value and each candidate encoding, an exponent F or (F, Z), the squared error
+    of quantizing it (q = sat8(floor(x * 2**F + 0.5) + Z), x' = (q - Z) * 2**-F) and how many
+    elements saturate, summed over the calibration samples."""
+    out = {}
+    for v, cs in candidates.items():
+        pairs = [c if isinstance(c, tuple) else (c, 0) for c in cs]
+        out[v] = Candidates([f for f, _ in pairs], np.zeros(len(pairs)),
+                            np.zeros(len(pairs), np.int64), zeros=[z for _, z in pairs])
 
     def observe(value: SSAValue, array: np.ndarray) -> None:
         if (c := out.get(value)) is None:
             return
         # In the array's own float type: scaling by 2**F is exact, and so is round_half_up
-        # (larger values than it rounds exactly saturate anyway).
+        # (larger values than it rounds exactly saturate anyway); q - Z is small.
         x = array.ravel()
         c.size += x.size
         for i, f in enumerate(c.fracs):
             if f >= np.finfo(x.dtype).maxexp:  # 2**F beyond the array's float type: unusable
                 c.sse[i] = np.inf
                 continue
+            z = c.encoding(i)[1]
             scale = x.dtype.type(2.0**f)
             with np.errstate(over="ignore"):  # a value beyond float range saturates: clipped
                 q = round_half_up(x * scale)
-            c.clipped[i] += np.count_nonzero(q < -128) + np.count_nonzero(q > 127)
-            np.clip(q, -128, 127, out=q)
+            lo, hi = -128 - z, 127 - z  # the codes' range, zero point removed
+            c.clipped[i] += np.count_nonzero(q < lo) + np.count_nonzero(q > hi)
+            np.clip(q, lo, hi, out=q)
             q *= x.dtype.type(2.0**-f)
             q -= x
             c.sse[i] += float(np.dot(q, q))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 
 from fvir.backend.faults import BufferFault, ProgramError
-from fvir.backend.requant import activate_real, requant
 from fvir.backend.state import BUF_NAMES, CoreState
 from fvir.backend.steps import Fields
 from fvir.isa.spec import Buf
@@ -106,17 +105,6 @@ def store_partial(state: CoreState, op: str, psum: int, values: np.ndarray) -> N
         state.bias[psum : psum + 4 * n].view("<i4")[...] = values.reshape(-1)
     else:
         state.bias[psum : psum + 4 * n : 4] = values.reshape(-1)
-
-
-def write_out(state: CoreState, start: int, shape: Shape, strides: Shape, acc: np.ndarray,
-               shift: int, act: int, arg: int) -> None:
-    """Requantize (int8) or activate (fp32) the accumulators and store them in the fmap."""
-    if state.mode == "int8":
-        out = requant(acc, shift, act, arg)
-    else:
-        out = activate_real(acc.astype(np.float32, copy=False), act, arg)
-    store(state.fmap, start, shape, strides, out.reshape(shape))
-
 
 
 def byte_strides(strides: Shape) -> dict[int, Shape]:

@@ -50,7 +50,7 @@ def write_tensor(mem: Memory, info: TensorInfo, value: np.ndarray) -> None:
     if mem.mode == "fp32":  # element i of a tensor at byte a sits at a + i * item
         arr[off : off + nbytes : item] = flat.astype(np.float32)
     elif info.dtype == "int8":
-        arr[off : off + nbytes] = quantize(flat, info.frac_bits).view(np.uint8)
+        arr[off : off + nbytes] = quantize(flat, info.frac_bits, info.zero_point).view(np.uint8)
     else:
         arr[off : off + nbytes] = flat.astype("<f4").view(np.uint8)
 
@@ -62,7 +62,8 @@ def read_tensor(mem: Memory, info: TensorInfo) -> np.ndarray:
     if mem.mode == "fp32":
         flat = arr[off : off + nbytes : item].copy()
     elif info.dtype == "int8":
-        flat = dequantize(arr[off : off + nbytes].view(np.int8), info.frac_bits)
+        flat = dequantize(arr[off : off + nbytes].view(np.int8), info.frac_bits,
+                          info.zero_point)
     else:
         flat = arr[off : off + nbytes].copy().view("<f4").astype(np.float32)
     shape = tuple(info.shape)

@@ -89,6 +89,8 @@ def _block(c: ConstPlan, weights: WeightLookup,
         return np.zeros(c.size, np.uint8), np.zeros(c.size, np.float32) if shadow else None
     if c.transform == "ones":
         return np.ones(c.size, np.uint8), np.ones(c.size, np.float32) if shadow else None
+    if c.transform == "bias" and c.params:
+        return _folded_bias(c, weights, shadow)
     if c.source not in weights:
         raise EmitError(f"weight '{c.source}' is not in the weight store")
     a = np.asarray(weights[c.source])
@@ -116,6 +118,36 @@ def _block(c: ConstPlan, weights: WeightLookup,
     return raw, f32
 
 
+def _folded_bias(c: ConstPlan, weights: WeightLookup,
+                 shadow: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """An int32 bias block with the input's zero point folded in (`ConstPlan.fold`): b - Z
+    sum(w) per output channel; the float shadow keeps b (fp32 mode has no zero points)."""
+    zero, axis = c.params
+    n = c.size // 4
+    b, real = np.zeros(n, np.int64), np.zeros(n, np.float32)
+    if c.source:
+        if c.source not in weights:
+            raise EmitError(f"weight '{c.source}' is not in the weight store")
+        b = np.asarray(weights[c.source], np.int64).reshape(-1)
+        base = re.sub(r"\.q\d*$", "", c.source)
+        real = np.asarray(weights[base] if base in weights else b, np.float32).reshape(-1)
+    sums = np.ones(n, np.int64)
+    if c.fold:
+        if c.fold not in weights:
+            raise EmitError(f"weight '{c.fold}' is not in the weight store")
+        w = np.asarray(weights[c.fold], np.int64)
+        sums = w.sum(axis=tuple(i for i in range(w.ndim) if i != axis))
+    folded = b - zero * sums
+    if folded.size != n or np.abs(folded).max(initial=0) > np.iinfo(np.int32).max:
+        raise EmitError(f"the bias of '{c.fold or c.source}' with its input's zero point "
+                        f"folded in does not fit {n} int32 values")
+    f32 = None
+    if shadow:
+        f32 = np.zeros(c.size, np.float32)
+        f32[0::4] = real
+    return folded.astype("<i4").view(np.uint8), f32
+
+
 # -------------------------------------------------------------------------------- package
 
 
@@ -127,7 +159,7 @@ def build_package(plan: Plan, weights: WeightLookup, core: CoreConfig,
     segments = [Segment(n, k, size)
                 for (n, k), size in zip(SEGMENTS, plan.segment_sizes, strict=True)]
     tensors = [TensorInfo(t.name, t.segment, t.offset, tuple(t.shape), t.dtype, t.frac_bits,
-                          t.layout) for t in plan.tensors]
+                          t.layout, t.zero_point) for t in plan.tensors]
     layers: list[Layer] = []
     frame_rows: list[tuple] = []
     instrs: list[Instruction] = []
@@ -239,9 +271,9 @@ def plan_from_ir(package: ifp.PackageOp) -> Plan:
         segment_sizes=[s.size.value.data for s in segments],
         tensors=[TensorPlan(t.sym_name.data, seg_ids[t.segment.root_reference.data],
                             t.offset.value.data, dnn.ints(t.shape), t.dtype.data,
-                            t.frac_bits.value.data, t.layout.data) for t in tensors],
+                            t.frac_bits.value.data, t.layout.data, t.zero) for t in tensors],
         consts=[ConstPlan(c.source.data, c.offset.value.data, c.size.value.data,
-                          c.transform.data, dnn.ints(c.params))
+                          c.transform.data, dnn.ints(c.params), c.fold_source)
                 for c in package.ops_of(ifp.ConstOp)],
         layers=layers,
         inputs=ids(package.inputs),

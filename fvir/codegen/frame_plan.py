@@ -128,6 +128,7 @@ class TensorPlan:
     dtype: str  # "int8" or "float32"
     frac_bits: int = 0
     layout: str = "nhwc"
+    zero_point: int = 0
 
     @property
     def nbytes(self) -> int:
@@ -146,6 +147,9 @@ class ConstPlan:
     size: int
     transform: str  # ohwi | dw | rows | bias | zeros
     params: tuple[int, ...] = ()
+    # bias with params (Z, axis): minus Z times the sums of int8 weight `fold` over every
+    # axis but `axis` (axis -1, no `fold`: weights of 1); `source` "": a zero bias
+    fold: str = ""
 
 
 @dataclass
@@ -308,6 +312,11 @@ class _TileFrame:
         self.chunk = chunk
         self.lay = layout(info.geom, out, window, chunk)
         self.out_frac = qp.frac_bits(self.op.results[0].type) if self.op is not None else None
+        # Zero points of the input and output; the input's of a conv or dense is folded into
+        # its biases (`_weights`), so CONV needs it only as its padding value.
+        self.in_zp, self.out_zp = ((qp.zero_point(self.op.operands[0].type),
+                                    qp.zero_point(self.op.results[0].type))
+                                   if self.op is not None else (0, 0))
         kind = self.geom.kind
         self.engine = (C if kind in (TileKind.CONV, TileKind.DWCONV, TileKind.DENSE)
                        else 0 if kind == TileKind.COPY else M)
@@ -373,6 +382,7 @@ class _TileFrame:
             if dense:
                 mvms = [instr(Opcode.MVM, act=int(act), shift_cut=shift, shift_bias=0,
                               act_arg=arg, acc_in=int(j > 0), acc_out=int(not last),
+                              out_zp=self.out_zp,
                               wgt_addr=(ra - k0) * n, vec_addr=lay.inputs[0],
                               bias_addr=4 * (ra - k0), out_addr=lay.out + ra - k0,
                               psum_addr=psum + 4 * (ra - k0), rows=rb - ra, cols=n)
@@ -477,7 +487,8 @@ class _TileFrame:
         k = self.geom.in_shape[2]
         act, arg = qp.activation(self.op, self.out_frac)  # type: ignore[arg-type]
         mvms = [instr(Opcode.MVM, act=int(act), shift_cut=s, shift_bias=0, act_arg=arg,
-                      wgt_addr=(a - k0) * k, vec_addr=lay.inputs[0], bias_addr=4 * (a - k0),
+                      out_zp=self.out_zp, wgt_addr=(a - k0) * k, vec_addr=lay.inputs[0],
+                      bias_addr=4 * (a - k0),
                       out_addr=lay.out + a - k0, rows=b - a, cols=k)
                 for a, b, s in runs]
         mvms[0] = _with_deps(mvms[0], dpdon=L)
@@ -550,8 +561,8 @@ class _TileFrame:
             return lambda s, n=lay.in_pix: instr(
                 Opcode.CONVINIT, act=int(act), shift_cut=s, shift_bias=0, act_arg=arg,
                 kernel_h=kh, kernel_w=kw, stride_h=sh, stride_w=sw,
-                dilation_h=geom.dilation[0], dilation_w=geom.dilation[1],
-                **(strides | dict(in_row_stride=win_cols * n, in_pix_stride=n)))
+                dilation_h=geom.dilation[0], dilation_w=geom.dilation[1], in_zp=self.in_zp,
+                out_zp=self.out_zp, **(strides | dict(in_row_stride=win_cols * n, in_pix_stride=n)))
         if geom.kind in (TileKind.POOL, TileKind.GPOOL):
             assert isinstance(op, dnn.Pool2dOp | dnn.GlobalPoolOp)
             avg = op.kind.data == dnn.PoolKind.AVG
@@ -559,7 +570,7 @@ class _TileFrame:
             return lambda s: instr(
                 Opcode.POOLINIT, pool_type=int(PoolType.AVG if avg else PoolType.MAX),
                 avg_shift=shift, stride_h=sh, stride_w=sw, kernel_h=kh, kernel_w=kw,
-                avg_mul=mul, **strides)
+                avg_mul=mul, in_zp=self.in_zp, out_zp=self.out_zp, **strides)
         if geom.kind == TileKind.ELTWISE:
             assert op is not None
             act, arg = qp.activation(op, self.out_frac)
@@ -569,6 +580,7 @@ class _TileFrame:
                 Opcode.ELEWINIT, elew_type=int(ElewType.MUL if is_mul else ElewType.ADD),
                 act=int(act), shift_a=shift_a, shift_b=shift_b,
                 shift_out=qp.int_prop(op, "shift"), act_arg=arg, bcast_b=int(geom.broadcast),
+                zp_a=self.in_zp, zp_b=qp.zero_point(op.operands[1].type), zp_out=self.out_zp,
                 **strides)
         return None
 
@@ -606,7 +618,8 @@ class _TileFrame:
               dnn.HardSigmoidOp: ActFunc.HARDSIGMOID}[type(self.op)]
         in_frac = qp.frac_bits(self.op.operands[0].type) or 0
         return instr(Opcode.ACT, func=int(fn), in_frac=in_frac, out_frac=self.out_frac or 0,
-                     in_addr=in_addr, out_addr=in_addr, length=rows * cols * n)
+                     in_zp=self.in_zp, out_zp=self.out_zp, in_addr=in_addr, out_addr=in_addr,
+                     length=rows * cols * n)
 
 
     def _row(self, addr: int, pixels: int, n: int) -> Instruction:
@@ -838,7 +851,7 @@ class _Planner:
         shape = tuple(ty.get_shape())
         layout_ = "nhwc" if dtype == "int8" and len(shape) == 4 else "flat"
         name = _unique_name(r.name_hint or f"t{len(self.tensors)}", {t.name for t in self.tensors})
-        t = TensorPlan(name, segment, 0, shape, dtype, frac or 0, layout_)
+        t = TensorPlan(name, segment, 0, shape, dtype, frac or 0, layout_, qp.zero_point(ty))
         if sizes is not None:
             t.offset = sizes[segment]
             sizes[segment] = _ddr_align(sizes[segment] + t.nbytes)
@@ -930,8 +943,11 @@ class _Planner:
     def _weights(self, layer: tile.LayerOp, op: Operation, geom: Geometry,
                  shifts: list[int]) -> tuple[int, int]:
         oc = geom.out_shape[2]
+        # The input's zero point Z folds into the biases: sum w (x - Z) + b = sum w x + b',
+        # b' = b - Z sum(w) per output channel (CONV pads with Z, so padding adds 0 too).
+        zx = qp.zero_point(op.operands[0].type)
         if isinstance(op, dnn.ClipOp):  # a 1x1 depthwise conv by 1 (exact), then RELU6
-            return self._const("", oc, "ones"), self._const("", 4 * oc, "zeros")
+            return self._const("", oc, "ones"), self._const("", 4 * oc, "bias", (zx, -1))
         w = op.operands[1].owner
         if not isinstance(w, dnn.WeightOp):
             raise PlanError(f"layer {layer.layer_name}: weights must be dnn.weight ops")
@@ -952,22 +968,27 @@ class _Planner:
             chw = dnn.ints(layer.x_chw) if layer.x_chw is not None else (0, 0, 0)
             wblock = self._const(w.sym.data, oc * geom.weight_bytes_per_channel, "rows",
                                  (trans, *chw))
+        source = ""
         if len(op.operands) > 2 and op.operands[2] is not None:
             b = op.operands[2].owner
             if not isinstance(b, dnn.WeightOp):
                 raise PlanError(f"layer {layer.layer_name}: biases must be dnn.weight ops")
-            bblock = self._const(b.sym.data, 4 * oc, "bias")
-        else:
-            bblock = self._const("", 4 * oc, "zeros")
-        return wblock, bblock
+            source = b.sym.data
+        if not zx:
+            return wblock, self._const(source, 4 * oc, "bias" if source else "zeros")
+        # the weights' output-channel axis: conv [O, C, kh, kw]; dense [K, N] or, with
+        # trans_b, [N, K]
+        axis = 1 if isinstance(op, dnn.DenseOp) and op.trans_b is None else 0
+        return wblock, self._const(source, 4 * oc, "bias", (zx, axis), w.sym.data)
 
-    def _const(self, source: str, size: int, transform: str, params: tuple[int, ...] = ()) -> int:
-        key = (source, size, transform, params)
+    def _const(self, source: str, size: int, transform: str, params: tuple[int, ...] = (),
+               fold: str = "") -> int:
+        key = (source, size, transform, params, fold)
         if key in self.const_index:
             return self.consts[self.const_index[key]].offset
         offset = self.wsize
         self.const_index[key] = len(self.consts)
-        self.consts.append(ConstPlan(source, offset, size, transform, params))
+        self.consts.append(ConstPlan(source, offset, size, transform, params, fold))
         self.wsize = _ddr_align(offset + size)
         return offset
 

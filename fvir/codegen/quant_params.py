@@ -1,6 +1,7 @@
 """Reading the integer parameters of quantized dnn IR (docs/quantization.md) for the backend.
 
-The quantized forms are: int8 tensors `tensor<...xi8, #dnn.fixed<F>>` (value = q * 2**-F) and
+The quantized forms are: int8 tensors `tensor<...xi8, #dnn.fixed<F, Z>>` (value =
+(q - Z) * 2**-F; `#dnn.fixed<F>` has Z = 0) and
 integer properties on the accelerator ops (`shift` per output channel or one for all on conv2d
 and dense; `shift_a`, `shift_b`, `shift` on add; `shift` on mul; `avg_mul`, `avg_shift` on
 average pooling). Float dnn IR is accepted too, as if it were int8 with F = 0 and zero shifts,
@@ -46,6 +47,16 @@ def frac_bits(ty: Attribute) -> int | None:
         if value is not None:
             return value
     raise QuantError(f"cannot read the fraction bits of {enc}")
+
+
+def zero_point(ty: Attribute) -> int:
+    """Z of a `tensor<...xi8, #dnn.fixed<F, Z>>` (its second parameter); 0 when it has none
+    (`#dnn.fixed<F>`, float tensors)."""
+    if frac_bits(ty) is None:
+        return 0
+    assert isinstance(ty, TensorType) and isinstance(ty.encoding, ParametrizedAttribute)
+    values = [_int_of(p) for p in ty.encoding.parameters]
+    return values[1] if len(values) > 1 and values[1] is not None else 0
 
 
 def is_int8(ty: Attribute) -> bool:

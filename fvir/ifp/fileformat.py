@@ -11,7 +11,7 @@ frame, so a package is about the size of its weights even for small models (Mobi
 MB of weights and 0.5 MB of instruction words; an unrolled CRNN: 7.7 MB of weights and 11 MB
 of frames, words and relocations, 0.09 MB compressed).
 
-Layout, version 4 (all integers little-endian):
+Layout, version 5 (all integers little-endian):
 
     offset  size  header (HEADER_SIZE = 128 bytes)
          0     8  magic b"FVIRIFP\\0"
@@ -231,6 +231,8 @@ def check_references(package: Package) -> str | None:
             return f"tensor {i} '{t.name}' has dtype {t.dtype!r}, not a numeric type"
         if not -1023 <= t.frac_bits <= 1023:  # 2**frac_bits must be a float64
             return f"tensor {i} '{t.name}' has frac_bits {t.frac_bits} (outside -1023..1023)"
+        if not -128 <= t.zero_point <= 127:
+            return f"tensor {i} '{t.name}' has zero point {t.zero_point} (outside -128..127)"
     for i, layer in enumerate(package.layers):
         for t in (*layer.inputs, *layer.outputs):
             if not 0 <= t < n_tensors:
@@ -310,6 +312,7 @@ def _metadata(package: Package, host_weights: list[dict[str, Any]]) -> bytes:
                 "dtype": t.dtype,
                 "frac_bits": t.frac_bits,
                 "layout": t.layout,
+                **({"zero_point": t.zero_point} if t.zero_point else {}),
             }
             for t in package.tensors
         ],
@@ -715,6 +718,7 @@ def _from_metadata(doc: Any) -> dict[str, Any]:
             dtype=string(t["dtype"]),
             frac_bits=integer(t["frac_bits"]),
             layout=string(t["layout"]),
+            zero_point=integer(t.get("zero_point", 0)),  # absent: symmetric (older packages)
         )
         for t in doc["tensors"]
     ]

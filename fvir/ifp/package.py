@@ -35,8 +35,10 @@ import numpy as np
 
 from fvir.isa.spec import SegmentKind
 
-FORMAT_VERSION = 4  # 2: frames record their buffer footprint; 3: host weights are binary;
-# 4: the structure sections (metadata, frames, instruction words, relocations) are compressed
+FORMAT_VERSION = 5  # 2: frames record their buffer footprint; 3: host weights are binary;
+# 4: the structure sections (metadata, frames, instruction words, relocations) are compressed;
+# 5: int8 tensors have zero points (metadata `zero_point`, absent = 0) and bias blocks may
+# hold an input's zero point folded in: a version-4 reader would misread both
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,9 @@ class TensorInfo:
     offset: int  # bytes from the segment's start
     shape: tuple[int, ...]
     dtype: str  # "int8" or "float32"
-    frac_bits: int = 0  # int8 only: value = q * 2**-frac_bits
+    frac_bits: int = 0  # int8 only: value = (q - zero_point) * 2**-frac_bits
     layout: str = "nhwc"  # "nhwc" for 4-D int8 activations, "flat" otherwise
+    zero_point: int = 0  # int8 only
 
 
 @dataclass(frozen=True)

@@ -291,29 +291,37 @@ LUT_FRAC_MAX = isa_field(Opcode.ACT, "in_frac").hi
 @irdl_attr_definition
 class FixedPointAttr(ParametrizedAttribute):
     """The encoding of an int8 fixed-point tensor: `tensor<1x64x56x56xi8, #dnn.fixed<5>>`
-    holds q with value q * 2**-F (F may be negative). See docs/quantization.md."""
+    holds q with value q * 2**-F (F may be negative); `#dnn.fixed<5, -128>` has the zero
+    point Z = -128: value (q - Z) * 2**-F (Z = 0 is not printed). See docs/quantization.md."""
 
     name = "dnn.fixed"
 
     frac: IntAttr
+    zero: IntAttr
 
-    def __init__(self, frac: int):
-        super().__init__(IntAttr(frac))
+    def __init__(self, frac: int, zero: int = 0):
+        super().__init__(IntAttr(frac), IntAttr(zero))
 
     @classmethod
     def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
         with parser.in_angle_brackets():
             frac = parser.parse_integer()
-        return (IntAttr(frac),)
+            zero = parser.parse_integer() if parser.parse_optional_punctuation(",") else 0
+        return (IntAttr(frac), IntAttr(zero))
 
     def print_parameters(self, printer: Printer) -> None:
         with printer.in_angle_brackets():
-            printer.print_string(str(self.frac.data))
+            zero = self.zero.data
+            printer.print_string(f"{self.frac.data}, {zero}" if zero else str(self.frac.data))
+
+    def verify(self) -> None:
+        if not -128 <= self.zero.data <= 127:
+            raise VerifyException(f"a zero point is an int8, got {self.zero.data}")
 
 
-def fixed_type(shape: Sequence[int], frac: int) -> TensorType:
-    """`tensor<shape x i8, #dnn.fixed<frac>>`."""
-    return TensorType(i8, list(shape), FixedPointAttr(frac))
+def fixed_type(shape: Sequence[int], frac: int, zero: int = 0) -> TensorType:
+    """`tensor<shape x i8, #dnn.fixed<frac, zero>>`."""
+    return TensorType(i8, list(shape), FixedPointAttr(frac, zero))
 
 
 def fixed_frac(value: SSAValue | Attribute) -> int | None:
@@ -322,6 +330,14 @@ def fixed_frac(value: SSAValue | Attribute) -> int | None:
     if isinstance(ty, TensorType) and isinstance(ty.encoding, FixedPointAttr):
         return ty.encoding.frac.data
     return None
+
+
+def fixed_zero(value: SSAValue | Attribute) -> int:
+    """Z of an int8 fixed-point tensor value (or type); 0 for anything else."""
+    ty = value.type if isinstance(value, SSAValue) else value
+    if isinstance(ty, TensorType) and isinstance(ty.encoding, FixedPointAttr):
+        return ty.encoding.zero.data
+    return 0
 
 
 def is_fixed_op(op: Operation) -> bool:
@@ -345,9 +361,10 @@ def round_half_up(x: float | Fraction | np.ndarray) -> int | np.ndarray:
     return floor(x + Fraction(1, 2))
 
 
-def clip_bounds(lo: float, hi: float, frac: int) -> tuple[int, int]:
-    """A clip's bounds on the int8 grid of exponent `frac`: sat8(round_half_up(bound * 2**F))."""
-    lo_q, hi_q = (min(max(round_half_up(b * 2.0**frac), -128), 127) for b in (lo, hi))
+def clip_bounds(lo: float, hi: float, frac: int, zero: int = 0) -> tuple[int, int]:
+    """A clip's bounds on the int8 grid of exponent `frac` and zero point `zero`:
+    sat8(round_half_up(bound * 2**F) + Z)."""
+    lo_q, hi_q = (min(max(round_half_up(b * 2.0**frac) + zero, -128), 127) for b in (lo, hi))
     return lo_q, hi_q
 
 
@@ -369,13 +386,26 @@ def _fixed_fracs(values: Sequence[SSAValue], what: str = "operands and result") 
 
 
 def _same_frac(op: Operation, values: Sequence[SSAValue]) -> None:
-    """Exact int8 ops (layout, max pooling, relu/clip) keep the exponent: Fy = Fx."""
+    """Exact int8 ops (layout, max pooling, relu/clip) keep the encoding: Fy = Fx, Zy = Zx."""
     fracs = _fixed_fracs(values)
     if fracs is not None and len(set(fracs)) > 1:
         raise VerifyException(
             f"int8 fixed-point {op.name} needs one exponent for its inputs and result, got "
             f"#dnn.fixed<{fracs[0]}> ... #dnn.fixed<{fracs[-1]}> ({fracs})"
         )
+    zeros = [fixed_zero(v) for v in values]
+    if fracs is not None and len(set(zeros)) > 1:
+        raise VerifyException(
+            f"int8 fixed-point {op.name} needs one zero point for its inputs and result, got "
+            f"{zeros}")
+
+
+def _symmetric(op: Operation, values: Sequence[SSAValue]) -> None:
+    """int8 ops whose integer kernels assume symmetric codes (Z = 0)."""
+    for v in values:
+        if fixed_zero(v):
+            raise VerifyException(
+                f"int8 fixed-point {op.name} takes no zero point, got {v.type}")
 
 
 def _in_range(name: str, value: int, lo: int, hi: int) -> None:
@@ -1035,6 +1065,7 @@ class MatMulOp(IRDLOperation):
             _no_int8_props(self, ["shift"])
             return
         _require_props(self, ["shift"])
+        _symmetric(self, [self.lhs, self.rhs, self.output])
         fa, fb, fy = fracs
         shift = _int_prop(self.shift)
         _in_range("shift", shift, 0, SHIFT_MAX)
@@ -1528,6 +1559,7 @@ class _RequantUnary(IRDLOperation):
                     f"result type {self.output.type} differs from input type {self.input.type}"
                 )
             return None
+        _symmetric(self, [self.input, self.output])
         _verify_int8_unary(self, fracs, "")
         return fracs
 
@@ -1671,6 +1703,7 @@ class LayerNormOp(IRDLOperation):
             _expect_type(self, x)
             _no_int8_props(self, ["shift"])
             return
+        _symmetric(self, [self.input, self.output])
         if shape_of(self.output) != x:
             raise VerifyException(
                 f"expected result shape {list(x)}, got {list(shape_of(self.output))}"
@@ -1908,7 +1941,7 @@ class TransposeOp(IRDLOperation):
 
 @irdl_op_definition
 class QuantizeOp(IRDLOperation):
-    """float -> int8 fixed point: q = sat8(floor(x * 2**F + 0.5)) (docs/quantization.md).
+    """float -> int8 fixed point: q = sat8(floor(x * 2**F + 0.5) + Z) (docs/quantization.md).
 
         %q = dnn.quantize %x : tensor<1x3x224x224xf32> -> tensor<1x3x224x224xi8, #dnn.fixed<5>>
     """
@@ -1921,9 +1954,9 @@ class QuantizeOp(IRDLOperation):
     assembly_format = "$input attr-dict `:` type($input) `->` type($output)"
     traits = traits_def(Pure())
 
-    def __init__(self, input: SSAValue | Operation, frac: int):
+    def __init__(self, input: SSAValue | Operation, frac: int, zero: int = 0):
         x = SSAValue.get(input)
-        super().__init__(operands=[x], result_types=[fixed_type(shape_of(x), frac)])
+        super().__init__(operands=[x], result_types=[fixed_type(shape_of(x), frac, zero)])
 
     def verify_(self) -> None:
         if _fixed_fracs([self.output], "the result") is None:
@@ -1935,7 +1968,7 @@ class QuantizeOp(IRDLOperation):
 
 @irdl_op_definition
 class DequantizeOp(IRDLOperation):
-    """int8 fixed point -> float: x = q * 2**-F, exact.
+    """int8 fixed point -> float: x = (q - Z) * 2**-F, exact.
 
         %x = dnn.dequantize %q : tensor<1x1000xi8, #dnn.fixed<4>> -> tensor<1x1000xf32>
     """

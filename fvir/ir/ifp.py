@@ -176,7 +176,7 @@ class SegmentOp(IRDLOperation):
 @irdl_op_definition
 class TensorOp(IRDLOperation):
     """A tensor in DDR: `ifp.tensor @name in @segment at OFFSET shape [...] DTYPE frac F
-    LAYOUT` (int8 NHWC activations: value = q * 2**-F)."""
+    [zero Z] LAYOUT` (int8 NHWC activations: value = (q - Z) * 2**-F; Z = 0 when absent)."""
 
     name = "ifp.tensor"
 
@@ -187,15 +187,21 @@ class TensorOp(IRDLOperation):
     dtype = prop_def(StringAttr)
     frac_bits = prop_def(IntegerAttr[I64])
     layout = prop_def(StringAttr)
+    zero_point = opt_prop_def(IntegerAttr[I64])
 
     traits = lazy_traits_def(lambda: (HasParent(PackageOp),))
 
     def __init__(self, name: str, segment: str, offset: int, shape: Sequence[int], dtype: str,
-                 frac_bits: int, layout: str):
+                 frac_bits: int, layout: str, zero_point: int = 0):
         super().__init__(properties={
             "sym_name": StringAttr(name), "segment": SymbolRefAttr(segment),
             "offset": _i64(offset), "shape": dnn.i64_array(shape), "dtype": StringAttr(dtype),
-            "frac_bits": _i64(frac_bits), "layout": StringAttr(layout)})
+            "frac_bits": _i64(frac_bits), "layout": StringAttr(layout),
+            "zero_point": _i64(zero_point) if zero_point else None})
+
+    @property
+    def zero(self) -> int:
+        return 0 if self.zero_point is None else self.zero_point.value.data
 
     @property
     def nbytes(self) -> int:
@@ -213,14 +219,17 @@ class TensorOp(IRDLOperation):
         dtype = parser.parse_identifier("dtype")
         parser.parse_keyword("frac")
         frac = parser.parse_integer(allow_boolean=False)
+        zero = parser.parse_integer(allow_boolean=False) if parser.parse_optional_keyword(
+            "zero") else 0
         layout = parser.parse_identifier("layout")
-        return cls(name, segment, offset, shape, dtype, frac, layout)
+        return cls(name, segment, offset, shape, dtype, frac, layout, zero)
 
     def print(self, printer: Printer) -> None:
         printer.print_string(
             f" {_symbol(self.sym_name.data)} in {_symbol(self.segment.root_reference.data)} at "
             f"{self.offset.value.data:#x} shape {_ints_text(_ints(self.shape))} "
-            f"{self.dtype.data} frac {self.frac_bits.value.data} {self.layout.data}"
+            f"{self.dtype.data} frac {self.frac_bits.value.data} "
+            + (f"zero {self.zero} " if self.zero else "") + self.layout.data
         )
 
     def verify_(self) -> None:
@@ -237,8 +246,8 @@ class TensorOp(IRDLOperation):
 @irdl_op_definition
 class ConstOp(IRDLOperation):
     """A block of the weights segment holding a transformed WeightStore array:
-    `ifp.const "name" in @weights at OFFSET size N TRANSFORM [params [...]]`
-    (transforms: `fvir.codegen.frame_plan`)."""
+    `ifp.const "name" in @weights at OFFSET size N TRANSFORM [params [...]] [fold "w"]`
+    (transforms and fold: `fvir.codegen.frame_plan.ConstPlan`)."""
 
     name = "ifp.const"
 
@@ -248,15 +257,20 @@ class ConstOp(IRDLOperation):
     size = prop_def(IntegerAttr[I64])
     transform = prop_def(StringAttr)
     params = prop_def(DenseArrayBase[I64])
+    fold = opt_prop_def(StringAttr)
 
     traits = lazy_traits_def(lambda: (HasParent(PackageOp),))
 
     def __init__(self, source: str, segment: str, offset: int, size: int, transform: str,
-                 params: Sequence[int] = ()):
+                 params: Sequence[int] = (), fold: str = ""):
         super().__init__(properties={
             "source": StringAttr(source), "segment": SymbolRefAttr(segment),
             "offset": _i64(offset), "size": _i64(size), "transform": StringAttr(transform),
-            "params": dnn.i64_array(params)})
+            "params": dnn.i64_array(params), "fold": StringAttr(fold) if fold else None})
+
+    @property
+    def fold_source(self) -> str:
+        return "" if self.fold is None else self.fold.data
 
     @classmethod
     def parse(cls, parser: Parser) -> ConstOp:
@@ -269,7 +283,9 @@ class ConstOp(IRDLOperation):
         size = parser.parse_integer(allow_boolean=False)
         transform = parser.parse_identifier("transform")
         params = _parse_ints(parser) if parser.parse_optional_keyword("params") else []
-        return cls(source, segment, offset, size, transform, params)
+        fold = parser.parse_str_literal("weight name") if parser.parse_optional_keyword(
+            "fold") else ""
+        return cls(source, segment, offset, size, transform, params, fold)
 
     def print(self, printer: Printer) -> None:
         printer.print_string(" ")
@@ -280,6 +296,9 @@ class ConstOp(IRDLOperation):
         )
         if _ints(self.params):
             printer.print_string(f" params {_ints_text(_ints(self.params))}")
+        if self.fold is not None:
+            printer.print_string(" fold ")
+            printer.print_string_literal(self.fold.data)
 
     def verify_(self) -> None:
         if self.transform.data not in TRANSFORMS:

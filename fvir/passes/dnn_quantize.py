@@ -1,8 +1,9 @@
 """`dnn-quantize`: rewrite a float dnn module into int8 fixed-point IR (docs/quantization.md).
 
-The accelerator computes in int8 with int32 accumulation and power-of-two scales. This pass
-chooses every exponent from calibration and rewrites `@main` into the quantized form that the
-int8 reference executor (`fvir.reference.int8`) runs bit-exactly and the backend lowers.
+The accelerator computes in int8 with int32 accumulation, power-of-two scales and zero points.
+This pass chooses every encoding from calibration and rewrites `@main` into the quantized form
+that the int8 reference executor (`fvir.reference.int8`) runs bit-exactly and the backend
+lowers.
 
 Algorithm:
 1. Split: a fused activation that an int8 op cannot apply on its way out becomes its own op:
@@ -20,14 +21,19 @@ Algorithm:
    fixpoint): quantizing commutes with them, and an exact op between float ops would only add
    a quantize/dequantize round trip. Everything else stays float.
 3. Calibrate: run the fp32 reference executor on the calibration inputs (default: `samples`
-   seeded standard-normal inputs) and record max |x| of every value.
-4. Exponents: every value that exists in int8 (the results of int8 ops, and the float values
-   an int8 op consumes) has F0 = 7 - ceil(log2(max |x|)), clamped to [-16, 24] (a zero tensor
-   takes 24). Union-find joins the inputs and the result of every exact op (they must share F);
-   a class's F0 is its members' minimum, so none saturates on the calibration data. A second
-   calibration run measures each class's squared quantization error at F0 - 1 .. F0 + 3
-   (saturation included) and the class takes the best (ties: the larger F). F0 - 1 only wins
-   where max |x| sits at a power of two; F0 + k trades saturated outliers for resolution.
+   seeded standard-normal inputs) and record the range [min, max] of every value.
+4. Encodings (F, Z): every value that exists in int8 (the results of int8 ops, and the float
+   values an int8 op consumes) joins a class by union-find with the inputs and result of
+   every exact op (they must share F and Z); a class's range is its members' union, widened
+   to hold 0. A class that touches a transformer kernel (matmul, softmax, gelu, layer_norm:
+   `SYMMETRIC_OPS`), or every class with `zero_points` off, is symmetric: Z = 0 and
+   F0 = 7 - ceil(log2(max |x|)). Any other class centres its range on the codes:
+   F0 = 7 - ceil(log2((hi - lo) / 2)), Z = -round((lo + hi) / 2 * 2**F). F is clamped to
+   [-16, 24] (a zero tensor takes 24). A second calibration run measures each class's squared
+   quantization error at every candidate, F0 - 1 .. F0 + 3 with the centred Z (above F0 also
+   the Z keeping lo or hi and clipping only the other side), saturation included, and the
+   class takes the best (ties: the later, larger F). F0 - 1 only wins where the range sits at
+   a power of two; F0 + k trades saturated outliers for resolution.
 5. Integer parameters, per op; shifts are non-negative by construction:
    - conv2d / dense: weight exponents Fw[c] per output channel where it pays (some channel
      gains a bit over the per-tensor exponent; `fvir.quant.rules.weight_fracs`), clamped to
@@ -45,7 +51,7 @@ Algorithm:
    - a fused clip(0, hi) whose RELU6 act_arg = round(hi * 2**Fy) exceeds 255 becomes relu: the
      clamp lies above 127 and sat8 gives the same result.
 6. Rewrite: each int8 op is rebuilt on int8 operands, its result typed
-   `tensor<...xi8, #dnn.fixed<F>>`, its weights `dnn.weight "<name>.q"` (i8; the bias i32) added
+   `tensor<...xi8, #dnn.fixed<F, Z>>`, its weights `dnn.weight "<name>.q"` (i8; the bias i32) added
    to the store (or i8/i32 `dnn.constant`s for constant weights). A `dnn.quantize` goes before
    the first int8 consumer of each float value, a `dnn.dequantize` after each int8 value that a
    float op or the return consumes. The float weights stay in the store.
@@ -95,12 +101,16 @@ WeightStoreLike = MutableMapping[str, np.ndarray]
 
 @dataclass
 class TensorStat:
-    """One int8 tensor: its exponent, calibration max |x| and saturated fraction."""
+    """One int8 tensor: its exponent and zero point, calibration range and saturated
+    fraction."""
 
     name: str
     frac: int
     max_abs: float
     clipped: float
+    zero: int = 0
+    lo: float = 0.0  # calibration min
+    hi: float = 0.0  # calibration max
 
 
 @dataclass
@@ -127,9 +137,11 @@ class QuantReport:
 
     def format(self) -> str:
         """A human-readable summary."""
-        lines = [f"calibration samples: {self.samples}", "tensors (F, max |x|, clipped):"]
+        lines = [f"calibration samples: {self.samples}",
+                 "tensors (F, Z, calibration range, clipped):"]
         lines += [
-            f"  {t.name}: F={t.frac} max={t.max_abs:.4g} clipped={t.clipped:.2e}"
+            f"  {t.name}: F={t.frac} Z={t.zero} range=[{t.lo:.4g}, {t.hi:.4g}] "
+            f"clipped={t.clipped:.2e}"
             for t in self.tensors
         ]
         lines.append("layers (weight F, shift, saturated weights / biases):")
@@ -319,28 +331,70 @@ def exponent_classes(int8_ops: Sequence[Operation]) -> _UnionFind:
     return classes
 
 
-def candidate_exponents(
-    classes: _UnionFind, maxes: dict[SSAValue, float]
-) -> dict[SSAValue, list[int]]:
-    """Each value's candidates: F0 - 1 .. F0 + 3 of its class, F0 = the minimum over the class
-    of 7 - ceil(log2(max |x|)) (clamped to [-16, 24]); the same list for every member."""
-    base: dict[SSAValue, int] = {}
+SYMMETRIC_OPS = (dnn.MatMulOp, dnn.SoftmaxOp, dnn.GeluOp, dnn.LayerNormOp)
+"""int8 ops whose integer kernels take symmetric codes only (the transformer's I-BERT-style
+kernels): their operands and results keep the zero point 0."""
+
+
+def symmetric_classes(classes: _UnionFind, int8_ops: Sequence[Operation]) -> set[SSAValue]:
+    """The roots of the classes that must keep Z = 0."""
+    return {classes.find(v) for op in int8_ops if isinstance(op, SYMMETRIC_OPS)
+            for v in (*data_operands(op), *op.results)}
+
+
+Encoding = tuple[int, int]
+"""An int8 tensor's (exponent F, zero point Z): value = (q - Z) * 2**-F."""
+
+
+def _zero_point(lo: float, hi: float, f: int, anchor: str) -> int:
+    """Z that puts [lo, hi] (lo <= 0 <= hi) on the codes at exponent F: centred, or with lo
+    at -128 (clipping only above), or hi at 127 (clipping only below)."""
+    if anchor == "low":
+        z = -128 - dnn.round_half_up(lo * 2.0**f)
+    elif anchor == "high":
+        z = 127 - dnn.round_half_up(hi * 2.0**f)
+    else:
+        z = -dnn.round_half_up((lo + hi) / 2 * 2.0**f)
+    return int(min(max(z, -128), 127))
+
+
+def candidate_encodings(
+    classes: _UnionFind, ranges: dict[SSAValue, tuple[float, float]], symmetric: set[SSAValue]
+) -> dict[SSAValue, list[Encoding]]:
+    """Each value's candidates, the same list for every member of its class.
+
+    A symmetric class: (F0 + d, 0) for d in EXPONENT_SEARCH, F0 = 7 - ceil(log2(max |x|)) of
+    the class's range. Any other class: its range [lo, hi] (widened to hold 0) is centred on
+    the codes, F0 = 7 - ceil(log2((hi - lo) / 2)), one more bit than symmetric codes give a
+    one-sided range; for each F0 + d the centred zero point, and where the range no longer
+    fits (d > 0) also the ones that keep lo or hi and clip only the other side."""
+    span: dict[SSAValue, tuple[float, float]] = {}
     for v in classes.parent:
-        root, f = classes.find(v), rules.activation_frac(maxes.get(v, 0.0))
-        base[root] = min(f, base.get(root, f))
-    return {
-        v: sorted(
-            {min(max(base[classes.find(v)] + d, rules.F_MIN), rules.F_MAX) for d in EXPONENT_SEARCH}
-        )
-        for v in classes.parent
-    }
+        root, (lo, hi) = classes.find(v), ranges.get(v, (0.0, 0.0))
+        old = span.get(root, (lo, hi))
+        span[root] = (min(lo, old[0], 0.0), max(hi, old[1], 0.0))
+    per_root: dict[SSAValue, list[Encoding]] = {}
+    for root, (lo, hi) in span.items():
+        sym = root in symmetric
+        f0 = rules.activation_frac(max(-lo, hi) if sym else (hi - lo) / 2)
+        found: set[Encoding] = set()
+        for d in EXPONENT_SEARCH:
+            f = min(max(f0 + d, rules.F_MIN), rules.F_MAX)
+            if sym:
+                found.add((f, 0))
+                continue
+            for anchor in ("centre", "low", "high") if d > 0 else ("centre",):
+                found.add((f, _zero_point(lo, hi, f, anchor)))
+        per_root[root] = sorted(found)
+    return {v: per_root[classes.find(v)] for v in classes.parent}
 
 
-def choose_exponents(
+def choose_encodings(
     classes: _UnionFind, errors: dict[SSAValue, calib.Candidates]
-) -> dict[SSAValue, int]:
+) -> dict[SSAValue, Encoding]:
     """Step 4: per class, the candidate with the least total squared quantization error over
-    the calibration data (saturation included); ties go to the larger F (the finer grid)."""
+    the calibration data (saturation included); ties go to the later candidate (the larger
+    F)."""
     totals: dict[SSAValue, np.ndarray] = {}
     for v, c in errors.items():
         root = classes.find(v)
@@ -348,7 +402,7 @@ def choose_exponents(
     chosen = {}
     for v, c in errors.items():
         total = totals[classes.find(v)]
-        chosen[v] = c.fracs[len(total) - 1 - int(np.argmin(total[::-1]))]
+        chosen[v] = c.encoding(len(total) - 1 - int(np.argmin(total[::-1])))
     return chosen
 
 
@@ -376,26 +430,30 @@ def _name(value: SSAValue) -> str:
 class _Rewriter:
     """Steps 5 and 6 for one function body."""
 
-    fracs: dict[SSAValue, int]
+    encodings: dict[SSAValue, Encoding]
     weights: WeightStoreLike | None
     per_channel: bool
     channel_group: int
     report: QuantReport
     old: set[Operation] = field(default_factory=set)  # the float ops being replaced
     int8_of: dict[SSAValue, SSAValue] = field(default_factory=dict)
+    fracs: dict[SSAValue, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.fracs = {v: f for v, (f, _) in self.encodings.items()}
 
     # -- values
     def image(self, value: SSAValue, before: Operation) -> SSAValue:
         """The int8 image of a value: a new int8 result, or a quantize of a float value."""
         if value not in self.int8_of:
-            q = dnn.QuantizeOp(value, self.fracs[value])
+            q = dnn.QuantizeOp(value, *self.encodings[value])
             q.output.name_hint = f"{value.name_hint}.q" if value.name_hint else None
             Rewriter.insert_op(q, InsertPoint.before(before))
             self.int8_of[value] = q.output
         return self.int8_of[value]
 
     def out_type(self, value: SSAValue) -> TensorType:
-        return dnn.fixed_type(dnn.shape_of(value), self.fracs[value])
+        return dnn.fixed_type(dnn.shape_of(value), *self.encodings[value])
 
     # -- weights
     def store(self, source: Operation, array: np.ndarray, element: Attribute) -> Operation:
@@ -478,7 +536,8 @@ class _Rewriter:
             b = _float_array(b_src, self.weights)
             if isinstance(op, dnn.DenseOp) and op.beta.value.data != 1.0:
                 b = b * op.beta.value.data
-            b_q, b_sat = rules.quantize_bias(b, [fx + f for f in fw], terms)
+            b_q, b_sat = rules.quantize_bias(b, [fx + f for f in fw], terms,
+                                             zero_point=self.encodings[op.input][1] != 0)
             new_b = self.store(b_src, b_q, i32)
             extra.append(new_b)
             operands.append(new_b.results[0])
@@ -594,11 +653,13 @@ def quantize(
     samples: int = 4,
     per_channel: bool = True,
     channel_group: int = 1,
+    zero_points: bool = True,
 ) -> QuantReport:
     """Quantize `@main` of `module` in place (the algorithm above); `.q` weights are added to
     `weights`. `calibration` is a list of inputs keyed by ONNX input name (default: `samples`
     seeded standard-normal inputs). `channel_group` > 1 shares per-channel weight exponents
-    within aligned groups of that many output channels (see `rules.weight_fracs`)."""
+    within aligned groups of that many output channels (see `rules.weight_fracs`);
+    `zero_points` False keeps every tensor symmetric (Z = 0)."""
     fn = main_function(module)
     block = fn.body.block
     if any(dnn.is_fixed_op(op) for op in block.ops):
@@ -619,18 +680,21 @@ def quantize(
     if not inputs:
         raise UserError("calibration needs at least one input sample")
     classes = exponent_classes(int8_ops)
-    maxes = calib.observe_max(module, store, inputs, set(classes.parent))
+    ranges = calib.observe_range(module, store, inputs, set(classes.parent))
+    symmetric = symmetric_classes(classes, int8_ops) if zero_points else set(classes.parent)
     errors = calib.quantization_errors(
-        module, store, inputs, candidate_exponents(classes, maxes)
+        module, store, inputs, candidate_encodings(classes, ranges, symmetric)
     )
-    fracs = choose_exponents(classes, errors)
+    encodings = choose_encodings(classes, errors)
     report = QuantReport(len(inputs))
-    for v, f in fracs.items():
+    for v, (f, z) in encodings.items():
         c = errors[v]
-        clipped = c.clipped[c.fracs.index(f)] / c.size if c.size else 0.0
-        report.tensors.append(TensorStat(_name(v), f, maxes.get(v, 0.0), float(clipped)))
+        i = [c.encoding(k) for k in range(len(c.fracs))].index((f, z))
+        clipped = c.clipped[i] / c.size if c.size else 0.0
+        lo, hi = ranges.get(v, (0.0, 0.0))
+        report.tensors.append(TensorStat(_name(v), f, max(-lo, hi), float(clipped), z, lo, hi))
     report.float_ops = [(f"{op.name} {_name(op.results[0])}", why) for op, why in float_ops]
-    rewriter = _Rewriter(fracs, store, per_channel, channel_group, report, set(int8_ops))
+    rewriter = _Rewriter(encodings, store, per_channel, channel_group, report, set(int8_ops))
     for op in int8_ops:
         rewriter.rewrite(op)
     rewriter.finish(int8_ops)
@@ -651,6 +715,7 @@ class DnnQuantizePass(ModulePass):
     samples: int = 4
     per_channel: bool = True
     channel_group: int | None = None
+    zero_points: bool = True
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
         samples = context.calibration(ctx)
@@ -658,4 +723,5 @@ class DnnQuantizePass(ModulePass):
             samples = calib.load_calibration(list(samples), op)  # type: ignore[arg-type]
         group = self.channel_group or context.target(ctx).core.ocp
         quantize(op, context.weights(ctx), samples, seed=self.seed, samples=self.samples,
-                 per_channel=self.per_channel, channel_group=group)
+                 per_channel=self.per_channel, channel_group=group,
+                 zero_points=self.zero_points)

@@ -47,9 +47,9 @@ def plan_to_ir(plan: Plan, core_hash: str, buffers: tuple[int, int, int]) -> ifp
                  for (name, kind), size in zip(SEGMENTS, plan.segment_sizes, strict=True)]
     names = [t.name for t in plan.tensors]
     ops += [ifp.TensorOp(t.name, seg_names[t.segment], t.offset, t.shape, t.dtype, t.frac_bits,
-                         t.layout) for t in plan.tensors]
-    ops += [ifp.ConstOp(c.source, seg_names[0], c.offset, c.size, c.transform, c.params)
-            for c in plan.consts]
+                         t.layout, t.zero_point) for t in plan.tensors]
+    ops += [ifp.ConstOp(c.source, seg_names[0], c.offset, c.size, c.transform, c.params,
+                        c.fold) for c in plan.consts]
     for layer in plan.layers:
         ins, outs = [names[i] for i in layer.inputs], [names[i] for i in layer.outputs]
         if layer.kind == "host":

@@ -95,7 +95,8 @@ def lut(fn: Callable[[np.ndarray], np.ndarray], frac_in: int, frac_out: int, zp_
     """The ACT table: LUT[q + 128] = sat8(floor(f((q - Zx) * 2**-Fx) * 2**Fy + 0.5) + Zy),
     q = -128..127, in float64."""
     q = np.arange(-128, 128, dtype=np.float64)
-    return sat8(round_half_up(fn((q - zp_in) * 2.0**-frac_in) * 2.0**frac_out) + zp_out)
+    y = round_half_up(fn((q - zp_in) * 2.0**-frac_in) * 2.0**frac_out) + zp_out
+    return np.clip(y, -128, 127).astype(np.int8)  # saturated in float64: no int64 overflow
 
 
 def quantize(x: np.ndarray, frac: int, zp: int = 0) -> np.ndarray:

@@ -113,11 +113,14 @@ def quantize_weight(w: np.ndarray, fracs: list[int], axis: int) -> tuple[np.ndar
     return out.reshape(shape), saturated
 
 
-def quantize_bias(b: np.ndarray, acc_fracs: list[int], terms: int) -> tuple[np.ndarray, int]:
+def quantize_bias(b: np.ndarray, acc_fracs: list[int], terms: int,
+                  zero_point: bool = False) -> tuple[np.ndarray, int]:
     """b_q[c] = round_half_up(b[c] * 2**(Fx + Fw[c])), saturated so that the accumulator
-    (`terms` int8 products of magnitude <= 2**14, plus the bias) always fits int32; returns b_q
-    and how many values saturated."""
-    bound = INT32_MAX - terms * 2**14
+    (`terms` products of magnitude <= 2**14, or 2**15 when the input has a zero point (q - Z
+    spans 255 steps; the hardware's folded bias b_q - Z sum(w) then stays within 2**14 per term
+    of the bound too), plus the bias) always fits int32; returns b_q and how many values
+    saturated."""
+    bound = INT32_MAX - terms * 2 ** (15 if zero_point else 14)
     if bound <= 0:
         raise ValueError(f"{terms} products per output can overflow the int32 accumulator")
     q = round_half_up(np.asarray(b, np.float64) * np.exp2(np.array(acc_fracs, np.float64)))

@@ -56,6 +56,13 @@ def _i64(v: Values, value: SSAValue) -> np.ndarray:
     return v(value).astype(np.int64)
 
 
+def _real(v: Values, value: SSAValue, dtype: type = np.int64) -> np.ndarray:
+    """q - Z of an int8 value: its codes on the zero-centred grid (value * 2**F)."""
+    q = v(value).astype(dtype)
+    zero = dnn.fixed_zero(value)
+    return q - zero if zero else q
+
+
 def _int(attr: IntegerAttr | None) -> int:
     """An optional integer property; absent shifts are 0."""
     return 0 if attr is None else attr.value.data
@@ -70,20 +77,21 @@ def _shifts(op: dnn.Conv2dOp | dnn.DenseOp) -> np.ndarray:
 
 
 def _quantize(op: dnn.QuantizeOp, v: Values) -> list[np.ndarray]:
-    return [quantize(v(op.input), _frac(op.output))]
+    return [quantize(v(op.input), _frac(op.output), dnn.fixed_zero(op.output))]
 
 
 def _dequantize(op: dnn.DequantizeOp, v: Values) -> list[np.ndarray]:
-    return [dequantize(v(op.input), _frac(op.input))]
+    return [dequantize(v(op.input), _frac(op.input), dnn.fixed_zero(op.input))]
 
 
 def _conv2d(op: dnn.Conv2dOp, v: Values) -> list[np.ndarray]:
-    """acc[n, o] = sum over the window of x_q * w_q (+ b_q[o]); y = requant(acc, shift[o])."""
-    x, w = v(op.input).astype(np.float64), v(op.weight).astype(np.float64)
+    """acc[n, o] = sum over the window of (x_q - Zx) * w_q (+ b_q[o]);
+    y = requant(acc, shift[o], act, Zy)."""
+    x, w = _real(v, op.input, np.float64), v(op.weight).astype(np.float64)
     n, (o, cg, kh, kw), g = x.shape[0], w.shape, op.groups
     og = o // g
     oh, ow = dnn.shape_of(op.output)[2:]
-    xp = pad_hw(x, dnn.ints(op.pads), 0)  # padding is 0 in the int8 domain
+    xp = pad_hw(x, dnn.ints(op.pads), 0)  # padding is the real 0
     acc = np.empty((n, o, oh, ow), dtype=np.float64)
     for gi in range(g):
         cols = windows(
@@ -99,40 +107,42 @@ def _conv2d(op: dnn.Conv2dOp, v: Values) -> list[np.ndarray]:
     if op.bias is not None:
         total += _i64(v, op.bias).reshape(1, -1, 1, 1)
     kind, arg = isa_act(op.act, _frac(op.output))
-    return [requant(total, _shifts(op).reshape(1, -1, 1, 1), kind, arg)]
+    return [requant(total, _shifts(op).reshape(1, -1, 1, 1), kind, arg,
+                    dnn.fixed_zero(op.output))]
 
 
 def _dense(op: dnn.DenseOp, v: Values) -> list[np.ndarray]:
-    """acc[m, j] = sum_k x_q[m, k] * W_q[k, j] (+ b_q[j]); y = requant(acc, shift[j])."""
-    x, w = v(op.input).astype(np.float64), v(op.weight).astype(np.float64)
+    """acc[m, j] = sum_k (x_q[m, k] - Zx) * W_q[k, j] (+ b_q[j]); y = requant(acc, shift[j],
+    act, Zy)."""
+    x, w = _real(v, op.input, np.float64), v(op.weight).astype(np.float64)
     if op.trans_b is not None:
         w = w.T
     total = (x @ w).astype(np.int64)  # exact integers
     if op.bias is not None:
         total += _i64(v, op.bias)
     kind, arg = isa_act(op.act, _frac(op.output))
-    return [requant(total, _shifts(op), kind, arg)]
+    return [requant(total, _shifts(op), kind, arg, dnn.fixed_zero(op.output))]
 
 
 def _add(op: dnn.AddOp, v: Values) -> list[np.ndarray]:
-    """acc = (a << shift_a) + (b << shift_b); y = requant(acc, shift, act)."""
-    a = np.left_shift(_i64(v, op.lhs), _int(op.shift_a))
-    b = np.left_shift(_i64(v, op.rhs), _int(op.shift_b))
+    """acc = ((a - Za) << shift_a) + ((b - Zb) << shift_b); y = requant(acc, shift, act, Zy)."""
+    a = np.left_shift(_real(v, op.lhs), _int(op.shift_a))
+    b = np.left_shift(_real(v, op.rhs), _int(op.shift_b))
     kind, arg = isa_act(op.act, _frac(op.output))
-    return [requant(a + b, _int(op.shift), kind, arg)]
+    return [requant(a + b, _int(op.shift), kind, arg, dnn.fixed_zero(op.output))]
 
 
 def _mul(op: dnn.MulOp, v: Values) -> list[np.ndarray]:
-    """acc = (a << shift_a) * (b << shift_b); y = requant(acc, shift)."""
-    a = np.left_shift(_i64(v, op.lhs), _int(op.shift_a))
-    b = np.left_shift(_i64(v, op.rhs), _int(op.shift_b))
-    return [requant(a * b, _int(op.shift))]
+    """acc = ((a - Za) << shift_a) * ((b - Zb) << shift_b); y = requant(acc, shift, Zy)."""
+    a = np.left_shift(_real(v, op.lhs), _int(op.shift_a))
+    b = np.left_shift(_real(v, op.rhs), _int(op.shift_b))
+    return [requant(a * b, _int(op.shift), zp=dnn.fixed_zero(op.output))]
 
 
 def _pool2d(op: dnn.Pool2dOp, v: Values) -> list[np.ndarray]:
-    """max: the largest value of the window, padding never wins; avg: the window sum with
-    zero padding, times avg_mul, rshift_round by avg_shift, saturated."""
-    x = _i64(v, op.input)
+    """max: the largest value of the window, padding never wins (input and result share one
+    encoding); avg: the window sum of q - Zx with real-zero padding, times avg_mul,
+    rshift_round by avg_shift, plus Zy, saturated."""
     kernel, strides = dnn.ints(op.kernel), dnn.ints(op.strides)
     dilations, (top, left, bottom, right) = dnn.ints(op.dilations), dnn.ints(op.pads)
     out_hw = dnn.shape_of(op.output)[2:]
@@ -140,15 +150,15 @@ def _pool2d(op: dnn.Pool2dOp, v: Values) -> list[np.ndarray]:
     pads = (top, left, bottom + extra_h, right + extra_w)
     if op.kind.data == dnn.PoolKind.MAX:
         # -129 is below every int8 value: a padded tap never wins.
-        cols = windows(pad_hw(x, pads, -129), kernel, strides, dilations, out_hw)
+        cols = windows(pad_hw(_i64(v, op.input), pads, -129), kernel, strides, dilations, out_hw)
         return [sat8(cols.max(axis=2))]
-    sums = windows(pad_hw(x, pads, 0), kernel, strides, dilations, out_hw).sum(axis=2)
-    return [_average(op, sums)]
+    sums = windows(pad_hw(_real(v, op.input), pads, 0), kernel, strides, dilations, out_hw)
+    return [_average(op, sums.sum(axis=2))]
 
 
 def _average(op: dnn.Pool2dOp | dnn.GlobalPoolOp, sums: np.ndarray) -> np.ndarray:
     mul, shift = _int(op.avg_mul), _int(op.avg_shift)
-    return sat8(rshift_round(sums * mul, shift))
+    return sat8(rshift_round(sums * mul, shift) + dnn.fixed_zero(op.output))
 
 
 def _global_pool(op: dnn.GlobalPoolOp, v: Values) -> list[np.ndarray]:
@@ -156,7 +166,7 @@ def _global_pool(op: dnn.GlobalPoolOp, v: Values) -> list[np.ndarray]:
     axes = tuple(range(2, x.ndim))
     if op.kind.data == dnn.PoolKind.MAX:
         return [sat8(x.max(axis=axes, keepdims=True))]
-    return [_average(op, x.sum(axis=axes, keepdims=True))]
+    return [_average(op, _real(v, op.input).sum(axis=axes, keepdims=True))]
 
 
 def _sigmoid_f64(x: np.ndarray) -> np.ndarray:
@@ -174,18 +184,20 @@ def _hardsigmoid_f64(x: np.ndarray) -> np.ndarray:
 
 def _lookup(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[Any, Values], list[np.ndarray]]:
     def impl(op: dnn.SigmoidOp | dnn.TanhOp, v: Values) -> list[np.ndarray]:
-        table = lut(fn, _frac(op.input), _frac(op.output))
+        table = lut(fn, _frac(op.input), _frac(op.output), dnn.fixed_zero(op.input),
+                    dnn.fixed_zero(op.output))
         return [table[v(op.input).astype(np.int64) + 128]]
 
     return impl
 
 
 def _relu(op: dnn.ReluOp, v: Values) -> list[np.ndarray]:
-    return [np.maximum(v(op.input), np.int8(0))]
+    return [np.maximum(v(op.input), np.int8(dnn.fixed_zero(op.input)))]
 
 
 def _clip(op: dnn.ClipOp, v: Values) -> list[np.ndarray]:
-    lo, hi = clip_bounds(op.lo.value.data, op.hi.value.data, _frac(op.input))
+    lo, hi = clip_bounds(op.lo.value.data, op.hi.value.data, _frac(op.input),
+                         dnn.fixed_zero(op.input))
     return [np.clip(v(op.input), lo, hi).astype(np.int8)]
 
 

@@ -195,7 +195,7 @@ def inspect_package(package: Package, *, file: str, file_bytes: int, disasm: boo
         "tensors": [
             {"index": i, "name": t.name, "segment": t.segment, "offset": t.offset,
              "shape": list(t.shape), "dtype": t.dtype, "frac_bits": t.frac_bits,
-             "layout": t.layout}
+             "zero_point": t.zero_point, "layout": t.layout}
             for i, t in enumerate(package.tensors)
         ],
         "layers": [
@@ -321,11 +321,12 @@ def render(info: dict[str, Any], layer_filtered: bool, disasm: bool = False) -> 
     out += ["", f"tensors ({len(tensors)}):"]
     if tensors:
         out += _table(
-            [("#", "NAME", "SEGMENT", "OFFSET", "SHAPE", "DTYPE", "FRAC", "LAYOUT")]
+            [("#", "NAME", "SEGMENT", "OFFSET", "SHAPE", "DTYPE", "FRAC", "ZERO", "LAYOUT")]
             + [(str(x["index"]), x["name"], str(x["segment"]), hex(x["offset"]),
-                _shape(x["shape"]), x["dtype"], str(x["frac_bits"]), x["layout"])
+                _shape(x["shape"]), x["dtype"], str(x["frac_bits"]), str(x["zero_point"]),
+                x["layout"])
                for x in tensors],
-            {0, 2, 3, 6},
+            {0, 2, 3, 6, 7},
         )
     heading = "layer" if layer_filtered else f"layers ({t['layers']})"
     out += ["", f"{heading}:"]

@@ -110,7 +110,8 @@ def test_compile_model_reports_stages_and_takes_calibration_files(tmp_path):
     assert package.input_names == ["x"] and package.output_names == ["probs"]
     probs = run_package(package, [x], TINY.core, "int8", host=run_host)[0]
     assert probs.shape == (1, 10)
-    np.testing.assert_allclose(probs.sum(), 1.0, rtol=1e-5)
+    # each of the 10 probabilities is rounded to the int8 output's grid (F >= 7): half a step
+    np.testing.assert_allclose(probs.sum(), 1.0, atol=probs.size * 2.0**-8)
 
 
 @pytest.mark.parametrize("hw", list(HW))

@@ -241,7 +241,11 @@ def test_quantized_weights_and_biases_bytes():
     for c in plan.consts:
         raw = pkg.weights[c.offset : c.offset + c.size]
         if c.transform == "bias":
-            want = np.asarray(imported.weights[c.source], np.int32).reshape(-1)
+            want = np.asarray(imported.weights[c.source], np.int64).reshape(-1)
+            if c.params:  # the input's zero point Z folded in: b - Z sum(w) per output channel
+                zero, axis = c.params
+                w = np.asarray(imported.weights[c.fold], np.int64)
+                want = want - zero * w.sum(axis=tuple(i for i in range(w.ndim) if i != axis))
             np.testing.assert_array_equal(raw.view("<i4"), want)
             shadow = pkg.weights_f32[c.offset : c.offset + c.size : 4]
             np.testing.assert_array_equal(shadow, imported.weights[c.source.removesuffix(".q")])

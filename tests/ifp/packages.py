@@ -56,6 +56,7 @@ def packages(draw: st.DrawFn) -> Package:
         dtype=st.sampled_from(["int8", "float32"]),
         frac_bits=st.integers(-16, 31),
         layout=st.sampled_from(["nhwc", "flat"]),
+        zero_point=st.integers(-128, 127),
     )
     tensors = draw(st.lists(tensor, min_size=1, max_size=5))
     tensor_id = st.integers(0, len(tensors) - 1)
@@ -163,7 +164,7 @@ def sample_package(core_hash: str | None = None, *, f32: bool = True) -> Package
         ],
         tensors=[
             TensorInfo("x", 1, 0, (1, 4, 4, 8), "int8", frac_bits=5),
-            TensorInfo("conv1", 2, 0, (1, 4, 4, 8), "int8", frac_bits=4),
+            TensorInfo("conv1", 2, 0, (1, 4, 4, 8), "int8", frac_bits=4, zero_point=-128),
             TensorInfo("probs", 3, 0, (1, 16), "float32", layout="flat"),
         ],
         inputs=[0],

@@ -33,7 +33,7 @@ from fvir.ifp.fileformat import (
     to_bytes,
     write_package,
 )
-from fvir.ifp.package import FORMAT_VERSION, FRAME_DTYPE, Package
+from fvir.ifp.package import FORMAT_VERSION, FRAME_DTYPE, Package, TensorInfo
 from fvir.tools.fv import main
 
 from .packages import (
@@ -177,11 +177,13 @@ def test_long_names_are_cut_at_a_character_boundary():
     ("change", "message"),
     [
         ({"core_hash": "abc"}, "Package.core_hash must be 64 hex digits"),
-        ({"version": 1}, "cannot write a version 1 package (this fvir writes version 4)"),
+        ({"version": 1}, "cannot write a version 1 package (this fvir writes version 5)"),
         ({"words": np.zeros((2, 4), np.uint32)}, "Package.words must be [n, 8], got [2, 4]"),
         ({"weights": np.zeros(3, np.int8)}, "Package.weights must be a 1-D uint8 array"),
         ({"frames": np.zeros(2, np.uint64)}, "Package.frames must be a 1-D"),
         ({"inputs": [7]}, "cannot write package 'tiny-cnn': input tensor 7 does not exist"),
+        ({"tensors": [TensorInfo("x", 1, 0, (1, 4, 4, 8), "int8", zero_point=128)] * 3},
+         "tensor 0 'x' has zero point 128 (outside -128..127)"),
         ({"input_names": []}, "cannot write package 'tiny-cnn': 1 inputs but 0 input names"),
         ({"relocs": np.array([(99, 0)], dtype=[("instr", "<u4"), ("segment", "<u2")])},
          "relocation 0 patches instruction 99 (9 instructions)"),
@@ -253,12 +255,12 @@ def test_flipped_byte_anywhere(tmp_path, capsys, good, flip):
     assert inspect_error(tmp_path, capsys, bytes(bad)) == expected_for_flip(good, bytes(bad), i)
 
 
-@pytest.mark.parametrize("version", [0, 1, 2, 3, 5, 65535])
+@pytest.mark.parametrize("version", [0, 1, 2, 3, 4, 6, 65535])
 def test_other_versions(tmp_path, capsys, good, version):
     bad = bytearray(good)
     struct.pack_into("<H", bad, 8, version)
     assert inspect_error(tmp_path, capsys, bytes(bad)) == (
-        f"has unsupported .ifp format version {version} (this fvir reads version 4)"
+        f"has unsupported .ifp format version {version} (this fvir reads version 5)"
     )
 
 
@@ -266,7 +268,7 @@ def test_version_1_files_are_rejected_in_one_line(tmp_path, capsys, good):
     """A file of the first version, well formed and sealed as its writer left it: raw sections
     and 40-byte frame records without the buffer footprint. Not misread as this version: the
     version error."""
-    assert FORMAT_VERSION == 4
+    assert FORMAT_VERSION == 5
     old_dtype = np.dtype([(n, FRAME_DTYPE.fields[n][0]) for n in FRAME_DTYPE.names
                           if n != "buffers"])
     assert old_dtype.itemsize == 40
@@ -278,9 +280,9 @@ def test_version_1_files_are_rejected_in_one_line(tmp_path, capsys, good):
     old = bytearray(old)
     struct.pack_into("<H", old, 8, 1)
     assert inspect_error(tmp_path, capsys, resealed(old)) == (
-        "has unsupported .ifp format version 1 (this fvir reads version 4)"
+        "has unsupported .ifp format version 1 (this fvir reads version 5)"
     )
-    with pytest.raises(IfpError, match=r"version 1 \(this fvir reads version 4\)$"):
+    with pytest.raises(IfpError, match=r"version 1 \(this fvir reads version 5\)$"):
         from_bytes(resealed(old))
 
 

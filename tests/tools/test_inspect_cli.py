@@ -106,7 +106,7 @@ def test_summary(ifp, capsys):
     out = inspect(capsys, ifp)
     lines = out.splitlines()
     size = ifp.stat().st_size
-    assert lines[0] == f"{ifp}: small, .ifp format version 4, {size / 1e6:.2f} MB"
+    assert lines[0] == f"{ifp}: small, .ifp format version 5, {size / 1e6:.2f} MB"
     assert lines[1] == f"  core      {TINY.core.config_hash()[:16]}... (preset tiny)"
     assert "  meta      hw=tiny" in lines
     assert "  inputs    data (tensor 0, 1x4x8x8 int8)" in lines
@@ -129,8 +129,9 @@ def test_summary(ifp, capsys):
         ["3", "output", "output", "40", "B", "40"],
     ]
     tensors = rows[lines.index("tensors (4):") + 1 :][:5]
-    assert tensors[0] == ["#", "NAME", "SEGMENT", "OFFSET", "SHAPE", "DTYPE", "FRAC", "LAYOUT"]
-    assert tensors[3] == ["2", "pool", "2", "0x100", "1x10", "int8", "3", "flat"]
+    assert tensors[0] == ["#", "NAME", "SEGMENT", "OFFSET", "SHAPE", "DTYPE", "FRAC", "ZERO",
+                          "LAYOUT"]
+    assert tensors[3] == ["2", "pool", "2", "0x100", "1x10", "int8", "3", "0", "flat"]
     layer_rows = lines[lines.index("layers (3):") + 1 :]
     assert [row.split() for row in layer_rows] == [
         ["#", "NAME", "KIND", "FRAMES", "INSTRS", "CYCLES", "FMAP", "WEIGHT", "BIAS", "INPUTS",

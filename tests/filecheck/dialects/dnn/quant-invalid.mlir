@@ -253,3 +253,16 @@
 %a = "test.op"() : () -> tensor<4xi8, #dnn.fixed<4>>
 %y = dnn.hardswish %a : tensor<4xi8, #dnn.fixed<4>> -> tensor<4xi8, #dnn.fixed<-40>>
 // CHECK: int8 fixed-point dnn.hardswish needs exponents in {{.*}} (ACT in_frac/out_frac), got -40
+
+// -----
+
+// A zero point is an int8 code.
+%a = "test.op"() : () -> tensor<4xi8, #dnn.fixed<4, 128>>
+// CHECK: a zero point is an int8, got 128
+
+// -----
+
+// Exact ops keep the zero point as they keep the exponent.
+%a = "test.op"() : () -> tensor<4xi8, #dnn.fixed<4, -10>>
+%y = dnn.reshape %a : tensor<4xi8, #dnn.fixed<4, -10>> -> tensor<2x2xi8, #dnn.fixed<4>>
+// CHECK: int8 fixed-point dnn.reshape needs one zero point for its inputs and result, got [-10, 0]

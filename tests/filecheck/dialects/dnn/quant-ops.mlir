@@ -76,3 +76,12 @@
 // CHECK-NEXT: %o = dnn.dequantize %d : tensor<1x2xi8, #dnn.fixed<2>> -> tensor<1x2xf32>
 // CHECK-GENERIC: "dnn.dense"(%cc, %fw, %fb) <{trans_b, shift = array<i64: 12, 11>, alpha = 1.000000e+00 : f64, beta = 1.000000e+00 : f64}>
 // CHECK-GENERIC: %o = "dnn.dequantize"(%d) : (tensor<1x2xi8, #dnn.fixed<2>>) -> tensor<1x2xf32>
+
+// Zero points: #dnn.fixed<F, Z> holds (q - Z) * 2**-F; Z = 0 is not printed.
+%zx = dnn.quantize %x : tensor<1x3x8x8xf32> -> tensor<1x3x8x8xi8, #dnn.fixed<5, -128>>
+%zs = "test.op"() : () -> tensor<2xi8, #dnn.fixed<-3, 0>>
+%zr = dnn.relu %zx : tensor<1x3x8x8xi8, #dnn.fixed<5, -128>>
+// CHECK:      %zx = dnn.quantize %x : tensor<1x3x8x8xf32> -> tensor<1x3x8x8xi8, #dnn.fixed<5, -128>>
+// CHECK-NEXT: %zs = "test.op"() : () -> tensor<2xi8, #dnn.fixed<-3>>
+// CHECK-NEXT: %zr = dnn.relu %zx : tensor<1x3x8x8xi8, #dnn.fixed<5, -128>>
+// CHECK-GENERIC: "dnn.quantize"(%x) : (tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xi8, #dnn.fixed<5, -128>>

@@ -41,3 +41,17 @@
 %a, %b = "test.op"() : () -> (tensor<2x3xf32>, tensor<3x2xf32>)
 %y = dnn.matmul %a, %b shift 3 : (tensor<2x3xf32>, tensor<3x2xf32>) -> tensor<2x2xf32>
 // CHECK: 'shift' applies to int8 fixed-point dnn.matmul only
+
+// -----
+
+// The transformer's integer kernels take symmetric codes only.
+%a = "test.op"() : () -> tensor<2x3xi8, #dnn.fixed<5, -20>>
+%b = "test.op"() : () -> tensor<3x2xi8, #dnn.fixed<5>>
+%y = dnn.matmul %a, %b shift 6 : (tensor<2x3xi8, #dnn.fixed<5, -20>>, tensor<3x2xi8, #dnn.fixed<5>>) -> tensor<2x2xi8, #dnn.fixed<4>>
+// CHECK: int8 fixed-point dnn.matmul takes no zero point, got tensor<2x3xi8, #dnn.fixed<5, -20>>
+
+// -----
+
+%x = "test.op"() : () -> tensor<4x16xi8, #dnn.fixed<4, 3>>
+%y = dnn.softmax %x axis 1 : tensor<4x16xi8, #dnn.fixed<4, 3>> -> tensor<4x16xi8, #dnn.fixed<7>>
+// CHECK: int8 fixed-point dnn.softmax takes no zero point, got tensor<4x16xi8, #dnn.fixed<4, 3>>

@@ -10,10 +10,10 @@ ifp.package @small core "c0ffee" buffers [65536, 294912, 32768] inputs [@q] outp
   ifp.segment @output output size 64
   ifp.segment @activations activation size 1024
   ifp.tensor @q in @input at 0x0 shape [1, 8, 8, 8] int8 frac 5 nhwc
-  ifp.tensor @c in @activations at 0x0 shape [1, 16, 8, 8] int8 frac 4 nhwc
+  ifp.tensor @c in @activations at 0x0 shape [1, 16, 8, 8] int8 frac 4 zero -128 nhwc
   ifp.tensor @out in @output at 0x0 shape [1, 16] float32 frac 0 flat
   ifp.const "conv.w.q" in @weights at 0x0 size 1152 ohwi
-  ifp.const "conv.b.q" in @weights at 0x480 size 64 bias
+  ifp.const "conv.b.q" in @weights at 0x480 size 64 bias params [-3, 0] fold "conv.w.q"
   ifp.const "dw.w.q" in @weights at 0x0 size 18 dw params [0, 1, 2]
   ifp.layer "c" conv2d ins [@q] outs [@c] {
     ifp.frame tile 0 cost 542 load 1664 save 1024 {
@@ -35,10 +35,10 @@ ifp.package @small core "c0ffee" buffers [65536, 294912, 32768] inputs [@q] outp
 // CHECK-NEXT: ifp.segment @output output size 64
 // CHECK-NEXT: ifp.segment @activations activation size 1024
 // CHECK-NEXT: ifp.tensor @q in @input at 0x0 shape [1, 8, 8, 8] int8 frac 5 nhwc
-// CHECK-NEXT: ifp.tensor @c in @activations at 0x0 shape [1, 16, 8, 8] int8 frac 4 nhwc
+// CHECK-NEXT: ifp.tensor @c in @activations at 0x0 shape [1, 16, 8, 8] int8 frac 4 zero -128 nhwc
 // CHECK-NEXT: ifp.tensor @out in @output at 0x0 shape [1, 16] float32 frac 0 flat
 // CHECK-NEXT: ifp.const "conv.w.q" in @weights at 0x0 size 1152 ohwi
-// CHECK-NEXT: ifp.const "conv.b.q" in @weights at 0x480 size 64 bias
+// CHECK-NEXT: ifp.const "conv.b.q" in @weights at 0x480 size 64 bias params [-3, 0] fold "conv.w.q"
 // CHECK-NEXT: ifp.const "dw.w.q" in @weights at 0x0 size 18 dw params [0, 1, 2]
 // CHECK-NEXT: ifp.layer "c" conv2d ins [@q] outs [@c] {
 // CHECK-NEXT: ifp.frame tile 0 cost 542 load 1664 save 1024 {
@@ -59,9 +59,10 @@ ifp.package @small core "c0ffee" buffers [65536, 294912, 32768] inputs [@q] outp
 // CHECK-GENERIC: "ifp.segment"() <{sym_name = "weights", kind = "weights", size = 1216 : i64}> : () -> ()
 // CHECK-GENERIC: "ifp.segment"() <{sym_name = "activations", kind = "activation", size = 1024 : i64}> : () -> ()
 // CHECK-GENERIC: "ifp.tensor"() <{sym_name = "q", segment = @input, offset = 0 : i64, shape = array<i64: 1, 8, 8, 8>, dtype = "int8", frac_bits = 5 : i64, layout = "nhwc"}> : () -> ()
-// CHECK-GENERIC: "ifp.tensor"() <{sym_name = "c", segment = @activations, offset = 0 : i64, shape = array<i64: 1, 16, 8, 8>, dtype = "int8", frac_bits = 4 : i64, layout = "nhwc"}> : () -> ()
+// CHECK-GENERIC: "ifp.tensor"() <{sym_name = "c", segment = @activations, offset = 0 : i64, shape = array<i64: 1, 16, 8, 8>, dtype = "int8", frac_bits = 4 : i64, layout = "nhwc", zero_point = -128 : i64}> : () -> ()
 // CHECK-GENERIC: "ifp.tensor"() <{sym_name = "out", segment = @output, offset = 0 : i64, shape = array<i64: 1, 16>, dtype = "float32", frac_bits = 0 : i64, layout = "flat"}> : () -> ()
 // CHECK-GENERIC: "ifp.const"() <{source = "conv.w.q", segment = @weights, offset = 0 : i64, size = 1152 : i64, transform = "ohwi", params = array<i64>}> : () -> ()
+// CHECK-GENERIC: "ifp.const"() <{source = "conv.b.q", segment = @weights, offset = 1152 : i64, size = 64 : i64, transform = "bias", params = array<i64: -3, 0>, fold = "conv.w.q"}> : () -> ()
 // CHECK-GENERIC: "ifp.const"() <{source = "dw.w.q", segment = @weights, offset = 0 : i64, size = 18 : i64, transform = "dw", params = array<i64: 0, 1, 2>}> : () -> ()
 // CHECK-GENERIC: "ifp.layer"() <{layer = "c", kind = "conv2d", ins = [@q], outs = [@c]}> ({
 // CHECK-GENERIC: "ifp.frame"() <{tile = 0 : i64, cost = 542 : i64, load_bytes = 1664 : i64, save_bytes = 1024 : i64}> ({
