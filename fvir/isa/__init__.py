@@ -23,6 +23,8 @@ from fvir.isa.instr import EncodingError, Instruction, dep_mask, dep_str
 from fvir.isa.spec import (
     INSTR_BITS,
     INSTR_WORDS,
+    REQUANT_MUL_BITS,
+    REQUANT_MUL_MAX,
     SPECS,
     Act,
     ActFunc,
@@ -36,6 +38,8 @@ from fvir.isa.spec import (
 __all__ = [
     "INSTR_BITS",
     "INSTR_WORDS",
+    "REQUANT_MUL_BITS",
+    "REQUANT_MUL_MAX",
     "SPECS",
     "Act",
     "ActFunc",

@@ -62,11 +62,15 @@ SHIFT_BITS = 6
 SYNC_COUNT_BITS = 8  # cores taking part in one barrier
 LEAKY_SHIFT = 8  # LEAKY's slope is act_arg / 2**LEAKY_SHIFT
 BARRIER_BITS = 16  # barrier ids per tenant
+# A requantization multiplier (CONV/MVM with `scaled`): an int32 in 1..REQUANT_MUL_MAX, so that
+# acc * mul fits an int64 for any int32 accumulator (|acc| < 2**31).
+REQUANT_MUL_BITS = 24
 
 NUM_SEGMENTS = 1 << SEG_BITS
 MAX_BUFFER_BYTES = 1 << BUF_ADDR_BITS
 MAX_SYNC_CORES = (1 << SYNC_COUNT_BITS) - 1
 NUM_BARRIERS = 1 << BARRIER_BITS  # a released barrier may be reused, so ids wrap around
+REQUANT_MUL_MAX = (1 << REQUANT_MUL_BITS) - 1
 
 
 class SegmentKind(enum.IntEnum):
