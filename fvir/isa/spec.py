@@ -318,6 +318,13 @@ def _requant() -> tuple[Field, ...]:
     )
 
 
+def _scaled() -> Field:
+    """Per-output-channel requantization multipliers, interleaved with the biases."""
+    return Field("scaled", 1, "1: the bias buffer holds an (int32 bias, int32 multiplier) pair "
+                 "per output channel, 8 bytes apart; the accumulator is multiplied before the "
+                 "requantization", default=0)
+
+
 def _split_flags(start: str = "the bias") -> tuple[Field, ...]:
     """A reduction split over several CONV / MVM / POOL instructions (weights or a window that
     do not fit the buffers with every input at once): int32 partial results kept in the bias
@@ -443,6 +450,7 @@ CONV_CFG = all fields of this instruction     # kept by the conv engine until th
                 *_layout_strides(),
                 _zp("in_zp", "the input's zero point: CONV's padding value"),
                 _zp("out_zp", "the output's zero point, added after the activation"),
+                _scaled(),
             ),
         ),
         InstrSpec(
@@ -468,19 +476,25 @@ for y < rows, x < cols, o < oc:
                   * WGT[wgt_addr + (ky * c.kernel_w + kx) * oc + o]
                   for ky < c.kernel_h, kx < c.kernel_w)
     p = psum_addr + 4 * ((y * cols + x) * oc + o)
-    acc += BIAS32[p] if acc_in else BIAS32[bias_addr + 4 * o] << c.shift_bias
+    b = bias_addr + 8 * o if c.scaled else bias_addr + 4 * o
+    acc += BIAS32[p] if acc_in else BIAS32[b] << c.shift_bias
     if acc_out:           # a partial sum over some input channels: kept, not requantized
         BIAS32[p] = acc
-    else:
+    else:                 # scaled: the multiplier sits next to the bias (acc_in too)
+        mul = BIAS32[b + 4] if c.scaled else 1
         FMAP[out_addr + y * c.out_row_stride + x * c.out_pix_stride + o] = \\
-            requant(acc, c.shift_cut, c.act, c.act_arg, c.out_zp)""",
+            requant(acc * mul, c.shift_cut, c.act, c.act_arg, c.out_zp)
+# the bias buffer is read at bias_addr .. bias_addr + 4 * oc - 1 (scaled: 8 * oc) unless
+# acc_in and (not scaled or acc_out); a multiplier read outside 1..REQUANT_MUL_MAX (2**24 - 1)
+# faults; acc * mul is int64 (the compiler keeps |acc| < 2**31)""",
             (
                 *_pads(),
                 Field("depthwise", 1, "1: depthwise (channel i only feeds output i)", default=0),
                 *_split_flags(),
                 _addr("in_addr", "fmap-buffer address of the input window's first pixel"),
                 _addr("wgt_addr", "weight-buffer address of the block's weights"),
-                _addr("bias_addr", "bias-buffer byte address of the block's int32 biases"),
+                _addr("bias_addr", "bias-buffer byte address of the block's int32 biases (scaled: "
+                      "(bias, multiplier) pairs)"),
                 _addr("out_addr", "fmap-buffer address of the output block's first pixel"),
                 _count("rows", "output rows"),
                 _count("cols", "output columns (DPU: length)"),
@@ -602,23 +616,30 @@ for y < rows, x < cols, i < chans:
 for r < rows:            # the input's zero point is folded into the bias by the compiler
     acc = sum(WGT[wgt_addr + r * cols + k] * FMAP[vec_addr + k] for k < cols)
     p = psum_addr + 4 * r
-    acc += BIAS32[p] if acc_in else BIAS32[bias_addr + 4 * r] << shift_bias
+    b = bias_addr + 8 * r if scaled else bias_addr + 4 * r
+    acc += BIAS32[p] if acc_in else BIAS32[b] << shift_bias
     if acc_out:           # a partial sum over some columns: kept, not requantized
         BIAS32[p] = acc
-    else:
-        FMAP[out_addr + r] = requant(acc, shift_cut, act, act_arg, out_zp)""",
+    else:                 # scaled: the multiplier sits next to the bias (acc_in too)
+        mul = BIAS32[b + 4] if scaled else 1
+        FMAP[out_addr + r] = requant(acc * mul, shift_cut, act, act_arg, out_zp)
+# the bias buffer is read at bias_addr .. bias_addr + 4 * rows - 1 (scaled: 8 * rows) unless
+# acc_in and (not scaled or acc_out); a multiplier read outside 1..REQUANT_MUL_MAX (2**24 - 1)
+# faults; acc * mul is int64 (the compiler keeps |acc| < 2**31)""",
             (
                 *_requant()[:3],
                 *_split_flags(),
                 _requant()[3],
                 _addr("wgt_addr", "weight-buffer address of W, row-major [rows][cols]"),
                 _addr("vec_addr", "fmap-buffer address of x (cols bytes)"),
-                _addr("bias_addr", "bias-buffer byte address of b (rows int32)"),
+                _addr("bias_addr", "bias-buffer byte address of b (rows int32; scaled: rows (bias, "
+                      "multiplier) pairs)"),
                 _addr("out_addr", "fmap-buffer address of y (rows bytes)"),
                 _count("rows", "output elements (matrix rows)"),
                 _count("cols", "input elements (matrix columns)"),
                 _psum_addr("[rows]"),
                 _zp("out_zp", "the output's zero point, added after the activation"),
+                _scaled(),
             ),
         ),
         InstrSpec(

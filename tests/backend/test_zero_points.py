@@ -387,6 +387,8 @@ NEW_FIELDS = {
     Opcode.ELEWINIT: ("zp_a", "zp_b", "zp_out"),
     Opcode.ACT: ("in_zp", "out_zp"),
 }
+LATER_FIELDS = {Opcode.CONVINIT: ("scaled",), Opcode.MVM: ("scaled",)}
+"""Fields appended after the zero points (tests/backend/test_multipliers.py)."""
 
 
 @pytest.mark.parametrize("op", list(NEW_FIELDS), ids=lambda o: o.name)
@@ -395,7 +397,8 @@ def test_zero_point_fields_are_appended_signed_bytes(op: Opcode) -> None:
     before them decode unchanged, zero points 0) and are 8-bit signed with default 0."""
     spec = SPECS[op]
     names = NEW_FIELDS[op]
-    assert spec.names[-len(names):] == names
+    later = LATER_FIELDS.get(op, ())
+    assert spec.names[len(spec.names) - len(names) - len(later):] == (*names, *later)
     for name in names:
         f = spec.placed(name).field
         assert (f.bits, f.signed, f.default, f.lo, f.hi) == (8, True, 0, -128, 127)

@@ -22,8 +22,8 @@
 // CHECK-NEXT:   vcore.act func=sigmoid in_frac=4 out_frac=7 in_addr=0 out_addr=0 length=100 in_zp=-7 out_zp=-128
 // CHECK-NEXT:   vcore.act func=hardswish in_frac=4 out_frac=4 in_addr=0 out_addr=0 length=100 out_zp=127
 
-// CHECK-GENERIC:      "vcore.convinit"() <{{.*}}, out_pix_stride = 8 : i64, in_zp = -128 : i64, out_zp = 127 : i64}>
-// CHECK-GENERIC-NEXT: "vcore.mvm"() <{{.*}}, psum_addr = 0 : i64, out_zp = -128 : i64}>
+// CHECK-GENERIC:      "vcore.convinit"() <{{.*}}, out_pix_stride = 8 : i64, in_zp = -128 : i64, out_zp = 127 : i64, scaled = 0 : i64}>
+// CHECK-GENERIC-NEXT: "vcore.mvm"() <{{.*}}, psum_addr = 0 : i64, out_zp = -128 : i64, scaled = 0 : i64}>
 // CHECK-GENERIC-NEXT: "vcore.poolinit"() <{{.*}}, window_h = 0 : i64, in_zp = 127 : i64, out_zp = -3 : i64}>
 // CHECK-GENERIC-NEXT: "vcore.elewinit"() <{{.*}}, out_pix_stride = 8 : i64, zp_a = -128 : i64, zp_b = 127 : i64, zp_out = 5 : i64}>
 // CHECK-GENERIC-NEXT: "vcore.act"() <{{.*}}, length = 100 : i64, in_zp = -7 : i64, out_zp = -128 : i64}>
