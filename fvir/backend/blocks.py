@@ -68,26 +68,30 @@ def store(arr: np.ndarray, start: int, shape: Shape, strides: Shape, values: np.
     arr[where] = vals[first]
 
 
-def read_bias(state: CoreState, op: str, addr: int, n: int) -> np.ndarray:
-    """BIAS32[addr + 4*o] for o < n: int64 in int8 mode, the float biases in fp32 mode."""
-    check_buf(state, op, "reads", Buf.BIAS, addr, (4 * n,), (1,))
+def read_bias(state: CoreState, op: str, addr: int, n: int, stride: int = 4) -> np.ndarray:
+    """BIAS32[addr + stride*o] for o < n (stride 4 or 8: the biases of (bias, multiplier)
+    pairs), the stride * n bytes bounds-checked: int64 in int8 mode, the float biases in fp32
+    mode."""
+    check_buf(state, op, "reads", Buf.BIAS, addr, (stride * n,), (1,))
     if state.mode == "int8":
-        return state.bias[addr : addr + 4 * n].view("<i4").astype(np.int64)
-    return state.bias[addr : addr + 4 * n : 4]
+        words = state.bias[addr : addr + stride * n].view("<i4")
+        return (words if stride == 4 else words[:: stride // 4]).astype(np.int64)
+    return state.bias[addr : addr + stride * n : stride]
 
 
 def add_partial_sums(state: CoreState, op: str, acc: np.ndarray, f: Fields,
-                     shift_bias: int) -> np.ndarray | None:
+                     shift_bias: int, scaled: bool = False) -> np.ndarray | None:
     """CONV's and MVM's accumulators: the products `acc` [..., oc] plus the partial sums at
-    `psum_addr` (`acc_in`) or the bias << shift_bias (fp32 mode: the bias); with `acc_out` the
-    sums go back to `psum_addr` as int32 (the quantizer bounds every sum of a layer to int32)
-    and None is returned."""
+    `psum_addr` (`acc_in`) or the bias << shift_bias (fp32 mode: the bias; `scaled`: biases 8
+    bytes apart, each followed by its multiplier, which is not applied here); with `acc_out`
+    the sums go back to `psum_addr` as int32 (the quantizer bounds every sum of a layer to
+    int32) and None is returned."""
     int8 = state.mode == "int8"
     psum = f["psum_addr"]
     if f["acc_in"]:
         base = read_bias(state, op, psum, acc.size).reshape(acc.shape)
     else:
-        base = read_bias(state, op, f["bias_addr"], acc.shape[-1])
+        base = read_bias(state, op, f["bias_addr"], acc.shape[-1], 8 if scaled else 4)
         base = base << shift_bias if int8 else base
     total = (acc.astype(np.int64) if int8 else acc) + base
     if not f["acc_out"]:

@@ -17,6 +17,12 @@
    not offset: the compiler folds -in_zp * sum(w) into the bias, so products stay int8 x int8
    and every exactness bound above holds); CONV's and MVM's `out_zp` is added by the
    requantization. fp32 mode ignores them.
+7. Multipliers (CONVINIT's or MVM's `scaled`): the bias buffer holds (int32 bias, int32
+   multiplier) pairs, 8 bytes per output channel, and the requantization is
+   requant(acc * mul, ...) in int64 (`requant.scaled_term` / `requant_scaled`; the products
+   stay as above, only the last step changes). The plan decides once, so CONVs without
+   `scaled` run exactly the code they ran before. fp32 mode reads the biases at the 8-byte
+   stride and ignores the multipliers.
 """
 
 from __future__ import annotations
@@ -47,6 +53,8 @@ from fvir.backend.requant import (
     exact_matmul,
     requant,
     requant_acc,
+    requant_scaled,
+    scaled_term,
 )
 from fvir.backend.state import CoreState
 from fvir.backend.steps import Fields, Step, check_positive, configured_step
@@ -148,8 +156,8 @@ class _ConvPlan:
                  "depthwise", "dh", "dw", "f", "ic", "in_addr", "in_cols", "in_rows", "in_zp",
                  "inj", "k", "kh", "kw", "m", "n_wgt", "o_end", "oc", "out_addr", "out_bytes",
                  "out_shape", "out_strides", "out_zp", "p_end", "p_shape", "padded", "pads",
-                 "psum_addr", "rows", "sh", "shift_bias", "shift_cut", "sw", "w_end", "wgt_key",
-                 "x_bytes", "x_end", "x_shape", "x_strides")
+                 "psum_addr", "reads_bias", "rows", "scaled", "sh", "shift_bias", "shift_cut", "sw",
+                 "w_end", "wgt_key", "x_bytes", "x_end", "x_shape", "x_strides")
 
     def __init__(self, f: Fields, c: Fields) -> None:
         self.f, self.cfg = f, c
@@ -173,8 +181,12 @@ class _ConvPlan:
         wgt_addr = f["wgt_addr"]
         self.w_end = wgt_addr + self.n_wgt if self.n_wgt else -1
         self.bias_addr = f["bias_addr"]
-        self.b_end = self.bias_addr + 4 * oc
         self.acc_in, self.acc_out = bool(f["acc_in"]), bool(f["acc_out"])
+        # scaled: (bias, multiplier) pairs, read for the biases (not acc_in) or the
+        # multipliers (not acc_out)
+        self.scaled = bool(c["scaled"])
+        self.b_end = self.bias_addr + (8 if self.scaled else 4) * oc
+        self.reads_bias = not self.acc_in or (self.scaled and not self.acc_out)
         self.psum_addr = f["psum_addr"]
         self.p_end = self.psum_addr + 4 * rows * cols * oc
         self.out_addr = f["out_addr"]
@@ -220,8 +232,9 @@ class _ConvPlan:
             check_buf(state, "CONV", "reads", Buf.WEIGHT, self.f["wgt_addr"], (self.n_wgt,),
                        (1,))
         bsize = state.raw[Buf.BIAS].size
-        if not self.acc_in and self.b_end > bsize:
-            check_buf(state, "CONV", "reads", Buf.BIAS, self.bias_addr, (4 * self.oc,), (1,))
+        if self.reads_bias and self.b_end > bsize:
+            check_buf(state, "CONV", "reads", Buf.BIAS, self.bias_addr,
+                      (self.b_end - self.bias_addr,), (1,))
         if (self.acc_in or self.acc_out) and self.p_end > bsize:
             check_buf(state, "CONV", "reads" if self.acc_in else "writes", Buf.BIAS,
                       self.psum_addr, (self.p_end - self.psum_addr,), (1,))
@@ -282,10 +295,21 @@ class _ConvPlan:
             else:
                 acc = self.matmul_int8(state, x)  # exact: float32 integers, or int64
             if self.acc_in or self.acc_out:
-                total = add_partial_sums(state, "CONV", acc, self.f, self.shift_bias)
+                total = add_partial_sums(state, "CONV", acc, self.f, self.shift_bias,
+                                         self.scaled)
                 if total is None:
                     return
+                if self.scaled:
+                    mul, _ = scaled_term(state.bias[self.bias_addr : self.b_end],
+                                         self.shift_bias, self.shift_cut, "CONV",
+                                         self.bias_addr)
+                    total *= mul
                 out = requant(total, self.shift_cut, self.act, self.act_arg, self.out_zp)
+            elif self.scaled:
+                mul, term = scaled_term(state.bias[self.bias_addr : self.b_end],
+                                        self.shift_bias, self.shift_cut, "CONV", self.bias_addr)
+                out = requant_scaled(acc, mul, term, self.shift_cut, self.act, self.act_arg,
+                                     self.out_zp)
             else:
                 term64, term32 = bias_term(state.bias[self.bias_addr : self.b_end],
                                            self.shift_bias, self.shift_cut, self.acc_bound)
@@ -299,7 +323,7 @@ class _ConvPlan:
                 wm = state.weight[wa : wa + self.n_wgt].reshape(self.oc, self.k).T.astype(
                     np.float32)
                 acc = self.im2col(state, x) @ wm
-            total = add_partial_sums(state, "CONV", acc, self.f, self.shift_bias)
+            total = add_partial_sums(state, "CONV", acc, self.f, self.shift_bias, self.scaled)
             if total is None:
                 return
             out = activate_real(total.astype(np.float32, copy=False), self.act, self.act_arg)
@@ -379,11 +403,17 @@ def mvm(state: CoreState, mem: Memory, f: Fields) -> None:
     rows, cols = f["rows"], f["cols"]
     if rows == 0:
         return
-    wgt_addr, vec_addr = f["wgt_addr"], f["vec_addr"]
+    wgt_addr, vec_addr, bias_addr = f["wgt_addr"], f["vec_addr"], f["bias_addr"]
+    scaled = bool(f["scaled"])
     check_buf(state, "MVM", "reads", Buf.WEIGHT, wgt_addr, (rows * cols,), (1,))
     check_buf(state, "MVM", "reads", Buf.FMAP, vec_addr, (cols,), (1,))
-    check_buf(state, "MVM", "reads", Buf.BIAS, f["psum_addr"] if f["acc_in"] else f["bias_addr"],
-              (4 * rows,), (1,))
+    if f["acc_in"]:
+        check_buf(state, "MVM", "reads", Buf.BIAS, f["psum_addr"], (4 * rows,), (1,))
+        if scaled and not f["acc_out"]:  # the multipliers
+            check_buf(state, "MVM", "reads", Buf.BIAS, bias_addr, (8 * rows,), (1,))
+    else:
+        check_buf(state, "MVM", "reads", Buf.BIAS, bias_addr, (8 * rows if scaled else 4 * rows,),
+                  (1,))
     if f["acc_out"]:
         check_buf(state, "MVM", "writes", Buf.BIAS, f["psum_addr"], (4 * rows,), (1,))
     else:
@@ -394,10 +424,14 @@ def mvm(state: CoreState, mem: Memory, f: Fields) -> None:
         acc = exact_matmul(x.astype(np.float32)[None, :], w.T.astype(np.float32))[0]
     else:
         acc = w @ x
-    total = add_partial_sums(state, "MVM", acc, f, f["shift_bias"])
+    total = add_partial_sums(state, "MVM", acc, f, f["shift_bias"], scaled)
     if total is None:
         return
     if state.mode == "int8":
+        if scaled:
+            mul, _ = scaled_term(state.bias[bias_addr : bias_addr + 8 * rows], f["shift_bias"],
+                                 f["shift_cut"], "MVM", bias_addr)
+            total *= mul
         out = requant(total, f["shift_cut"], f["act"], f["act_arg"], f["out_zp"])
     else:
         out = activate_real(total.astype(np.float32, copy=False), f["act"], f["act_arg"])

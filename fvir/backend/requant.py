@@ -11,6 +11,12 @@ exact products of int8 operands, shared by CONV, MVM, POOL and ELEW.
 4. The output's zero point comes last: sat8(y + zp) is computed as clip(y, -128 - zp,
    127 - zp) + zp, so the addition acts on values within -255..255 and never widens the type
    an accumulator needs (zp = 0: the plain saturation, no addition).
+5. Per-channel multipliers (CONV/MVM with `scaled`): requant(acc * mul, ...) in int64, since
+   acc * mul needs up to 31 + 24 bits. `scaled_term` reads the (bias, multiplier) pairs, checks
+   each multiplier is in 1..REQUANT_MUL_MAX (a `ProgramError` otherwise) and folds bias and
+   rounding into one int64 term, (bias << shift_bias) * mul + 2**(s-1), content-cached like
+   `bias_term`; `requant_scaled` is then one multiply, one add and one shift per element.
+   Without `scaled` none of this runs.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from fvir.backend.faults import ProgramError
-from fvir.isa.spec import Act
+from fvir.isa.spec import REQUANT_MUL_MAX, Act
 
 EXACT_F32_TERMS = 1024
 """Largest number of int8 x int8 products a float32 sum holds exactly (1024 * 2**14 = 2**24)."""
@@ -115,6 +121,49 @@ def requant_acc(acc: np.ndarray, term64: np.ndarray, term32: np.ndarray | None, 
     else:
         y = acc.astype(np.int64)
         y += term64
+    if s > 0:
+        y >>= s
+    return act_sat8(y, act, arg, zp)
+
+
+_SCALED: dict[tuple[bytes, int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def scaled_term(raw: np.ndarray, shift_bias: int, s: int, op: str,
+                addr: int) -> tuple[np.ndarray, np.ndarray]:
+    """From the bias buffer's bytes `raw` at byte `addr`, n (int32 bias, int32 multiplier)
+    pairs: the multipliers and (bias << shift_bias) * mul plus rshift_round's rounding
+    2**(s-1), both int64, so that requant((acc + (bias << shift_bias)) * mul, s, ...) is
+    `requant_scaled(acc, mul, term, s, ...)`. A multiplier outside 1..REQUANT_MUL_MAX is a
+    ProgramError of `op` (checked once per distinct content: faulting bytes are never cached)."""
+    key = (raw.tobytes(), shift_bias, s)
+    hit = _SCALED.get(key)
+    if hit is None:
+        pairs = raw.view("<i4").astype(np.int64).reshape(-1, 2)
+        mul = np.ascontiguousarray(pairs[:, 1])
+        bad = (mul < 1) | (mul > REQUANT_MUL_MAX)
+        if bad.any():
+            o = int(np.argmax(bad))
+            raise ProgramError(
+                f"requantization multiplier {int(mul[o])} of output channel {o} (bias-buffer "
+                f"byte {addr + 8 * o + 4}) is outside 1..{REQUANT_MUL_MAX}", op)
+        term = (pairs[:, 0] << shift_bias) * mul
+        if s > 0:
+            term += 1 << (s - 1)
+        hit = (mul, term)
+        if len(_SCALED) >= 4096:
+            _SCALED.clear()
+        _SCALED[key] = hit
+    return hit
+
+
+def requant_scaled(acc: np.ndarray, mul: np.ndarray, term: np.ndarray, s: int, act: int,
+                   arg: int, zp: int = 0) -> np.ndarray:
+    """requant(acc * mul + term - rounding, s, act, arg, zp) in int64 for exact accumulators
+    `acc` [..., n] (float32 holding integers, or int64) and `scaled_term`'s mul and term [n]."""
+    y = acc.astype(np.int64)
+    y *= mul
+    y += term
     if s > 0:
         y >>= s
     return act_sat8(y, act, arg, zp)

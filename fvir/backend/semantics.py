@@ -53,6 +53,13 @@ element by element:
   bounds above hold. ELEW's inputs x - zp lie in -255..255, and its int16/int32 choice counts
   128 + |zp| per input. Output zero points are added after clipping to [-128 - zp, 127 - zp],
   within -255..255 whatever the accumulator's type.
+- Multipliers (CONVINIT's or MVM's `scaled`): the products and the accumulators are exactly
+  as above; only the last step becomes requant(acc * mul, ...), in int64 (|acc| < 2**31 and
+  mul <= REQUANT_MUL_MAX < 2**24), with (bias << shift_bias) * mul and the rounding folded
+  into one cached int64 term per channel. Multipliers outside 1..REQUANT_MUL_MAX are a
+  `ProgramError` (checked when a (bias, multiplier) block is first seen, by content). The
+  choice is made when a CONV's plan is built (MVM: per instruction), so instructions without
+  `scaled` run the code they ran before.
 
 Operands are read before results are written, as in the pseudo-code (whose X is defined before
 the output loop), so an output may equal an input (ELEW, ACT). When an output block overlaps
@@ -71,6 +78,8 @@ shows up as a mismatch with onnxruntime instead of being hidden by quantization 
 Arithmetic is float32 and every integer-only step is dropped:
 
 - CONV/MVM: acc = sum(x * w) + bias; `shift_cut` and `shift_bias` are ignored; no saturation.
+  With `scaled` the bias of output o is the element at bias_addr + 8*o and the multipliers
+  are ignored (the weights' float shadow already holds real values).
 - ELEW: a + b or a * b; `shift_a`, `shift_b`, `shift_out` are ignored.
 - POOL AVG: the window sum divided by kernel_h * kernel_w (padding counts, as in int8 mode);
   `avg_mul`/`avg_shift` are ignored. MAX is unchanged.
