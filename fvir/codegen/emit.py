@@ -89,7 +89,7 @@ def _block(c: ConstPlan, weights: WeightLookup,
         return np.zeros(c.size, np.uint8), np.zeros(c.size, np.float32) if shadow else None
     if c.transform == "ones":
         return np.ones(c.size, np.uint8), np.ones(c.size, np.float32) if shadow else None
-    if c.transform == "bias" and c.params:
+    if c.transform == "scaled" or (c.transform == "bias" and c.params):
         return _folded_bias(c, weights, shadow)
     if c.source not in weights:
         raise EmitError(f"weight '{c.source}' is not in the weight store")
@@ -121,9 +121,11 @@ def _block(c: ConstPlan, weights: WeightLookup,
 def _folded_bias(c: ConstPlan, weights: WeightLookup,
                  shadow: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """An int32 bias block with the input's zero point folded in (`ConstPlan.fold`): b - Z
-    sum(w) per output channel; the float shadow keeps b (fp32 mode has no zero points)."""
-    zero, axis = c.params
-    n = c.size // 4
+    sum(w) per output channel, each followed by its requantization multiplier when `scaled`;
+    the float shadow keeps b (fp32 mode has no zero points or multipliers)."""
+    zero, axis, *muls = c.params
+    stride = 8 if c.transform == "scaled" else 4
+    n = c.size // stride
     b, real = np.zeros(n, np.int64), np.zeros(n, np.float32)
     if c.source:
         if c.source not in weights:
@@ -144,7 +146,9 @@ def _folded_bias(c: ConstPlan, weights: WeightLookup,
     f32 = None
     if shadow:
         f32 = np.zeros(c.size, np.float32)
-        f32[0::4] = real
+        f32[0::stride] = real
+    if muls:
+        folded = np.stack([folded, np.asarray(muls, np.int64)], axis=1).reshape(-1)
     return folded.astype("<i4").view(np.uint8), f32
 
 

@@ -145,10 +145,12 @@ class ConstPlan:
     source: str
     offset: int
     size: int
-    transform: str  # ohwi | dw | rows | bias | zeros
+    transform: str  # ohwi | dw | rows | bias | scaled | zeros | ones
     params: tuple[int, ...] = ()
     # bias with params (Z, axis): minus Z times the sums of int8 weight `fold` over every
-    # axis but `axis` (axis -1, no `fold`: weights of 1); `source` "": a zero bias
+    # axis but `axis` (axis -1, no `fold`: weights of 1); `source` "": a zero bias. scaled:
+    # the same with params (Z, axis, mul...), each channel's bias followed by its int32
+    # requantization multiplier (8 bytes per output channel)
     fold: str = ""
 
 
@@ -342,7 +344,8 @@ class _TileFrame:
                 code.append(_dma(Opcode.LOAD, Buf.FMAP, x, (0, x.h), (0, x.w), (0, x.c),
                                  self.lay.inputs[0], x.w * x.c))
             signal = C if geom.kind == TileKind.DENSE else 0
-            code += _contiguous(Buf.BIAS, info.bias_offset + 4 * k0, 4 * g, 4 * g, signal)
+            bb = geom.bias_bytes_per_channel
+            code += _contiguous(Buf.BIAS, info.bias_offset + bb * k0, bb * g, bb * g, signal)
         if geom.kind == TileKind.DENSE:
             code += self._dense(runs)
         else:
@@ -365,8 +368,8 @@ class _TileFrame:
         distinct = list(dict.fromkeys(s for _, _, s in runs))
         init = self._init()
         act, arg = qp.activation(self.op, self.out_frac)  # type: ignore[arg-type]
-        psum = lay.psum
-        code = _contiguous(Buf.BIAS, info.bias_offset + 4 * k0, 4 * g, 4 * g)
+        psum, bb = lay.psum, geom.bias_bytes_per_channel
+        code = _contiguous(Buf.BIAS, info.bias_offset + bb * k0, bb * g, bb * g)
         parts = chunks(wk1 - wk0, self.chunk)
         dense = geom.kind == TileKind.DENSE
         for j, (a, b) in enumerate(parts):
@@ -382,9 +385,9 @@ class _TileFrame:
             if dense:
                 mvms = [instr(Opcode.MVM, act=int(act), shift_cut=shift, shift_bias=0,
                               act_arg=arg, acc_in=int(j > 0), acc_out=int(not last),
-                              out_zp=self.out_zp,
+                              out_zp=self.out_zp, scaled=int(geom.scaled),
                               wgt_addr=(ra - k0) * n, vec_addr=lay.inputs[0],
-                              bias_addr=4 * (ra - k0), out_addr=lay.out + ra - k0,
+                              bias_addr=bb * (ra - k0), out_addr=lay.out + ra - k0,
                               psum_addr=psum + 4 * (ra - k0), rows=rb - ra, cols=n)
                         for ra, rb, shift in runs]
                 mvms[0] = _with_deps(mvms[0], dpdon=L)
@@ -397,7 +400,7 @@ class _TileFrame:
                 compute += [instr(
                     Opcode.CONV, pad_t=self.pads[0], pad_l=self.pads[1], pad_b=self.pads[2],
                     pad_r=self.pads[3], in_addr=lay.inputs[0], wgt_addr=(ra - k0) * kh * kw * n,
-                    bias_addr=4 * (ra - k0), out_addr=lay.out + ra - k0, rows=rows, cols=cols,
+                    bias_addr=bb * (ra - k0), out_addr=lay.out + ra - k0, rows=rows, cols=cols,
                     ic=n, oc=rb - ra, acc_in=int(j > 0), acc_out=int(not last),
                     psum_addr=psum + 4 * rows * cols * (ra - k0))
                     for ra, rb, shift in runs if not last or shift == s]
@@ -487,8 +490,9 @@ class _TileFrame:
         k = self.geom.in_shape[2]
         act, arg = qp.activation(self.op, self.out_frac)  # type: ignore[arg-type]
         mvms = [instr(Opcode.MVM, act=int(act), shift_cut=s, shift_bias=0, act_arg=arg,
-                      out_zp=self.out_zp, wgt_addr=(a - k0) * k, vec_addr=lay.inputs[0],
-                      bias_addr=4 * (a - k0),
+                      out_zp=self.out_zp, scaled=int(self.geom.scaled),
+                      wgt_addr=(a - k0) * k, vec_addr=lay.inputs[0],
+                      bias_addr=self.geom.bias_bytes_per_channel * (a - k0),
                       out_addr=lay.out + a - k0, rows=b - a, cols=k)
                 for a, b, s in runs]
         mvms[0] = _with_deps(mvms[0], dpdon=L)
@@ -562,7 +566,8 @@ class _TileFrame:
                 Opcode.CONVINIT, act=int(act), shift_cut=s, shift_bias=0, act_arg=arg,
                 kernel_h=kh, kernel_w=kw, stride_h=sh, stride_w=sw,
                 dilation_h=geom.dilation[0], dilation_w=geom.dilation[1], in_zp=self.in_zp,
-                out_zp=self.out_zp, **(strides | dict(in_row_stride=win_cols * n, in_pix_stride=n)))
+                out_zp=self.out_zp, scaled=int(geom.scaled),
+                **(strides | dict(in_row_stride=win_cols * n, in_pix_stride=n)))
         if geom.kind in (TileKind.POOL, TileKind.GPOOL):
             assert isinstance(op, dnn.Pool2dOp | dnn.GlobalPoolOp)
             avg = op.kind.data == dnn.PoolKind.AVG
@@ -600,7 +605,8 @@ class _TileFrame:
                 ic = geom.group_channels[0]
             return instr(
                 Opcode.CONV, **pads, depthwise=int(dw), in_addr=in_addr + skip,
-                wgt_addr=ra * geom.weight_bytes_per_channel, bias_addr=4 * ra,
+                wgt_addr=ra * geom.weight_bytes_per_channel,
+                bias_addr=geom.bias_bytes_per_channel * ra,
                 out_addr=out_addr + ra, rows=rows, cols=cols, ic=ic, oc=n)
         if kind in (TileKind.POOL, TileKind.GPOOL):
             return instr(Opcode.POOL, **pads, in_addr=in_addr, out_addr=out_addr, rows=rows,
@@ -974,11 +980,15 @@ class _Planner:
             if not isinstance(b, dnn.WeightOp):
                 raise PlanError(f"layer {layer.layer_name}: biases must be dnn.weight ops")
             source = b.sym.data
-        if not zx:
-            return wblock, self._const(source, 4 * oc, "bias" if source else "zeros")
         # the weights' output-channel axis: conv [O, C, kh, kw]; dense [K, N] or, with
         # trans_b, [N, K]
         axis = 1 if isinstance(op, dnn.DenseOp) and op.trans_b is None else 0
+        if geom.scaled:  # (bias, multiplier) pairs of int32 per output channel
+            assert isinstance(op, dnn.Conv2dOp | dnn.DenseOp) and op.mul is not None
+            return wblock, self._const(source, 8 * oc, "scaled", (zx, axis, *dnn.ints(op.mul)),
+                                       w.sym.data)
+        if not zx:
+            return wblock, self._const(source, 4 * oc, "bias" if source else "zeros")
         return wblock, self._const(source, 4 * oc, "bias", (zx, axis), w.sym.data)
 
     def _const(self, source: str, size: int, transform: str, params: tuple[int, ...] = (),

@@ -88,7 +88,7 @@ def layout(geom: Geometry, out: Sequence[int], window: Sequence[int], chunk: int
     out_bytes = (r1 - r0) * out_row
     kh, kw = geom.kernel
     wgt = g * (kh * kw * chunk if chunk else geom.weight_bytes_per_channel)
-    bias = psum = 4 * g if geom.has_weights else 0
+    bias = psum = geom.bias_bytes_per_channel * g if geom.has_weights else 0
     if chunk:
         psum = align(bias)
         bias = psum + 4 * (r1 - r0) * (c1 - c0) * g
@@ -206,7 +206,7 @@ def tile_cycles(
         rows, win_rows = out[1] - out[0], window[1] - window[0]
         parts = chunks(win_ch, chunk)
         dense = geom.kind == TileKind.DENSE
-        total = xfer(4 * g)
+        total = xfer(geom.bias_bytes_per_channel * g)
         for a, b in parts:
             total += xfer(g * kh * kw * (b - a)) + xfer(win_rows * win_cols * (b - a))
             total += len(sizes) * t_i + sum(
@@ -216,7 +216,8 @@ def tile_cycles(
         return total + inits + xfer(rows * cols * g) + t_i + timing.frame_cycles
     prologue = 0
     if geom.has_weights:
-        prologue = xfer(g * geom.weight_bytes_per_channel) + xfer(4 * g)
+        prologue = (xfer(g * geom.weight_bytes_per_channel)
+                    + xfer(geom.bias_bytes_per_channel * g))
     if geom.broadcast:  # the channel vector, loaded once
         prologue = xfer(g)
     block_inputs = 1 if geom.broadcast else geom.n_inputs

@@ -77,7 +77,7 @@ from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.str_enum import StrEnum
 
-from fvir.isa.spec import LEAKY_SHIFT, Opcode
+from fvir.isa.spec import LEAKY_SHIFT, REQUANT_MUL_MAX, Opcode
 from fvir.isa.spec import field as isa_field
 
 Shape = tuple[int, ...]
@@ -466,7 +466,8 @@ def _verify_int8_act(act: ActivationAttr | None, frac_out: int) -> None:
 
 
 def _verify_accumulating(op: Conv2dOp | DenseOp, out_channels: int, frac_out: int) -> None:
-    """conv2d / dense on int8: i8 weight, i32 bias, `shift` with 1 or C_out entries."""
+    """conv2d / dense on int8: i8 weight, i32 bias, `shift` with 1 or C_out entries; or, with
+    `mul` (per output channel, 1..REQUANT_MUL_MAX), one `shift`."""
     if _element_type(op.weight) != i8 or fixed_frac(op.weight) is not None:
         raise VerifyException(
             f"int8 fixed-point {op.name} needs a plain i8 weight, got {op.weight.type}"
@@ -485,6 +486,15 @@ def _verify_accumulating(op: Conv2dOp | DenseOp, out_channels: int, frac_out: in
         )
     for s in shifts:
         _in_range("shift", s, 0, SHIFT_MAX)
+    if op.mul is not None:
+        muls = ints(op.mul)
+        if len(muls) != out_channels:
+            raise VerifyException(
+                f"'mul' must have {out_channels} (output channels) entries, got {len(muls)}")
+        for m in muls:
+            _in_range("mul", m, 1, REQUANT_MUL_MAX)
+        if len(shifts) != 1:
+            raise VerifyException("with 'mul' the layer has one 'shift'")
     _verify_int8_act(op.act, frac_out)
 
 
@@ -601,11 +611,12 @@ class Conv2dOp(IRDLOperation):
     group = prop_def(IntegerAttr[I64], default_value=IntegerAttr(1, 64))
     act = opt_prop_def(ActivationAttr)
     shift = opt_prop_def(DenseArrayBase[I64])
+    mul = opt_prop_def(DenseArrayBase[I64])
 
     assembly_format = (
         "$input `,` $weight (`,` $bias^)? `strides` $strides `pads` $pads "
         "`dilations` $dilations (`group` $group^)? (`act` qualified($act)^)? "
-        "(`shift` $shift^)? attr-dict `:` "
+        "(`shift` $shift^)? (`mul` $mul^)? attr-dict `:` "
         "`(` type($input) `,` type($weight) (`,` type($bias)^)? `)` `->` type($output)"
     )
     traits = traits_def(Pure())
@@ -622,6 +633,7 @@ class Conv2dOp(IRDLOperation):
         group: int = 1,
         act: ActivationAttr | None = None,
         shift: Sequence[int] | None = None,
+        mul: Sequence[int] | None = None,
         result_type: TensorType | None = None,
     ):
         """`result_type` overrides the inferred one (int8: the output's exponent)."""
@@ -637,6 +649,7 @@ class Conv2dOp(IRDLOperation):
                 "group": IntegerAttr(group, 64),
                 "act": act,
                 "shift": None if shift is None else i64_array(shift),
+                "mul": None if mul is None else i64_array(mul),
             },
         )
 
@@ -670,7 +683,7 @@ class Conv2dOp(IRDLOperation):
         )
         fracs = _fixed_fracs([self.input, self.output])
         if fracs is None:
-            _no_int8_props(self, ["shift"])
+            _no_int8_props(self, ["shift", "mul"])
         else:
             _verify_accumulating(self, w[0], fracs[-1])
 
@@ -936,11 +949,12 @@ class DenseOp(IRDLOperation):
     beta = prop_def(FloatAttr[Float64Type], default_value=f64_attr(1.0))
     act = opt_prop_def(ActivationAttr)
     shift = opt_prop_def(DenseArrayBase[I64])
+    mul = opt_prop_def(DenseArrayBase[I64])
 
     assembly_format = (
         "$input `,` $weight (`,` $bias^)? (`trans_a` $trans_a^)? (`trans_b` $trans_b^)? "
         "(`alpha` $alpha^)? (`beta` $beta^)? (`act` qualified($act)^)? (`shift` $shift^)? "
-        "attr-dict `:` "
+        "(`mul` $mul^)? attr-dict `:` "
         "`(` type($input) `,` type($weight) (`,` type($bias)^)? `)` `->` type($output)"
     )
     traits = traits_def(Pure())
@@ -957,6 +971,7 @@ class DenseOp(IRDLOperation):
         beta: float = 1.0,
         act: ActivationAttr | None = None,
         shift: Sequence[int] | None = None,
+        mul: Sequence[int] | None = None,
         result_type: TensorType | None = None,
     ):
         """`result_type` overrides the inferred one (int8: the output's exponent)."""
@@ -972,6 +987,7 @@ class DenseOp(IRDLOperation):
                 "beta": f64_attr(beta),
                 "act": act,
                 "shift": None if shift is None else i64_array(shift),
+                "mul": None if mul is None else i64_array(mul),
             },
         )
 
@@ -989,7 +1005,7 @@ class DenseOp(IRDLOperation):
         _expect_type(self, shape)
         fracs = _fixed_fracs([self.input, self.output])
         if fracs is None:
-            _no_int8_props(self, ["shift"])
+            _no_int8_props(self, ["shift", "mul"])
             return
         if self.trans_a is not None or self.alpha.value.data != 1 or self.beta.value.data != 1:
             raise VerifyException(

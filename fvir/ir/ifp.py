@@ -70,7 +70,7 @@ from fvir.isa.spec import NUM_SEGMENTS, Buf, Engine, Opcode, SegmentKind
 _SEGMENT_KINDS = {k.name.lower(): k for k in SegmentKind}
 DTYPES = ("int8", "float32")
 LAYOUTS = ("nhwc", "flat")
-TRANSFORMS = ("ohwi", "dw", "rows", "bias", "zeros", "ones")
+TRANSFORMS = ("ohwi", "dw", "rows", "bias", "scaled", "zeros", "ones")
 
 
 def _i64(value: int) -> IntegerAttr:

@@ -42,7 +42,7 @@ for, so the verifier can check every footprint against its buffers.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import auto
 from functools import cache
 from math import prod
@@ -202,6 +202,13 @@ class Geometry:
     subsample: tuple[int, int] = (1, 1)  # the input is every s-th row / column of the tensor
     groups: int = 1  # CONV: output channel group g reads input channel group g only
     broadcast: bool = False  # ELTWISE: the second input is one pixel of channels (bcast_b)
+    scaled: bool = False  # CONV/DWCONV/DENSE: a requantization multiplier per output channel
+
+    @property
+    def bias_bytes_per_channel(self) -> int:
+        """Bias-buffer bytes per output channel: the int32 bias, and with `scaled` its int32
+        multiplier after it (CONVINIT/MVM `scaled`)."""
+        return 8 if self.scaled else 4
 
     @property
     def all_input_channels(self) -> bool:
@@ -292,6 +299,13 @@ def _image(value: SSAValue, what: str) -> tuple[int, int, int]:
 def geometry(op: Operation) -> Geometry:
     """The geometry of a dnn op as a sliding window; `Unsupported` says why an op has none.
     Whether the accelerator can run it (its ISA limits) is `fvir.hw.capability`'s question."""
+    geom = _window_geometry(op)
+    if isinstance(op, dnn.Conv2dOp | dnn.DenseOp) and op.mul is not None:
+        geom = replace(geom, scaled=True)
+    return geom
+
+
+def _window_geometry(op: Operation) -> Geometry:
     if isinstance(op, dnn.Conv2dOp):
         x, y = _image(op.input, "conv2d input"), _image(op.output, "conv2d output")
         w = dnn.shape_of(op.weight)

@@ -35,11 +35,16 @@ Algorithm:
    class takes the best (ties: the later, larger F). F0 - 1 only wins where the range sits at
    a power of two; F0 + k trades saturated outliers for resolution.
 5. Integer parameters, per op; shifts are non-negative by construction:
-   - conv2d / dense: weight exponents Fw[c] per output channel where it pays (some channel
-     gains a bit over the per-tensor exponent; `fvir.quant.rules.weight_fracs`), clamped to
-     [Fy - Fx, Fy - Fx + 63]; w_q = sat8(round(w * 2**Fw)), b_q = round(b * 2**(Fx + Fw))
-     saturated so the accumulator fits int32; shift = Fx + Fw - Fy (one entry if all equal).
-     dense folds alpha into w and beta into b.
+   - conv2d / dense (default, `float_weights`): a float scale per output channel,
+     s[c] = max |w_c| / 127, w_q = round(w / s[c]), b_q = round(b / (2**-Fx s[c])) saturated
+     so the accumulator fits int32; one `shift` and per-channel `mul` with
+     mul[c] 2**-shift ~ s[c] 2**(Fy - Fx) (`rules.requant_multipliers`).
+   - conv2d / dense with `float_weights` off: weight exponents Fw[c] per output channel where
+     it pays (some channel gains a bit over the per-tensor exponent;
+     `fvir.quant.rules.weight_fracs`), clamped to [Fy - Fx, Fy - Fx + 63];
+     w_q = sat8(round(w * 2**Fw)), b_q = round(b * 2**(Fx + Fw)) saturated so the
+     accumulator fits int32; shift = Fx + Fw - Fy (one entry if all equal).
+   - dense folds alpha into w and beta into b.
    - add: F = max(Fa, Fb, Fy); shift_a = F - Fa, shift_b = F - Fb, shift = F - Fy (exact
      alignment; no left shift of the sum is ever needed).
    - mul: s = Fa + Fb - Fy; s < 0 becomes shift_a = -s, shift = 0; s > 63 becomes 63 (the
@@ -435,6 +440,7 @@ class _Rewriter:
     per_channel: bool
     channel_group: int
     report: QuantReport
+    float_weights: bool
     old: set[Operation] = field(default_factory=set)  # the float ops being replaced
     int8_of: dict[SSAValue, SSAValue] = field(default_factory=dict)
     fracs: dict[SSAValue, int] = field(init=False)
@@ -523,10 +529,23 @@ class _Rewriter:
             props["alpha"] = props["beta"] = dnn.f64_attr(1.0)
         else:
             axis, terms = 0, int(np.prod(w.shape[1:]))
-        fw, per_channel = rules.weight_fracs(
-            w, axis, self.per_channel, fy - fx, fy - fx + dnn.SHIFT_MAX, self.channel_group
-        )
-        w_q, w_sat = rules.quantize_weight(w, fw, axis)
+        if self.float_weights:
+            # float weight scales s[c]: y = acc * s[c] * 2**(Fy - Fx) = acc * mul[c] >> shift
+            scales = rules.weight_scales(w, axis, self.per_channel)
+            per_channel = self.per_channel
+            w_q, w_sat = rules.quantize_weight_by(w, 1 / scales, axis)
+            acc_fracs = fx - np.log2(scales)  # the accumulator's scale 2**-Fx s[c], as exponents
+            shift, muls = rules.requant_multipliers(scales * 2.0 ** (fy - fx),
+                                                    dnn.REQUANT_MUL_MAX)
+            fw = [round(f) for f in -np.log2(scales)]  # reported: the nearest exponents
+            shifts, props["mul"] = [shift], dnn.i64_array(muls)
+        else:
+            fw, per_channel = rules.weight_fracs(
+                w, axis, self.per_channel, fy - fx, fy - fx + dnn.SHIFT_MAX, self.channel_group
+            )
+            w_q, w_sat = rules.quantize_weight(w, fw, axis)
+            acc_fracs = np.array([fx + f for f in fw])
+            shifts = [fx + f - fy for f in fw]
         new_w = self.store(w_src, w_q, i8)
         extra, operands = [new_w], [x, new_w.results[0]]
         b_sat = 0
@@ -536,12 +555,11 @@ class _Rewriter:
             b = _float_array(b_src, self.weights)
             if isinstance(op, dnn.DenseOp) and op.beta.value.data != 1.0:
                 b = b * op.beta.value.data
-            b_q, b_sat = rules.quantize_bias(b, [fx + f for f in fw], terms,
+            b_q, b_sat = rules.quantize_bias(b, acc_fracs, terms,
                                              zero_point=self.encodings[op.input][1] != 0)
             new_b = self.store(b_src, b_q, i32)
             extra.append(new_b)
             operands.append(new_b.results[0])
-        shifts = [fx + f - fy for f in fw]
         props["shift"] = dnn.i64_array(shifts if len(set(shifts)) > 1 else shifts[:1])
         self.report.layers.append(
             LayerStat(
@@ -654,12 +672,14 @@ def quantize(
     per_channel: bool = True,
     channel_group: int = 1,
     zero_points: bool = True,
+    float_weights: bool = True,
 ) -> QuantReport:
     """Quantize `@main` of `module` in place (the algorithm above); `.q` weights are added to
     `weights`. `calibration` is a list of inputs keyed by ONNX input name (default: `samples`
     seeded standard-normal inputs). `channel_group` > 1 shares per-channel weight exponents
     within aligned groups of that many output channels (see `rules.weight_fracs`);
-    `zero_points` False keeps every tensor symmetric (Z = 0)."""
+    `zero_points` False keeps every tensor symmetric (Z = 0); `float_weights` False gives
+    conv and dense weights power-of-two scales (per-channel shifts, no multipliers)."""
     fn = main_function(module)
     block = fn.body.block
     if any(dnn.is_fixed_op(op) for op in block.ops):
@@ -694,7 +714,8 @@ def quantize(
         lo, hi = ranges.get(v, (0.0, 0.0))
         report.tensors.append(TensorStat(_name(v), f, max(-lo, hi), float(clipped), z, lo, hi))
     report.float_ops = [(f"{op.name} {_name(op.results[0])}", why) for op, why in float_ops]
-    rewriter = _Rewriter(encodings, store, per_channel, channel_group, report, set(int8_ops))
+    rewriter = _Rewriter(encodings, store, per_channel, channel_group, report, float_weights,
+                         set(int8_ops))
     for op in int8_ops:
         rewriter.rewrite(op)
     rewriter.finish(int8_ops)
@@ -716,6 +737,7 @@ class DnnQuantizePass(ModulePass):
     per_channel: bool = True
     channel_group: int | None = None
     zero_points: bool = True
+    float_weights: bool = True
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
         samples = context.calibration(ctx)
@@ -724,4 +746,4 @@ class DnnQuantizePass(ModulePass):
         group = self.channel_group or context.target(ctx).core.ocp
         quantize(op, context.weights(ctx), samples, seed=self.seed, samples=self.samples,
                  per_channel=self.per_channel, channel_group=group,
-                 zero_points=self.zero_points)
+                 zero_points=self.zero_points, float_weights=self.float_weights)

@@ -91,15 +91,32 @@ def _along(values: np.ndarray, axis: int, ndim: int) -> np.ndarray:
     return values.reshape(shape)
 
 
+def weight_scales(w: np.ndarray, axis: int, per_channel: bool) -> np.ndarray:
+    """Float weight scales, symmetric, per output channel c (along `axis`) or one for all:
+    s = max |w_c| / 127, so w / s fills [-127, 127]; an all-zero channel takes 1."""
+    m = channel_max(w, axis)
+    if not per_channel:
+        m = np.full_like(m, m.max(initial=0.0))
+    return np.where(m > 0, m / 127, 1.0)
+
+
 def quantize_weight(w: np.ndarray, fracs: list[int], axis: int) -> tuple[np.ndarray, int]:
     """w_q = sat8(round_half_up(w * 2**Fw[c])); returns w_q and how many values saturated."""
-    # In w's own float type: scaling by a power of two is exact, and so is round_half_up
-    # (larger values than it rounds exactly saturate anyway). Slices of the leading axis keep the
-    # float temporaries small (VGG-16's fc6 has 103M weights).
+    return quantize_weight_by(w, np.exp2(np.array(fracs, np.float64)), axis)
+
+
+def quantize_weight_by(w: np.ndarray, scale: np.ndarray, axis: int) -> tuple[np.ndarray, int]:
+    """w_q = sat8(round_half_up(w * scale[c])) per output channel c (along `axis`); returns
+    w_q and how many values saturated."""
+    # Scaling by a power of two is exact in w's own float type, and so is round_half_up
+    # (larger values than it rounds exactly saturate anyway); any other scale needs float64.
+    # Slices of the leading axis keep the float temporaries small (VGG-16's fc6 has 103M
+    # weights).
     shape = np.shape(w)
     w = np.atleast_1d(np.asarray(w))
-    dtype = w.dtype if w.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-    scale = _along(np.exp2(np.array(fracs, dtype)), axis, w.ndim)
+    exact = bool(np.all(np.frexp(scale)[0] == 0.5))
+    dtype = w.dtype if exact and w.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    scale = _along(np.asarray(scale, dtype), axis, w.ndim)
     out = np.empty(w.shape, np.int8)
     saturated = 0
     step = max(1, _CHUNK // max(1, w[:1].size))
@@ -113,7 +130,7 @@ def quantize_weight(w: np.ndarray, fracs: list[int], axis: int) -> tuple[np.ndar
     return out.reshape(shape), saturated
 
 
-def quantize_bias(b: np.ndarray, acc_fracs: list[int], terms: int,
+def quantize_bias(b: np.ndarray, acc_fracs: list[int] | np.ndarray, terms: int,
                   zero_point: bool = False) -> tuple[np.ndarray, int]:
     """b_q[c] = round_half_up(b[c] * 2**(Fx + Fw[c])), saturated so that the accumulator
     (`terms` products of magnitude <= 2**14, or 2**15 when the input has a zero point (q - Z
@@ -123,9 +140,24 @@ def quantize_bias(b: np.ndarray, acc_fracs: list[int], terms: int,
     bound = INT32_MAX - terms * 2 ** (15 if zero_point else 14)
     if bound <= 0:
         raise ValueError(f"{terms} products per output can overflow the int32 accumulator")
-    q = round_half_up(np.asarray(b, np.float64) * np.exp2(np.array(acc_fracs, np.float64)))
+    q = round_half_up(np.asarray(b, np.float64) * np.exp2(np.asarray(acc_fracs, np.float64)))
     saturated = int(np.count_nonzero(np.abs(q) > bound))
     return np.clip(q, -bound, bound).astype(np.int32), saturated
+
+
+def requant_multipliers(real: np.ndarray, mul_max: int) -> tuple[int, list[int]]:
+    """(shift, mul[c]) with mul[c] * 2**-shift ~ real[c] > 0: the largest shift <= 63 whose
+    multipliers round_half_up(real * 2**shift) all stay <= mul_max (the most precise), each
+    at least 1."""
+    real = np.asarray(real, np.float64)
+    top = float(real.max())
+    if top <= 0:
+        raise ValueError("requantization multipliers must be positive")
+    shift = min(SHIFT_MAX, max(0, math.floor(math.log2(mul_max / top))))
+    while shift > 0 and round_half_up(top * 2.0**shift) > mul_max:
+        shift -= 1  # log2 rounded up at an exact boundary
+    muls = np.clip(round_half_up(real * 2.0**shift), 1, mul_max)
+    return shift, [int(m) for m in muls]
 
 
 def avg_params(window: int, frac_in: int, frac_out: int) -> tuple[int, int]:

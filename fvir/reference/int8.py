@@ -73,6 +73,16 @@ def _shifts(op: dnn.Conv2dOp | dnn.DenseOp) -> np.ndarray:
     return np.array(dnn.ints(op.shift), dtype=np.int64)
 
 
+def _scaled(op: dnn.Conv2dOp | dnn.DenseOp, acc: np.ndarray, axis: int) -> np.ndarray:
+    """acc times the per-output-channel multipliers `mul` (along `axis`), when the op has
+    them; int64 holds it (|acc| < 2**31, mul < 2**24)."""
+    if op.mul is None:
+        return acc
+    shape = [1] * acc.ndim
+    shape[axis] = -1
+    return acc * np.array(dnn.ints(op.mul), dtype=np.int64).reshape(shape)
+
+
 # --------------------------------------------------------------------------------- ops
 
 
@@ -86,7 +96,7 @@ def _dequantize(op: dnn.DequantizeOp, v: Values) -> list[np.ndarray]:
 
 def _conv2d(op: dnn.Conv2dOp, v: Values) -> list[np.ndarray]:
     """acc[n, o] = sum over the window of (x_q - Zx) * w_q (+ b_q[o]);
-    y = requant(acc, shift[o], act, Zy)."""
+    y = requant(acc * mul[o], shift[o], act, Zy) (mul[o] = 1 without `mul`)."""
     x, w = _real(v, op.input, np.float64), v(op.weight).astype(np.float64)
     n, (o, cg, kh, kw), g = x.shape[0], w.shape, op.groups
     og = o // g
@@ -107,13 +117,13 @@ def _conv2d(op: dnn.Conv2dOp, v: Values) -> list[np.ndarray]:
     if op.bias is not None:
         total += _i64(v, op.bias).reshape(1, -1, 1, 1)
     kind, arg = isa_act(op.act, _frac(op.output))
-    return [requant(total, _shifts(op).reshape(1, -1, 1, 1), kind, arg,
+    return [requant(_scaled(op, total, 1), _shifts(op).reshape(1, -1, 1, 1), kind, arg,
                     dnn.fixed_zero(op.output))]
 
 
 def _dense(op: dnn.DenseOp, v: Values) -> list[np.ndarray]:
-    """acc[m, j] = sum_k (x_q[m, k] - Zx) * W_q[k, j] (+ b_q[j]); y = requant(acc, shift[j],
-    act, Zy)."""
+    """acc[m, j] = sum_k (x_q[m, k] - Zx) * W_q[k, j] (+ b_q[j]); y = requant(acc * mul[j],
+    shift[j], act, Zy)."""
     x, w = _real(v, op.input, np.float64), v(op.weight).astype(np.float64)
     if op.trans_b is not None:
         w = w.T
@@ -121,7 +131,7 @@ def _dense(op: dnn.DenseOp, v: Values) -> list[np.ndarray]:
     if op.bias is not None:
         total += _i64(v, op.bias)
     kind, arg = isa_act(op.act, _frac(op.output))
-    return [requant(total, _shifts(op), kind, arg, dnn.fixed_zero(op.output))]
+    return [requant(_scaled(op, total, -1), _shifts(op), kind, arg, dnn.fixed_zero(op.output))]
 
 
 def _add(op: dnn.AddOp, v: Values) -> list[np.ndarray]:

@@ -1,5 +1,6 @@
 """The backend's side of zero points: CONV multiplies codes, so a conv's input zero point Z is
-folded into its biases (sum w (q - Z) + b = sum w q + (b - Z sum w)) and its padding holds Z.
+folded into its biases (sum w (q - Z) + b = sum w q + (b - Z sum w)) and its padding holds Z;
+each bias is followed by its channel's requantization multiplier.
 Checked on the package's bytes against that formula, and bit-exactly against the int8
 reference, with the padded conv behind a relu (its input's Z near -128)."""
 
@@ -51,7 +52,10 @@ def test_the_input_zero_point_is_folded_into_the_biases():
     assert init["in_zp"] == z and init["out_zp"] == dnn.fixed_zero(second.output)
     weights = np.asarray(package.weights, np.uint8)
     got = weights[load["off"] : load["off"] + load["chans"]].view("<i4")
-    assert got.tolist() == want[: got.size].tolist()
+    # with per-channel multipliers (the default) each bias is followed by its multiplier
+    assert init["scaled"] == 1 and second.mul is not None
+    assert got[0::2].tolist() == want[: got.size // 2].tolist()
+    assert got[1::2].tolist() == list(dnn.ints(second.mul))[: got.size // 2]
 
 
 def test_padding_with_the_zero_point_is_bit_exact():

@@ -353,6 +353,6 @@ def test_module_pass_reads_and_writes_the_contexts_store(tmp_path):
     np.save(tmp_path / "cal.npy", np.array([[1.5, -0.5, 0.25, 1.0]], np.float32))
     out = WeightStore(store)
     ctx = FvirContext(weights=out, calibration=[str(tmp_path / "cal.npy")])
-    DnnQuantizePass(channel_group=1).apply(ctx, m)
+    DnnQuantizePass(channel_group=1, float_weights=False).apply(ctx, m)
     assert sorted(out) == ["fc.b", "fc.b.q", "fc.w", "fc.w.q"]
     assert out["fc.w.q"].tolist() == [[96, 0, 0, 0], [0, 64, 0, 96], [-96, 0, 112, 0]]

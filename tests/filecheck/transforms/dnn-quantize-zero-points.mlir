@@ -5,7 +5,7 @@
 // centred Z = -round((lo + hi) / 2 * 2**F); above F0 also the Z keeping lo at -128 or hi at 127)
 // with the least squared error wins (ties: the later, larger F).
 // RUN: python -c "import numpy as np; np.save('%t.cal.npy', np.array([[[[1.5, -0.5]], [[0.25, 1.0]]]], np.float32))"
-// RUN: fv-opt %s --split-input-file --calibration %t.cal.npy -p 'dnn-quantize{channel-group=1}' | filecheck %s
+// RUN: fv-opt %s --split-input-file --calibration %t.cal.npy -p 'dnn-quantize{channel-group=1 float-weights=false}' | filecheck %s
 
 // x in [-0.5, 1.5]: centre 0.5, half-range 1.0, F0 = 7. F = 6, Z = -32 is exact (1.5 -> 64,
 // -0.5 -> -64, 0.25 -> -16, 1.0 -> 32); at F = 7, Z = -64, 1.5 -> 128 saturates; above, more.

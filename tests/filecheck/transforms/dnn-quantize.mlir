@@ -1,10 +1,11 @@
 // Calibration data: one sample x = [[1.5, -0.5], [0.25, 1.0]] (channels x width), shared by every
 // chunk, so each exponent below follows by hand from docs/quantization.md: F0 = 7 - ceil(log2
 // max|x|), then the candidate in F0-1 .. F0+3 with the least squared error (ties: larger F).
-// Symmetric codes only (zero-points=false); dnn-quantize-zero-points.mlir has the default.
+// Symmetric codes and power-of-two weights only (zero-points=false float-weights=false):
+// dnn-quantize-zero-points.mlir and dnn-quantize-multipliers.mlir have the defaults.
 // RUN: python -c "import numpy as np; np.save('%t.cal.npy', np.array([[[[1.5, -0.5]], [[0.25, 1.0]]]], np.float32))"
 // RUN: python -c "import numpy as np; from fvir.ir.weights import WeightStore; WeightStore({'fc.w': np.array([[0.375, 0, 0, 0], [0, 0.25, 0, 0.375], [-0.75, 0, 0.875, 0]], np.float32), 'fc.b': np.array([0, 0.25, 0.125], np.float32)}).save('%t.npz')"
-// RUN: fv-opt %s --split-input-file --calibration %t.cal.npy --weights %t.npz --out-weights %t.q.npz -p 'dnn-quantize{channel-group=1 zero-points=false}' | filecheck %s
+// RUN: fv-opt %s --split-input-file --calibration %t.cal.npy --weights %t.npz --out-weights %t.q.npz -p 'dnn-quantize{channel-group=1 zero-points=false float-weights=false}' | filecheck %s
 // RUN: python -c "import numpy as np; d = np.load('%t.q.npz'); print(sorted(d.files)); print(d['fc.w.q'].dtype, d['fc.w.q'].tolist()); print(d['fc.b.q'].dtype, d['fc.b.q'].tolist())" | filecheck %s --check-prefix=STORE
 // RUN: not fv-opt %s --split-input-file --calibration %t.cal.npy -p dnn-quantize 2>&1 | filecheck %s --check-prefix=NOSTORE
 // RUN: not fv-opt %s --split-input-file --weights %t.missing.npz -p dnn-quantize 2>&1 | filecheck %s --check-prefix=MISSING

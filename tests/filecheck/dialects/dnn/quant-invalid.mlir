@@ -266,3 +266,31 @@
 %a = "test.op"() : () -> tensor<4xi8, #dnn.fixed<4, -10>>
 %y = dnn.reshape %a : tensor<4xi8, #dnn.fixed<4, -10>> -> tensor<2x2xi8, #dnn.fixed<4>>
 // CHECK: int8 fixed-point dnn.reshape needs one zero point for its inputs and result, got [-10, 0]
+
+// -----
+
+%x = "test.op"() : () -> tensor<1x3x4x4xi8, #dnn.fixed<5>>
+%w = "test.op"() : () -> tensor<2x3x1x1xi8>
+%y = dnn.conv2d %x, %w strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] shift [20] mul [7] : (tensor<1x3x4x4xi8, #dnn.fixed<5>>, tensor<2x3x1x1xi8>) -> tensor<1x2x4x4xi8, #dnn.fixed<4>>
+// CHECK: 'mul' must have 2 (output channels) entries, got 1
+
+// -----
+
+%x = "test.op"() : () -> tensor<1x3x4x4xi8, #dnn.fixed<5>>
+%w = "test.op"() : () -> tensor<2x3x1x1xi8>
+%y = dnn.conv2d %x, %w strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] shift [20] mul [7, 16777216] : (tensor<1x3x4x4xi8, #dnn.fixed<5>>, tensor<2x3x1x1xi8>) -> tensor<1x2x4x4xi8, #dnn.fixed<4>>
+// CHECK: 'mul' must be in 1..16777215, got 16777216
+
+// -----
+
+%x = "test.op"() : () -> tensor<1x3x4x4xi8, #dnn.fixed<5>>
+%w = "test.op"() : () -> tensor<2x3x1x1xi8>
+%y = dnn.conv2d %x, %w strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] shift [20, 21] mul [7, 9] : (tensor<1x3x4x4xi8, #dnn.fixed<5>>, tensor<2x3x1x1xi8>) -> tensor<1x2x4x4xi8, #dnn.fixed<4>>
+// CHECK: with 'mul' the layer has one 'shift'
+
+// -----
+
+%x = "test.op"() : () -> tensor<1x3x4x4xf32>
+%w = "test.op"() : () -> tensor<2x3x1x1xf32>
+%y = dnn.conv2d %x, %w strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] mul [7, 9] : (tensor<1x3x4x4xf32>, tensor<2x3x1x1xf32>) -> tensor<1x2x4x4xf32>
+// CHECK: 'mul' applies to int8 fixed-point dnn.conv2d only

@@ -85,3 +85,9 @@
 // CHECK-NEXT: %zs = "test.op"() : () -> tensor<2xi8, #dnn.fixed<-3>>
 // CHECK-NEXT: %zr = dnn.relu %zx : tensor<1x3x8x8xi8, #dnn.fixed<5, -128>>
 // CHECK-GENERIC: "dnn.quantize"(%x) : (tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xi8, #dnn.fixed<5, -128>>
+
+// Per-channel requantization multipliers: one shift, one multiplier per output channel.
+%mw = dnn.weight "m.w.q" : tensor<2x3x1x1xi8>
+%mc = dnn.conv2d %q, %mw strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] shift [29] mul [6340995, 12681990] : (tensor<1x3x8x8xi8, #dnn.fixed<5>>, tensor<2x3x1x1xi8>) -> tensor<1x2x8x8xi8, #dnn.fixed<4, -7>>
+// CHECK:      %mc = dnn.conv2d %q, %mw strides [1, 1] pads [0, 0, 0, 0] dilations [1, 1] shift [29] mul [6340995, 12681990] : (tensor<1x3x8x8xi8, #dnn.fixed<5>>, tensor<2x3x1x1xi8>) -> tensor<1x2x8x8xi8, #dnn.fixed<4, -7>>
+// CHECK-GENERIC: shift = array<i64: 29>, mul = array<i64: 6340995, 12681990>

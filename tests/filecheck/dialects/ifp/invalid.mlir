@@ -226,7 +226,7 @@ ifp.package @p core "" buffers [1024, 1024, 64] inputs [@x] outputs [@y] input_n
   ifp.tensor @y in @output at 0x0 shape [1, 4, 4, 4] int8 frac 0 nhwc
   ifp.const "w" in @weights at 0x0 size 64 zip
 }
-// CHECK: transform must be one of ohwi, dw, rows, bias, zeros, ones, got 'zip'
+// CHECK: transform must be one of ohwi, dw, rows, bias, scaled, zeros, ones, got 'zip'
 
 // -----
 
