@@ -267,6 +267,11 @@ class _ConvPlan:
                           self.col_strides[item])
         return cols.astype(np.float32, order="C").reshape(self.a_shape)
 
+    def scaled_term(self, state: CoreState) -> tuple[np.ndarray, np.ndarray]:
+        """The multipliers and folded bias terms of the (bias, multiplier) pairs."""
+        return scaled_term(state.bias[self.bias_addr : self.b_end], self.shift_bias,
+                           self.shift_cut, "CONV", self.bias_addr)
+
     def pad_fill(self, state: CoreState) -> int:
         """The padding's value: the input's zero point in int8 mode, 0 in fp32 mode."""
         return self.in_zp if state.mode == "int8" else 0
@@ -300,14 +305,10 @@ class _ConvPlan:
                 if total is None:
                     return
                 if self.scaled:
-                    mul, _ = scaled_term(state.bias[self.bias_addr : self.b_end],
-                                         self.shift_bias, self.shift_cut, "CONV",
-                                         self.bias_addr)
-                    total *= mul
+                    total *= self.scaled_term(state)[0]
                 out = requant(total, self.shift_cut, self.act, self.act_arg, self.out_zp)
             elif self.scaled:
-                mul, term = scaled_term(state.bias[self.bias_addr : self.b_end],
-                                        self.shift_bias, self.shift_cut, "CONV", self.bias_addr)
+                mul, term = self.scaled_term(state)
                 out = requant_scaled(acc, mul, term, self.shift_cut, self.act, self.act_arg,
                                      self.out_zp)
             else:

@@ -953,7 +953,9 @@ class _Planner:
         # b' = b - Z sum(w) per output channel (CONV pads with Z, so padding adds 0 too).
         zx = qp.zero_point(op.operands[0].type)
         if isinstance(op, dnn.ClipOp):  # a 1x1 depthwise conv by 1 (exact), then RELU6
-            return self._const("", oc, "ones"), self._const("", 4 * oc, "bias", (zx, -1))
+            bias = self._const("", 4 * oc, "bias", (zx, -1)) if zx else self._const(
+                "", 4 * oc, "zeros")
+            return self._const("", oc, "ones"), bias
         w = op.operands[1].owner
         if not isinstance(w, dnn.WeightOp):
             raise PlanError(f"layer {layer.layer_name}: weights must be dnn.weight ops")
