@@ -10,7 +10,7 @@ quantization and partition, run by the int8 reference) and onnxruntime's `quanti
 calibration) on the same `samples` calibration inputs (`fvir.calibration.random_inputs`, seed
 0), each compared with its own fp32 run by cosine similarity over `evals` fresh inputs (seeds
 1234, 1235, ...; these random-weight networks move by up to 0.004 between single inputs).
-By default every zoo CNN and the CRNN (about 15 minutes). Target (issue 17): fvir's cosine >=
+By default every zoo CNN and the CRNN (about 4 minutes). Target (issue 17): fvir's cosine >=
 onnxruntime's - 0.005 on every model (docs/quantization.md has the table and what stands in
 the way).
 """
@@ -81,13 +81,21 @@ def measure(name: str, hw: str, samples: int, evals: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default=DEFAULT_MODELS)
-    parser.add_argument("--hw", default="paper-u200")
-    parser.add_argument("--samples", type=int, default=4)
-    parser.add_argument("--evals", type=int, default=8)
-    parser.add_argument("--json", action="store_true")
+    parser = argparse.ArgumentParser(
+        description=" ".join(__doc__.split("\n\n")[0].split()),
+        epilog="Target (issue 17): fvir's cosine >= onnxruntime's - 0.005 on every model.")
+    parser.add_argument("--models", default=DEFAULT_MODELS,
+                        help="comma-separated zoo names (default: every zoo CNN and the CRNN)")
+    parser.add_argument("--hw", default="paper-u200", help="hardware preset (default: %(default)s)")
+    parser.add_argument("--samples", type=int, default=4,
+                        help="calibration inputs, seed 0 (default: %(default)s)")
+    parser.add_argument("--evals", type=int, default=8,
+                        help="evaluation inputs, seeds 1234.. (default: %(default)s)")
+    parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
     args = parser.parse_args()
+    unknown = [n for n in args.models.split(",") if n not in zoo.MODELS]
+    if unknown:
+        parser.error(f"unknown model '{unknown[0]}' (available: {', '.join(zoo.MODELS)})")
     logging.getLogger().setLevel(logging.ERROR)  # the quantizer's advice on every weight
     rows = {}
     for name in args.models.split(","):

@@ -175,6 +175,7 @@ RULES: dict[type[Operation], Rule] = {
     dnn.HardSwishOp: _always("ACT hardswish"),
     dnn.HardSigmoidOp: _always("ACT hardsigmoid"),
     dnn.GeluOp: _always("ACT gelu"),
+    dnn.RequantizeOp: _always("ACT identity"),
     dnn.SoftmaxOp: _row,  # type: ignore[dict-item]
     dnn.LayerNormOp: _row,  # type: ignore[dict-item]
     dnn.ReluOp: _always("ACT relu"),

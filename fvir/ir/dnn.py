@@ -1983,6 +1983,35 @@ class QuantizeOp(IRDLOperation):
 
 
 @irdl_op_definition
+class RequantizeOp(IRDLOperation):
+    """int8 fixed point -> int8 fixed point in another encoding (F, Z) -> (F', Z'):
+    q' = sat8(floor((q - Z) * 2**(F' - F) + 0.5) + Z'), the ACT instruction's identity table.
+    The quantizer puts one on a concat input that keeps its own encoding.
+
+        %y = dnn.requantize %x : tensor<8xi8, #dnn.fixed<5, -128>> -> tensor<8xi8, #dnn.fixed<4, 5>>
+    """
+
+    name = "dnn.requantize"
+
+    input = operand_def(TensorType)
+    output = result_def(TensorType)
+
+    assembly_format = "$input attr-dict `:` type($input) `->` type($output)"
+    traits = traits_def(Pure())
+
+    def __init__(self, input: SSAValue | Operation, frac: int, zero: int = 0):
+        x = SSAValue.get(input)
+        super().__init__(operands=[x], result_types=[fixed_type(shape_of(x), frac, zero)])
+
+    def verify_(self) -> None:
+        for v, what in ((self.input, "input"), (self.output, "result")):
+            if _fixed_fracs([v], f"the {what}") is None:
+                raise VerifyException(
+                    f"{what} must be an int8 fixed-point tensor, got {v.type}")
+        _expect_type(self, shape_of(self.input))
+
+
+@irdl_op_definition
 class DequantizeOp(IRDLOperation):
     """int8 fixed point -> float: x = (q - Z) * 2**-F, exact.
 
@@ -2389,6 +2418,7 @@ DNN = Dialect(
         TransposeOp,
         QuantizeOp,
         DequantizeOp,
+        RequantizeOp,
         LstmOp,
         GruOp,
         RnnOp,

@@ -107,7 +107,7 @@ class TileKind(StrEnum):
     GPOOL = auto()  # dnn.global_pool: POOL whose window is the whole image
     ELTWISE = auto()  # dnn.add / dnn.mul of equal shapes, or by a channel vector: ELEW
     DENSE = auto()  # dnn.dense: MVM
-    ACT = auto()  # dnn.relu / dnn.sigmoid / dnn.tanh / dnn.gelu: ACT (lookup table)
+    ACT = auto()  # dnn.relu / sigmoid / tanh / gelu / requantize: ACT (lookup table)
     COPY = auto()  # LOAD + SAVE: a concat input that cannot be written in place
     SOFTMAX = auto()  # int8 dnn.softmax along the channels of each pixel: ROW SOFTMAX
     LNORM = auto()  # int8 dnn.layer_norm along the channels of each pixel: ROW LAYERNORM
@@ -359,7 +359,7 @@ def _window_geometry(op: Operation) -> Geometry:
         kind = TileKind.SOFTMAX if isinstance(op, dnn.SoftmaxOp) else TileKind.LNORM
         return Geometry(kind, y, y)
     if isinstance(op, dnn.ReluOp | dnn.SigmoidOp | dnn.TanhOp | dnn.GeluOp | dnn.HardSwishOp
-                  | dnn.HardSigmoidOp):
+                  | dnn.HardSigmoidOp | dnn.RequantizeOp):
         y = _image(op.output, f"{op.name} result")
         return Geometry(TileKind.ACT, y, y)
     raise Unsupported(f"'{op.name}' has no accelerator lowering")

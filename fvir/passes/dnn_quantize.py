@@ -24,9 +24,14 @@ Algorithm:
    seeded standard-normal inputs) and record the range [min, max] of every value.
 4. Encodings (F, Z): every value that exists in int8 (the results of int8 ops, and the float
    values an int8 op consumes) joins a class by union-find with the inputs and result of
-   every exact op (they must share F and Z); a class's range is its members' union, widened
-   to hold 0. A class that touches a transformer kernel (matmul, softmax, gelu, layer_norm:
-   `SYMMETRIC_OPS`), or every class with `zero_points` off, is symmetric: Z = 0 and
+   every exact op (they must share F and Z), except that a concat input which something else
+   also uses keeps a class of its own where that buys resolution (its own F0, below, is above
+   the one it would have in the concat's class) and is requantized into the concat's encoding
+   on its way in (`dnn.requantize`, where the two differ): a U-Net's one-sided skip tensor
+   would otherwise spend half its codes on the signed decoder branch it is concatenated
+   with. A class's range is its members' union, widened to hold 0. A class that touches a
+   transformer kernel (matmul, softmax, gelu, layer_norm: `SYMMETRIC_OPS`), or every class
+   with `zero_points` off, is symmetric: Z = 0 and
    F0 = 7 - ceil(log2(max |x|)). Any other class centres its range on the codes:
    F0 = 7 - ceil(log2((hi - lo) / 2)), Z = -round((lo + hi) / 2 * 2**F). F is clamped to
    [-16, 24] (a zero tensor takes 24). A second calibration run measures each class's squared
@@ -58,7 +63,8 @@ Algorithm:
 6. Rewrite: each int8 op is rebuilt on int8 operands, its result typed
    `tensor<...xi8, #dnn.fixed<F, Z>>`, its weights `dnn.weight "<name>.q"` (i8; the bias i32) added
    to the store (or i8/i32 `dnn.constant`s for constant weights). A `dnn.quantize` goes before
-   the first int8 consumer of each float value, a `dnn.dequantize` after each int8 value that a
+   the first int8 consumer of each float value, a `dnn.requantize` before a concat on each
+   input of another encoding, a `dnn.dequantize` after each int8 value that a
    float op or the return consumes. The float weights stay in the store.
 7. Report (`QuantReport`): every int8 tensor's exponent, calibration max and the fraction of
    its calibration values that saturate at that exponent; per layer the weight exponents,
@@ -331,7 +337,10 @@ def exponent_classes(int8_ops: Sequence[Operation]) -> _UnionFind:
         members = [*data_operands(op), *op.results]
         for v in members:
             classes.find(v)
-        if capability.int8_form(op) == capability.Int8Form.EXACT:
+        if isinstance(op, dnn.ConcatOp):
+            # an input used elsewhere keeps its own encoding and is requantized on its way in
+            classes.union([op.output, *(v for v in op.inputs if v.uses.get_length() == 1)])
+        elif capability.int8_form(op) == capability.Int8Form.EXACT:
             classes.union(members)
     return classes
 
@@ -345,6 +354,47 @@ def symmetric_classes(classes: _UnionFind, int8_ops: Sequence[Operation]) -> set
     """The roots of the classes that must keep Z = 0."""
     return {classes.find(v) for op in int8_ops if isinstance(op, SYMMETRIC_OPS)
             for v in (*data_operands(op), *op.results)}
+
+
+def _spans(
+    classes: _UnionFind, ranges: dict[SSAValue, tuple[float, float]]
+) -> dict[SSAValue, tuple[float, float]]:
+    """Each class's range: its members' union, widened to hold 0 (keyed by root)."""
+    span: dict[SSAValue, tuple[float, float]] = {}
+    for v in classes.parent:
+        root, (lo, hi) = classes.find(v), ranges.get(v, (0.0, 0.0))
+        old = span.get(root, (lo, hi))
+        span[root] = (min(lo, old[0], 0.0), max(hi, old[1], 0.0))
+    return span
+
+
+def _natural_frac(lo: float, hi: float, symmetric: bool) -> int:
+    """F0 of a range [lo, hi] holding 0: the largest exponent that saturates nothing."""
+    return rules.activation_frac(max(-lo, hi) if symmetric else (hi - lo) / 2)
+
+
+def join_coarse_concat_inputs(
+    classes: _UnionFind, int8_ops: Sequence[Operation],
+    ranges: dict[SSAValue, tuple[float, float]], symmetric: set[SSAValue],
+) -> None:
+    """A shared concat input keeps its own class only where that buys resolution: its own F0
+    is above the F0 it would have in the concat's class. Elsewhere it joins the concat's class
+    (a requantize would only add a rounding)."""
+    spans = _spans(classes, ranges)
+    for op in int8_ops:
+        if not isinstance(op, dnn.ConcatOp):
+            continue
+        for v in op.inputs:
+            a, b = classes.find(v), classes.find(op.output)
+            if a is b:
+                continue
+            sym = a in symmetric or b in symmetric
+            joined = (min(spans[a][0], spans[b][0]), max(spans[a][1], spans[b][1]))
+            if _natural_frac(*spans[a], sym) <= _natural_frac(*joined, sym):
+                classes.union([op.output, v])  # b stays the root
+                spans[b] = joined
+                if sym:
+                    symmetric.add(b)
 
 
 Encoding = tuple[int, int]
@@ -373,15 +423,10 @@ def candidate_encodings(
     the codes, F0 = 7 - ceil(log2((hi - lo) / 2)), one more bit than symmetric codes give a
     one-sided range; for each F0 + d the centred zero point, and where the range no longer
     fits (d > 0) also the ones that keep lo or hi and clip only the other side."""
-    span: dict[SSAValue, tuple[float, float]] = {}
-    for v in classes.parent:
-        root, (lo, hi) = classes.find(v), ranges.get(v, (0.0, 0.0))
-        old = span.get(root, (lo, hi))
-        span[root] = (min(lo, old[0], 0.0), max(hi, old[1], 0.0))
     per_root: dict[SSAValue, list[Encoding]] = {}
-    for root, (lo, hi) in span.items():
+    for root, (lo, hi) in _spans(classes, ranges).items():
         sym = root in symmetric
-        f0 = rules.activation_frac(max(-lo, hi) if sym else (hi - lo) / 2)
+        f0 = _natural_frac(lo, hi, sym)
         found: set[Encoding] = set()
         for d in EXPONENT_SEARCH:
             f = min(max(f0 + d, rules.F_MIN), rules.F_MAX)
@@ -494,6 +539,8 @@ class _Rewriter:
             extra, operands = self._layer_norm(op, data[0], props)
         elif isinstance(op, dnn.AddOp | dnn.MulOp):
             props.update(self._eltwise(op))
+        elif isinstance(op, dnn.ConcatOp):
+            extra, operands = self._requantized(op, data)
         elif isinstance(op, dnn.Pool2dOp | dnn.GlobalPoolOp) and op.kind.data == dnn.PoolKind.AVG:
             window = int(np.prod(dnn.shape_of(op.input)[2:]))
             if isinstance(op, dnn.Pool2dOp):
@@ -572,6 +619,21 @@ class _Rewriter:
                 b_sat,
             )
         )
+        return extra, operands
+
+    def _requantized(
+        self, op: dnn.ConcatOp, data: list[SSAValue]
+    ) -> tuple[list[Operation], list[SSAValue]]:
+        """A concat's inputs in its result's encoding: a requantize where one differs."""
+        out = self.encodings[op.output]
+        extra: list[Operation] = []
+        operands = []
+        for old, new in zip(op.inputs, data, strict=True):
+            if self.encodings[old] != out:
+                extra.append(dnn.RequantizeOp(new, *out))
+                new = extra[-1].results[0]
+                new.name_hint = f"{old.name_hint}.r" if old.name_hint else None
+            operands.append(new)
         return extra, operands
 
     def _layer_norm(
@@ -702,6 +764,7 @@ def quantize(
     classes = exponent_classes(int8_ops)
     ranges = calib.observe_range(module, store, inputs, set(classes.parent))
     symmetric = symmetric_classes(classes, int8_ops) if zero_points else set(classes.parent)
+    join_coarse_concat_inputs(classes, int8_ops, ranges, symmetric)
     errors = calib.quantization_errors(
         module, store, inputs, candidate_encodings(classes, ranges, symmetric)
     )

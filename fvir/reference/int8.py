@@ -231,6 +231,7 @@ _EXACT_LAYOUT = (dnn.ConcatOp, dnn.ReshapeOp, dnn.FlattenOp, dnn.TransposeOp)
 INT8_OPS: dict[type[Operation], OpImpl] = {
     dnn.QuantizeOp: _checked(_quantize),
     dnn.DequantizeOp: _checked(_dequantize),
+    dnn.RequantizeOp: _checked(_lookup(lambda x: x)),
     dnn.Conv2dOp: _checked(_conv2d),
     dnn.DenseOp: _checked(_dense),
     dnn.AddOp: _checked(_add),

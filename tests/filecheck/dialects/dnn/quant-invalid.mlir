@@ -28,6 +28,24 @@
 
 // -----
 
+%x = "test.op"() : () -> tensor<4xf32>
+%y = dnn.requantize %x : tensor<4xf32> -> tensor<4xi8, #dnn.fixed<2>>
+// CHECK: input must be an int8 fixed-point tensor, got tensor<4xf32>
+
+// -----
+
+%x = "test.op"() : () -> tensor<4xi8, #dnn.fixed<3>>
+%y = dnn.requantize %x : tensor<4xi8, #dnn.fixed<3>> -> tensor<4xf32>
+// CHECK: result must be an int8 fixed-point tensor, got tensor<4xf32>
+
+// -----
+
+%x = "test.op"() : () -> tensor<4xi8, #dnn.fixed<3>>
+%y = dnn.requantize %x : tensor<4xi8, #dnn.fixed<3>> -> tensor<2x2xi8, #dnn.fixed<2>>
+// CHECK: expected result shape 4, got 2x2
+
+// -----
+
 // dnn.conv2d
 
 %x, %w = "test.op"() : () -> (tensor<1x2x4x4xi8, #dnn.fixed<4>>, tensor<3x2x1x1xi8>)

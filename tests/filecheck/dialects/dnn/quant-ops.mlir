@@ -77,6 +77,11 @@
 // CHECK-GENERIC: "dnn.dense"(%cc, %fw, %fb) <{trans_b, shift = array<i64: 12, 11>, alpha = 1.000000e+00 : f64, beta = 1.000000e+00 : f64}>
 // CHECK-GENERIC: %o = "dnn.dequantize"(%d) : (tensor<1x2xi8, #dnn.fixed<2>>) -> tensor<1x2xf32>
 
+// requantize: int8 to int8 in another encoding (a concat input keeping its own).
+%rq = dnn.requantize %d : tensor<1x2xi8, #dnn.fixed<2>> -> tensor<1x2xi8, #dnn.fixed<1, -7>>
+// CHECK-NEXT: %rq = dnn.requantize %d : tensor<1x2xi8, #dnn.fixed<2>> -> tensor<1x2xi8, #dnn.fixed<1, -7>>
+// CHECK-GENERIC: %rq = "dnn.requantize"(%d) : (tensor<1x2xi8, #dnn.fixed<2>>) -> tensor<1x2xi8, #dnn.fixed<1, -7>>
+
 // Zero points: #dnn.fixed<F, Z> holds (q - Z) * 2**-F; Z = 0 is not printed.
 %zx = dnn.quantize %x : tensor<1x3x8x8xf32> -> tensor<1x3x8x8xi8, #dnn.fixed<5, -128>>
 %zs = "test.op"() : () -> tensor<2xi8, #dnn.fixed<-3, 0>>
