@@ -488,6 +488,7 @@ class _Rewriter:
     float_weights: bool
     old: set[Operation] = field(default_factory=set)  # the float ops being replaced
     int8_of: dict[SSAValue, SSAValue] = field(default_factory=dict)
+    requantized: dict[tuple[SSAValue, Encoding], SSAValue] = field(default_factory=dict)
     fracs: dict[SSAValue, int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -630,9 +631,13 @@ class _Rewriter:
         operands = []
         for old, new in zip(op.inputs, data, strict=True):
             if self.encodings[old] != out:
-                extra.append(dnn.RequantizeOp(new, *out))
-                new = extra[-1].results[0]
-                new.name_hint = f"{old.name_hint}.r" if old.name_hint else None
+                key = (old, out)
+                if key not in self.requantized:  # one per value and encoding
+                    extra.append(dnn.RequantizeOp(new, *out))
+                    extra[-1].results[0].name_hint = (f"{old.name_hint}.r" if old.name_hint
+                                                      else None)
+                    self.requantized[key] = extra[-1].results[0]
+                new = self.requantized[key]
             operands.append(new)
         return extra, operands
 

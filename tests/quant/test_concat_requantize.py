@@ -43,7 +43,7 @@ def test_requantize_codes_by_hand(enc):
     assert got.dtype == np.int8 and got.tolist() == want
 
 
-def _skip_model() -> onnx.ModelProto:
+def _skip_model(cat: tuple[str, ...] = ("skip", "up")) -> onnx.ModelProto:
     """A U-Net-like stage: conv (the skip) -> relu -> max pool -> conv -> 2x nearest
     upsampling -> concat(skip, up) -> conv. The skip is used twice; the upsampled branch's
     weights are 8x larger, so its range is too."""
@@ -51,7 +51,7 @@ def _skip_model() -> onnx.ModelProto:
     inits = [numpy_helper.from_array(a.astype(np.float32), n) for n, a in (
         ("w1", rng.standard_normal((8, 3, 3, 3)) * 0.3), ("b1", rng.standard_normal(8) * 0.2),
         ("w2", rng.standard_normal((8, 8, 3, 3)) * 1.6), ("b2", rng.standard_normal(8) * 0.2),
-        ("w3", rng.standard_normal((4, 16, 3, 3)) * 0.2),
+        ("w3", rng.standard_normal((4, 8 * len(cat), 3, 3)) * 0.2),
         ("scales", np.array([1, 1, 2, 2])))]
     nodes = [
         helper.make_node("Conv", ["x", "w1", "b1"], ["skip"], pads=[1] * 4),
@@ -59,7 +59,7 @@ def _skip_model() -> onnx.ModelProto:
         helper.make_node("MaxPool", ["r1"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
         helper.make_node("Conv", ["p", "w2", "b2"], ["c2"], pads=[1] * 4),
         helper.make_node("Resize", ["c2", "", "scales"], ["up"], mode="nearest"),
-        helper.make_node("Concat", ["skip", "up"], ["cat"], axis=1),
+        helper.make_node("Concat", list(cat), ["cat"], axis=1),
         helper.make_node("Conv", ["cat", "w3"], ["y"], pads=[1] * 4),
     ]
     graph = helper.make_graph(
@@ -68,17 +68,18 @@ def _skip_model() -> onnx.ModelProto:
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
-def test_a_shared_concat_input_keeps_its_encoding_and_runs_bit_exact():
-    imported = quantize_model(_skip_model(), PAPER_U200)
+@pytest.mark.parametrize("cat", [("skip", "up"), ("skip", "up", "skip")])
+def test_a_shared_concat_input_keeps_its_encoding_and_runs_bit_exact(cat):
+    imported = quantize_model(_skip_model(cat), PAPER_U200)
     ops = list(main_function(imported.module).body.block.ops)
-    (cat,) = [op for op in ops if isinstance(op, dnn.ConcatOp)]
-    (req,) = [op for op in ops if isinstance(op, dnn.RequantizeOp)]
-    assert req.output in cat.inputs
+    (concat,) = [op for op in ops if isinstance(op, dnn.ConcatOp)]
+    (req,) = [op for op in ops if isinstance(op, dnn.RequantizeOp)]  # one per value
+    assert [v is req.output for v in concat.inputs] == [n == "skip" for n in cat]
     # the skip's own encoding is finer than the concat's, which must hold the wider upsampled
     # branch as well
-    assert dnn.fixed_frac(req.input) > dnn.fixed_frac(cat.output)
+    assert dnn.fixed_frac(req.input) > dnn.fixed_frac(concat.output)
     assert (dnn.fixed_frac(req.output), dnn.fixed_zero(req.output)) == (
-        dnn.fixed_frac(cat.output), dnn.fixed_zero(cat.output))
+        dnn.fixed_frac(concat.output), dnn.fixed_zero(concat.output))
 
     module = imported.module.clone()
     package = package_model(imported, PAPER_U200)
