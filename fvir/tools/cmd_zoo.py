@@ -1,5 +1,6 @@
-"""Build the zoo's DNNs as ONNX files: VGG-16, ResNet-18/50, MobileNetV2, GoogLeNet, a stacked
-LSTM, a stacked GRU and a CRNN, with real layer shapes and seeded random weights.
+"""Build the zoo's DNNs as ONNX files (VGG-16, ResNet-18/50, MobileNetV2/V3, GoogLeNet,
+EfficientNet-B0, RegNetY-400MF, ResNeXt-50, DenseNet-121, ConvNeXt-T, a U-Net, a stacked LSTM,
+a stacked GRU, a CRNN, ViT and BERT), with real layer shapes and seeded random weights.
 
 `fv zoo list` shows each model's kind, input shape, parameters and multiply-accumulates;
 `fv zoo build NAME -o FILE.onnx [--seed N]` writes one (the same name and seed always give the
@@ -11,7 +12,8 @@ import json
 
 from fvir.errors import UserError
 
-HELP = "list and build the built-in model zoo (VGG, ResNet, MobileNetV2, GoogLeNet, RNNs)"
+HELP = ("list and build the built-in model zoo (classic and modern CNNs, a U-Net, RNNs, ViT, "
+        "BERT)")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
