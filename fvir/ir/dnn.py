@@ -1955,16 +1955,9 @@ class TransposeOp(IRDLOperation):
 # ---------------------------------------------------------------------- quantize / dequantize
 
 
-@irdl_op_definition
-class QuantizeOp(IRDLOperation):
-    """float -> int8 fixed point: q = sat8(floor(x * 2**F + 0.5) + Z) (docs/quantization.md).
+class _Encode(IRDLOperation):
+    """An op whose int8 fixed-point result takes the encoding (F, Z) it is built with."""
 
-        %q = dnn.quantize %x : tensor<1x3x224x224xf32> -> tensor<1x3x224x224xi8, #dnn.fixed<5>>
-    """
-
-    name = "dnn.quantize"
-
-    input = operand_def(TensorType[AnyFloat])
     output = result_def(TensorType)
 
     assembly_format = "$input attr-dict `:` type($input) `->` type($output)"
@@ -1973,6 +1966,18 @@ class QuantizeOp(IRDLOperation):
     def __init__(self, input: SSAValue | Operation, frac: int, zero: int = 0):
         x = SSAValue.get(input)
         super().__init__(operands=[x], result_types=[fixed_type(shape_of(x), frac, zero)])
+
+
+@irdl_op_definition
+class QuantizeOp(_Encode):
+    """float -> int8 fixed point: q = sat8(floor(x * 2**F + 0.5) + Z) (docs/quantization.md).
+
+        %q = dnn.quantize %x : tensor<1x3x224x224xf32> -> tensor<1x3x224x224xi8, #dnn.fixed<5>>
+    """
+
+    name = "dnn.quantize"
+
+    input = operand_def(TensorType[AnyFloat])
 
     def verify_(self) -> None:
         if _fixed_fracs([self.output], "the result") is None:
@@ -1983,7 +1988,7 @@ class QuantizeOp(IRDLOperation):
 
 
 @irdl_op_definition
-class RequantizeOp(IRDLOperation):
+class RequantizeOp(_Encode):
     """int8 fixed point -> int8 fixed point in another encoding (F, Z) -> (F', Z'):
     q' = sat8(floor((q - Z) * 2**(F' - F) + 0.5) + Z'), the ACT instruction's identity table.
     The quantizer puts one on a concat input that keeps its own encoding.
@@ -1994,14 +1999,6 @@ class RequantizeOp(IRDLOperation):
     name = "dnn.requantize"
 
     input = operand_def(TensorType)
-    output = result_def(TensorType)
-
-    assembly_format = "$input attr-dict `:` type($input) `->` type($output)"
-    traits = traits_def(Pure())
-
-    def __init__(self, input: SSAValue | Operation, frac: int, zero: int = 0):
-        x = SSAValue.get(input)
-        super().__init__(operands=[x], result_types=[fixed_type(shape_of(x), frac, zero)])
 
     def verify_(self) -> None:
         for v, what in ((self.input, "input"), (self.output, "result")):
