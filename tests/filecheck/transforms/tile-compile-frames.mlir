@@ -105,3 +105,28 @@ func.func @main(%x: tensor<1x8x4x4xf32>, %r: tensor<1x8x2x2xf32>) -> tensor<1x10
 // Without dnn-tile first, the module has no tile.core: one line naming the pass, no traceback.
 // UNTILED:     {{^}}fv-opt: error: tile-compile-frames: the module is not tiled (no tile.core attribute): run dnn-tile first{{$}}
 // UNTILED-NOT: {{.}}
+
+// -----
+
+// A requantize (1x8x2x2, from #dnn.fixed<5, -128> to #dnn.fixed<4, 5>) is an ACT with the
+// identity table: its exponents and zero points are the two types', in place over each tile
+// (2 row bands of 1 row x 2 cols x 8 channels = 16 bytes).
+
+builtin.module attributes {dnn.model = "rq"} {
+func.func @main(%x: tensor<1x8x2x2xf32>) -> tensor<1x8x2x2xf32> attributes {dnn.input_names = ["x"], dnn.output_names = ["y"]} {
+  %q = dnn.quantize %x : tensor<1x8x2x2xf32> -> tensor<1x8x2x2xi8, #dnn.fixed<5, -128>>
+  %r = dnn.requantize %q : tensor<1x8x2x2xi8, #dnn.fixed<5, -128>> -> tensor<1x8x2x2xi8, #dnn.fixed<4, 5>>
+  %y = dnn.dequantize %r : tensor<1x8x2x2xi8, #dnn.fixed<4, 5>> -> tensor<1x8x2x2xf32>
+  func.return %y : tensor<1x8x2x2xf32>
+}
+}
+
+// CHECK:      ifp.package @rq
+// CHECK:      ifp.layer "r" requantize ins [@q] outs [@r] {
+// CHECK-NEXT:   ifp.frame tile 0
+// CHECK-NEXT:     vcore.load dpdby=M buf=fmap seg=@input off=0x0 addr=0 rows=1 cols=2 chans=8
+// CHECK-NEXT:     vcore.act dpdon=L dpdby=S func=identity in_frac=5 out_frac=4 in_addr=0 out_addr=0 length=16 in_zp=-128 out_zp=5
+// CHECK-NEXT:     vcore.save dpdon=M dpdby=L buf=fmap seg=@output off=0x0 addr=0 rows=1 cols=2 chans=8
+// CHECK:        ifp.frame tile 1
+// CHECK-NEXT:     vcore.load dpdby=M buf=fmap seg=@input off=0x10
+// CHECK-NEXT:     vcore.act dpdon=L dpdby=S func=identity in_frac=5 out_frac=4 in_addr=0 out_addr=0 length=16 in_zp=-128 out_zp=5
