@@ -64,7 +64,8 @@ Algorithm:
    `tensor<...xi8, #dnn.fixed<F, Z>>`, its weights `dnn.weight "<name>.q"` (i8; the bias i32) added
    to the store (or i8/i32 `dnn.constant`s for constant weights). A `dnn.quantize` goes before
    the first int8 consumer of each float value, a `dnn.requantize` before a concat on each
-   input of another encoding, a `dnn.dequantize` after each int8 value that a
+   int8 input of another encoding (a float input gets a second `dnn.quantize`, straight into
+   the concat's encoding), a `dnn.dequantize` after each int8 value that a
    float op or the return consumes. The float weights stay in the store.
 7. Report (`QuantReport`): every int8 tensor's exponent, calibration max and the fraction of
    its calibration values that saturate at that exponent; per layer the weight exponents,
@@ -530,7 +531,10 @@ class _Rewriter:
 
     # -- ops
     def rewrite(self, op: Operation) -> None:
-        data = [self.image(v, op) for v in data_operands(op)]
+        if isinstance(op, dnn.ConcatOp):
+            data = [self._concat_input(v, op) for v in op.inputs]
+        else:
+            data = [self.image(v, op) for v in data_operands(op)]
         props = dict(op.properties)
         extra: list[Operation] = []
         operands: list[SSAValue] = data
@@ -540,8 +544,6 @@ class _Rewriter:
             extra, operands = self._layer_norm(op, data[0], props)
         elif isinstance(op, dnn.AddOp | dnn.MulOp):
             props.update(self._eltwise(op))
-        elif isinstance(op, dnn.ConcatOp):
-            extra, operands = self._requantized(op, data)
         elif isinstance(op, dnn.Pool2dOp | dnn.GlobalPoolOp) and op.kind.data == dnn.PoolKind.AVG:
             window = int(np.prod(dnn.shape_of(op.input)[2:]))
             if isinstance(op, dnn.Pool2dOp):
@@ -622,24 +624,21 @@ class _Rewriter:
         )
         return extra, operands
 
-    def _requantized(
-        self, op: dnn.ConcatOp, data: list[SSAValue]
-    ) -> tuple[list[Operation], list[SSAValue]]:
-        """A concat's inputs in its result's encoding: a requantize where one differs."""
-        out = self.encodings[op.output]
-        extra: list[Operation] = []
-        operands = []
-        for old, new in zip(op.inputs, data, strict=True):
-            if self.encodings[old] != out:
-                key = (old, out)
-                if key not in self.requantized:  # one per value and encoding
-                    extra.append(dnn.RequantizeOp(new, *out))
-                    extra[-1].results[0].name_hint = (f"{old.name_hint}.r" if old.name_hint
-                                                      else None)
-                    self.requantized[key] = extra[-1].results[0]
-                new = self.requantized[key]
-            operands.append(new)
-        return extra, operands
+    def _concat_input(self, value: SSAValue, concat: dnn.ConcatOp) -> SSAValue:
+        """`value` in the concat's encoding: its int8 image, or where its own encoding differs
+        a requantize of that (a quantize straight into the concat's encoding for a float
+        value: one rounding), one per value and encoding."""
+        out = self.encodings[concat.output]
+        if self.encodings[value] == out:
+            return self.image(value, concat)
+        key = (value, out)
+        if key not in self.requantized:
+            new: Operation = (dnn.RequantizeOp(self.int8_of[value], *out)
+                              if value.owner in self.old else dnn.QuantizeOp(value, *out))
+            new.results[0].name_hint = f"{value.name_hint}.r" if value.name_hint else None
+            Rewriter.insert_op(new, InsertPoint.before(concat))
+            self.requantized[key] = new.results[0]
+        return self.requantized[key]
 
     def _layer_norm(
         self, op: dnn.LayerNormOp, x: SSAValue, props: dict[str, Attribute]

@@ -43,6 +43,9 @@ def test_requantize_codes_by_hand(enc):
     assert got.dtype == np.int8 and got.tolist() == want
 
 
+CHANNELS = {"x": 3, "skip": 8, "up": 8}
+
+
 def _skip_model(cat: tuple[str, ...] = ("skip", "up")) -> onnx.ModelProto:
     """A U-Net-like stage: conv (the skip) -> relu -> max pool -> conv -> 2x nearest
     upsampling -> concat(skip, up) -> conv. The skip is used twice; the upsampled branch's
@@ -51,7 +54,7 @@ def _skip_model(cat: tuple[str, ...] = ("skip", "up")) -> onnx.ModelProto:
     inits = [numpy_helper.from_array(a.astype(np.float32), n) for n, a in (
         ("w1", rng.standard_normal((8, 3, 3, 3)) * 0.3), ("b1", rng.standard_normal(8) * 0.2),
         ("w2", rng.standard_normal((8, 8, 3, 3)) * 1.6), ("b2", rng.standard_normal(8) * 0.2),
-        ("w3", rng.standard_normal((4, 8 * len(cat), 3, 3)) * 0.2),
+        ("w3", rng.standard_normal((4, sum(CHANNELS[n] for n in cat), 3, 3)) * 0.2),
         ("scales", np.array([1, 1, 2, 2])))]
     nodes = [
         helper.make_node("Conv", ["x", "w1", "b1"], ["skip"], pads=[1] * 4),
@@ -68,6 +71,18 @@ def _skip_model(cat: tuple[str, ...] = ("skip", "up")) -> onnx.ModelProto:
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
+def _assert_bit_exact(imported) -> None:
+    module = imported.module.clone()
+    package = package_model(imported, PAPER_U200)
+    x = np.random.default_rng(3).standard_normal((1, 3, 16, 16), dtype=np.float32)
+    (want,) = run_reference(module, imported.weights, [x])
+    for cores in (1, 3):
+        report = simulate_package(package, [x], PAPER_U200, cores=cores, host=run_host)
+        (tenant,) = report.tenants.values()
+        assert tenant.fault is None
+        np.testing.assert_array_equal(tenant.outputs[0], want, err_msg=f"{cores} cores")
+
+
 @pytest.mark.parametrize("cat", [("skip", "up"), ("skip", "up", "skip")])
 def test_a_shared_concat_input_keeps_its_encoding_and_runs_bit_exact(cat):
     imported = quantize_model(_skip_model(cat), PAPER_U200)
@@ -80,13 +95,18 @@ def test_a_shared_concat_input_keeps_its_encoding_and_runs_bit_exact(cat):
     assert dnn.fixed_frac(req.input) > dnn.fixed_frac(concat.output)
     assert (dnn.fixed_frac(req.output), dnn.fixed_zero(req.output)) == (
         dnn.fixed_frac(concat.output), dnn.fixed_zero(concat.output))
+    _assert_bit_exact(imported)
 
-    module = imported.module.clone()
-    package = package_model(imported, PAPER_U200)
-    x = np.random.default_rng(3).standard_normal((1, 3, 16, 16), dtype=np.float32)
-    (want,) = run_reference(module, imported.weights, [x])
-    for cores in (1, 3):
-        report = simulate_package(package, [x], PAPER_U200, cores=cores, host=run_host)
-        (tenant,) = report.tenants.values()
-        assert tenant.fault is None
-        np.testing.assert_array_equal(tenant.outputs[0], want, err_msg=f"{cores} cores")
+
+def test_a_shared_float_input_is_quantized_straight_into_the_concat_encoding():
+    """The network's input, used by the first conv and the concat, is quantized twice (once
+    per encoding: one rounding each) rather than requantized."""
+    imported = quantize_model(_skip_model(("x", "up")), PAPER_U200)
+    ops = list(main_function(imported.module).body.block.ops)
+    (concat,) = [op for op in ops if isinstance(op, dnn.ConcatOp)]
+    (x,) = main_function(imported.module).args
+    quantizes = [op for op in ops if isinstance(op, dnn.QuantizeOp) and op.input is x]
+    assert not [op for op in ops if isinstance(op, dnn.RequantizeOp)]
+    assert len(quantizes) == 2 and concat.inputs[0] in [q.output for q in quantizes]
+    assert len({(dnn.fixed_frac(q.output), dnn.fixed_zero(q.output)) for q in quantizes}) == 2
+    _assert_bit_exact(imported)

@@ -47,7 +47,9 @@ func.func @main(%x: tensor<1x2x1x2xf32>) -> tensor<2x2xf32> {
 // A concat input that something else also uses keeps its own encoding, where that buys
 // resolution, and is requantized into the concat's on its way in. x (used by the conv and the
 // concat) and c (also returned) have their own F0 = 7 (as in the first case) and 6 in the
-// concat's class, so they keep the encodings of the first case: (6, -32) and (7, -112). The concat's values are x's and c's,
+// concat's class, so they keep the encodings of the first case: (6, -32) and (7, -112). x,
+// a float value, is quantized a second time, straight into the concat's encoding (one
+// rounding); c, an int8 result, is requantized. The concat's values are x's and c's,
 // [-0.5, 1.75]: centre 0.625, half-range 1.125, F0 = 6; at F = 6, Z = -40 every value is exact
 // (1.75 -> 72, -0.5 -> -72), at F = 5, Z = -20 too (the tie goes to F = 6); from F = 7 on
 // 1.75 or -0.5 saturates whatever the zero point.
@@ -62,7 +64,7 @@ func.func @main(%x: tensor<1x2x1x2xf32>) -> (tensor<1x4x1x2xf32>, tensor<1x2x1x2
 // CHECK-LABEL: func.func @main
 // CHECK-NEXT:    %x.q = dnn.quantize %x : tensor<1x2x1x2xf32> -> tensor<1x2x1x2xi8, #dnn.fixed<6, -32>>
 // CHECK:         %c = dnn.conv2d {{.*}} -> tensor<1x2x1x2xi8, #dnn.fixed<7, -112>>
-// CHECK:         %x.r = dnn.requantize %x.q : tensor<1x2x1x2xi8, #dnn.fixed<6, -32>> -> tensor<1x2x1x2xi8, #dnn.fixed<6, -40>>
+// CHECK:         %x.r = dnn.quantize %x : tensor<1x2x1x2xf32> -> tensor<1x2x1x2xi8, #dnn.fixed<6, -40>>
 // CHECK-NEXT:    %c.r = dnn.requantize %c : tensor<1x2x1x2xi8, #dnn.fixed<7, -112>> -> tensor<1x2x1x2xi8, #dnn.fixed<6, -40>>
 // CHECK-NEXT:    %cat = dnn.concat %x.r, %c.r axis 1 : (tensor<1x2x1x2xi8, #dnn.fixed<6, -40>>, tensor<1x2x1x2xi8, #dnn.fixed<6, -40>>) -> tensor<1x4x1x2xi8, #dnn.fixed<6, -40>>
 // CHECK-NEXT:    %cat.f = dnn.dequantize %cat
@@ -70,8 +72,9 @@ func.func @main(%x: tensor<1x2x1x2xf32>) -> (tensor<1x4x1x2xf32>, tensor<1x2x1x2
 // -----
 
 // An input that only the concat uses takes the concat's encoding: no requantize. Here the
-// conv's result joins the concat's class, x keeps (6, -32) as above; the class of c and the
-// concat holds the same values as above, so (6, -40) again.
+// conv's result joins the concat's class; x keeps (6, -32) as above (and is quantized once
+// more for the concat); the class of c and the concat holds the same values as above, so
+// (6, -40) again.
 func.func @main(%x: tensor<1x2x1x2xf32>) -> tensor<1x4x1x2xf32> {
   %w = dnn.constant dense<[[[[0.75]], [[0.5]]], [[[-0.25]], [[1.5]]]]> : tensor<2x2x1x1xf32>
   %b = dnn.constant dense<[0.5, -1.0]> : tensor<2xf32>
@@ -83,7 +86,7 @@ func.func @main(%x: tensor<1x2x1x2xf32>) -> tensor<1x4x1x2xf32> {
 // CHECK-LABEL: func.func @main
 // CHECK-NEXT:    %x.q = dnn.quantize %x : tensor<1x2x1x2xf32> -> tensor<1x2x1x2xi8, #dnn.fixed<6, -32>>
 // CHECK:         %c = dnn.conv2d {{.*}} -> tensor<1x2x1x2xi8, #dnn.fixed<6, -40>>
-// CHECK-NEXT:    %x.r = dnn.requantize %x.q : tensor<1x2x1x2xi8, #dnn.fixed<6, -32>> -> tensor<1x2x1x2xi8, #dnn.fixed<6, -40>>
+// CHECK-NEXT:    %x.r = dnn.quantize %x : tensor<1x2x1x2xf32> -> tensor<1x2x1x2xi8, #dnn.fixed<6, -40>>
 // CHECK-NEXT:    %cat = dnn.concat %x.r, %c axis 1 : (tensor<1x2x1x2xi8, #dnn.fixed<6, -40>>, tensor<1x2x1x2xi8, #dnn.fixed<6, -40>>) -> tensor<1x4x1x2xi8, #dnn.fixed<6, -40>>
 
 // -----
