@@ -251,6 +251,9 @@ def _real_function(func: int) -> Callable[[np.ndarray], np.ndarray]:
         return lambda v: v * np.clip(v + 3, 0, 6) / 6
     if func == ActFunc.HARDSIGMOID:
         return lambda v: np.clip(v + 3, 0, 6) / 6
+    if func == ActFunc.SILU:
+        sigmoid = _real_function(ActFunc.SIGMOID)
+        return lambda v: v * sigmoid(v)
     raise ProgramError(f"unknown function {func}", "ACT")
 
 

@@ -621,7 +621,7 @@ class _TileFrame:
         fn = {dnn.ReluOp: ActFunc.RELU, dnn.SigmoidOp: ActFunc.SIGMOID,
               dnn.TanhOp: ActFunc.TANH, dnn.GeluOp: ActFunc.GELU,
               dnn.HardSwishOp: ActFunc.HARDSWISH,
-              dnn.HardSigmoidOp: ActFunc.HARDSIGMOID,
+              dnn.HardSigmoidOp: ActFunc.HARDSIGMOID, dnn.SiluOp: ActFunc.SILU,
               dnn.RequantizeOp: ActFunc.IDENTITY}[type(self.op)]
         in_frac = qp.frac_bits(self.op.operands[0].type) or 0
         return instr(Opcode.ACT, func=int(fn), in_frac=in_frac, out_frac=self.out_frac or 0,

@@ -19,7 +19,8 @@ Algorithm of `verdict(op)`, the answer in full (runs or not, and the instruction
      padding or has none.
    - global_pool -> POOL: the whole image as the window (H and W within the kernel fields).
    - dense -> MVM: N and K within the rows and cols fields.
-   - add, mul -> ELEW; relu, sigmoid, tanh, gelu, hardswish, hardsigmoid -> ACT.
+   - add, mul -> ELEW; relu, sigmoid, tanh, gelu, hardswish, hardsigmoid, silu,
+     requantize -> ACT.
    - softmax, layer_norm along the last axis of a sequence [1, S, D] or rows [M, D] -> ROW:
      the row length within ROW's `length` field (LayerNorm: the contract's 4096).
    - clip -> CONV's RELU6 clamp: its lower bound on its int8 grid (`clip_bounds`) must be 0.
@@ -27,7 +28,7 @@ Algorithm of `verdict(op)`, the answer in full (runs or not, and the instruction
 
 `int8_form(op)` is the int8 contract's table that `dnn-quantize` selects by: "compute" ops get
 integer parameters from their exponents (conv2d, dense, add, mul, average pooling, sigmoid,
-tanh, gelu, hardswish, hardsigmoid, softmax, layer_norm), "exact" ops commute with
+tanh, gelu, hardswish, hardsigmoid, silu, softmax, layer_norm), "exact" ops commute with
 quantization (relu, clip, max pooling, concat, reshape, flatten, transpose), other ops have no
 int8 form.
 
@@ -174,6 +175,7 @@ RULES: dict[type[Operation], Rule] = {
     dnn.TanhOp: _always("ACT tanh"),
     dnn.HardSwishOp: _always("ACT hardswish"),
     dnn.HardSigmoidOp: _always("ACT hardsigmoid"),
+    dnn.SiluOp: _always("ACT silu"),
     dnn.GeluOp: _always("ACT gelu"),
     dnn.RequantizeOp: _always("ACT identity"),
     dnn.SoftmaxOp: _row,  # type: ignore[dict-item]
@@ -233,7 +235,7 @@ class Int8Form(StrEnum):
 
 _COMPUTE = (
     dnn.Conv2dOp, dnn.DenseOp, dnn.AddOp, dnn.MulOp, dnn.SigmoidOp, dnn.TanhOp, dnn.GeluOp,
-    dnn.HardSwishOp, dnn.HardSigmoidOp, dnn.SoftmaxOp, dnn.LayerNormOp,
+    dnn.HardSwishOp, dnn.HardSigmoidOp, dnn.SiluOp, dnn.SoftmaxOp, dnn.LayerNormOp,
 )
 _EXACT = (dnn.ReluOp, dnn.ClipOp, dnn.ConcatOp, dnn.ReshapeOp, dnn.FlattenOp, dnn.TransposeOp)
 

@@ -1454,6 +1454,14 @@ class HardSwishOp(_LookupUnary):
 
 
 @irdl_op_definition
+class SiluOp(_LookupUnary):
+    """x * sigmoid(x) (SiLU, swish). PyTorch exports it as a Sigmoid and a Mul, which
+    `dnn-canonicalize` joins into one lookup table."""
+
+    name = "dnn.silu"
+
+
+@irdl_op_definition
 class HardSigmoidOp(_LookupUnary):
     """relu6(x + 3) / 6 (ONNX HardSigmoid with PyTorch's alpha 1/6, beta 1/2)."""
 
@@ -2402,6 +2410,7 @@ DNN = Dialect(
         SigmoidOp,
         TanhOp,
         HardSwishOp,
+        SiluOp,
         HardSigmoidOp,
         ClipOp,
         LeakyReluOp,

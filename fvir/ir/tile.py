@@ -359,7 +359,7 @@ def _window_geometry(op: Operation) -> Geometry:
         kind = TileKind.SOFTMAX if isinstance(op, dnn.SoftmaxOp) else TileKind.LNORM
         return Geometry(kind, y, y)
     if isinstance(op, dnn.ReluOp | dnn.SigmoidOp | dnn.TanhOp | dnn.GeluOp | dnn.HardSwishOp
-                  | dnn.HardSigmoidOp | dnn.RequantizeOp):
+                  | dnn.HardSigmoidOp | dnn.SiluOp | dnn.RequantizeOp):
         y = _image(op.output, f"{op.name} result")
         return Geometry(TileKind.ACT, y, y)
     raise Unsupported(f"'{op.name}' has no accelerator lowering")

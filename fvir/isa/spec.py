@@ -154,6 +154,7 @@ class ActFunc(enum.IntEnum):
     GELU = 4  # I-BERT's integer GELU (docs/quantization.md, "Transformers"), not a real-valued f
     HARDSWISH = 5  # x * relu6(x + 3) / 6
     HARDSIGMOID = 6  # relu6(x + 3) / 6 (PyTorch's hardsigmoid: ONNX HardSigmoid alpha 1/6)
+    SILU = 7  # x * sigmoid(x) (SiLU, swish)
 
 
 class RowFunc(enum.IntEnum):
@@ -646,12 +647,12 @@ for r < rows:            # the input's zero point is folded into the bias by the
             Opcode.ACT,
             Engine.MISC,
             "Apply a function to an int8 vector through a 256-entry lookup table (sigmoid and "
-            "tanh of RNN gates, GELU of transformers, hard-swish and hard-sigmoid of mobile "
-            "CNNs).",
+            "tanh of RNN gates, GELU of transformers, hard-swish, hard-sigmoid and SiLU of "
+            "mobile CNNs).",
             """\
 f = {IDENTITY: v -> v, RELU: v -> max(v, 0), SIGMOID: v -> 1 / (1 + exp(-v)), TANH: tanh,
      HARDSWISH: v -> v * min(max(v + 3, 0), 6) / 6,
-     HARDSIGMOID: v -> min(max(v + 3, 0), 6) / 6}[func]
+     HARDSIGMOID: v -> min(max(v + 3, 0), 6) / 6, SILU: v -> v * (1 / (1 + exp(-v)))}[func]
 LUT[q] = sat8(floor(f((q - in_zp) / 2**in_frac) * 2**out_frac + 0.5) + out_zp)
          for q in -128..127 (float64)
 GELU:  LUT[q] = i_gelu(q, in_frac, out_frac)   (integer-only, docs/quantization.md;

@@ -1,5 +1,5 @@
-"""`dnn-canonicalize`: remove and merge the layout no-ops that ONNX exporters leave behind, and
-move elementwise activations out of their way.
+"""`dnn-canonicalize`: remove and merge the layout no-ops that ONNX exporters leave behind,
+move elementwise activations out of their way, and join the SiLU that exporters split.
 
 `dnn.reshape`, `dnn.flatten` and `dnn.transpose` between layers cost a pass over memory on the
 accelerator (or a host round trip), yet exporters emit many that do nothing: identity reshapes,
@@ -25,11 +25,14 @@ that is already 2-D. This pass rewrites them to a canonical form:
 - an elementwise activation moves above the single-use reshape/flatten/transpose that feeds
   it: f(layout(x)) = layout(f(x)) for any f applied per element. Where GELU sits between two
   channels-last Linears this lets the chains on its two sides meet (and collapse).
-  Elementwise here means gelu, relu, clip, leaky_relu, sigmoid, tanh, hardswish and
-  hardsigmoid: each reads one element and position-independent parameters. Softmax and
+  Elementwise here means gelu, relu, clip, leaky_relu, sigmoid, tanh, hardswish,
+  hardsigmoid and silu: each reads one element and position-independent parameters. Softmax and
   layer_norm read along an axis and stay where they are. The op does not move onto a shape
   the accelerator could not run it on (e.g. a batch-4 tensor) from one it could:
-  `dnn-quantize`, which runs later, would leave it float on the host.
+  `dnn-quantize`, which runs later, would leave it float on the host;
+- x * sigmoid(x) whose sigmoid nothing else uses (SiLU as PyTorch exports it) becomes one
+  `dnn.silu`: one lookup table on the accelerator, rounded once in int8, where the sigmoid's
+  table and an elementwise multiply rounded twice.
 
 Algorithm (patterns applied greedily to a fixpoint; steps 1-3 each strictly shorten a chain or
 remove an op, step 4 only moves activations up, so it terminates):
@@ -48,7 +51,9 @@ remove an op, step 4 only moves activations up, so it terminates):
    transpose `l` with no other use: rebuild it as `l(f(x))` (`f` keeps its element type, and
    so its int8 exponent), unless the accelerator can run `f` on `l(x)`'s shape but not on
    `x`'s.
-5. Like MLIR's canonicalizer, dead pure ops left behind are erased.
+5. For `y = mul(x, s)` (or `mul(s, x)`) with `s = sigmoid(x)` used only there and `y` of
+   `x`'s type: replace `y` by `silu(x)` and erase the sigmoid.
+6. Like MLIR's canonicalizer, dead pure ops left behind are erased.
 
 In the pipeline (`fvir-compile`) this pass runs before `dnn-quantize` on float IR. Steps 3 and
 4 keep every value's set of elements, hence its calibration max |x| and exponent: the int8
@@ -219,7 +224,7 @@ class CollapseLayoutChain(RewritePattern):
 
 _Elementwise = (
     dnn.GeluOp | dnn.ReluOp | dnn.ClipOp | dnn.LeakyReluOp | dnn.SigmoidOp | dnn.TanhOp
-    | dnn.HardSwishOp | dnn.HardSigmoidOp
+    | dnn.HardSwishOp | dnn.HardSigmoidOp | dnn.SiluOp
 )
 
 
@@ -259,6 +264,23 @@ class HoistElementwise(RewritePattern):
         rewriter.erase(layout)
 
 
+class JoinSilu(RewritePattern):
+    """x * sigmoid(x) -> silu(x) where nothing else uses the sigmoid: SiLU as PyTorch exports
+    it. One lookup table where int8 rounded twice (the sigmoid's table, then the multiply)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: dnn.MulOp, rewriter: PatternRewriter) -> None:
+        for x, s in ((op.lhs, op.rhs), (op.rhs, op.lhs)):
+            sigmoid = s.owner
+            if (isinstance(sigmoid, dnn.SigmoidOp) and sigmoid.input is x
+                    and s.has_one_use() and op.output.type == x.type):
+                silu = dnn.SiluOp(x)
+                silu.output.name_hint = op.output.name_hint
+                rewriter.replace(op, silu)
+                rewriter.erase(sigmoid)
+                return
+
+
 @dataclass(frozen=True)
 class DnnCanonicalizePass(ModulePass):
     """Removes and merges no-op reshapes/flattens/transposes; lifts activations above them.
@@ -275,5 +297,6 @@ class DnnCanonicalizePass(ModulePass):
                 CanonicalizeTranspose(),
                 CollapseLayoutChain(),
                 HoistElementwise(),
+                JoinSilu(),
             ])
         ).rewrite_module(op)

@@ -226,6 +226,11 @@ def _tanh(op: dnn.TanhOp, v: Values) -> list[np.ndarray]:
     return [np.tanh(v(op.input))]
 
 
+def _silu(op: dnn.SiluOp, v: Values) -> list[np.ndarray]:
+    x = v(op.input)
+    return [x * _sigmoid(x)]  # as exported: a Sigmoid, then a Mul
+
+
 def _hardswish(op: dnn.HardSwishOp, v: Values) -> list[np.ndarray]:
     return onnxops.call("HardSwish", [v(op.input)], {})
 
@@ -529,6 +534,7 @@ OPS: dict[type[Operation], OpImpl] = {
     dnn.SigmoidOp: _sigmoid_op,
     dnn.HardSwishOp: _hardswish,
     dnn.HardSigmoidOp: _hardsigmoid,
+    dnn.SiluOp: _silu,
     dnn.TanhOp: _tanh,
     dnn.ClipOp: _clip,
     dnn.LeakyReluOp: _leaky_relu,

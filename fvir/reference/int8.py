@@ -188,6 +188,10 @@ def _hardswish_f64(x: np.ndarray) -> np.ndarray:
     return x * np.minimum(np.maximum(x + 3, 0), 6) / 6
 
 
+def _silu_f64(x: np.ndarray) -> np.ndarray:
+    return x * _sigmoid_f64(x)
+
+
 def _hardsigmoid_f64(x: np.ndarray) -> np.ndarray:
     return np.minimum(np.maximum(x + 3, 0), 6) / 6
 
@@ -242,6 +246,7 @@ INT8_OPS: dict[type[Operation], OpImpl] = {
     dnn.TanhOp: _checked(_lookup(np.tanh)),
     dnn.HardSwishOp: _checked(_lookup(_hardswish_f64)),
     dnn.HardSigmoidOp: _checked(_lookup(_hardsigmoid_f64)),
+    dnn.SiluOp: _checked(_lookup(_silu_f64)),
     dnn.ReluOp: _checked(_relu),
     dnn.ClipOp: _checked(_clip),
     **{cls: _checked(executor.OPS[cls]) for cls in _EXACT_LAYOUT},

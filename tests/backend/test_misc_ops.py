@@ -399,6 +399,7 @@ FUNCS = {
     ActFunc.TANH: math.tanh,
     ActFunc.HARDSWISH: lambda v: v * min(max(v + 3, 0.0), 6.0) / 6,
     ActFunc.HARDSIGMOID: lambda v: min(max(v + 3, 0.0), 6.0) / 6,
+    ActFunc.SILU: lambda v: v * (1 / (1 + math.exp(-v))),
 }
 
 
@@ -416,18 +417,24 @@ def test_act_int8_table(func: ActFunc, in_frac: int, out_frac: int) -> None:
     np.testing.assert_array_equal(state.fmap[100:356], expected)
 
 
-@pytest.mark.parametrize(("func", "onnx_op", "attrs"), [
-    (ActFunc.SIGMOID, "Sigmoid", {}), (ActFunc.TANH, "Tanh", {}), (ActFunc.RELU, "Relu", {}),
-    (ActFunc.HARDSWISH, "HardSwish", {}),
-    (ActFunc.HARDSIGMOID, "HardSigmoid", {"alpha": 1 / 6, "beta": 0.5}),
+_SILU = [helper.make_node("Sigmoid", ["x"], ["s"]), helper.make_node("Mul", ["x", "s"], ["y"])]
+
+
+@pytest.mark.parametrize(("func", "nodes"), [
+    (ActFunc.SIGMOID, [helper.make_node("Sigmoid", ["x"], ["y"])]),
+    (ActFunc.TANH, [helper.make_node("Tanh", ["x"], ["y"])]),
+    (ActFunc.RELU, [helper.make_node("Relu", ["x"], ["y"])]),
+    (ActFunc.HARDSWISH, [helper.make_node("HardSwish", ["x"], ["y"])]),
+    (ActFunc.HARDSIGMOID, [helper.make_node("HardSigmoid", ["x"], ["y"], alpha=1 / 6, beta=0.5)]),
+    (ActFunc.SILU, _SILU),  # as PyTorch exports SiLU
 ])
-def test_act_fp32_matches_onnxruntime(func: ActFunc, onnx_op: str, attrs: dict) -> None:
+def test_act_fp32_matches_onnxruntime(func: ActFunc, nodes: list) -> None:
     x = np.random.default_rng(11).standard_normal(50).astype(np.float32) * 4
     state, mem = fresh("fp32")
     state.fmap[0:50] = x
     run(state, mem, make(Opcode.ACT, func=func, in_frac=3, out_frac=3, in_addr=0, out_addr=64,
                          length=50))
-    expected = ort_run([helper.make_node(onnx_op, ["x"], ["y"], **attrs)], {"x": x})
+    expected = ort_run(nodes, {"x": x})
     np.testing.assert_allclose(state.fmap[64:114], expected, rtol=1e-5, atol=1e-6)
 
 

@@ -309,6 +309,7 @@ ACT_FUNCS = {
     ActFunc.HARDSWISH: lambda v: v * np.clip(v + 3, 0, 6) / 6,
     ActFunc.TANH: np.tanh,
     ActFunc.IDENTITY: lambda v: v,
+    ActFunc.SILU: lambda v: v * (1 / (1 + np.exp(-v))),
 }
 
 

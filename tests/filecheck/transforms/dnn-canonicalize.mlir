@@ -155,3 +155,34 @@ func.func @real_transpose(%x: tensor<1x3x4x5xf32>) -> tensor<1x4x5x3xf32> {
 // CHECK-LABEL: func.func @real_transpose
 // CHECK-NEXT:    %t = dnn.transpose %x perm [0, 2, 3, 1] : tensor<1x3x4x5xf32> -> tensor<1x4x5x3xf32>
 // CHECK-NEXT:    func.return %t
+
+// SiLU as PyTorch exports it, x * sigmoid(x) (either operand order), is one dnn.silu.
+func.func @silu(%x: tensor<1x8x4x4xf32>) -> (tensor<1x8x4x4xf32>, tensor<1x8x4x4xf32>) {
+  %s = dnn.sigmoid %x : tensor<1x8x4x4xf32>
+  %y = dnn.mul %x, %s : (tensor<1x8x4x4xf32>, tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32>
+  %s2 = dnn.sigmoid %y : tensor<1x8x4x4xf32>
+  %z = dnn.mul %s2, %y : (tensor<1x8x4x4xf32>, tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32>
+  func.return %y, %z : tensor<1x8x4x4xf32>, tensor<1x8x4x4xf32>
+}
+
+// CHECK-LABEL: func.func @silu
+// CHECK-NEXT:    %y = dnn.silu %x : tensor<1x8x4x4xf32>
+// CHECK-NEXT:    %z = dnn.silu %y : tensor<1x8x4x4xf32>
+// CHECK-NEXT:    func.return %y, %z
+
+// Negative: a sigmoid that something else uses stays (the mul would not save it), and so does
+// a gate of another value (a squeeze-excitation's x * sigmoid(g)).
+func.func @not_silu(%x: tensor<1x8x4x4xf32>, %g: tensor<1x8x4x4xf32>) -> (tensor<1x8x4x4xf32>, tensor<1x8x4x4xf32>, tensor<1x8x4x4xf32>) {
+  %s = dnn.sigmoid %x : tensor<1x8x4x4xf32>
+  %y = dnn.mul %x, %s : (tensor<1x8x4x4xf32>, tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32>
+  %sg = dnn.sigmoid %g : tensor<1x8x4x4xf32>
+  %e = dnn.mul %x, %sg : (tensor<1x8x4x4xf32>, tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32>
+  func.return %y, %s, %e : tensor<1x8x4x4xf32>, tensor<1x8x4x4xf32>, tensor<1x8x4x4xf32>
+}
+
+// CHECK-LABEL: func.func @not_silu
+// CHECK-NEXT:    %s = dnn.sigmoid %x
+// CHECK-NEXT:    %y = dnn.mul %x, %s
+// CHECK-NEXT:    %sg = dnn.sigmoid %g
+// CHECK-NEXT:    %e = dnn.mul %x, %sg
+// CHECK-NEXT:    func.return %y, %s, %e

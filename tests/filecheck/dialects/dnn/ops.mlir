@@ -172,6 +172,7 @@
 %t = dnn.tanh %x {tag} : tensor<1x4x8x8xf32>
 %hw = dnn.hardswish %x : tensor<1x4x8x8xf32>
 %hs = dnn.hardsigmoid %x {tag} : tensor<1x4x8x8xf32>
+%si = dnn.silu %x : tensor<1x4x8x8xf32>
 %c = dnn.clip %x lo 0.000000e+00 hi 6.000000e+00 : tensor<1x4x8x8xf32>
 %c2 = dnn.clip %x lo -1.500000e+00 hi -1.500000e+00 : tensor<1x4x8x8xf32>
 %l = dnn.leaky_relu %x alpha 1.000000e-01 : tensor<1x4x8x8xf32>
@@ -185,6 +186,7 @@
 // CHECK-NEXT: %t = dnn.tanh %x {tag} : tensor<1x4x8x8xf32>
 // CHECK-NEXT: %hw = dnn.hardswish %x : tensor<1x4x8x8xf32>
 // CHECK-NEXT: %hs = dnn.hardsigmoid %x {tag} : tensor<1x4x8x8xf32>
+// CHECK-NEXT: %si = dnn.silu %x : tensor<1x4x8x8xf32>
 // CHECK-NEXT: %c = dnn.clip %x lo 0.000000e+00 hi 6.000000e+00 : tensor<1x4x8x8xf32>
 // CHECK-NEXT: %c2 = dnn.clip %x lo -1.500000e+00 hi -1.500000e+00 : tensor<1x4x8x8xf32>
 // CHECK-NEXT: %l = dnn.leaky_relu %x alpha 1.000000e-01 : tensor<1x4x8x8xf32>
@@ -198,6 +200,7 @@
 // CHECK-GENERIC-NEXT: %t = "dnn.tanh"(%x) {tag} : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
 // CHECK-GENERIC-NEXT: %hw = "dnn.hardswish"(%x) : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
 // CHECK-GENERIC-NEXT: %hs = "dnn.hardsigmoid"(%x) {tag} : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
+// CHECK-GENERIC-NEXT: %si = "dnn.silu"(%x) : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
 // CHECK-GENERIC-NEXT: %c = "dnn.clip"(%x) <{lo = 0.000000e+00 : f64, hi = 6.000000e+00 : f64}> : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
 // CHECK-GENERIC-NEXT: %c2 = "dnn.clip"(%x) <{lo = -1.500000e+00 : f64, hi = -1.500000e+00 : f64}> : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
 // CHECK-GENERIC-NEXT: %l = "dnn.leaky_relu"(%x) <{alpha = 1.000000e-01 : f64}> : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>

@@ -274,6 +274,12 @@
 
 // -----
 
+%a = "test.op"() : () -> tensor<4xi8, #dnn.fixed<4>>
+%y = dnn.silu %a : tensor<4xi8, #dnn.fixed<4>> -> tensor<4xi8, #dnn.fixed<40>>
+// CHECK: int8 fixed-point dnn.silu needs exponents in {{.*}} (ACT in_frac/out_frac), got 40
+
+// -----
+
 // A zero point is an int8 code.
 %a = "test.op"() : () -> tensor<4xi8, #dnn.fixed<4, 128>>
 // CHECK: a zero point is an int8, got 128

@@ -49,13 +49,16 @@
 %sf = dnn.sigmoid %x {tag} : tensor<1x3x8x8xf32>
 %hw = dnn.hardswish %g : tensor<1x4x1x1xi8, #dnn.fixed<5>> -> tensor<1x4x1x1xi8, #dnn.fixed<4>>
 %hs = dnn.hardsigmoid %g : tensor<1x4x1x1xi8, #dnn.fixed<5>> -> tensor<1x4x1x1xi8, #dnn.fixed<6>>
+%si = dnn.silu %g : tensor<1x4x1x1xi8, #dnn.fixed<5>> -> tensor<1x4x1x1xi8, #dnn.fixed<5, -20>>
 // CHECK:      %s = dnn.sigmoid %g : tensor<1x4x1x1xi8, #dnn.fixed<5>> -> tensor<1x4x1x1xi8, #dnn.fixed<7>>
 // CHECK-NEXT: %t = dnn.tanh %g : tensor<1x4x1x1xi8, #dnn.fixed<5>>
 // CHECK-NEXT: %sf = dnn.sigmoid %x {tag} : tensor<1x3x8x8xf32>
 // CHECK-NEXT: %hw = dnn.hardswish %g : tensor<1x4x1x1xi8, #dnn.fixed<5>> -> tensor<1x4x1x1xi8, #dnn.fixed<4>>
 // CHECK-NEXT: %hs = dnn.hardsigmoid %g : tensor<1x4x1x1xi8, #dnn.fixed<5>> -> tensor<1x4x1x1xi8, #dnn.fixed<6>>
+// CHECK-NEXT: %si = dnn.silu %g : tensor<1x4x1x1xi8, #dnn.fixed<5>> -> tensor<1x4x1x1xi8, #dnn.fixed<5, -20>>
 // CHECK-GENERIC: %s = "dnn.sigmoid"(%g) : (tensor<1x4x1x1xi8, #dnn.fixed<5>>) -> tensor<1x4x1x1xi8, #dnn.fixed<7>>
 // CHECK-GENERIC: %hw = "dnn.hardswish"(%g) : (tensor<1x4x1x1xi8, #dnn.fixed<5>>) -> tensor<1x4x1x1xi8, #dnn.fixed<4>>
+// CHECK-GENERIC: %si = "dnn.silu"(%g) : (tensor<1x4x1x1xi8, #dnn.fixed<5>>) -> tensor<1x4x1x1xi8, #dnn.fixed<5, -20>>
 
 // Exact ops keep the exponent.
 %r = dnn.relu %s : tensor<1x4x1x1xi8, #dnn.fixed<7>>
