@@ -52,7 +52,7 @@ remove an op, step 4 only moves activations up, so it terminates):
    so its int8 exponent), unless the accelerator can run `f` on `l(x)`'s shape but not on
    `x`'s.
 5. For `y = mul(x, s)` (or `mul(s, x)`) with `s = sigmoid(x)` used only there and `y` of
-   `x`'s type: replace `y` by `silu(x)` and erase the sigmoid.
+   `x`'s (float) type: replace `y` by `silu(x)` and erase the sigmoid.
 6. Like MLIR's canonicalizer, dead pure ops left behind are erased.
 
 In the pipeline (`fvir-compile`) this pass runs before `dnn-quantize` on float IR. Steps 3 and
@@ -273,7 +273,8 @@ class JoinSilu(RewritePattern):
         for x, s in ((op.lhs, op.rhs), (op.rhs, op.lhs)):
             sigmoid = s.owner
             if (isinstance(sigmoid, dnn.SigmoidOp) and sigmoid.input is x
-                    and s.has_one_use() and op.output.type == x.type):
+                    and s.has_one_use() and op.output.type == x.type
+                    and dnn.fixed_frac(x) is None):  # int8 IR: its roundings are fixed
                 silu = dnn.SiluOp(x)
                 silu.output.name_hint = op.output.name_hint
                 rewriter.replace(op, silu)

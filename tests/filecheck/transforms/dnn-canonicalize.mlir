@@ -186,3 +186,14 @@ func.func @not_silu(%x: tensor<1x8x4x4xf32>, %g: tensor<1x8x4x4xf32>) -> (tensor
 // CHECK-NEXT:    %sg = dnn.sigmoid %g
 // CHECK-NEXT:    %e = dnn.mul %x, %sg
 // CHECK-NEXT:    func.return %y, %s, %e
+
+// Negative: int8 IR keeps its two roundings (the sigmoid's table, then the multiply's shift).
+func.func @int8_not_silu(%x: tensor<4xi8, #dnn.fixed<5>>) -> tensor<4xi8, #dnn.fixed<5>> {
+  %s = dnn.sigmoid %x : tensor<4xi8, #dnn.fixed<5>> -> tensor<4xi8, #dnn.fixed<7>>
+  %y = dnn.mul %x, %s shift 7 : (tensor<4xi8, #dnn.fixed<5>>, tensor<4xi8, #dnn.fixed<7>>) -> tensor<4xi8, #dnn.fixed<5>>
+  func.return %y : tensor<4xi8, #dnn.fixed<5>>
+}
+
+// CHECK-LABEL: func.func @int8_not_silu
+// CHECK-NEXT:    %s = dnn.sigmoid %x
+// CHECK-NEXT:    %y = dnn.mul %x, %s shift 7
