@@ -284,7 +284,7 @@ class JoinSilu(RewritePattern):
 
 @dataclass(frozen=True)
 class DnnCanonicalizePass(ModulePass):
-    """Removes and merges no-op reshapes/flattens/transposes; lifts activations above them.
+    """Removes and merges no-op layout ops, lifts activations above them, joins SiLU.
 
     Elementwise activations move above a single-use layout op so that the chains on both
     sides of them can collapse (the module docstring)."""
