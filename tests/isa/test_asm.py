@@ -62,7 +62,7 @@ rows=4 cols=56 ic=64 oc=8   # first tile
     ("SYNC count=256 barrier=0", "line 1: SYNC.count = 256 does not fit its 8-bit unsigned"),
     ("ACT func=swish in_frac=0 out_frac=0 in_addr=0 out_addr=0 length=1",
      "line 1: 'swish' is not a valid ActFunc (identity, relu, sigmoid, tanh, gelu, hardswish, "
-     "hardsigmoid)"),
+     "hardsigmoid, silu)"),
     ("SYNC barrier=0", "line 1: SYNC.count is required"),
     ("END dpdon=Q", "line 1: unknown engine 'Q'"),
 ])
