@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
+from common import doc_summary
 from onnxruntime.quantization import (
     CalibrationDataReader,
     QuantFormat,
@@ -82,7 +83,7 @@ def measure(name: str, hw: str, samples: int, evals: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        description=" ".join(__doc__.split("\n\n")[0].split()),
+        description=doc_summary(__doc__),
         epilog="Target (issue 17): fvir's cosine >= onnxruntime's - 0.005 on every model.")
     parser.add_argument("--models", default=DEFAULT_MODELS,
                         help="comma-separated zoo names (default: every zoo CNN and the CRNN)")

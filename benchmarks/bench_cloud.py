@@ -18,6 +18,8 @@ import json
 import resource
 import time
 
+from common import doc_summary
+
 from fvir.cache import PackageCache
 from fvir.cloud.library import ModelLibrary
 from fvir.cloud.policies import make_policy
@@ -29,7 +31,7 @@ MODELS = ("resnet18", "resnet50", "mobilenetv2", "googlenet")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=doc_summary(__doc__))
     parser.add_argument("--hours", type=float, default=1.0)
     parser.add_argument("--tenants", type=int, default=16)
     parser.add_argument("--cv", type=float, default=4.0)

@@ -31,6 +31,7 @@ from fvir.cluster import load_any, run_cluster
 from fvir.sweep import open_executor, run_sweep, sweep_from_dict
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from common import doc_summary
 from compiler import models
 
 SMALL = """
@@ -123,7 +124,7 @@ def bench_sweep() -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=doc_summary(__doc__))
     parser.add_argument("--part", choices=("cluster", "sweep", "both"), default="both")
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--scenario", default=str(Path(__file__).resolve().parents[1]

@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import peak_rss_bytes
+from common import doc_summary, peak_rss_bytes
 
 
 def child(path: str, hw_name: str) -> None:
@@ -73,7 +73,7 @@ def child(path: str, hw_name: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=doc_summary(__doc__))
     parser.add_argument("--models", default="resnet50,vgg16")
     parser.add_argument("--hw", default="paper-u200")
     parser.add_argument("--repeat", type=int, default=3)

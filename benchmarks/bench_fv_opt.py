@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import measure, report
+from common import doc_summary, measure, report
 from xdsl.context import Context
 from xdsl.dialects.builtin import Builtin
 from xdsl.dialects.func import Func
@@ -46,7 +46,7 @@ def dnn_module(n_ops: int) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=doc_summary(__doc__))
     ap.add_argument("--ops", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--json", action="store_true")

@@ -20,7 +20,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from common import measure, report
+from common import doc_summary, measure, report
 
 from fvir.hw import PAPER_U200
 from fvir.ifp.fileformat import from_bytes, read_package, to_bytes, write_package
@@ -72,7 +72,7 @@ def synthetic_package(name: str, instructions: int, frames: int, layers: int, we
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=doc_summary(__doc__))
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--f32", action="store_true", help="include the float32 shadow weights")
     ap.add_argument("--dir", help="directory for the files (default: a temporary one)")

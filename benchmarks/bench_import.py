@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from common import measure, report
+from common import doc_summary, measure, report
 from onnx import TensorProto, helper, numpy_helper
 from xdsl.printer import Printer
 
@@ -91,7 +91,7 @@ def build(name: str) -> tuple[onnx.ModelProto, str]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=doc_summary(__doc__))
     ap.add_argument("--model", default="resnet50", help="zoo model name (default resnet50)")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--json", action="store_true")

@@ -9,7 +9,7 @@ decode (`columns`) and the linker's vectorized segment patch of every LOAD/SAVE.
 import argparse
 
 import numpy as np
-from common import measure, report
+from common import doc_summary, measure, report
 
 from fvir.isa.encoding import columns, decode, encode, encode_columns, set_field
 from fvir.isa.spec import SPECS, Opcode
@@ -32,7 +32,7 @@ def random_stream(n: int) -> np.ndarray:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=doc_summary(__doc__))
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--json", action="store_true")

@@ -18,7 +18,7 @@ import argparse
 import json
 import time
 
-from common import measure
+from common import doc_summary, measure
 
 from fvir.hw import load_hw
 from fvir.runtime import link, make_allocation, prepare
@@ -42,7 +42,7 @@ def load_package(pool, synthetic: bool):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=doc_summary(__doc__))
     ap.add_argument("--repeat", type=int, default=1000)
     ap.add_argument("--max-cores", type=int, default=16)
     ap.add_argument("--synthetic", action="store_true", help="skip the real compiler")

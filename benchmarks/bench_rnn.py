@@ -35,7 +35,7 @@ import json
 import time
 from typing import Any
 
-from common import measure, timing_run
+from common import doc_summary, measure, timing_run
 
 from fvir import zoo
 from fvir.compiler import compile_model
@@ -93,7 +93,7 @@ def link_times(package, repeat: int, max_cores: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=doc_summary(__doc__))
     ap.add_argument("--models", nargs="+", default=["lstm", "gru"])
     ap.add_argument("--repeat", type=int, default=1000, help="links per core count")
     ap.add_argument("--max-cores", type=int, default=PAPER_U200.num_cores)

@@ -18,7 +18,7 @@ stay meaningful either way).
 import argparse
 
 import numpy as np
-from common import measure, report
+from common import doc_summary, measure, report
 
 from fvir.backend.memory import Memory
 from fvir.backend.semantics import CoreState, conv, convinit, load
@@ -68,7 +68,7 @@ def setup(mode: str, rows: int, cols: int, ic: int, oc: int, k: int, s: int, pad
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=doc_summary(__doc__))
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()

@@ -51,6 +51,7 @@ import time
 from typing import Any
 
 import numpy as np
+from common import doc_summary
 
 from fvir import zoo
 from fvir.backend.machine import Machine, simulate_package
@@ -306,7 +307,7 @@ def validation(progress: Any = None) -> list[dict[str, Any]]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=doc_summary(__doc__))
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip-rss", action="store_true")
     ap.add_argument("--json", action="store_true")

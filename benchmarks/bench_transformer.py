@@ -24,7 +24,7 @@ import json
 import time
 from typing import Any
 
-from common import timing_run
+from common import doc_summary, timing_run
 
 from fvir.compiler import compile_model
 from fvir.hw import BIG_CORE, PAPER_U200, PoolConfig
@@ -47,7 +47,7 @@ def rate(pool: PoolConfig) -> int:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=doc_summary(__doc__))
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--dim", type=int, default=768)
     ap.add_argument("--heads", type=int, default=12)

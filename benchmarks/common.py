@@ -1,5 +1,5 @@
-"""Shared helpers for fvir's benchmarks: repeated timing with medians, a result table, and a
-timing-only simulation with the cycle model's bound beside it.
+"""Shared helpers for fvir's benchmarks: repeated timing with medians, a result table, a
+timing-only simulation with the cycle model's bound beside it, and the `--help` summary.
 
 Benchmarks report medians (and ratios against a baseline measured in the same run) because
 the machines they run on are shared and noisy; they never assert on time.
@@ -10,6 +10,11 @@ import statistics
 import time
 from collections.abc import Callable
 from typing import Any
+
+
+def doc_summary(doc: str | None) -> str:
+    """A benchmark's `--help` description: its docstring's first paragraph on one line."""
+    return " ".join((doc or "").split("\n\n")[0].split())
 
 
 def measure(fn: Callable[[], Any], repeat: int, warmup: int = 1) -> dict[str, float]:
