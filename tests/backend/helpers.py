@@ -52,6 +52,35 @@ def get_block(buf: np.ndarray, start: int, row_stride: int, pix_stride: int,
     return out
 
 
+def conv_acc(x: np.ndarray, w: np.ndarray, *, depthwise: bool, pads: tuple[int, int, int, int],
+             rows: int, cols: int, fill: int) -> np.ndarray:
+    """A 3x3 CONV's accumulators from the pseudo-code: the sum over the window of P (X padded
+    with `fill`) times the weights, [rows, cols, oc], int64 (float64 products and sums of int8
+    values are exact at these sizes)."""
+    pt, pl, pb, pr = pads
+    p = np.pad(x.astype(np.float64), ((pt, pb), (pl, pr), (0, 0)), constant_values=fill)
+    wf = w.astype(np.float64)
+    oc = w.shape[-1] if depthwise else w.shape[0]
+    acc = np.zeros((rows, cols, oc))
+    for ky in range(3):
+        for kx in range(3):
+            tap = p[ky : ky + rows, kx : kx + cols]  # [rows, cols, ic]
+            acc += tap * wf[ky, kx] if depthwise else tap @ wf[:, ky, kx, :].T
+    return acc.astype(np.int64)
+
+
+def put_conv_part(state: CoreState, x: np.ndarray, w: np.ndarray, a: int, b: int,
+                  in_addr: int, wgt_addr: int) -> int:
+    """Input channels a..b of a split-reduction CONV: that slice of the HWC input X at
+    `in_addr` (pixels packed) and of the [oc, kh, kw, ic] weights at `wgt_addr`; returns the
+    input's pixel stride."""
+    in_pix = b - a
+    put_block(state.fmap, in_addr, x.shape[1] * in_pix, in_pix, x[..., a:b])
+    part = np.ascontiguousarray(w[..., a:b])
+    state.weight[wgt_addr : wgt_addr + part.size] = part.ravel()
+    return in_pix
+
+
 # ---------------------------------------------------------------------------------------------
 # Integer helpers, from the pseudo-code (Python ints: >> is an arithmetic shift)
 

@@ -30,7 +30,7 @@ from fvir.isa import (
 from fvir.isa.spec import SPECS
 from fvir.quant.contract import requant, rshift_round, sat8
 
-from .helpers import CORE, fresh, get_block, make, put_block, run
+from .helpers import CORE, conv_acc, fresh, get_block, make, put_block, put_conv_part, run
 
 RNG = np.random.default_rng(4242)
 
@@ -59,22 +59,6 @@ def put_pairs(state, addr: int, bias: np.ndarray, mul: np.ndarray) -> None:
     else:
         state.bias[addr : addr + 8 * n : 8] = bias
         state.bias[addr + 4 : addr + 8 * n + 4 : 8] = mul
-
-
-def conv_acc(x: np.ndarray, w: np.ndarray, *, depthwise: bool, pads: tuple[int, int, int, int],
-             rows: int, cols: int, fill: int) -> np.ndarray:
-    """sum over the 3x3 window of P (padded with `fill`) times the weights, [rows, cols, oc],
-    int64 (float64 products and sums of int8 values are exact at these sizes)."""
-    pt, pl, pb, pr = pads
-    p = np.pad(x.astype(np.float64), ((pt, pb), (pl, pr), (0, 0)), constant_values=fill)
-    wf = w.astype(np.float64)
-    oc = w.shape[-1] if depthwise else w.shape[0]
-    acc = np.zeros((rows, cols, oc))
-    for ky in range(3):
-        for kx in range(3):
-            tap = p[ky : ky + rows, kx : kx + cols]
-            acc += tap * wf[ky, kx] if depthwise else tap @ wf[:, ky, kx, :].T
-    return acc.astype(np.int64)
 
 
 def convinit(in_row: int, out_row: int, in_pix: int, out_pix: int, *, scaled: int, act: Act,
@@ -179,10 +163,7 @@ def test_conv_split_reduction_reads_multipliers_in_its_final_part() -> None:
     put_pairs(state, BIAS, bias, mul)
     psum = 512
     for j, (a, b) in enumerate([(0, 2), (2, 4)]):
-        in_pix = b - a
-        put_block(state.fmap, IN, (cols + 1) * in_pix, in_pix, x[..., a:b])
-        part = np.ascontiguousarray(w[..., a:b])
-        state.weight[WGT : WGT + part.size] = part.ravel()
+        in_pix = put_conv_part(state, x, w, a, b, IN, WGT)
         run(state, mem,
             convinit((cols + 1) * in_pix, cols * oc, in_pix, oc, scaled=1, act=Act.RELU,
                      shift_cut=s, shift_bias=0, out_zp=out_zp),

@@ -21,7 +21,7 @@ from fvir.isa import Act, ActFunc, ElewType, Opcode, PoolType, assemble, decode,
 from fvir.isa.spec import SPECS
 from fvir.quant.contract import lut, requant, rshift_round, sat8
 
-from .helpers import fresh, get_block, make, put_block, run
+from .helpers import conv_acc, fresh, get_block, make, put_block, put_conv_part, run
 
 RNG = np.random.default_rng(2024)
 
@@ -69,20 +69,6 @@ def conv_run(mode: str, x: np.ndarray, w: np.ndarray, bias: np.ndarray, *, depth
     return get_block(state.fmap, OUT, cols * out_pix, out_pix, (rows, cols, oc))
 
 
-def conv_acc(x: np.ndarray, w: np.ndarray, *, depthwise: bool, pads: tuple[int, int, int, int],
-             rows: int, cols: int, fill: float) -> np.ndarray:
-    """sum over the 3x3 window of P (padded with `fill`) times the weights, [rows, cols, oc]."""
-    p = pad(x, pads, fill)
-    wf = w.astype(np.float64)
-    oc = w.shape[-1] if depthwise else w.shape[0]
-    acc = np.zeros((rows, cols, oc))
-    for ky in range(3):
-        for kx in range(3):
-            tap = p[ky : ky + rows, kx : kx + cols]  # [rows, cols, ic]
-            acc += tap * wf[ky, kx] if depthwise else tap @ wf[:, ky, kx, :].T
-    return acc
-
-
 CONV_PADS = (1, 1, 1, 0)
 
 
@@ -125,10 +111,7 @@ def test_conv_partial_sums_carry_no_zero_point() -> None:
     state.bias[BIAS : BIAS + 4 * oc] = bias.astype("<i4").view(np.uint8)
     psum = 256
     for j, (a, b) in enumerate([(0, 2), (2, 4)]):
-        in_pix = b - a
-        put_block(state.fmap, IN, (cols + 1) * in_pix, in_pix, x[..., a:b])
-        part = np.ascontiguousarray(w[..., a:b])
-        state.weight[WGT : WGT + part.size] = part.ravel()
+        in_pix = put_conv_part(state, x, w, a, b, IN, WGT)
         run(state, mem,
             make(Opcode.CONVINIT, act=Act.LEAKY, act_arg=40, shift_cut=6, kernel_h=3,
                  kernel_w=3, stride_h=1, stride_w=1, in_row_stride=(cols + 1) * in_pix,
