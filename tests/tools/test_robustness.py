@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import pickle
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -368,3 +369,16 @@ def test_unknown_opcode_in_the_timing_tables():
     words[0, 0] = 0xB  # no instruction has opcode 11
     with pytest.raises(DecodingError, match="unknown opcode 0xb"):
         instr_table(words, TINY.core, cost.DEFAULT_TIMING)
+
+
+def test_a_reader_that_stops_early_is_not_a_traceback():
+    """`fv ... | head`: the reader closes the pipe (here before fv writes anything, so the
+    write always fails); fv ends quietly with a shell's SIGPIPE status, not a
+    BrokenPipeError traceback."""
+    proc = subprocess.Popen([sys.executable, "-m", "fvir.tools.fv", "passes", "--pipeline"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 141, err
+    assert "Traceback" not in err
