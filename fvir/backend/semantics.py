@@ -31,18 +31,14 @@ element by element:
 - LOAD/SAVE build strided views (`np.ndarray` over the buffer, no copies) of the 3-D block on
   both sides and copy once. The whole byte range is bounds-checked first (`MemoryFault` for DDR,
   `BufferFault` on chip), so a faulting instruction changes nothing.
-- CONV is im2col (one [pixels x kernel_h*kernel_w*ic] matrix, one strided copy of the
-  padded block) times the [K x oc] weights. int8 products are exact in float32 BLAS:
-  |x*w| <= 2**14, so any partial sum of at most 1024 products is an integer of magnitude
-  <= 2**24, which float32 represents exactly whatever order BLAS sums in. A longer reduction
-  is one float32 product too when the data bound every partial sum by 2**24 (largest row sum
-  of |A| times largest |w|); otherwise it is cut into chunks of 1024 terms whose exact
-  results are added in int64 (`exact_matmul`). Depthwise is an elementwise multiply-accumulate
-  over kernel offsets (at most 15*15 terms, exact in float32). MVM uses the same exact matmul.
-  In int8 mode the float32 im2col matrices and weights are kept in small content-checked
-  caches (`COL_CACHE`, `WGT_CACHE`): the frames of a layer sweep the same input rows once per
-  group of output channels, and a frame's CONVs share their weights, so most CONVs find
-  their operands after a byte comparison with the bytes they were built from.
+- int8 CONV is compiled C (`fvir.backend._engine`, built at install time): exact int8 x int8
+  products accumulated in integers (im2col with AVX512-VNNI dot products where the CPU has
+  them, portable loops otherwise: the same integers), then the bias or partial sums and the
+  requantization in int64, stored in loop order. The Python side (`fvir.backend.conv`) does
+  the bounds checks and raises the faults. fp32 CONV is im2col times the [K x oc] weights in
+  numpy. MVM's int8 products are exact in float32 BLAS: |x*w| <= 2**14, so any partial sum
+  of at most 1024 products is an integer of magnitude <= 2**24; longer reductions are cut
+  into chunks of 1024 terms whose exact results are added in int64 (`exact_matmul`).
 - POOL reads windows through `sliding_window_view` of the padded block (-inf padding for MAX,
   the input's zero point for AVG); int8 MAX is a maximum over the kernel offsets in int16.
 - Requantization (`rshift_round`, `sat8`, `activate`, `requant`) is defined in int64, as the

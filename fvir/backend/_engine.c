@@ -1,0 +1,609 @@
+/* The int8 CONV instruction, compiled: docs/isa.md's CONV pseudo-code over one output block.
+ *
+ * This is the only definition of int8 CONV's arithmetic; `fvir.backend.conv` checks the
+ * bounds (in the pseudo-code's order) and calls `conv_int8` with the buffers and the
+ * instruction's fields. fp32 mode (a different meaning, see `fvir.backend.semantics`) stays
+ * in numpy.
+ *
+ * 1. The input block, padded with in_zp, is gathered into an im2col matrix A [M x Kp] of
+ *    bytes a ^ 0x80 (that is, a + 128 as an unsigned byte), K ordered (ky, kx, i) like the
+ *    weights, rows padded with zeros to Kp, a multiple of 64; the weights into W [oc x Kp].
+ * 2. Products: sum_k (a + 128) * w, in int32 over chunks of at most CHUNK terms (each partial
+ *    sum is then below 2**31 in magnitude), the chunks added in int64, and 128 * sum_k w taken
+ *    off: exactly sum_k a * w. With AVX512-VNNI (checked at run time) the sums are
+ *    `vpdpbusd` dot products over 64 bytes of K, 4 rows x 4 channels at a time; otherwise
+ *    plain loops that the compiler vectorizes. Both give the same integers.
+ *    Depthwise: a direct multiply-accumulate over the kernel offsets in int32.
+ * 3. acc += BIAS32[psum] (acc_in) or BIAS32[bias] << shift_bias; with acc_out the int32
+ *    partial sums go back to the bias buffer; otherwise, after checking every multiplier
+ *    (scaled) and the activation, requant(acc * mul, shift_cut, act, act_arg, out_zp) in
+ *    int64 is stored in loop order (y, x, o), so where the output block overlaps itself the
+ *    later write wins, as in the sequential pseudo-code. Nothing is written before the checks.
+ *
+ * The buffers are the Python objects' memory, held through the buffer protocol; the GIL is
+ * released while the products run.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+#include "_engine.h"
+
+enum { ACT_NONE = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_LEAKY = 3 };
+enum { BAD_ACT = -1 };  /* > 0: 1 + the channel of a bad multiplier */
+
+static inline int64_t rshift_round(int64_t x, int64_t s)
+{
+    if (s <= 0)
+        return x;
+    return (int64_t)((uint64_t)x + ((uint64_t)1 << (s - 1))) >> s;  /* wraps like numpy */
+}
+
+static inline int32_t load_i32(const uint8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);  /* little-endian hosts: BIAS32 is little-endian */
+    return v;
+}
+
+/* The padded input P[py, px, c] as a byte (in_zp outside the block X). */
+static inline int8_t padded_at(const int8_t *fm, const int64_t *p, int64_t py, int64_t px,
+                               int64_t c)
+{
+    int64_t y = py - p[P_PAD_T], x = px - p[P_PAD_L];
+    if (y < 0 || y >= p[P_IN_ROWS] || x < 0 || x >= p[P_IN_COLS])
+        return (int8_t)p[P_IN_ZP];
+    return fm[p[P_IN_ADDR] + y * p[P_IN_ROW_STRIDE] + x * p[P_IN_PIX_STRIDE] + c];
+}
+
+static int KERNEL;  /* the product kernel in use (best_kernel unless a test asks) */
+
+/* acc [M x oc] of a depthwise CONV (weights [kh][kw][oc]). */
+static void depthwise_products(const int8_t *fm, const int8_t *wgt, const int64_t *p,
+                               int64_t *acc)
+{
+    const int64_t rows = p[P_ROWS], cols = p[P_COLS], oc = p[P_OC];
+    const int64_t kh = p[P_KH], kw = p[P_KW];
+    const int8_t *wsrc = wgt + p[P_WGT_ADDR];
+    for (int64_t y = 0; y < rows; y++)
+        for (int64_t x = 0; x < cols; x++) {
+            int64_t *out = acc + (y * cols + x) * oc;
+            memset(out, 0, sizeof(int64_t) * (size_t)oc);
+            for (int64_t ky = 0; ky < kh; ky++)
+                for (int64_t kx = 0; kx < kw; kx++) {
+                    int64_t py = y * p[P_SH] + ky * p[P_DH], px = x * p[P_SW] + kx * p[P_DW];
+                    const int8_t *wr = wsrc + (ky * kw + kx) * oc;
+                    for (int64_t o = 0; o < oc; o++)
+                        out[o] += (int32_t)padded_at(fm, p, py, px, o) * (int32_t)wr[o];
+                }
+        }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Requantization (docs/isa.md, Pseudo-code helpers) */
+
+static inline int8_t requant(int64_t v, int64_t s, int64_t act, int64_t arg, int64_t zp)
+{
+    int64_t y = rshift_round(v, s);
+    if (act == ACT_RELU)
+        y = y > 0 ? y : 0;
+    else if (act == ACT_RELU6)
+        y = y > 0 ? (y < arg ? y : arg) : (0 < arg ? 0 : arg);
+    else if (act == ACT_LEAKY && y < 0)
+        y = rshift_round((int64_t)((uint64_t)y * (uint64_t)arg), 8);
+    y += zp;
+    return (int8_t)(y < -128 ? -128 : y > 127 ? 127 : y);
+}
+
+static int conv_int8(uint8_t *fmap, const uint8_t *weight, uint8_t *bias, const int64_t *p)
+{
+    const int64_t m = p[P_ROWS] * p[P_COLS], oc = p[P_OC];
+    const int64_t bstride = p[P_SCALED] ? 8 : 4;
+    const int acc_in = p[P_ACC_IN] != 0, acc_out = p[P_ACC_OUT] != 0;
+    if (!acc_out) {  /* checked before anything is written */
+        if (p[P_SCALED])
+            for (int64_t o = 0; o < oc; o++) {
+                int64_t mul = load_i32(bias + p[P_BIAS_ADDR] + 8 * o + 4);
+                if (mul < 1 || mul > p[P_MUL_MAX])
+                    return (int)(1 + o);
+            }
+        if (p[P_ACT] < ACT_NONE || p[P_ACT] > ACT_LEAKY)
+            return BAD_ACT;
+    }
+    int64_t *acc = malloc(sizeof(int64_t) * (size_t)(m * oc + 1));
+    if (!acc)
+        return NO_MEMORY;
+    const int8_t *fm = (const int8_t *)fmap, *wgt = (const int8_t *)weight;
+    if (p[P_DEPTHWISE])
+        depthwise_products(fm, wgt, p, acc);
+    else if (conv_products(fm, wgt, p, acc, KERNEL) != OK) {
+        free(acc);
+        return NO_MEMORY;
+    }
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t o = 0; o < oc; o++) {
+            int64_t base = acc_in ? load_i32(bias + p[P_PSUM_ADDR] + 4 * (i * oc + o))
+                                  : (int64_t)((uint64_t)(int64_t)load_i32(
+                                        bias + p[P_BIAS_ADDR] + bstride * o) << p[P_SHIFT_BIAS]);
+            acc[i * oc + o] = (int64_t)((uint64_t)acc[i * oc + o] + (uint64_t)base);
+        }
+    if (acc_out) {
+        for (int64_t i = 0; i < m * oc; i++) {
+            int32_t v = (int32_t)(uint32_t)(uint64_t)acc[i];
+            memcpy(bias + p[P_PSUM_ADDR] + 4 * i, &v, 4);
+        }
+        free(acc);
+        return OK;
+    }
+    const int64_t cols = p[P_COLS];
+    for (int64_t i = 0; i < m; i++) {
+        int64_t y = i / cols, x = i % cols;
+        uint8_t *out = fmap + p[P_OUT_ADDR] + y * p[P_OUT_ROW_STRIDE] + x * p[P_OUT_PIX_STRIDE];
+        for (int64_t o = 0; o < oc; o++) {
+            int64_t v = acc[i * oc + o];
+            if (p[P_SCALED])
+                v = (int64_t)((uint64_t)v * (uint64_t)(int64_t)load_i32(
+                                  bias + p[P_BIAS_ADDR] + 8 * o + 4));
+            out[o] = (uint8_t)requant(v, p[P_SHIFT_CUT], p[P_ACT], p[P_ACT_ARG], p[P_OUT_ZP]);
+        }
+    }
+    free(acc);
+    return OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The frame loop: LOAD, SAVE, CONVINIT, CONV, ELEWINIT, ELEW, SYNC and END of clean frames */
+
+/* The fields it reads. Their columns in a program row come from the ISA table at import
+ * (`configure`): this file names fields, it never numbers them. */
+#define DMA_FIELDS(X, OP) X(OP, buf) X(OP, seg) X(OP, off) X(OP, addr) X(OP, rows) X(OP, cols) \
+    X(OP, chans) X(OP, buf_pix_stride) X(OP, ddr_row_stride) X(OP, ddr_pix_stride)         \
+    X(OP, buf_row_stride)
+#define FIELDS(X)                                                                          \
+    DMA_FIELDS(X, LOAD) DMA_FIELDS(X, SAVE)                                                \
+    X(CONVINIT, act) X(CONVINIT, shift_cut) X(CONVINIT, shift_bias) X(CONVINIT, act_arg)   \
+    X(CONVINIT, kernel_h) X(CONVINIT, kernel_w) X(CONVINIT, stride_h) X(CONVINIT, stride_w) \
+    X(CONVINIT, dilation_h) X(CONVINIT, dilation_w) X(CONVINIT, in_row_stride)             \
+    X(CONVINIT, out_row_stride) X(CONVINIT, in_pix_stride) X(CONVINIT, out_pix_stride)     \
+    X(CONVINIT, in_zp) X(CONVINIT, out_zp) X(CONVINIT, scaled)                             \
+    X(CONV, pad_t) X(CONV, pad_l) X(CONV, pad_b) X(CONV, pad_r) X(CONV, depthwise)         \
+    X(CONV, acc_in) X(CONV, acc_out) X(CONV, in_addr) X(CONV, wgt_addr) X(CONV, bias_addr) \
+    X(CONV, out_addr) X(CONV, rows) X(CONV, cols) X(CONV, ic) X(CONV, oc) X(CONV, psum_addr) \
+    X(ELEWINIT, elew_type) X(ELEWINIT, act) X(ELEWINIT, shift_a) X(ELEWINIT, shift_b)      \
+    X(ELEWINIT, shift_out) X(ELEWINIT, act_arg) X(ELEWINIT, bcast_b)                       \
+    X(ELEWINIT, in_row_stride) X(ELEWINIT, out_row_stride) X(ELEWINIT, in_pix_stride)      \
+    X(ELEWINIT, out_pix_stride) X(ELEWINIT, zp_a) X(ELEWINIT, zp_b) X(ELEWINIT, zp_out)    \
+    X(ELEW, chans) X(ELEW, in_a) X(ELEW, in_b) X(ELEW, out_addr) X(ELEW, rows) X(ELEW, cols)
+#define OPS(X) X(LOAD) X(SAVE) X(CONVINIT) X(CONV) X(ELEWINIT) X(ELEW) X(SYNC) X(END)
+#define ELEW_ADD 0  /* ElewType.ADD */
+
+#define AS_ENUM(op, f) F_##op##_##f,
+#define AS_NAME(op, f) #op "." #f,
+#define OP_ENUM(op) OP_##op,
+#define OP_NAME(op) #op,
+enum { FIELDS(AS_ENUM) F_COUNT };
+enum { OPS(OP_ENUM) OP_COUNT };
+static const char *FIELD_NAMES[] = {FIELDS(AS_NAME)};
+static const char *OP_NAMES[] = {OPS(OP_NAME)};
+static int64_t COLUMN[F_COUNT];  /* a field's column in a program row */
+static int64_t OPCODE[OP_COUNT];  /* an instruction's opcode value */
+static int64_t MUL_MAX;           /* REQUANT_MUL_MAX */
+static int CONFIGURED;
+
+/* A latched configuration, a row of `width` int64: [generation (0: none), then the *INIT
+ * row's columns 1.. (so a field is at the same column as in the row)]. */
+enum { LATCH_CONV = 0, LATCH_ELEW = 1 };
+
+typedef struct {
+    uint8_t *ptr;
+    int64_t size;
+    int writable;
+} Region;
+
+typedef struct {
+    uint8_t *buf[3];  /* FMAP, WEIGHT, BIAS */
+    int64_t size[3];
+    Region seg[8];
+    int64_t *latched;  /* [2][width]: LATCH_CONV, LATCH_ELEW */
+    int64_t width;     /* columns of a program row */
+} Core;
+
+#define F(row, op, name) ((row)[COLUMN[F_##op##_##name]])
+#define STOP 1  /* the instruction is not run here (unsupported, or it faults): Python runs it */
+
+static inline int64_t block_end(int64_t start, int64_t rows, int64_t rs, int64_t cols,
+                                int64_t ps, int64_t chans)
+{
+    return start + (rows - 1) * rs + (cols - 1) * ps + chans;
+}
+
+static int dma(const int64_t *r, int load, Core *c)
+{
+#define D(name) (load ? F(r, LOAD, name) : F(r, SAVE, name))
+    int64_t buf = D(buf), seg = D(seg), off = D(off), addr = D(addr);
+    int64_t rows = D(rows), cols = D(cols), chans = D(chans);
+    int64_t drs = D(ddr_row_stride), dps = D(ddr_pix_stride);
+    int64_t brs = D(buf_row_stride), bps = D(buf_pix_stride);
+#undef D
+    if (rows == 0 || cols == 0 || chans == 0)
+        return OK;
+    if (buf < 0 || buf > 2 || seg < 0 || seg > 7)
+        return STOP;
+    Region *g = &c->seg[seg];
+    if (!g->ptr || off < 0 || block_end(off, rows, drs, cols, dps, chans) > g->size
+        || (!load && !g->writable) || block_end(addr, rows, brs, cols, bps, chans) > c->size[buf])
+        return STOP;
+    uint8_t *on_chip = c->buf[buf] + addr, *ddr = g->ptr + off;
+    for (int64_t y = 0; y < rows; y++)
+        for (int64_t x = 0; x < cols; x++) {
+            uint8_t *b = on_chip + y * brs + x * bps, *d = ddr + y * drs + x * dps;
+            if (load)
+                memcpy(b, d, (size_t)chans);
+            else
+                memcpy(d, b, (size_t)chans);
+        }
+    return OK;
+}
+
+static void latch(Core *c, int which, const int64_t *r)
+{
+    int64_t *l = c->latched + which * c->width;
+    l[0] += 1;
+    memcpy(l + 1, r + 1, sizeof(int64_t) * (size_t)(c->width - 1));
+}
+
+static const int64_t *latched(const Core *c, int which)
+{
+    const int64_t *l = c->latched + which * c->width;
+    return l[0] ? l : NULL;
+}
+
+static int conv_row(const int64_t *r, Core *c)
+{
+    const int64_t *k = latched(c, LATCH_CONV);
+    if (!k)
+        return STOP;
+#define K(name) (k[COLUMN[F_CONVINIT_##name]])
+    int64_t rows = F(r, CONV, rows), cols = F(r, CONV, cols), ic = F(r, CONV, ic);
+    int64_t oc = F(r, CONV, oc), dw_ = F(r, CONV, depthwise);
+    if (dw_ && ic != oc)
+        return STOP;
+    if (rows == 0 || cols == 0 || oc == 0)
+        return OK;
+    int64_t p[P_COUNT];
+    p[P_PAD_T] = F(r, CONV, pad_t), p[P_PAD_L] = F(r, CONV, pad_l);
+    p[P_KH] = K(kernel_h), p[P_KW] = K(kernel_w), p[P_SH] = K(stride_h), p[P_SW] = K(stride_w);
+    p[P_DH] = K(dilation_h), p[P_DW] = K(dilation_w);
+    p[P_IN_ROWS] = (rows - 1) * p[P_SH] + (p[P_KH] - 1) * p[P_DH] + 1 - p[P_PAD_T]
+                   - F(r, CONV, pad_b);
+    p[P_IN_COLS] = (cols - 1) * p[P_SW] + (p[P_KW] - 1) * p[P_DW] + 1 - p[P_PAD_L]
+                   - F(r, CONV, pad_r);
+    if (p[P_IN_ROWS] < 0 || p[P_IN_COLS] < 0)
+        return STOP;
+    p[P_IN_ADDR] = F(r, CONV, in_addr), p[P_IC] = ic;
+    p[P_IN_ROW_STRIDE] = K(in_row_stride), p[P_IN_PIX_STRIDE] = K(in_pix_stride);
+    p[P_ROWS] = rows, p[P_COLS] = cols, p[P_OC] = oc, p[P_WGT_ADDR] = F(r, CONV, wgt_addr);
+    p[P_IN_ZP] = K(in_zp), p[P_DEPTHWISE] = dw_, p[P_BIAS_ADDR] = F(r, CONV, bias_addr);
+    p[P_PSUM_ADDR] = F(r, CONV, psum_addr), p[P_ACC_IN] = F(r, CONV, acc_in);
+    p[P_ACC_OUT] = F(r, CONV, acc_out), p[P_SCALED] = K(scaled);
+    p[P_SHIFT_BIAS] = K(shift_bias), p[P_SHIFT_CUT] = K(shift_cut), p[P_ACT] = K(act);
+    p[P_ACT_ARG] = K(act_arg), p[P_OUT_ZP] = K(out_zp), p[P_OUT_ADDR] = F(r, CONV, out_addr);
+    p[P_OUT_ROW_STRIDE] = K(out_row_stride), p[P_OUT_PIX_STRIDE] = K(out_pix_stride);
+    p[P_MUL_MAX] = MUL_MAX;
+#undef K
+    /* the bounds checks of fvir.backend.conv (a failing one: Python raises the fault) */
+    int64_t n_wgt = dw_ ? p[P_KH] * p[P_KW] * oc : oc * p[P_KH] * p[P_KW] * ic;
+    int64_t b_end = p[P_BIAS_ADDR] + (p[P_SCALED] ? 8 : 4) * oc;
+    int reads_bias = !p[P_ACC_IN] || (p[P_SCALED] && !p[P_ACC_OUT]);
+    if ((p[P_IN_ROWS] && p[P_IN_COLS] && ic
+         && block_end(p[P_IN_ADDR], p[P_IN_ROWS], p[P_IN_ROW_STRIDE], p[P_IN_COLS],
+                      p[P_IN_PIX_STRIDE], ic) > c->size[0])
+        || (n_wgt && p[P_WGT_ADDR] + n_wgt > c->size[1])
+        || (reads_bias && b_end > c->size[2])
+        || ((p[P_ACC_IN] || p[P_ACC_OUT]) && p[P_PSUM_ADDR] + 4 * rows * cols * oc > c->size[2])
+        || (!p[P_ACC_OUT] && block_end(p[P_OUT_ADDR], rows, p[P_OUT_ROW_STRIDE], cols,
+                                       p[P_OUT_PIX_STRIDE], oc) > c->size[0]))
+        return STOP;
+    int code = conv_int8(c->buf[0], c->buf[1], c->buf[2], p);
+    if (code == NO_MEMORY)
+        return NO_MEMORY;
+    return code ? STOP : OK;
+}
+
+static int elew_row(const int64_t *r, Core *c)
+{
+    const int64_t *e = latched(c, LATCH_ELEW);
+    if (!e)
+        return STOP;
+#define E(name) (e[COLUMN[F_ELEWINIT_##name]])
+    int64_t rows = F(r, ELEW, rows), cols = F(r, ELEW, cols), chans = F(r, ELEW, chans);
+    if (rows == 0 || cols == 0 || chans == 0)
+        return OK;
+    int64_t irs = E(in_row_stride), ips = E(in_pix_stride);
+    int64_t ors = E(out_row_stride), ops = E(out_pix_stride);
+    int64_t brs = E(bcast_b) ? 0 : irs, bps = E(bcast_b) ? 0 : ips;
+    int64_t a0 = F(r, ELEW, in_a), b0 = F(r, ELEW, in_b), o0 = F(r, ELEW, out_addr);
+    int64_t act = E(act);
+    if (block_end(a0, rows, irs, cols, ips, chans) > c->size[0]
+        || block_end(b0, rows, brs, cols, bps, chans) > c->size[0]
+        || block_end(o0, rows, ors, cols, ops, chans) > c->size[0] || act < ACT_NONE
+        || act > ACT_LEAKY)
+        return STOP;
+    int8_t *out = malloc((size_t)(rows * cols * chans));
+    if (!out)
+        return NO_MEMORY;
+    const int8_t *fm = (const int8_t *)c->buf[0];
+    const int add = E(elew_type) == ELEW_ADD;
+    const int64_t sa = E(shift_a), sb = E(shift_b), zpa = E(zp_a), zpb = E(zp_b);
+    int8_t *q = out;
+    for (int64_t y = 0; y < rows; y++)  /* operands are read before results are written */
+        for (int64_t x = 0; x < cols; x++) {
+            const int8_t *pa = fm + a0 + y * irs + x * ips, *pb = fm + b0 + y * brs + x * bps;
+            for (int64_t i = 0; i < chans; i++) {
+                uint64_t va = (uint64_t)((int64_t)pa[i] - zpa) << sa;
+                uint64_t vb = (uint64_t)((int64_t)pb[i] - zpb) << sb;
+                int64_t v = (int64_t)(add ? va + vb : va * vb);
+                *q++ = requant(v, E(shift_out), act, E(act_arg), E(zp_out));
+            }
+        }
+#undef E
+    q = out;
+    for (int64_t y = 0; y < rows; y++)  /* loop order: where the block overlaps, later wins */
+        for (int64_t x = 0; x < cols; x++)
+            memcpy(c->buf[0] + o0 + y * ors + x * ops, q + (y * cols + x) * chans,
+                   (size_t)chans);
+    free(out);
+    return OK;
+}
+
+static int convinit_row(const int64_t *r, Core *c)
+{
+    if (F(r, CONVINIT, kernel_h) < 1 || F(r, CONVINIT, kernel_w) < 1
+        || F(r, CONVINIT, stride_h) < 1 || F(r, CONVINIT, stride_w) < 1
+        || F(r, CONVINIT, dilation_h) < 1 || F(r, CONVINIT, dilation_w) < 1)
+        return STOP;
+    latch(c, LATCH_CONV, r);
+    return OK;
+}
+
+/* Rows [*row, end) of one clean frame; on STOP, *row is the instruction Python runs. */
+static int run_rows(const int64_t *table, int64_t *row, int64_t end, Core *c)
+{
+    for (int64_t i = *row; i < end; i++) {
+        const int64_t *r = table + i * c->width;
+        int64_t op = r[0];
+        int code;
+        if (op == OPCODE[OP_LOAD])
+            code = dma(r, 1, c);
+        else if (op == OPCODE[OP_SAVE])
+            code = dma(r, 0, c);
+        else if (op == OPCODE[OP_CONV])
+            code = conv_row(r, c);
+        else if (op == OPCODE[OP_ELEW])
+            code = elew_row(r, c);
+        else if (op == OPCODE[OP_CONVINIT])
+            code = convinit_row(r, c);
+        else if (op == OPCODE[OP_ELEWINIT])
+            latch(c, LATCH_ELEW, r), code = OK;
+        else if (op == OPCODE[OP_SYNC] || op == OPCODE[OP_END])
+            code = OK;  /* a clean frame's fences: nothing to do in program order */
+        else
+            code = STOP;
+        if (code != OK) {
+            *row = i;
+            return code;
+        }
+    }
+    *row = end;
+    return OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Python binding */
+
+static PyObject *py_conv_int8(PyObject *self, PyObject *args)
+{
+    Py_buffer fmap, weight, bias, params;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "w*y*w*y*", &fmap, &weight, &bias, &params))
+        return NULL;
+    int code;
+    if (params.len != (Py_ssize_t)(P_COUNT * sizeof(int64_t))) {
+        code = -100;
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        code = conv_int8(fmap.buf, weight.buf, bias.buf, params.buf);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&fmap);
+    PyBuffer_Release(&weight);
+    PyBuffer_Release(&bias);
+    PyBuffer_Release(&params);
+    if (code == NO_MEMORY)
+        return PyErr_NoMemory();
+    if (code == -100) {
+        PyErr_SetString(PyExc_ValueError, "conv_int8: wrong parameter vector");
+        return NULL;
+    }
+    return PyLong_FromLong(code);
+}
+
+static PyObject *names(const char **list, int n)
+{
+    PyObject *t = PyTuple_New(n);
+    for (int i = 0; t && i < n; i++)
+        PyTuple_SET_ITEM(t, i, PyUnicode_FromString(list[i]));
+    return t;
+}
+
+static PyObject *py_field_names(PyObject *self, PyObject *args)
+{
+    (void)self, (void)args;
+    return names(FIELD_NAMES, F_COUNT);
+}
+
+static PyObject *py_op_names(PyObject *self, PyObject *args)
+{
+    (void)self, (void)args;
+    return names(OP_NAMES, OP_COUNT);
+}
+
+static PyObject *py_configure(PyObject *self, PyObject *args)
+{
+    Py_buffer cols, ops;
+    long long mul_max;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*y*L", &cols, &ops, &mul_max))
+        return NULL;
+    int ok = cols.len == (Py_ssize_t)sizeof(COLUMN) && ops.len == (Py_ssize_t)sizeof(OPCODE);
+    if (ok) {
+        memcpy(COLUMN, cols.buf, sizeof(COLUMN));
+        memcpy(OPCODE, ops.buf, sizeof(OPCODE));
+        MUL_MAX = mul_max;
+        CONFIGURED = 1;
+    }
+    PyBuffer_Release(&cols);
+    PyBuffer_Release(&ops);
+    if (!ok) {
+        PyErr_SetString(PyExc_ValueError, "configure: one column per field_names(), one "
+                                          "opcode per op_names()");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_run_spans(PyObject *self, PyObject *args)
+{
+    Py_buffer table, spans, bufs[3], latched, segs[8];
+    PyObject *regions;
+    Py_ssize_t span, row;
+    int held[8] = {0};
+    (void)self;
+    if (!CONFIGURED) {
+        PyErr_SetString(PyExc_RuntimeError, "run_spans before configure");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "y*y*nnw*w*w*w*O!", &table, &spans, &span, &row, &bufs[0],
+                          &bufs[1], &bufs[2], &latched, &PyTuple_Type, &regions))
+        return NULL;
+    Core c;
+    int code = OK;
+    const char *problem = NULL;
+    Py_ssize_t nspans = spans.len / (Py_ssize_t)(2 * sizeof(int64_t));
+    c.width = latched.len / (Py_ssize_t)(2 * sizeof(int64_t));
+    c.latched = latched.buf;
+    for (int b = 0; b < 3; b++)
+        c.buf[b] = bufs[b].buf, c.size[b] = bufs[b].len;
+    if (PyTuple_GET_SIZE(regions) != 8 || c.width < 1 || table.len % (c.width * 8))
+        problem = "run_spans: 8 regions and a [2, width] latch array for [n, width] rows";
+    for (int g = 0; !problem && g < 8; g++) {
+        PyObject *item = PyTuple_GET_ITEM(regions, g);
+        c.seg[g].ptr = NULL, c.seg[g].size = 0, c.seg[g].writable = 0;
+        if (item == Py_None)
+            continue;
+        int writable = 0;
+        PyObject *arr;
+        if (!PyArg_ParseTuple(item, "Op", &arr, &writable)
+            || PyObject_GetBuffer(arr, &segs[g], writable ? PyBUF_WRITABLE : PyBUF_SIMPLE) < 0) {
+            code = -100;
+            break;
+        }
+        held[g] = 1;
+        c.seg[g].ptr = segs[g].buf, c.seg[g].size = segs[g].len, c.seg[g].writable = writable;
+    }
+    int64_t r = row;
+    if (!problem && code == OK) {
+        const int64_t *tab = table.buf, *sp = spans.buf;
+        int64_t nrows = table.len / (c.width * 8);
+        Py_BEGIN_ALLOW_THREADS
+        for (; span < nspans; span++) {
+            int64_t a = sp[2 * span], b = sp[2 * span + 1];
+            if (r < a)
+                r = a;
+            if (b > nrows)
+                b = nrows;
+            code = run_rows(tab, &r, b, &c);
+            if (code != OK)
+                break;
+        }
+        Py_END_ALLOW_THREADS
+    }
+    for (int g = 0; g < 8; g++)
+        if (held[g])
+            PyBuffer_Release(&segs[g]);
+    for (int b = 0; b < 3; b++)
+        PyBuffer_Release(&bufs[b]);
+    PyBuffer_Release(&latched);
+    PyBuffer_Release(&spans);
+    PyBuffer_Release(&table);
+    if (code == -100)
+        return NULL;
+    if (problem) {
+        PyErr_SetString(PyExc_ValueError, problem);
+        return NULL;
+    }
+    if (code == NO_MEMORY)
+        return PyErr_NoMemory();
+    return Py_BuildValue("nn", span, (Py_ssize_t)r);
+}
+
+static const char *KERNEL_NAMES[] = {"portable", "avx512-vnni"};
+
+static PyObject *py_kernel(PyObject *self, PyObject *args)
+{
+    const char *name = NULL;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "|s", &name))
+        return NULL;
+    if (name) {
+        int k = -1;
+        for (int i = 0; i < 2; i++)
+            if (!strcmp(name, KERNEL_NAMES[i]))
+                k = i;
+        if (k < 0 || k > best_kernel()) {
+            PyErr_Format(PyExc_ValueError, "kernel '%s' is not available on this CPU", name);
+            return NULL;
+        }
+        KERNEL = k;
+    }
+    return PyUnicode_FromString(KERNEL_NAMES[KERNEL]);
+}
+
+static PyMethodDef METHODS[] = {
+    {"conv_int8", py_conv_int8, METH_VARARGS,
+     "conv_int8(fmap, weight, bias, params) -> 0, -1 (unknown activation) or 1 + the channel "
+     "of a multiplier out of range; the block is bounds-checked by the caller."},
+    {"field_names", py_field_names, METH_NOARGS,
+     "The fields the frame loop reads, as 'OPCODE.field'."},
+    {"op_names", py_op_names, METH_NOARGS, "The instructions the frame loop runs."},
+    {"configure", py_configure, METH_VARARGS,
+     "configure(columns, opcodes, mul_max): the column of every field_names() entry in a "
+     "program row, the value of every op_names() opcode, and REQUANT_MUL_MAX."},
+    {"run_spans", py_run_spans, METH_VARARGS,
+     "run_spans(table, spans, span, row, fmap, weight, bias, latched, regions) -> (span, row): "
+     "run the clean frames' rows spans[span:] (from row) until the end (span == len(spans)) or "
+     "an instruction Python must run (its row)."},
+    {"kernel", py_kernel, METH_VARARGS,
+     "kernel([name]) -> the CONV product kernel in use; with a name (\"portable\" or "
+     "\"avx512-vnni\"), use that one from now on (tests compare them)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef MODULE = {
+    PyModuleDef_HEAD_INIT, "_engine", "fvir's compiled instruction semantics (int8 CONV).", -1,
+    METHODS, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__engine(void)
+{
+    KERNEL = best_kernel();
+    PyObject *m = PyModule_Create(&MODULE);
+    if (m && PyModule_AddIntConstant(m, "PARAMS", P_COUNT) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
