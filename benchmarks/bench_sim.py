@@ -7,13 +7,12 @@ ResNet-50 on paper-u200 next to a roofline of the configuration.
 1. Wall time: ResNet-50 int8 on the simulator (one core, numerics and timing; compile and
    link excluded) against onnxruntime fp32 on the float model, same input, medians of
    `--repeat` runs in this process, and their ratio (target <= 3x). onnxruntime with its
-   default threading; the simulator with its default of one host thread (numerics, then the
-   timing). The simulator's CONVs are many small BLAS calls, for which one BLAS thread
-   is faster and much steadier than two on a small shared machine: set
-   OPENBLAS_NUM_THREADS=1 before Python starts (numpy reads it once, at import), as the
-   command line above does; run it with 2 as well for the other setting. Also: the
-   timing-only run (its cost per instruction) and `Machine.run_batch` over 8 inputs (the
-   time per input of an accuracy evaluation).
+   default threading; the simulator with its default host threads (with two, the schedule
+   is computed alongside the numerics). The simulator's int8 arithmetic is compiled C
+   (`fvir/backend/_engine.c`) and uses no BLAS for CONV, so OPENBLAS_NUM_THREADS matters
+   little; the command line above sets it to 1 for numpy's other calls, and the report
+   states it. Also: the timing-only run (its cost per instruction) and `Machine.run_batch`
+   over 8 inputs (the time per input of an accuracy evaluation).
 2. Peak RSS of `fv run resnet50` (compile, link, simulate) in a subprocess (target 1 GiB).
 3. Simulated cycles of VGG-16 and ResNet-50 on 1, 2, 4, 8 and 16 cores (timing-only runs:
    the cycles are those of the full run, tests/backend/test_machine.py checks it): latency,

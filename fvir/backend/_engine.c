@@ -197,6 +197,8 @@ static int CONFIGURED;
  * row's columns 1.. (so a field is at the same column as in the row)]. */
 enum { LATCH_CONV = 0, LATCH_ELEW = 1 };
 
+#define MAX_REGIONS 64  /* base registers the loop can take (the ISA has NUM_SEGMENTS) */
+
 typedef struct {
     uint8_t *ptr;
     int64_t size;
@@ -206,7 +208,8 @@ typedef struct {
 typedef struct {
     uint8_t *buf[3];  /* FMAP, WEIGHT, BIAS */
     int64_t size[3];
-    Region seg[8];
+    Region seg[MAX_REGIONS];
+    int64_t nregions;
     int64_t *latched;  /* [2][width]: LATCH_CONV, LATCH_ELEW */
     int64_t width;     /* columns of a program row */
 } Core;
@@ -220,6 +223,59 @@ static inline int64_t block_end(int64_t start, int64_t rows, int64_t rs, int64_t
     return start + (rows - 1) * rs + (cols - 1) * ps + chans;
 }
 
+/* LOAD and SAVE's copy of a (rows, cols, chans) block between a buffer and a DDR region,
+ * `elem` bytes per element (1 in int8 mode, 4 in fp32 mode), in loop order (where the
+ * destination overlaps itself the later write wins). d: the D_* vector, in elements. */
+enum { D_ADDR, D_OFF, D_ROWS, D_COLS, D_CHANS, D_BRS, D_BPS, D_DRS, D_DPS, D_COUNT };
+
+static void dma_copy(uint8_t *buf, uint8_t *ddr, const int64_t *d, int load, int64_t elem)
+{
+    const size_t run = (size_t)(d[D_CHANS] * elem);
+    for (int64_t y = 0; y < d[D_ROWS]; y++)
+        for (int64_t x = 0; x < d[D_COLS]; x++) {
+            uint8_t *b = buf + (d[D_ADDR] + y * d[D_BRS] + x * d[D_BPS]) * elem;
+            uint8_t *m = ddr + (d[D_OFF] + y * d[D_DRS] + x * d[D_DPS]) * elem;
+            if (load)
+                memcpy(b, m, run);
+            else
+                memcpy(m, b, run);
+        }
+}
+
+/* ELEW in int8 mode over the E_* vector (docs/isa.md, ELEW): a (+ or *) b of the inputs
+ * minus their zero points and shifted left, then requant(., shift_out, act, act_arg, zp_out);
+ * operands are read before results are written, results stored in loop order. The caller
+ * has checked the bounds and the activation. */
+enum { E_A, E_B, E_OUT, E_ROWS, E_COLS, E_CHANS, E_IRS, E_IPS, E_BRS, E_BPS, E_ORS, E_OPS,
+       E_ADD, E_SA, E_SB, E_SOUT, E_ACT, E_ARG, E_ZPA, E_ZPB, E_ZPOUT, E_COUNT };
+
+static int elew_int8(uint8_t *fmap, const int64_t *e)
+{
+    const int64_t rows = e[E_ROWS], cols = e[E_COLS], chans = e[E_CHANS];
+    int8_t *out = malloc((size_t)(rows * cols * chans) + 1);
+    if (!out)
+        return NO_MEMORY;
+    const int8_t *fm = (const int8_t *)fmap;
+    int8_t *q = out;
+    for (int64_t y = 0; y < rows; y++)
+        for (int64_t x = 0; x < cols; x++) {
+            const int8_t *pa = fm + e[E_A] + y * e[E_IRS] + x * e[E_IPS];
+            const int8_t *pb = fm + e[E_B] + y * e[E_BRS] + x * e[E_BPS];
+            for (int64_t i = 0; i < chans; i++) {
+                uint64_t va = (uint64_t)((int64_t)pa[i] - e[E_ZPA]) << e[E_SA];
+                uint64_t vb = (uint64_t)((int64_t)pb[i] - e[E_ZPB]) << e[E_SB];
+                int64_t v = (int64_t)(e[E_ADD] ? va + vb : va * vb);
+                *q++ = requant(v, e[E_SOUT], e[E_ACT], e[E_ARG], e[E_ZPOUT]);
+            }
+        }
+    for (int64_t y = 0; y < rows; y++)
+        for (int64_t x = 0; x < cols; x++)
+            memcpy(fmap + e[E_OUT] + y * e[E_ORS] + x * e[E_OPS], out + (y * cols + x) * chans,
+                   (size_t)chans);
+    free(out);
+    return OK;
+}
+
 static int dma(const int64_t *r, int load, Core *c)
 {
 #define D(name) (load ? F(r, LOAD, name) : F(r, SAVE, name))
@@ -230,21 +286,14 @@ static int dma(const int64_t *r, int load, Core *c)
 #undef D
     if (rows == 0 || cols == 0 || chans == 0)
         return OK;
-    if (buf < 0 || buf > 2 || seg < 0 || seg > 7)
+    if (buf < 0 || buf > 2 || seg < 0 || seg >= c->nregions)
         return STOP;
     Region *g = &c->seg[seg];
     if (!g->ptr || off < 0 || block_end(off, rows, drs, cols, dps, chans) > g->size
         || (!load && !g->writable) || block_end(addr, rows, brs, cols, bps, chans) > c->size[buf])
         return STOP;
-    uint8_t *on_chip = c->buf[buf] + addr, *ddr = g->ptr + off;
-    for (int64_t y = 0; y < rows; y++)
-        for (int64_t x = 0; x < cols; x++) {
-            uint8_t *b = on_chip + y * brs + x * bps, *d = ddr + y * drs + x * dps;
-            if (load)
-                memcpy(b, d, (size_t)chans);
-            else
-                memcpy(d, b, (size_t)chans);
-        }
+    const int64_t d[D_COUNT] = {addr, off, rows, cols, chans, brs, bps, drs, dps};
+    dma_copy(c->buf[buf], g->ptr, d, load, 1);
     return OK;
 }
 
@@ -332,31 +381,11 @@ static int elew_row(const int64_t *r, Core *c)
         || block_end(o0, rows, ors, cols, ops, chans) > c->size[0] || act < ACT_NONE
         || act > ACT_LEAKY)
         return STOP;
-    int8_t *out = malloc((size_t)(rows * cols * chans));
-    if (!out)
-        return NO_MEMORY;
-    const int8_t *fm = (const int8_t *)c->buf[0];
-    const int add = E(elew_type) == ELEW_ADD;
-    const int64_t sa = E(shift_a), sb = E(shift_b), zpa = E(zp_a), zpb = E(zp_b);
-    int8_t *q = out;
-    for (int64_t y = 0; y < rows; y++)  /* operands are read before results are written */
-        for (int64_t x = 0; x < cols; x++) {
-            const int8_t *pa = fm + a0 + y * irs + x * ips, *pb = fm + b0 + y * brs + x * bps;
-            for (int64_t i = 0; i < chans; i++) {
-                uint64_t va = (uint64_t)((int64_t)pa[i] - zpa) << sa;
-                uint64_t vb = (uint64_t)((int64_t)pb[i] - zpb) << sb;
-                int64_t v = (int64_t)(add ? va + vb : va * vb);
-                *q++ = requant(v, E(shift_out), act, E(act_arg), E(zp_out));
-            }
-        }
+    const int64_t v[E_COUNT] = {a0, b0, o0, rows, cols, chans, irs, ips, brs, bps, ors, ops,
+                                E(elew_type) == ELEW_ADD, E(shift_a), E(shift_b), E(shift_out),
+                                act, E(act_arg), E(zp_a), E(zp_b), E(zp_out)};
 #undef E
-    q = out;
-    for (int64_t y = 0; y < rows; y++)  /* loop order: where the block overlaps, later wins */
-        for (int64_t x = 0; x < cols; x++)
-            memcpy(c->buf[0] + o0 + y * ors + x * ops, q + (y * cols + x) * chans,
-                   (size_t)chans);
-    free(out);
-    return OK;
+    return elew_int8(c->buf[0], v);
 }
 
 static int convinit_row(const int64_t *r, Core *c)
@@ -431,6 +460,54 @@ static PyObject *py_conv_int8(PyObject *self, PyObject *args)
     return PyLong_FromLong(code);
 }
 
+static PyObject *py_dma(PyObject *self, PyObject *args)
+{
+    PyObject *buf_obj, *ddr_obj;
+    Py_buffer buf, ddr, d;
+    int load;
+    Py_ssize_t elem;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOy*pn", &buf_obj, &ddr_obj, &d, &load, &elem))
+        return NULL;
+    if (d.len != (Py_ssize_t)(D_COUNT * sizeof(int64_t))) {
+        PyBuffer_Release(&d);
+        PyErr_SetString(PyExc_ValueError, "dma: wrong parameter vector");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(buf_obj, &buf, load ? PyBUF_WRITABLE : PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&d);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(ddr_obj, &ddr, load ? PyBUF_SIMPLE : PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&buf);
+        PyBuffer_Release(&d);
+        return NULL;
+    }
+    dma_copy(buf.buf, ddr.buf, d.buf, load, elem);
+    PyBuffer_Release(&ddr);
+    PyBuffer_Release(&buf);
+    PyBuffer_Release(&d);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_elew_int8(PyObject *self, PyObject *args)
+{
+    Py_buffer fmap, e;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "w*y*", &fmap, &e))
+        return NULL;
+    int code = e.len == (Py_ssize_t)(E_COUNT * sizeof(int64_t)) ? elew_int8(fmap.buf, e.buf) : -100;
+    PyBuffer_Release(&fmap);
+    PyBuffer_Release(&e);
+    if (code == -100) {
+        PyErr_SetString(PyExc_ValueError, "elew_int8: wrong parameter vector");
+        return NULL;
+    }
+    if (code == NO_MEMORY)
+        return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
 static PyObject *names(const char **list, int n)
 {
     PyObject *t = PyTuple_New(n);
@@ -477,10 +554,10 @@ static PyObject *py_configure(PyObject *self, PyObject *args)
 
 static PyObject *py_run_spans(PyObject *self, PyObject *args)
 {
-    Py_buffer table, spans, bufs[3], latched, segs[8];
+    Py_buffer table, spans, bufs[3], latched, segs[MAX_REGIONS];
     PyObject *regions;
     Py_ssize_t span, row;
-    int held[8] = {0};
+    int held[MAX_REGIONS] = {0};
     (void)self;
     if (!CONFIGURED) {
         PyErr_SetString(PyExc_RuntimeError, "run_spans before configure");
@@ -497,9 +574,10 @@ static PyObject *py_run_spans(PyObject *self, PyObject *args)
     c.latched = latched.buf;
     for (int b = 0; b < 3; b++)
         c.buf[b] = bufs[b].buf, c.size[b] = bufs[b].len;
-    if (PyTuple_GET_SIZE(regions) != 8 || c.width < 1 || table.len % (c.width * 8))
-        problem = "run_spans: 8 regions and a [2, width] latch array for [n, width] rows";
-    for (int g = 0; !problem && g < 8; g++) {
+    c.nregions = PyTuple_GET_SIZE(regions);
+    if (c.nregions > MAX_REGIONS || c.width < 1 || table.len % (c.width * 8))
+        problem = "run_spans: at most 64 regions, and a [2, width] latch array for [n, width] rows";
+    for (int g = 0; !problem && g < c.nregions; g++) {
         PyObject *item = PyTuple_GET_ITEM(regions, g);
         c.seg[g].ptr = NULL, c.seg[g].size = 0, c.seg[g].writable = 0;
         if (item == Py_None)
@@ -519,9 +597,9 @@ static PyObject *py_run_spans(PyObject *self, PyObject *args)
         const int64_t *tab = table.buf, *sp = spans.buf;
         int64_t nrows = table.len / (c.width * 8);
         Py_BEGIN_ALLOW_THREADS
-        for (; span < nspans; span++) {
+        for (Py_ssize_t first = span; span < nspans; span++) {
             int64_t a = sp[2 * span], b = sp[2 * span + 1];
-            if (r < a)
+            if (span != first || r < a)  /* resuming inside the first span, else its start */
                 r = a;
             if (b > nrows)
                 b = nrows;
@@ -531,7 +609,7 @@ static PyObject *py_run_spans(PyObject *self, PyObject *args)
         }
         Py_END_ALLOW_THREADS
     }
-    for (int g = 0; g < 8; g++)
+    for (int g = 0; g < MAX_REGIONS; g++)
         if (held[g])
             PyBuffer_Release(&segs[g]);
     for (int b = 0; b < 3; b++)
@@ -576,6 +654,13 @@ static PyMethodDef METHODS[] = {
     {"conv_int8", py_conv_int8, METH_VARARGS,
      "conv_int8(fmap, weight, bias, params) -> 0, -1 (unknown activation) or 1 + the channel "
      "of a multiplier out of range; the block is bounds-checked by the caller."},
+    {"dma", py_dma, METH_VARARGS,
+     "dma(buffer, region, params, load, elem): LOAD's or SAVE's copy of the block in params "
+     "(addr, off, rows, cols, chans, buffer row/pixel strides, DDR row/pixel strides; in "
+     "elements of `elem` bytes); bounds-checked by the caller."},
+    {"elew_int8", py_elew_int8, METH_VARARGS,
+     "elew_int8(fmap, params): an int8 ELEW (the E_* vector of _engine.c); bounds and "
+     "activation checked by the caller."},
     {"field_names", py_field_names, METH_NOARGS,
      "The fields the frame loop reads, as 'OPCODE.field'."},
     {"op_names", py_op_names, METH_NOARGS, "The instructions the frame loop runs."},

@@ -4,8 +4,7 @@
    `check_buf` raises `BufferFault` when that passes the buffer's end.
 2. `view` is a strided numpy view (no copy); `store` writes a block, letting the later write in
    loop order win where the block overlaps itself (the sequential pseudo-code's result).
-3. `collapse` merges axes every stride walks contiguously (fewer axes, the same copy);
-   `padded` and `window` give a compute instruction its (padded) input block.
+3. `padded` and `window` give a compute instruction its (padded) input block.
 """
 
 from __future__ import annotations
@@ -114,23 +113,6 @@ def store_partial(state: CoreState, op: str, psum: int, values: np.ndarray) -> N
 def byte_strides(strides: Shape) -> dict[int, Shape]:
     """Element strides in bytes for both storage dtypes (uint8: 1 byte, float32: 4)."""
     return {1: strides, 4: tuple(4 * s for s in strides)}
-
-
-def collapse(shape: Shape, *strides: Shape) -> tuple[Shape, tuple[Shape, ...]]:
-    """Merge adjacent axes that every one of `strides` walks contiguously (the same addresses
-    in the same order, so a copy over fewer axes)."""
-    dims = [[n, *(s[i] for s in strides)] for i, n in enumerate(shape)]
-    out = [dims[-1]]
-    for d in reversed(dims[:-1]):
-        inner = out[-1]
-        if all(d[j] == inner[0] * inner[j] for j in range(1, len(d))):
-            inner[0] *= d[0]
-        else:
-            out.append(d)
-    out.reverse()
-    return (tuple(d[0] for d in out),
-            tuple(tuple(d[j] for d in out) for j in range(1, len(strides) + 1)))
-
 
 
 def padded(x: np.ndarray, pads: tuple[int, int, int, int], fill: float,

@@ -40,7 +40,7 @@ from fvir.backend.blocks import (
 )
 from fvir.backend.faults import ProgramError
 from fvir.backend.memory import Memory
-from fvir.backend.requant import activate_real, exact_matmul, requant, scaled_term
+from fvir.backend.requant import activate_real, exact_matmul, multipliers, requant
 from fvir.backend.state import CoreState
 from fvir.backend.steps import Fields, Step, check_positive, configured_step
 from fvir.isa.spec import REQUANT_MUL_MAX, Buf
@@ -230,13 +230,9 @@ class _ConvPlan:
     def fault(self, state: CoreState, code: int) -> None:
         """The `ProgramError` of `conv_int8`'s result `code` (it wrote nothing)."""
         if code == BAD_ACTIVATION:
-            raise ProgramError(f"unknown activation {self.act}", "CONV")
-        o = code - 1
-        byte = self.bias_addr + 8 * o + 4
-        mul = int(state.bias[byte : byte + 4].view("<i4")[0])
-        raise ProgramError(
-            f"requantization multiplier {mul} of output channel {o} (bias-buffer byte {byte}) "
-            f"is outside 1..{REQUANT_MUL_MAX}", "CONV")
+            raise ProgramError(f"unknown activation {self.act}")
+        multipliers(state.bias[self.bias_addr : self.b_end], "CONV", self.bias_addr)  # raises
+        raise AssertionError(f"conv_int8 returned {code} for valid multipliers")
 
 
 def conv_step(f: Fields) -> Step:
@@ -289,9 +285,7 @@ def mvm(state: CoreState, mem: Memory, f: Fields) -> None:
         return
     if state.mode == "int8":
         if scaled:
-            mul, _ = scaled_term(state.bias[bias_addr : bias_addr + 8 * rows], f["shift_bias"],
-                                 f["shift_cut"], "MVM", bias_addr)
-            total *= mul
+            total *= multipliers(state.bias[bias_addr : bias_addr + 8 * rows], "MVM", bias_addr)
         out = requant(total, f["shift_cut"], f["act"], f["act_arg"], f["out_zp"])
     else:
         out = activate_real(total.astype(np.float32, copy=False), f["act"], f["act_arg"])

@@ -2,8 +2,9 @@
 
 1. The DDR byte range is checked by `Memory.access` (`MemoryFault`: outside, unbound or
    read-only), the buffer range by `check_buf` (`BufferFault`), before anything is written.
-2. Both sides are strided views (axes collapsed where both walk contiguously), copied once;
-   a destination block that overlaps itself is written in loop order (`store`).
+2. The copy is `fvir.backend._engine.dma` (compiled, the one definition the frame loop uses
+   too): runs of `chans` elements in loop order, so a destination block that overlaps itself
+   ends with the later write.
 3. fp32 mode copies float32 elements exactly like bytes (same addresses and strides).
 """
 
@@ -11,65 +12,38 @@ from __future__ import annotations
 
 import numpy as np
 
-from fvir.backend.blocks import (
-    Shape,
-    block_end,
-    byte_strides,
-    check_buf,
-    collapse,
-    injective,
-    store,
-    view,
-)
+from fvir.backend._engine import dma
+from fvir.backend.blocks import block_end, check_buf
 from fvir.backend.memory import Memory
 from fvir.backend.state import CoreState
 from fvir.backend.steps import Fields, Step, nothing
 
 
-def _dma_geometry(f: Fields) -> tuple[Shape, Shape, Shape]:
-    shape = (f["rows"], f["cols"], f["chans"])
-    ddr = (f["ddr_row_stride"], f["ddr_pix_stride"], 1)
-    buf = (f["buf_row_stride"], f["buf_pix_stride"], 1)
-    return shape, ddr, buf
-
-
 def dma_step(f: Fields, is_load: bool) -> Step:
-    shape, ddr, bufs = _dma_geometry(f)
+    shape = (f["rows"], f["cols"], f["chans"])
     if 0 in shape:
         return nothing
+    ddr = (f["ddr_row_stride"], f["ddr_pix_stride"], 1)
+    bufs = (f["buf_row_stride"], f["buf_pix_stride"], 1)
     off, addr, buf, seg = f["off"], f["addr"], f["buf"], f["seg"]
     op = "LOAD" if is_load else "SAVE"
     ddr_end = block_end(off, shape, ddr)
     buf_end = block_end(addr, shape, bufs)
-    one_to_one = injective(shape, bufs if is_load else ddr)
-    cshape, (cddr, cbuf) = collapse(shape, ddr, bufs)
-    ddr_b, buf_b = byte_strides(cddr), byte_strides(cbuf)
+    params = np.array([addr, off, *shape, *bufs[:2], *ddr[:2]], np.int64)
 
-    def dma(state: CoreState, mem: Memory) -> None:
+    def dma_(state: CoreState, mem: Memory) -> None:
         raw = state.raw[buf]
         if is_load:
-            seg_arr = mem.access(op, "reads", seg, off, ddr_end)
+            region = mem.access(op, "reads", seg, off, ddr_end)
             if buf_end > raw.size:
                 check_buf(state, op, "writes", buf, addr, shape, bufs)
         else:
             if buf_end > raw.size:
                 check_buf(state, op, "reads", buf, addr, shape, bufs)
-            seg_arr = mem.access(op, "writes", seg, off, ddr_end)
-        if not one_to_one:
-            if is_load:
-                store(raw, addr, shape, bufs, view(seg_arr, off, shape, ddr))
-            else:
-                store(seg_arr, off, shape, ddr, view(raw, addr, shape, bufs))
-            return
-        item = raw.itemsize
-        on_chip = np.ndarray(cshape, raw.dtype, raw, addr * item, buf_b[item])
-        in_ddr = np.ndarray(cshape, seg_arr.dtype, seg_arr, off * item, ddr_b[item])
-        if is_load:
-            on_chip[...] = in_ddr
-        else:
-            in_ddr[...] = on_chip
+            region = mem.access(op, "writes", seg, off, ddr_end)
+        dma(raw, region, params, is_load, raw.itemsize)
 
-    return dma
+    return dma_
 
 
 def load(state: CoreState, mem: Memory, f: Fields) -> None:

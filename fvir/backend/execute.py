@@ -1,14 +1,16 @@
 """The functional pass over a linked executable: its phases in order, host layers in numpy,
 accelerator phases frame by frame on each core's state, optionally on several host threads.
 
-1. The executable's instructions are decoded and resolved once (`functional.resolve`: each
-   instruction's step from `semantics.step_of`, its token masks), then every frame runs
-   through `functional.run_resolved`: one definition of every instruction whatever the driver.
+1. The executable's instructions are decoded and resolved once into an `engine.Program`
+   (each instruction's Python step and token masks, and its row for the compiled frame
+   loop); every core's frames then run through `engine.run_frames`: int8 frames in the
+   compiled loop, fp32 frames through `functional.run_resolved`, with one definition of every
+   instruction whichever driver runs it.
 2. Phases run in order. A host phase runs its layers' dnn functions on real values. In an
    accelerator phase each core runs its frames in link order on its own `CoreState`.
 3. The cores of one phase are independent (their frames write disjoint bytes and read only
    what earlier phases wrote; each core has its own buffers), so with `threads` > 1 they run
-   on a pool of host threads (numpy and BLAS release the GIL between calls); the fault
+   on a pool of host threads (the compiled loop releases the GIL); the fault
    reported is that of the first faulting core in the executable's core order, the one a
    sequential run stops at.
 4. `Context` is what one input set needs of its own: a `Memory` (the tenant's DDR view) and a
@@ -21,14 +23,14 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from fvir.backend.engine import Program, run_frames
 from fvir.backend.faults import SimError
-from fvir.backend.functional import Resolved, run_resolved
 from fvir.backend.host import HostInterpreter, run_host_layer
 from fvir.backend.memory import Memory
 from fvir.backend.state import CoreState
@@ -81,20 +83,7 @@ def pool(threads: int) -> ThreadPoolExecutor:
         return _POOL
 
 
-def _run_frames(entries: Sequence[Resolved], spans: Sequence[tuple[int, int, int]],
-                state: CoreState, mem: Memory) -> tuple[int, SimError] | None:
-    """Run one core's frames (frame id, first row, end row) in order; the first fault and
-    its frame, located at its frame, or None."""
-    for frame, a, b in spans:
-        try:
-            run_resolved(entries[a:b], state, mem)
-        except SimError as e:
-            return frame, e
-    return None
-
-
-def execute(exe: Executable, entries: Sequence[Resolved], ctx: Context, *,
-            threads: int = 1) -> Outcome:
+def execute(exe: Executable, program: Program, ctx: Context, *, threads: int = 1) -> Outcome:
     """Run the executable's phases on `ctx` (see the module docstring); the inputs must
     already be in its memory."""
     pkg, prep = exe.package, exe.prepared
@@ -122,13 +111,13 @@ def execute(exe: Executable, entries: Sequence[Resolved], ctx: Context, *,
                 spans = [(f, int(start_row[f]), int(end_row[f])) for f in ids]
                 work.append((core, spans))
         if threads > 1 and len(work) > 1:
-            futures = [pool(threads).submit(_run_frames, entries, spans, ctx.states(core), mem)
+            futures = [pool(threads).submit(run_frames, program, spans, ctx.states(core), mem)
                        for core, spans in work]
             results = [f.result() for f in futures]
         else:
             results = []
             for core, spans in work:
-                results.append(_run_frames(entries, spans, ctx.states(core), mem))
+                results.append(run_frames(program, spans, ctx.states(core), mem))
                 if results[-1] is not None:
                     break
         for (core, _), hit in zip(work, results, strict=False):

@@ -49,6 +49,7 @@ from fvir.backend.faults import DependencyError, ProgramError, SimError
 from fvir.backend.host import HostInterpreter, run_host_layer
 from fvir.backend.memory import Memory, Mode, check_mode
 from fvir.backend.semantics import ENGINE_OF, EXECUTE, CoreState, Step, Tokens, step_of
+from fvir.backend.steps import nothing
 from fvir.backend.tensors import read_tensor, write_tensor
 from fvir.errors import UserError
 from fvir.hw.config import CoreConfig
@@ -147,6 +148,28 @@ def run_resolved(entries: Sequence[Resolved], state: CoreState, memory: Memory) 
             tokens.check_empty()
         except SimError as e:
             raise e.locate(tenant=memory.tenant) from None
+
+
+class _Dry:
+    """What `run_resolved` reads of a core state and a memory when every step is a no-op."""
+
+    def __init__(self) -> None:
+        self.tokens = Tokens()
+        self.tenant = ""
+
+
+def protocol_error(entries: Sequence[Resolved]) -> SimError | None:
+    """The error `run_resolved` raises on `entries` whatever the steps do: a missing or
+    leftover token, a mask naming its own engine, code after END, a barrier a single core
+    cannot pass; None when the stream's protocol is clean (it depends on the instructions
+    only)."""
+    dry = [(nothing if step is not None and e >= 0 else step, e, takes, gives, ins)
+           for step, e, takes, gives, ins in entries]
+    try:
+        run_resolved(dry, _Dry(), _Dry())  # type: ignore[arg-type]  # duck-typed
+    except SimError as error:
+        return error
+    return None
 
 
 _Entry = tuple[tuple[str, ...], tuple[Step | None, int, tuple[int, ...], tuple[int, ...]]]

@@ -52,10 +52,11 @@ from typing import Any
 
 import numpy as np
 
+from fvir.backend.engine import Program
 from fvir.backend.execute import Context, Outcome, execute
 from fvir.backend.execute import pool as execution_pool
 from fvir.backend.faults import MemoryFault, SimError
-from fvir.backend.functional import Resolved, resolve, weights_blob
+from fvir.backend.functional import resolve, weights_blob
 from fvir.backend.host import HostInterpreter
 from fvir.backend.items import ENGINE_NAMES, FRAME_ITEM, InstrTable, instr_table
 from fvir.backend.memory import Memory, Mode, check_mode, storage_dtype
@@ -98,10 +99,16 @@ def _decoded(exe: Executable) -> list[Instruction]:
     return _cache(exe.words_owner, "decoded", lambda: decode(exe.words))
 
 
-def _resolved(exe: Executable) -> list[Resolved]:
-    """Every instruction of the executable's words, resolved to its step once per owner of
-    the words."""
-    return _cache(exe.words_owner, "resolved", lambda: resolve(_decoded(exe)))
+def _program(exe: Executable) -> Program:
+    """The executable's instructions for the functional pass (`engine.Program`), built once
+    per owner of the words."""
+    def build() -> Program:
+        frames = exe.package.frames
+        starts = frames["instr_start"].astype(np.int64).tolist()
+        ends = (frames["instr_start"] + frames["instr_count"]).astype(np.int64).tolist()
+        return Program.build(exe.words, resolve(_decoded(exe)), list(zip(starts, ends,
+                                                                         strict=True)))
+    return _cache(exe.words_owner, "program", build)
 
 
 def _table(exe: Executable, pool: PoolConfig, timing: cost.Timing) -> InstrTable:
@@ -471,7 +478,7 @@ class Machine:
         report = self.run(functional=False, tenants=[tenant])
         timing_s = time.perf_counter() - start
         start = time.perf_counter()
-        entries = _resolved(exe)
+        program = _program(exe)
         shared = self._weights_memory(t)
         workers = max(1, min(self.threads, len(sets)))
         contexts: dict[int, Context] = {}  # host thread -> its private context
@@ -482,7 +489,7 @@ class Machine:
                 ctx = contexts[threading.get_ident()] = self._private_context(t, shared)
             for tid, x in zip(pkg.inputs, xs, strict=True):
                 write_tensor(ctx.memory, pkg.tensors[tid], x)
-            return execute(exe, entries, ctx)
+            return execute(exe, program, ctx)
 
         procs = min(len(sets), usable_cpus() if processes is None else processes)
         if procs > 1 and ("fork" not in multiprocessing.get_all_start_methods()
@@ -539,7 +546,7 @@ class Machine:
         exe = t.exe
         assert exe is not None
         mem = self._prepare_memory(t)
-        out = execute(exe, _resolved(exe), Context(mem, self._state, self.host),
+        out = execute(exe, _program(exe), Context(mem, self._state, self.host),
                       threads=self.threads)
         return out.outputs, out.fault, out.host_s, self._stop(t, out)
 

@@ -61,6 +61,7 @@ class Memory:
         self.dtype = storage_dtype(self.mode)
         self.tenant = tenant
         self.bindings: dict[int, Binding] = {}
+        self._regions: tuple[tuple[np.ndarray, bool] | None, ...] | None = None
 
     def bind(self, seg: int, array: np.ndarray, name: str = "", *,
              writable: bool | None = None) -> None:
@@ -80,6 +81,16 @@ class Memory:
             array = array.view()
             array.flags.writeable = False
         self.bindings[seg] = Binding(array, name, writable)
+        self._regions = None
+
+    def regions(self) -> tuple[tuple[np.ndarray, bool] | None, ...]:
+        """(array, writable) of every base register, None where unbound: what the compiled
+        frame loop checks its accesses against, by the same rules as `access`."""
+        if self._regions is None:
+            self._regions = tuple(
+                (b.array, b.writable) if (b := self.bindings.get(seg)) else None
+                for seg in range(NUM_SEGMENTS))
+        return self._regions
 
     def alloc(self, seg: int, size: int, name: str = "") -> np.ndarray:
         """Bind `seg` to a new zeroed region of `size` bytes (elements) and return it."""

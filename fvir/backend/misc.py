@@ -8,8 +8,7 @@
    (codes) or sums in the bias buffer; fp32 mode divides by the whole window's size
    (POOLINIT's `window_h`).
 2. ELEW is planned per latched ELEWINIT (`_ElewPlan`): a (+ or *) b with the input zero points
-   and shifts, in the narrowest of int16 / int32 / int64 that no intermediate can leave, then
-   requantized.
+   and shifts, then requantized, in int64 by the compiled `_engine.elew_int8` (int8 mode).
 3. ACT maps every byte through a 256-entry table built from the real function (fp32 mode: the
    function itself); GELU's table is I-BERT's integer GELU of each byte (`_gelu_table`), which
    has no zero points.
@@ -25,6 +24,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from fvir.backend._engine import elew_int8
 from fvir.backend.blocks import (
     block_end,
     check_buf,
@@ -39,10 +39,12 @@ from fvir.backend.blocks import (
 )
 from fvir.backend.faults import ProgramError
 from fvir.backend.memory import Memory
-from fvir.backend.requant import act_sat8, activate_real, rshift_round, sat8
+from fvir.backend.requant import activate_real, rshift_round, sat8
 from fvir.backend.state import CoreState
 from fvir.backend.steps import Fields, Step, check_positive, configured_step
-from fvir.isa.spec import ActFunc, Buf, ElewType, PoolType
+from fvir.isa.spec import Act, ActFunc, Buf, ElewType, PoolType
+
+ACTS = frozenset(int(a) for a in Act)
 
 # ---------------------------------------------------------------------------------------------
 # POOL
@@ -144,13 +146,12 @@ def elewinit(state: CoreState, mem: Memory, f: Fields) -> None:
 
 
 class _ElewPlan:
-    """One ELEW under one latched ELEWINIT. int8 mode computes in the narrowest of int16,
-    int32 and int64 that no intermediate of the int64 pseudo-code can leave (so the results
-    are the same)."""
+    """One ELEW under one latched ELEWINIT: extents and checks computed once; int8 mode runs
+    `fvir.backend._engine.elew_int8` (compiled, int64 as in the pseudo-code), fp32 mode
+    numpy."""
 
-    __slots__ = ("a_addr", "act", "act_arg", "add", "b_addr", "b_strides", "dtype", "ends",
-                 "in_strides", "inj", "out_addr", "out_strides", "shape", "shift_a", "shift_b",
-                 "shift_out", "zp_a", "zp_b", "zp_out")
+    __slots__ = ("a_addr", "act", "act_arg", "add", "b_addr", "b_strides", "ends", "in_strides",
+                 "inj", "out_addr", "out_strides", "params", "shape")
 
     def __init__(self, f: Fields, c: Fields) -> None:
         self.shape = (f["rows"], f["cols"], f["chans"])
@@ -164,16 +165,12 @@ class _ElewPlan:
                      block_end(self.out_addr, self.shape, self.out_strides))
         self.inj = injective(self.shape, self.out_strides)
         self.add = c["elew_type"] == ElewType.ADD
-        self.shift_a, self.shift_b, self.shift_out = c["shift_a"], c["shift_b"], c["shift_out"]
         self.act, self.act_arg = c["act"], c["act_arg"]
-        self.zp_a, self.zp_b, self.zp_out = c["zp_a"], c["zp_b"], c["zp_out"]
-        # |x - zp| <= 128 + |zp| for an int8 x; the output's zero point is added after the
-        # saturation's clip (`act_sat8`), within -255..255
-        a = (128 + abs(self.zp_a)) << self.shift_a
-        b = (128 + abs(self.zp_b)) << self.shift_b
-        bound = (a + b if self.add else a * b) + (1 << self.shift_out) + 256
-        bound *= max(1, abs(self.act_arg))
-        self.dtype = np.int16 if bound < 1 << 15 else np.int32 if bound < 1 << 31 else np.int64
+        self.params = np.array([
+            self.a_addr, self.b_addr, self.out_addr, *self.shape, *self.in_strides[:2],
+            *self.b_strides[:2], *self.out_strides[:2], int(self.add), c["shift_a"],
+            c["shift_b"], c["shift_out"], self.act, self.act_arg, c["zp_a"], c["zp_b"],
+            c["zp_out"]], np.int64)
 
     def run(self, state: CoreState) -> None:
         fm = state.fmap
@@ -185,31 +182,15 @@ class _ElewPlan:
             check_buf(state, "ELEW", "reads", Buf.FMAP, self.b_addr, shape, self.b_strides)
         if self.ends[2] > size:
             check_buf(state, "ELEW", "writes", Buf.FMAP, self.out_addr, shape, outs)
+        if state.mode == "int8":
+            if self.act not in ACTS:
+                raise ProgramError(f"unknown activation {self.act}")
+            elew_int8(state.raw[Buf.FMAP], self.params)
+            return
         a = view(fm, self.a_addr, shape, ins)
         b = view(fm, self.b_addr, shape, self.b_strides)
-        if state.mode == "int8":
-            acc = a.astype(self.dtype)
-            if self.zp_a:
-                acc -= self.zp_a
-            if self.shift_a:
-                acc <<= self.shift_a
-            b2 = b.astype(self.dtype)
-            if self.zp_b:
-                b2 -= self.zp_b
-            if self.shift_b:
-                b2 <<= self.shift_b
-            if self.add:
-                acc += b2
-            else:
-                acc *= b2
-            s = self.shift_out
-            if s > 0:
-                acc += 1 << (s - 1)
-                acc >>= s
-            out = act_sat8(acc, self.act, self.act_arg, self.zp_out)
-        else:
-            acc = a + b if self.add else a * b
-            out = activate_real(acc.astype(np.float32, copy=False), self.act, self.act_arg)
+        acc = a + b if self.add else a * b
+        out = activate_real(acc.astype(np.float32, copy=False), self.act, self.act_arg)
         if self.inj:
             view(fm, self.out_addr, shape, outs)[...] = out
         else:

@@ -3,7 +3,8 @@ latch, and the dpdon/dpdby token counters (docs/isa.md, Engines and dependencies
 
 1. `CoreState` holds the fmap, weight and bias buffers sized from `CoreConfig` (uint8 bytes in
    int8 mode, float32 elements in fp32 mode), int8 / float32 value views of them, and the
-   latched CONVINIT / POOLINIT / ELEWINIT fields.
+   latched CONVINIT / POOLINIT / ELEWINIT fields (CONVINIT's and ELEWINIT's in `latched`, an
+   array the compiled frame loop shares, with dict views for the Python steps).
 2. `Tokens` is the 4 x 4 counter matrix: `take` before an instruction starts, `give` after it
    completes, `check_empty` at the end of a frame.
 """
@@ -21,6 +22,12 @@ BUF_NAMES = {Buf.FMAP: "fmap", Buf.WEIGHT: "weight", Buf.BIAS: "bias"}
 
 ENGINE_OF: dict[Opcode, Engine | None] = {op: spec.engine for op, spec in SPECS.items()}
 """The engine that executes each instruction type (None: the dispatcher)."""
+
+LATCH_OPS = (Opcode.CONVINIT, Opcode.ELEWINIT)
+"""The configurations `CoreState.latched` holds, by row."""
+
+ROW_WIDTH = 1 + max(len(spec.fields) for spec in SPECS.values())
+"""Columns of an instruction row: the opcode, then the fields in the ISA table's order."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -130,10 +137,54 @@ class CoreState:
             self.fmap = self.raw[Buf.FMAP]
             self.weight = self.raw[Buf.WEIGHT]
         self.bias = self.raw[Buf.BIAS]
-        self.conv_cfg: dict[str, int] | None = None
+        # CONVINIT's and ELEWINIT's latched fields, shared with the compiled frame loop: row
+        # LATCH_ROWS[op] is [generation (0: none), then the fields at their columns in an
+        # instruction row (`fvir.backend.engine`)]; the dicts are views built on demand.
+        self.latched = np.zeros((2, ROW_WIDTH), np.int64)
+        self._views: list[tuple[int, dict[str, int] | None]] = [(0, None), (0, None)]
         self.pool_cfg: dict[str, int] | None = None
-        self.elew_cfg: dict[str, int] | None = None
         self.tokens = Tokens()
+
+    def _latched(self, which: int) -> dict[str, int] | None:
+        row = self.latched[which]
+        gen = int(row[0])
+        seen, view = self._views[which]
+        if gen != seen:
+            if gen == 0:
+                view = None
+            else:
+                names = SPECS[LATCH_OPS[which]].names
+                view = dict(zip(names, row[1 : 1 + len(names)].tolist(), strict=True))
+            self._views[which] = (gen, view)
+        return view
+
+    def _latch(self, which: int, cfg: dict[str, int] | None) -> None:
+        row = self.latched[which]
+        if cfg is None:
+            row[:] = 0
+        else:
+            values = list(cfg.values())
+            row[1 : 1 + len(values)] = values
+            row[0] += 1
+        self._views[which] = (int(row[0]), cfg)
+
+    @property
+    def conv_cfg(self) -> dict[str, int] | None:
+        """The fields of the last CONVINIT (None: none since the last `clear_configs`)."""
+        return self._latched(0)
+
+    @conv_cfg.setter
+    def conv_cfg(self, cfg: dict[str, int] | None) -> None:
+        self._latch(0, cfg)
+
+    @property
+    def elew_cfg(self) -> dict[str, int] | None:
+        """The fields of the last ELEWINIT (None: none since the last `clear_configs`)."""
+        return self._latched(1)
+
+    @elew_cfg.setter
+    def elew_cfg(self, cfg: dict[str, int] | None) -> None:
+        self._latch(1, cfg)
 
     def clear_configs(self) -> None:
         """Forget every latched *INIT (a frame must re-issue the ones it relies on)."""
