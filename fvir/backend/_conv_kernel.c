@@ -35,24 +35,7 @@ static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 static inline int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 
-/* Per-thread memory, grown on demand and kept: CONV runs without the GIL. */
-struct buf {
-    void *p;
-    size_t n;
-};
-
-static void *grow(struct buf *b, size_t n)
-{
-    if (n > b->n) {
-        size_t cap = (size_t)round_up((int64_t)(n + n / 2), 64);
-        free(b->p);
-        b->p = aligned_alloc(64, cap);
-        b->n = b->p ? cap : 0;
-    }
-    return b->p;
-}
-
-static _Thread_local struct buf work;
+static _Thread_local struct scratch work;
 
 /* A [m x k] as nseg segments of seg bytes: row i's bytes s * seg.. are at ptr[s * m + i].
  * KERNEL_VNNI reads segp >= seg bytes there (multiplied by zero weights past seg). */

@@ -1,27 +1,29 @@
-/* The int8 CONV instruction, compiled: docs/isa.md's CONV pseudo-code over one output block.
+/* fvir's compiled instruction semantics: int8 CONV and ELEW, LOAD/SAVE's copy, and the frame
+ * loop that runs them in program order (docs/isa.md has the pseudo-code of each).
  *
- * This is the only definition of int8 CONV's arithmetic; `fvir.backend.conv` checks the
- * bounds (in the pseudo-code's order) and calls `conv_int8` with the buffers and the
- * instruction's fields. fp32 mode (a different meaning, see `fvir.backend.semantics`) stays
- * in numpy.
+ * These are the only definitions of that arithmetic. The Python steps (fvir.backend.conv,
+ * dma, misc) check an instruction's bounds and call these functions; the frame loop
+ * (`run_spans`, driven by fvir.backend.engine) calls the same functions after the same
+ * checks, and stops, leaving the instruction to Python, where a check fails or where it
+ * does not run the instruction. fp32 mode (a different meaning, see
+ * fvir.backend.semantics) stays in numpy.
  *
- * 1. The input block, padded with in_zp, is gathered into an im2col matrix A [M x Kp] of
- *    bytes a ^ 0x80 (that is, a + 128 as an unsigned byte), K ordered (ky, kx, i) like the
- *    weights, rows padded with zeros to Kp, a multiple of 64; the weights into W [oc x Kp].
- * 2. Products: sum_k (a + 128) * w, in int32 over chunks of at most CHUNK terms (each partial
- *    sum is then below 2**31 in magnitude), the chunks added in int64, and 128 * sum_k w taken
- *    off: exactly sum_k a * w. With AVX512-VNNI (checked at run time) the sums are
- *    `vpdpbusd` dot products over 64 bytes of K, 4 rows x 4 channels at a time; otherwise
- *    plain loops that the compiler vectorizes. Both give the same integers.
- *    Depthwise: a direct multiply-accumulate over the kernel offsets in int32.
- * 3. acc += BIAS32[psum] (acc_in) or BIAS32[bias] << shift_bias; with acc_out the int32
- *    partial sums go back to the bias buffer; otherwise, after checking every multiplier
- *    (scaled) and the activation, requant(acc * mul, shift_cut, act, act_arg, out_zp) in
- *    int64 is stored in loop order (y, x, o), so where the output block overlaps itself the
- *    later write wins, as in the sequential pseudo-code. Nothing is written before the checks.
+ * 1. CONV: the exact products (_conv_kernel.c; depthwise here, a direct multiply-accumulate
+ *    in int32), then acc += BIAS32[psum] (acc_in) or BIAS32[bias] << shift_bias; with acc_out
+ *    the int32 partial sums go back to the bias buffer; otherwise, after checking every
+ *    multiplier (scaled) and the activation, requant(acc * mul, shift_cut, act, act_arg,
+ *    out_zp) in int64, stored pixel by pixel in loop order (where the output block overlaps
+ *    itself the later write wins, as in the sequential pseudo-code). Nothing is written
+ *    before the checks.
+ * 2. ELEW: (a - zp_a) << shift_a (+ or *) (b - zp_b) << shift_b, requantized like CONV, in
+ *    int64; all operands are read before any result is written.
+ * 3. LOAD/SAVE: runs of `chans` elements in loop order.
+ * 4. The frame loop: instruction rows [opcode, fields in the ISA table's order]; the columns
+ *    of the fields it reads are given at import (`configure`), so the ISA table stays the
+ *    one source of field positions. CONVINIT and ELEWINIT latch their rows into an array the
+ *    Python side shares. The GIL is released while it runs.
  *
- * The buffers are the Python objects' memory, held through the buffer protocol; the GIL is
- * released while the products run.
+ * Arithmetic on int64 wraps (done in uint64), as numpy's int64 does.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -98,9 +100,51 @@ static inline int8_t requant(int64_t v, int64_t s, int64_t act, int64_t arg, int
     return (int8_t)(y < -128 ? -128 : y > 127 ? 127 : y);
 }
 
+/* out[o] = requant((acc[o] + base[o]) * mul[o], s, act, arg, zp) for o < n (mul NULL: 1; y:
+ * n int64 of work memory): the
+ * loop of every CONV output pixel, specialized by activation so that it vectorizes; cloned
+ * for x86-64-v4 (AVX-512: 64-bit multiplies in vectors) and chosen at load time. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("arch=x86-64-v4", "default")))
+#endif
+static void requant_pixel(const int64_t *restrict acc, const int64_t *restrict base,
+                          const int64_t *restrict mul, int64_t n, int64_t s, int64_t act,
+                          int64_t arg, int64_t zp, int64_t *restrict y, uint8_t *restrict out)
+{
+    const uint64_t half = s > 0 ? (uint64_t)1 << (s - 1) : 0;
+    const int64_t lo = -128 - zp, hi = 127 - zp;  /* sat8(y + zp) = clip(y, lo, hi) + zp */
+    for (int64_t o = 0; o < n; o++) {
+        uint64_t v = (uint64_t)acc[o] + (uint64_t)base[o];
+        if (mul)
+            v *= (uint64_t)mul[o];
+        y[o] = (int64_t)(v + half) >> s;
+    }
+    switch (act) {
+    case ACT_RELU:
+        for (int64_t o = 0; o < n; o++)
+            y[o] = y[o] > 0 ? y[o] : 0;
+        break;
+    case ACT_RELU6:
+        for (int64_t o = 0; o < n; o++)
+            y[o] = y[o] > 0 ? (y[o] < arg ? y[o] : arg) : (0 < arg ? 0 : arg);
+        break;
+    case ACT_LEAKY:
+        for (int64_t o = 0; o < n; o++)
+            if (y[o] < 0)
+                y[o] = rshift_round((int64_t)((uint64_t)y[o] * (uint64_t)arg), 8);
+        break;
+    default:
+        break;
+    }
+    for (int64_t o = 0; o < n; o++)
+        out[o] = (uint8_t)(int8_t)((y[o] < lo ? lo : y[o] > hi ? hi : y[o]) + zp);
+}
+
+static _Thread_local struct scratch ACC, CHANNELS;
+
 static int conv_int8(uint8_t *fmap, const uint8_t *weight, uint8_t *bias, const int64_t *p)
 {
-    const int64_t m = p[P_ROWS] * p[P_COLS], oc = p[P_OC];
+    const int64_t m = p[P_ROWS] * p[P_COLS], oc = p[P_OC], cols = p[P_COLS];
     const int64_t bstride = p[P_SCALED] ? 8 : 4;
     const int acc_in = p[P_ACC_IN] != 0, acc_out = p[P_ACC_OUT] != 0;
     if (!acc_out) {  /* checked before anything is written */
@@ -113,44 +157,42 @@ static int conv_int8(uint8_t *fmap, const uint8_t *weight, uint8_t *bias, const 
         if (p[P_ACT] < ACT_NONE || p[P_ACT] > ACT_LEAKY)
             return BAD_ACT;
     }
-    int64_t *acc = malloc(sizeof(int64_t) * (size_t)(m * oc + 1));
-    if (!acc)
+    int64_t *acc = grow(&ACC, sizeof(int64_t) * (size_t)(m * oc + 1));
+    int64_t *chan = grow(&CHANNELS, sizeof(int64_t) * (size_t)(3 * oc + 1));
+    if (!acc || !chan)
         return NO_MEMORY;
     const int8_t *fm = (const int8_t *)fmap, *wgt = (const int8_t *)weight;
     if (p[P_DEPTHWISE])
         depthwise_products(fm, wgt, p, acc);
-    else if (conv_products(fm, wgt, p, acc, KERNEL) != OK) {
-        free(acc);
+    else if (conv_products(fm, wgt, p, acc, KERNEL) != OK)
         return NO_MEMORY;
+    /* per channel: BIAS32[b] << shift_bias (0 with acc_in: the partial sums replace it), and
+     * the multiplier; read only where the pseudo-code reads them (the caller checked those) */
+    int64_t *bias_term = chan, *mul = p[P_SCALED] && !acc_out ? chan + oc : NULL;
+    for (int64_t o = 0; o < oc; o++) {
+        bias_term[o] = acc_in ? 0 : (int64_t)((uint64_t)(int64_t)load_i32(
+                                         bias + p[P_BIAS_ADDR] + bstride * o) << p[P_SHIFT_BIAS]);
+        if (mul)
+            mul[o] = load_i32(bias + p[P_BIAS_ADDR] + 8 * o + 4);
     }
-    for (int64_t i = 0; i < m; i++)
-        for (int64_t o = 0; o < oc; o++) {
-            int64_t base = acc_in ? load_i32(bias + p[P_PSUM_ADDR] + 4 * (i * oc + o))
-                                  : (int64_t)((uint64_t)(int64_t)load_i32(
-                                        bias + p[P_BIAS_ADDR] + bstride * o) << p[P_SHIFT_BIAS]);
-            acc[i * oc + o] = (int64_t)((uint64_t)acc[i * oc + o] + (uint64_t)base);
-        }
+    if (acc_in)
+        for (int64_t i = 0; i < m * oc; i++)
+            acc[i] = (int64_t)((uint64_t)acc[i] + (uint64_t)(int64_t)load_i32(
+                                   bias + p[P_PSUM_ADDR] + 4 * i));
     if (acc_out) {
         for (int64_t i = 0; i < m * oc; i++) {
-            int32_t v = (int32_t)(uint32_t)(uint64_t)acc[i];
-            memcpy(bias + p[P_PSUM_ADDR] + 4 * i, &v, 4);
+            uint64_t v = (uint64_t)acc[i] + (uint64_t)bias_term[i % oc];
+            int32_t w = (int32_t)(uint32_t)v;
+            memcpy(bias + p[P_PSUM_ADDR] + 4 * i, &w, 4);
         }
-        free(acc);
         return OK;
     }
-    const int64_t cols = p[P_COLS];
     for (int64_t i = 0; i < m; i++) {
-        int64_t y = i / cols, x = i % cols;
-        uint8_t *out = fmap + p[P_OUT_ADDR] + y * p[P_OUT_ROW_STRIDE] + x * p[P_OUT_PIX_STRIDE];
-        for (int64_t o = 0; o < oc; o++) {
-            int64_t v = acc[i * oc + o];
-            if (p[P_SCALED])
-                v = (int64_t)((uint64_t)v * (uint64_t)(int64_t)load_i32(
-                                  bias + p[P_BIAS_ADDR] + 8 * o + 4));
-            out[o] = (uint8_t)requant(v, p[P_SHIFT_CUT], p[P_ACT], p[P_ACT_ARG], p[P_OUT_ZP]);
-        }
+        uint8_t *out = fmap + p[P_OUT_ADDR] + (i / cols) * p[P_OUT_ROW_STRIDE]
+                       + (i % cols) * p[P_OUT_PIX_STRIDE];
+        requant_pixel(acc + i * oc, bias_term, mul, oc, p[P_SHIFT_CUT], p[P_ACT], p[P_ACT_ARG],
+                      p[P_OUT_ZP], chan + 2 * oc, out);
     }
-    free(acc);
     return OK;
 }
 
@@ -249,10 +291,12 @@ static void dma_copy(uint8_t *buf, uint8_t *ddr, const int64_t *d, int load, int
 enum { E_A, E_B, E_OUT, E_ROWS, E_COLS, E_CHANS, E_IRS, E_IPS, E_BRS, E_BPS, E_ORS, E_OPS,
        E_ADD, E_SA, E_SB, E_SOUT, E_ACT, E_ARG, E_ZPA, E_ZPB, E_ZPOUT, E_COUNT };
 
+static _Thread_local struct scratch ELEW_OUT;
+
 static int elew_int8(uint8_t *fmap, const int64_t *e)
 {
     const int64_t rows = e[E_ROWS], cols = e[E_COLS], chans = e[E_CHANS];
-    int8_t *out = malloc((size_t)(rows * cols * chans) + 1);
+    int8_t *out = grow(&ELEW_OUT, (size_t)(rows * cols * chans) + 1);
     if (!out)
         return NO_MEMORY;
     const int8_t *fm = (const int8_t *)fmap;
@@ -272,7 +316,6 @@ static int elew_int8(uint8_t *fmap, const int64_t *e)
         for (int64_t x = 0; x < cols; x++)
             memcpy(fmap + e[E_OUT] + y * e[E_ORS] + x * e[E_OPS], out + (y * cols + x) * chans,
                    (size_t)chans);
-    free(out);
     return OK;
 }
 

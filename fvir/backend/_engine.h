@@ -4,6 +4,7 @@
 #define FVIR_ENGINE_H
 
 #include <stdint.h>
+#include <stdlib.h>
 
 /* The parameter vector's layout: fvir.backend.conv builds it in this order (CONV_PARAMS). */
 enum {
@@ -25,6 +26,24 @@ enum { OK = 0, NO_MEMORY = -2 };
 enum { KERNEL_PORTABLE = 0, KERNEL_VNNI = 1 };
 int conv_products(const int8_t *fm, const int8_t *wgt, const int64_t *p, int64_t *acc,
                   int kernel);
+
+/* Per-thread work memory, grown on demand (64-byte aligned) and kept: the compiled code runs
+ * without the GIL, on several host threads at once. NULL when out of memory. */
+struct scratch {
+    void *p;
+    size_t n;
+};
+
+static inline void *grow(struct scratch *b, size_t n)
+{
+    if (n > b->n) {
+        size_t cap = (n + n / 2 + 63) / 64 * 64;
+        free(b->p);
+        b->p = aligned_alloc(64, cap);
+        b->n = b->p ? cap : 0;
+    }
+    return b->p;
+}
 
 /* The fastest kernel this CPU runs. */
 int best_kernel(void);
