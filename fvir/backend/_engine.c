@@ -18,7 +18,9 @@
  * 2. ELEW: (a - zp_a) << shift_a (+ or *) (b - zp_b) << shift_b, requantized like CONV, in
  *    int64; all operands are read before any result is written.
  * 3. LOAD/SAVE: runs of `chans` elements in loop order.
- * 4. The frame loop: instruction rows [opcode, fields in the ISA table's order]; the columns
+ * 4. POOL: window maxima or sums (with the partial results of a window split over rows),
+ *    requantized; MVM: a 1 x 1 CONV of one pixel.
+ * 5. The frame loop: instruction rows [opcode, fields in the ISA table's order]; the columns
  *    of the fields it reads are given at import (`configure`), so the ISA table stays the
  *    one source of field positions. CONVINIT and ELEWINIT latch their rows into an array the
  *    Python side shares. The GIL is released while it runs.
@@ -197,7 +199,7 @@ static int conv_int8(uint8_t *fmap, const uint8_t *weight, uint8_t *bias, const 
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* The frame loop: LOAD, SAVE, CONVINIT, CONV, ELEWINIT, ELEW, SYNC and END of clean frames */
+/* The frame loop: LOAD, SAVE, the INITs, CONV, ELEW, POOL, MVM, SYNC and END of clean frames */
 
 /* The fields it reads. Their columns in a program row come from the ISA table at import
  * (`configure`): this file names fields, it never numbers them. */
@@ -218,8 +220,20 @@ static int conv_int8(uint8_t *fmap, const uint8_t *weight, uint8_t *bias, const 
     X(ELEWINIT, shift_out) X(ELEWINIT, act_arg) X(ELEWINIT, bcast_b)                       \
     X(ELEWINIT, in_row_stride) X(ELEWINIT, out_row_stride) X(ELEWINIT, in_pix_stride)      \
     X(ELEWINIT, out_pix_stride) X(ELEWINIT, zp_a) X(ELEWINIT, zp_b) X(ELEWINIT, zp_out)    \
-    X(ELEW, chans) X(ELEW, in_a) X(ELEW, in_b) X(ELEW, out_addr) X(ELEW, rows) X(ELEW, cols)
-#define OPS(X) X(LOAD) X(SAVE) X(CONVINIT) X(CONV) X(ELEWINIT) X(ELEW) X(SYNC) X(END)
+    X(ELEW, chans) X(ELEW, in_a) X(ELEW, in_b) X(ELEW, out_addr) X(ELEW, rows) X(ELEW, cols) \
+    X(POOLINIT, pool_type) X(POOLINIT, avg_shift) X(POOLINIT, stride_h) X(POOLINIT, stride_w) \
+    X(POOLINIT, kernel_h) X(POOLINIT, kernel_w) X(POOLINIT, avg_mul)                      \
+    X(POOLINIT, in_row_stride) X(POOLINIT, out_row_stride) X(POOLINIT, in_pix_stride)     \
+    X(POOLINIT, out_pix_stride) X(POOLINIT, in_zp) X(POOLINIT, out_zp)                    \
+    X(POOL, pad_t) X(POOL, pad_l) X(POOL, pad_b) X(POOL, pad_r) X(POOL, in_addr)          \
+    X(POOL, out_addr) X(POOL, rows) X(POOL, cols) X(POOL, chans) X(POOL, acc_in)          \
+    X(POOL, acc_out) X(POOL, psum_addr)                                                    \
+    X(MVM, act) X(MVM, shift_cut) X(MVM, shift_bias) X(MVM, acc_in) X(MVM, acc_out)        \
+    X(MVM, act_arg) X(MVM, wgt_addr) X(MVM, vec_addr) X(MVM, bias_addr) X(MVM, out_addr)   \
+    X(MVM, rows) X(MVM, cols) X(MVM, psum_addr) X(MVM, out_zp) X(MVM, scaled)
+#define OPS(X) X(LOAD) X(SAVE) X(CONVINIT) X(CONV) X(ELEWINIT) X(ELEW) X(POOLINIT) X(POOL) \
+    X(MVM) X(SYNC) X(END)
+#define POOL_MAX 0  /* PoolType.MAX */
 #define ELEW_ADD 0  /* ElewType.ADD */
 
 #define AS_ENUM(op, f) F_##op##_##f,
@@ -233,11 +247,12 @@ static const char *OP_NAMES[] = {OPS(OP_NAME)};
 static int64_t COLUMN[F_COUNT];  /* a field's column in a program row */
 static int64_t OPCODE[OP_COUNT];  /* an instruction's opcode value */
 static int64_t MUL_MAX;           /* REQUANT_MUL_MAX */
+static int64_t ROW_MIN;           /* columns a row needs: one past the largest in COLUMN */
 static int CONFIGURED;
 
 /* A latched configuration, a row of `width` int64: [generation (0: none), then the *INIT
  * row's columns 1.. (so a field is at the same column as in the row)]. */
-enum { LATCH_CONV = 0, LATCH_ELEW = 1 };
+enum { LATCH_CONV = 0, LATCH_ELEW = 1, LATCH_POOL = 2, LATCHES = 3 };
 
 #define MAX_REGIONS 64  /* base registers the loop can take (the ISA has NUM_SEGMENTS) */
 
@@ -252,7 +267,7 @@ typedef struct {
     int64_t size[3];
     Region seg[MAX_REGIONS];
     int64_t nregions;
-    int64_t *latched;  /* [2][width]: LATCH_CONV, LATCH_ELEW */
+    int64_t *latched;  /* [LATCHES][width] */
     int64_t width;     /* columns of a program row */
 } Core;
 
@@ -268,7 +283,10 @@ static inline int64_t block_end(int64_t start, int64_t rows, int64_t rs, int64_t
 /* LOAD and SAVE's copy of a (rows, cols, chans) block between a buffer and a DDR region,
  * `elem` bytes per element (1 in int8 mode, 4 in fp32 mode), in loop order (where the
  * destination overlaps itself the later write wins). d: the D_* vector, in elements. */
-enum { D_ADDR, D_OFF, D_ROWS, D_COLS, D_CHANS, D_BRS, D_BPS, D_DRS, D_DPS, D_COUNT };
+#define DMA_PARAMS(X) X(ADDR, addr) X(OFF, off) X(ROWS, rows) X(COLS, cols) X(CHANS, chans) \
+    X(BRS, buf_row_stride) X(BPS, buf_pix_stride) X(DRS, ddr_row_stride) X(DPS, ddr_pix_stride)
+#define D_ENUM(NAME, name) D_##NAME,
+enum { DMA_PARAMS(D_ENUM) D_COUNT };
 
 static void dma_copy(uint8_t *buf, uint8_t *ddr, const int64_t *d, int load, int64_t elem)
 {
@@ -288,8 +306,13 @@ static void dma_copy(uint8_t *buf, uint8_t *ddr, const int64_t *d, int load, int
  * minus their zero points and shifted left, then requant(., shift_out, act, act_arg, zp_out);
  * operands are read before results are written, results stored in loop order. The caller
  * has checked the bounds and the activation. */
-enum { E_A, E_B, E_OUT, E_ROWS, E_COLS, E_CHANS, E_IRS, E_IPS, E_BRS, E_BPS, E_ORS, E_OPS,
-       E_ADD, E_SA, E_SB, E_SOUT, E_ACT, E_ARG, E_ZPA, E_ZPB, E_ZPOUT, E_COUNT };
+#define ELEW_PARAMS(X) X(A, in_a) X(B, in_b) X(OUT, out_addr) X(ROWS, rows) X(COLS, cols)     \
+    X(CHANS, chans) X(IRS, in_row_stride) X(IPS, in_pix_stride) X(BRS, b_row_stride)          \
+    X(BPS, b_pix_stride) X(ORS, out_row_stride) X(OPS, out_pix_stride) X(ADD, add)            \
+    X(SA, shift_a) X(SB, shift_b) X(SOUT, shift_out) X(ACT, act) X(ARG, act_arg) X(ZPA, zp_a) \
+    X(ZPB, zp_b) X(ZPOUT, zp_out)
+#define E_ENUM(NAME, name) E_##NAME,
+enum { ELEW_PARAMS(E_ENUM) E_COUNT };
 
 static _Thread_local struct scratch ELEW_OUT;
 
@@ -316,6 +339,98 @@ static int elew_int8(uint8_t *fmap, const int64_t *e)
         for (int64_t x = 0; x < cols; x++)
             memcpy(fmap + e[E_OUT] + y * e[E_ORS] + x * e[E_OPS], out + (y * cols + x) * chans,
                    (size_t)chans);
+    return OK;
+}
+
+/* POOL in int8 mode over the Q_* vector (docs/isa.md, POOL): per output pixel and channel the
+ * maximum of the window's codes (padding below every code) or its sum minus kh * kw * in_zp
+ * (padding counts as in_zp), combined with the partial results (acc_in: their maximum or
+ * sum), kept as int32 partial results (acc_out) or requantized: MAX moves the code from
+ * in_zp to out_zp, AVG is sat8(rshift_round(acc * avg_mul, avg_shift) + out_zp). The caller
+ * checked the input and output blocks; this checks, before writing anything, that no MAX
+ * window lies entirely in the padding (POOL_ALL_PADDING) and then the partial results' bytes
+ * (POOL_PSUM_BOUNDS). */
+enum { Q_IN_ADDR, Q_IN_ROWS, Q_IN_COLS, Q_CHANS, Q_IRS, Q_IPS, Q_PAD_T, Q_PAD_L, Q_KH, Q_KW,
+       Q_SH, Q_SW, Q_ROWS, Q_COLS, Q_MAX, Q_IN_ZP, Q_OUT_ZP, Q_AVG_MUL, Q_AVG_SHIFT, Q_ACC_IN,
+       Q_ACC_OUT, Q_PSUM, Q_OUT_ADDR, Q_ORS, Q_OPS, Q_COUNT };
+enum { POOL_ALL_PADDING = 1, POOL_PSUM_BOUNDS = 2 };
+#define NO_VALUE (-(1 << 15))
+
+static _Thread_local struct scratch POOL_ACC;
+
+static int pool_int8(uint8_t *fmap, uint8_t *bias, int64_t bias_size, const int64_t *q)
+{
+    const int64_t rows = q[Q_ROWS], cols = q[Q_COLS], chans = q[Q_CHANS], n = rows * cols * chans;
+    const int is_max = q[Q_MAX] != 0;
+    int64_t *acc = grow(&POOL_ACC, sizeof(int64_t) * (size_t)(n + 1));
+    if (!acc)
+        return NO_MEMORY;
+    const int8_t *fm = (const int8_t *)fmap;
+    for (int64_t y = 0; y < rows; y++)
+        for (int64_t x = 0; x < cols; x++) {
+            int64_t *a = acc + (y * cols + x) * chans;
+            for (int64_t i = 0; i < chans; i++)
+                a[i] = is_max ? NO_VALUE : 0;
+            for (int64_t ky = 0; ky < q[Q_KH]; ky++)
+                for (int64_t kx = 0; kx < q[Q_KW]; kx++) {
+                    int64_t iy = y * q[Q_SH] + ky - q[Q_PAD_T], ix = x * q[Q_SW] + kx - q[Q_PAD_L];
+                    int inside = iy >= 0 && iy < q[Q_IN_ROWS] && ix >= 0 && ix < q[Q_IN_COLS];
+                    if (!inside) {
+                        if (!is_max)
+                            for (int64_t i = 0; i < chans; i++)
+                                a[i] += q[Q_IN_ZP];
+                        continue;
+                    }
+                    const int8_t *v = fm + q[Q_IN_ADDR] + iy * q[Q_IRS] + ix * q[Q_IPS];
+                    if (is_max)
+                        for (int64_t i = 0; i < chans; i++)
+                            a[i] = v[i] > a[i] ? v[i] : a[i];
+                    else
+                        for (int64_t i = 0; i < chans; i++)
+                            a[i] += v[i];
+                }
+        }
+    if (is_max) {
+        for (int64_t j = 0; j < n; j++)
+            if (acc[j] == NO_VALUE)
+                return POOL_ALL_PADDING;
+    } else if (q[Q_IN_ZP]) {
+        for (int64_t j = 0; j < n; j++)
+            acc[j] -= q[Q_IN_ZP] * q[Q_KH] * q[Q_KW];
+    }
+    if ((q[Q_ACC_IN] || q[Q_ACC_OUT]) && q[Q_PSUM] + 4 * n > bias_size)
+        return POOL_PSUM_BOUNDS;
+    if (q[Q_ACC_IN])
+        for (int64_t j = 0; j < n; j++) {
+            int64_t before = load_i32(bias + q[Q_PSUM] + 4 * j);
+            acc[j] = is_max ? (before > acc[j] ? before : acc[j])
+                            : (int64_t)((uint64_t)acc[j] + (uint64_t)before);
+        }
+    if (q[Q_ACC_OUT]) {
+        for (int64_t j = 0; j < n; j++) {
+            int32_t w = (int32_t)(uint32_t)(uint64_t)acc[j];
+            memcpy(bias + q[Q_PSUM] + 4 * j, &w, 4);
+        }
+        return OK;
+    }
+    const int64_t shift = q[Q_OUT_ZP] - q[Q_IN_ZP];
+    for (int64_t y = 0; y < rows; y++)  /* loop order: where the block overlaps, later wins */
+        for (int64_t x = 0; x < cols; x++) {
+            const int64_t *a = acc + (y * cols + x) * chans;
+            uint8_t *out = fmap + q[Q_OUT_ADDR] + y * q[Q_ORS] + x * q[Q_OPS];
+            for (int64_t i = 0; i < chans; i++) {
+                int64_t v = a[i];
+                if (is_max) {
+                    if (shift)
+                        v = v + shift < -128 ? -128 : v + shift > 127 ? 127 : v + shift;
+                } else {
+                    v = rshift_round((int64_t)((uint64_t)v * (uint64_t)q[Q_AVG_MUL]),
+                                     q[Q_AVG_SHIFT]) + q[Q_OUT_ZP];
+                    v = v < -128 ? -128 : v > 127 ? 127 : v;
+                }
+                out[i] = (uint8_t)(int8_t)v;
+            }
+        }
     return OK;
 }
 
@@ -441,6 +556,88 @@ static int convinit_row(const int64_t *r, Core *c)
     return OK;
 }
 
+static int poolinit_row(const int64_t *r, Core *c)
+{
+    if (F(r, POOLINIT, kernel_h) < 1 || F(r, POOLINIT, kernel_w) < 1
+        || F(r, POOLINIT, stride_h) < 1 || F(r, POOLINIT, stride_w) < 1)
+        return STOP;
+    latch(c, LATCH_POOL, r);
+    return OK;
+}
+
+/* The Q_* vector of POOL row r under POOLINIT row k. */
+static void pool_params(const int64_t *r, const int64_t *k, int64_t *q)
+{
+#define K(name) (k[COLUMN[F_POOLINIT_##name]])
+    const int64_t rows = F(r, POOL, rows), cols = F(r, POOL, cols);
+    q[Q_ROWS] = rows, q[Q_COLS] = cols, q[Q_CHANS] = F(r, POOL, chans);
+    q[Q_KH] = K(kernel_h), q[Q_KW] = K(kernel_w), q[Q_SH] = K(stride_h), q[Q_SW] = K(stride_w);
+    q[Q_PAD_T] = F(r, POOL, pad_t), q[Q_PAD_L] = F(r, POOL, pad_l);
+    q[Q_IN_ROWS] = (rows - 1) * q[Q_SH] + q[Q_KH] - q[Q_PAD_T] - F(r, POOL, pad_b);
+    q[Q_IN_COLS] = (cols - 1) * q[Q_SW] + q[Q_KW] - q[Q_PAD_L] - F(r, POOL, pad_r);
+    q[Q_IN_ADDR] = F(r, POOL, in_addr), q[Q_IRS] = K(in_row_stride), q[Q_IPS] = K(in_pix_stride);
+    q[Q_MAX] = K(pool_type) == POOL_MAX, q[Q_IN_ZP] = K(in_zp), q[Q_OUT_ZP] = K(out_zp);
+    q[Q_AVG_MUL] = K(avg_mul), q[Q_AVG_SHIFT] = K(avg_shift);
+    q[Q_ACC_IN] = F(r, POOL, acc_in), q[Q_ACC_OUT] = F(r, POOL, acc_out);
+    q[Q_PSUM] = F(r, POOL, psum_addr), q[Q_OUT_ADDR] = F(r, POOL, out_addr);
+    q[Q_ORS] = K(out_row_stride), q[Q_OPS] = K(out_pix_stride);
+#undef K
+}
+
+static int pool_row(const int64_t *r, Core *c)
+{
+    const int64_t *k = latched(c, LATCH_POOL);
+    if (!k)
+        return STOP;
+    int64_t q[Q_COUNT];
+    pool_params(r, k, q);
+    const int64_t rows = q[Q_ROWS], cols = q[Q_COLS], chans = q[Q_CHANS];
+    if (rows == 0 || cols == 0 || chans == 0)
+        return OK;
+    if (q[Q_IN_ROWS] < 0 || q[Q_IN_COLS] < 0
+        || (q[Q_IN_ROWS] && q[Q_IN_COLS]
+            && block_end(q[Q_IN_ADDR], q[Q_IN_ROWS], q[Q_IRS], q[Q_IN_COLS], q[Q_IPS], chans)
+                   > c->size[0])
+        || block_end(q[Q_OUT_ADDR], rows, q[Q_ORS], cols, q[Q_OPS], chans) > c->size[0])
+        return STOP;
+    int code = pool_int8(c->buf[0], c->buf[2], c->size[2], q);
+    return code == NO_MEMORY ? NO_MEMORY : code ? STOP : OK;
+}
+
+/* MVM is a 1 x 1 CONV of one pixel (weights [rows][cols] are [oc][ic]): its pseudo-code's
+ * partial sums, bias, multipliers and requantization are CONV's with one output pixel. */
+static void mvm_params(const int64_t *r, int64_t *p)
+{
+    memset(p, 0, sizeof(int64_t) * P_COUNT);
+    p[P_IN_ROWS] = p[P_IN_COLS] = p[P_KH] = p[P_KW] = p[P_SH] = p[P_SW] = p[P_DH] = p[P_DW] = 1;
+    p[P_ROWS] = p[P_COLS] = 1;
+    p[P_IN_ADDR] = F(r, MVM, vec_addr), p[P_IC] = F(r, MVM, cols), p[P_OC] = F(r, MVM, rows);
+    p[P_WGT_ADDR] = F(r, MVM, wgt_addr), p[P_BIAS_ADDR] = F(r, MVM, bias_addr);
+    p[P_PSUM_ADDR] = F(r, MVM, psum_addr), p[P_ACC_IN] = F(r, MVM, acc_in);
+    p[P_ACC_OUT] = F(r, MVM, acc_out), p[P_SCALED] = F(r, MVM, scaled);
+    p[P_SHIFT_BIAS] = F(r, MVM, shift_bias), p[P_SHIFT_CUT] = F(r, MVM, shift_cut);
+    p[P_ACT] = F(r, MVM, act), p[P_ACT_ARG] = F(r, MVM, act_arg), p[P_OUT_ZP] = F(r, MVM, out_zp);
+    p[P_OUT_ADDR] = F(r, MVM, out_addr), p[P_MUL_MAX] = MUL_MAX;
+}
+
+static int mvm_row(const int64_t *r, Core *c)
+{
+    int64_t p[P_COUNT];
+    mvm_params(r, p);
+    const int64_t rows = p[P_OC], cols = p[P_IC];
+    if (rows == 0)
+        return OK;
+    const int in = p[P_ACC_IN] != 0, out = p[P_ACC_OUT] != 0, scaled = p[P_SCALED] != 0;
+    int reads_bias = !in || (scaled && !out);
+    if (p[P_WGT_ADDR] + rows * cols > c->size[1] || p[P_IN_ADDR] + cols > c->size[0]
+        || ((in || out) && p[P_PSUM_ADDR] + 4 * rows > c->size[2])
+        || (reads_bias && p[P_BIAS_ADDR] + (scaled ? 8 : 4) * rows > c->size[2])
+        || (!out && p[P_OUT_ADDR] + rows > c->size[0]))
+        return STOP;
+    int code = conv_int8(c->buf[0], c->buf[1], c->buf[2], p);
+    return code == NO_MEMORY ? NO_MEMORY : code ? STOP : OK;
+}
+
 /* Rows [*row, end) of one clean frame; on STOP, *row is the instruction Python runs. */
 static int run_rows(const int64_t *table, int64_t *row, int64_t end, Core *c)
 {
@@ -460,6 +657,12 @@ static int run_rows(const int64_t *table, int64_t *row, int64_t end, Core *c)
             code = convinit_row(r, c);
         else if (op == OPCODE[OP_ELEWINIT])
             latch(c, LATCH_ELEW, r), code = OK;
+        else if (op == OPCODE[OP_POOL])
+            code = pool_row(r, c);
+        else if (op == OPCODE[OP_POOLINIT])
+            code = poolinit_row(r, c);
+        else if (op == OPCODE[OP_MVM])
+            code = mvm_row(r, c);
         else if (op == OPCODE[OP_SYNC] || op == OPCODE[OP_END])
             code = OK;  /* a clean frame's fences: nothing to do in program order */
         else
@@ -551,12 +754,89 @@ static PyObject *py_elew_int8(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* Whether `b` holds an instruction row (else a ValueError is set). */
+static int as_row(Py_buffer *b, const char *what)
+{
+    if (!CONFIGURED || b->len < (Py_ssize_t)(ROW_MIN * sizeof(int64_t))) {
+        PyErr_Format(PyExc_ValueError, "%s: an instruction row (after configure)", what);
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *py_pool_int8(PyObject *self, PyObject *args)
+{
+    Py_buffer fmap, bias, row, init;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "w*w*y*y*", &fmap, &bias, &row, &init))
+        return NULL;
+    int code = -100;
+    if (as_row(&row, "pool_int8") && as_row(&init, "pool_int8")) {
+        int64_t q[Q_COUNT];
+        pool_params(row.buf, init.buf, q);
+        code = pool_int8(fmap.buf, bias.buf, bias.len, q);
+    }
+    PyBuffer_Release(&fmap);
+    PyBuffer_Release(&bias);
+    PyBuffer_Release(&row);
+    PyBuffer_Release(&init);
+    if (code == -100)
+        return NULL;
+    if (code == NO_MEMORY)
+        return PyErr_NoMemory();
+    return PyLong_FromLong(code);
+}
+
+static PyObject *py_mvm_int8(PyObject *self, PyObject *args)
+{
+    Py_buffer fmap, weight, bias, row;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "w*y*w*y*", &fmap, &weight, &bias, &row))
+        return NULL;
+    int code = -100;
+    if (as_row(&row, "mvm_int8")) {
+        int64_t p[P_COUNT];
+        mvm_params(row.buf, p);
+        code = p[P_OC] ? conv_int8(fmap.buf, weight.buf, bias.buf, p) : OK;
+    }
+    PyBuffer_Release(&fmap);
+    PyBuffer_Release(&weight);
+    PyBuffer_Release(&bias);
+    PyBuffer_Release(&row);
+    if (code == -100)
+        return NULL;
+    if (code == NO_MEMORY)
+        return PyErr_NoMemory();
+    return PyLong_FromLong(code);
+}
+
 static PyObject *names(const char **list, int n)
 {
     PyObject *t = PyTuple_New(n);
     for (int i = 0; t && i < n; i++)
         PyTuple_SET_ITEM(t, i, PyUnicode_FromString(list[i]));
     return t;
+}
+
+#define PARAM_NAME(NAME, name) #name,
+static const char *CONV_PARAM_NAMES[] = {CONV_PARAMS(PARAM_NAME)};
+static const char *DMA_PARAM_NAMES[] = {DMA_PARAMS(PARAM_NAME)};
+static const char *ELEW_PARAM_NAMES[] = {ELEW_PARAMS(PARAM_NAME)};
+
+static PyObject *py_param_names(PyObject *self, PyObject *args)
+{
+    const char *kind;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "s", &kind))
+        return NULL;
+    if (!strcmp(kind, "conv"))
+        return names(CONV_PARAM_NAMES, P_COUNT);
+    if (!strcmp(kind, "dma"))
+        return names(DMA_PARAM_NAMES, D_COUNT);
+    if (!strcmp(kind, "elew"))
+        return names(ELEW_PARAM_NAMES, E_COUNT);
+    PyErr_Format(PyExc_ValueError, "no parameter vector '%s' (conv, dma, elew)", kind);
+    return NULL;
 }
 
 static PyObject *py_field_names(PyObject *self, PyObject *args)
@@ -581,6 +861,9 @@ static PyObject *py_configure(PyObject *self, PyObject *args)
     int ok = cols.len == (Py_ssize_t)sizeof(COLUMN) && ops.len == (Py_ssize_t)sizeof(OPCODE);
     if (ok) {
         memcpy(COLUMN, cols.buf, sizeof(COLUMN));
+        ROW_MIN = 1;
+        for (int f = 0; f < F_COUNT; f++)
+            ROW_MIN = COLUMN[f] + 1 > ROW_MIN ? COLUMN[f] + 1 : ROW_MIN;
         memcpy(OPCODE, ops.buf, sizeof(OPCODE));
         MUL_MAX = mul_max;
         CONFIGURED = 1;
@@ -613,13 +896,13 @@ static PyObject *py_run_spans(PyObject *self, PyObject *args)
     int code = OK;
     const char *problem = NULL;
     Py_ssize_t nspans = spans.len / (Py_ssize_t)(2 * sizeof(int64_t));
-    c.width = latched.len / (Py_ssize_t)(2 * sizeof(int64_t));
+    c.width = latched.len / (Py_ssize_t)(LATCHES * sizeof(int64_t));
     c.latched = latched.buf;
     for (int b = 0; b < 3; b++)
         c.buf[b] = bufs[b].buf, c.size[b] = bufs[b].len;
     c.nregions = PyTuple_GET_SIZE(regions);
-    if (c.nregions > MAX_REGIONS || c.width < 1 || table.len % (c.width * 8))
-        problem = "run_spans: at most 64 regions, and a [2, width] latch array for [n, width] rows";
+    if (c.nregions > MAX_REGIONS || c.width < ROW_MIN || table.len % (c.width * 8))
+        problem = "run_spans: at most 64 regions, and a [3, width] latch array for [n, width] rows";
     for (int g = 0; !problem && g < c.nregions; g++) {
         PyObject *item = PyTuple_GET_ITEM(regions, g);
         c.seg[g].ptr = NULL, c.seg[g].size = 0, c.seg[g].writable = 0;
@@ -704,6 +987,16 @@ static PyMethodDef METHODS[] = {
     {"elew_int8", py_elew_int8, METH_VARARGS,
      "elew_int8(fmap, params): an int8 ELEW (the E_* vector of _engine.c); bounds and "
      "activation checked by the caller."},
+    {"pool_int8", py_pool_int8, METH_VARARGS,
+     "pool_int8(fmap, bias, row, init) -> 0, 1 (a MAX window entirely in the padding) or 2 (the "
+     "partial results' bytes leave the bias buffer): the int8 POOL of instruction row `row` "
+     "under the POOLINIT row `init`; the input and output blocks are checked by the caller."},
+    {"mvm_int8", py_mvm_int8, METH_VARARGS,
+     "mvm_int8(fmap, weight, bias, row) -> conv_int8's result for the int8 MVM of instruction "
+     "row `row` (a 1 x 1 CONV of one pixel), bounds-checked by the caller."},
+    {"param_names", py_param_names, METH_VARARGS,
+     "param_names(kind) -> the entries of the 'conv' (conv_int8), 'dma' or 'elew' (elew_int8) "
+     "parameter vector, in order."},
     {"field_names", py_field_names, METH_NOARGS,
      "The fields the frame loop reads, as 'OPCODE.field'."},
     {"op_names", py_op_names, METH_NOARGS, "The instructions the frame loop runs."},
@@ -728,10 +1021,5 @@ static struct PyModuleDef MODULE = {
 PyMODINIT_FUNC PyInit__engine(void)
 {
     KERNEL = best_kernel();
-    PyObject *m = PyModule_Create(&MODULE);
-    if (m && PyModule_AddIntConstant(m, "PARAMS", P_COUNT) < 0) {
-        Py_DECREF(m);
-        return NULL;
-    }
-    return m;
+    return PyModule_Create(&MODULE);
 }

@@ -6,15 +6,19 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-/* The parameter vector's layout: fvir.backend.conv builds it in this order (CONV_PARAMS). */
-enum {
-    P_IN_ADDR, P_IN_ROWS, P_IN_COLS, P_IC, P_IN_ROW_STRIDE, P_IN_PIX_STRIDE,
-    P_PAD_T, P_PAD_L, P_KH, P_KW, P_SH, P_SW, P_DH, P_DW,
-    P_ROWS, P_COLS, P_OC, P_WGT_ADDR, P_IN_ZP, P_DEPTHWISE,
-    P_BIAS_ADDR, P_PSUM_ADDR, P_ACC_IN, P_ACC_OUT, P_SCALED, P_SHIFT_BIAS, P_SHIFT_CUT,
-    P_ACT, P_ACT_ARG, P_OUT_ZP, P_OUT_ADDR, P_OUT_ROW_STRIDE, P_OUT_PIX_STRIDE, P_MUL_MAX,
-    P_COUNT
-};
+/* A CONV's parameter vector: the P_* entries by name. Python builds vectors by these names
+ * (`param_names`), so the order is written only here. */
+#define CONV_PARAMS(X) \
+    X(IN_ADDR, in_addr) X(IN_ROWS, in_rows) X(IN_COLS, in_cols) X(IC, ic) \
+    X(IN_ROW_STRIDE, in_row_stride) X(IN_PIX_STRIDE, in_pix_stride) X(PAD_T, pad_t) \
+    X(PAD_L, pad_l) X(KH, kh) X(KW, kw) X(SH, sh) X(SW, sw) X(DH, dh) X(DW, dw) X(ROWS, rows) \
+    X(COLS, cols) X(OC, oc) X(WGT_ADDR, wgt_addr) X(IN_ZP, in_zp) X(DEPTHWISE, depthwise) \
+    X(BIAS_ADDR, bias_addr) X(PSUM_ADDR, psum_addr) X(ACC_IN, acc_in) X(ACC_OUT, acc_out) \
+    X(SCALED, scaled) X(SHIFT_BIAS, shift_bias) X(SHIFT_CUT, shift_cut) X(ACT, act) \
+    X(ACT_ARG, act_arg) X(OUT_ZP, out_zp) X(OUT_ADDR, out_addr) \
+    X(OUT_ROW_STRIDE, out_row_stride) X(OUT_PIX_STRIDE, out_pix_stride) X(MUL_MAX, mul_max)
+#define P_ENUM(NAME, name) P_##NAME,
+enum { CONV_PARAMS(P_ENUM) P_COUNT };
 
 enum { OK = 0, NO_MEMORY = -2 };
 

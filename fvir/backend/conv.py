@@ -15,8 +15,8 @@
    padded block) times the [K x oc] weights, or a depthwise multiply-accumulate over the
    kernel offsets, plus the bias or the partial sums, the activation's real meaning, a
    strided store.
-5. MVM: y = W x + b with the exact product of `requant.exact_matmul` (and the same partial
-   sums and multipliers).
+5. MVM: y = W x + b, in int8 mode the compiled `_engine.mvm_int8` (a 1 x 1 CONV of one
+   pixel: the same products, partial sums, multipliers and requantization).
 6. Zero points (int8 mode only): CONV pads with CONVINIT's `in_zp` (the inputs themselves are
    not offset: the compiler folds -in_zp * sum(w) into the bias, so products stay int8 x
    int8); CONV's and MVM's `out_zp` is added by the requantization. fp32 mode ignores them.
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fvir.backend._engine import conv_int8
+from fvir.backend._engine import conv_int8, mvm_int8
 from fvir.backend.blocks import (
     add_partial_sums,
     block_end,
@@ -40,10 +40,10 @@ from fvir.backend.blocks import (
 )
 from fvir.backend.faults import ProgramError
 from fvir.backend.memory import Memory
-from fvir.backend.requant import activate_real, exact_matmul, multipliers, requant
-from fvir.backend.state import CoreState
-from fvir.backend.steps import Fields, Step, check_positive, configured_step
-from fvir.isa.spec import REQUANT_MUL_MAX, Buf
+from fvir.backend.requant import activate_real, multipliers
+from fvir.backend.state import CoreState, row_of
+from fvir.backend.steps import Fields, Step, check_positive, compiled_params, configured_step
+from fvir.isa.spec import REQUANT_MUL_MAX, Buf, Opcode
 
 BAD_ACTIVATION = -1  # conv_int8: the latched activation is not one of `Act`
 
@@ -133,12 +133,16 @@ class _ConvPlan:
             self.col_off = self.in_addr
         self.col_strides = byte_strides((r * sh, p * sw, r * dh, p * dw, 1))
         self.a_shape = (self.m, self.k)
-        self.params = np.array([
-            self.in_addr, in_rows, in_cols, ic, *self.x_strides[:2], pads[0], pads[1],
-            kh, kw, sh, sw, dh, dw, rows, cols, oc, wgt_addr, self.in_zp, int(self.depthwise),
-            self.bias_addr, self.psum_addr, int(self.acc_in), int(self.acc_out),
-            int(self.scaled), self.shift_bias, self.shift_cut, self.act, self.act_arg,
-            self.out_zp, self.out_addr, *self.out_strides[:2], REQUANT_MUL_MAX], np.int64)
+        self.params = compiled_params(
+            "conv", in_addr=self.in_addr, in_rows=in_rows, in_cols=in_cols, ic=ic,
+            in_row_stride=self.x_strides[0], in_pix_stride=self.x_strides[1], pad_t=pads[0],
+            pad_l=pads[1], kh=kh, kw=kw, sh=sh, sw=sw, dh=dh, dw=dw, rows=rows, cols=cols,
+            oc=oc, wgt_addr=wgt_addr, in_zp=self.in_zp, depthwise=int(self.depthwise),
+            bias_addr=self.bias_addr, psum_addr=self.psum_addr, acc_in=int(self.acc_in),
+            acc_out=int(self.acc_out), scaled=int(self.scaled), shift_bias=self.shift_bias,
+            shift_cut=self.shift_cut, act=self.act, act_arg=self.act_arg, out_zp=self.out_zp,
+            out_addr=self.out_addr, out_row_stride=self.out_strides[0],
+            out_pix_stride=self.out_strides[1], mul_max=REQUANT_MUL_MAX)
 
     def check(self, state: CoreState) -> None:
         """The bounds checks of the pseudo-code, in its order (input, weights, bias, output)."""
@@ -274,19 +278,19 @@ def mvm(state: CoreState, mem: Memory, f: Fields) -> None:
         check_buf(state, "MVM", "writes", Buf.BIAS, f["psum_addr"], (4 * rows,), (1,))
     else:
         check_buf(state, "MVM", "writes", Buf.FMAP, f["out_addr"], (rows,), (1,))
+    if state.mode == "int8":  # a 1 x 1 CONV of one pixel, compiled
+        code = mvm_int8(state.raw[Buf.FMAP], state.raw[Buf.WEIGHT], state.bias,
+                        row_of(Opcode.MVM, f))
+        if code == BAD_ACTIVATION:
+            raise ProgramError(f"unknown activation {f['act']}")
+        if code:
+            multipliers(state.bias[bias_addr : bias_addr + 8 * rows], "MVM", bias_addr)
+            raise AssertionError(f"mvm_int8 returned {code} for valid multipliers")
+        return
     w = state.weight[wgt_addr : wgt_addr + rows * cols].reshape(rows, cols)
-    x = state.fmap[vec_addr : vec_addr + cols]
-    if state.mode == "int8":
-        acc = exact_matmul(x.astype(np.float32)[None, :], w.T.astype(np.float32))[0]
-    else:
-        acc = w @ x
+    acc = w @ state.fmap[vec_addr : vec_addr + cols]
     total = add_partial_sums(state, "MVM", acc, f, f["shift_bias"], scaled)
     if total is None:
         return
-    if state.mode == "int8":
-        if scaled:
-            total *= multipliers(state.bias[bias_addr : bias_addr + 8 * rows], "MVM", bias_addr)
-        out = requant(total, f["shift_cut"], f["act"], f["act_arg"], f["out_zp"])
-    else:
-        out = activate_real(total.astype(np.float32, copy=False), f["act"], f["act_arg"])
+    out = activate_real(total.astype(np.float32, copy=False), f["act"], f["act_arg"])
     store(state.fmap, f["out_addr"], (rows,), (1,), out)

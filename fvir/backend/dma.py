@@ -10,13 +10,11 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from fvir.backend._engine import dma
 from fvir.backend.blocks import block_end, check_buf
 from fvir.backend.memory import Memory
 from fvir.backend.state import CoreState
-from fvir.backend.steps import Fields, Step, nothing
+from fvir.backend.steps import Fields, Step, compiled_params, nothing
 
 
 def dma_step(f: Fields, is_load: bool) -> Step:
@@ -29,7 +27,9 @@ def dma_step(f: Fields, is_load: bool) -> Step:
     op = "LOAD" if is_load else "SAVE"
     ddr_end = block_end(off, shape, ddr)
     buf_end = block_end(addr, shape, bufs)
-    params = np.array([addr, off, *shape, *bufs[:2], *ddr[:2]], np.int64)
+    params = compiled_params("dma", addr=addr, off=off, rows=shape[0], cols=shape[1],
+                             chans=shape[2], buf_row_stride=bufs[0], buf_pix_stride=bufs[1],
+                             ddr_row_stride=ddr[0], ddr_pix_stride=ddr[1])
 
     def dma_(state: CoreState, mem: Memory) -> None:
         raw = state.raw[buf]

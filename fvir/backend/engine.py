@@ -10,13 +10,13 @@ instruction by instruction in program order, with Python only where the loop sto
    no-op steps (the protocol depends only on the instructions). Only clean frames run in C,
    which therefore counts no tokens.
 3. `run_frames` runs one core's frames of a phase. Runs of consecutive clean frames go to
-   the loop. Where it stops (an instruction it does not run: POOL, ACT, MVM, ROW; or one it
-   would fault on, which it leaves untouched) that instruction's Python step runs, raising
+   the loop. Where it stops (an instruction it does not run: ACT, ROW; or one it would fault
+   on, which it leaves untouched) that instruction's Python step runs, raising
    the fault (located at its frame and index) or doing the work, and the loop resumes after
    it. A frame that is not clean runs through `run_resolved`, which raises its protocol error
    where program order meets it. fp32 mode runs every frame through `run_resolved`.
-4. The loop runs LOAD, SAVE, CONV and ELEW through the same compiled functions the Python
-   steps call, so each instruction has one definition whichever driver runs it. It releases
+4. The loop runs LOAD, SAVE, CONV, ELEW, POOL and MVM through the same compiled functions the
+   Python steps call, so each instruction has one definition whichever driver runs it. It releases
    the GIL, so cores (or input sets) on several host threads run at once.
 """
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fvir.backend import _engine
+import fvir.backend._engine as _engine
 from fvir.backend.faults import SimError
 from fvir.backend.functional import Resolved, protocol_error, run_resolved
 from fvir.backend.memory import Memory

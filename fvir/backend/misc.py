@@ -1,12 +1,11 @@
 """The MISC engine's instructions: POOLINIT, POOL, ELEWINIT, ELEW and ACT.
 
-1. POOL reads windows of the padded input block: int8 MAX is a maximum over kernel offsets in
-   int16 (padding below every int8), moved from the input's zero point to the output's at the
-   end; AVG sums in float64 (exact for int8), padding with the input's zero point and taking
-   kh * kw of it off each sum, and requantizes with `avg_mul` / `avg_shift`; fp32 mode divides
-   by the window size. A window split over rows (`acc_in`, `acc_out`) keeps its partial maxima
-   (codes) or sums in the bias buffer; fp32 mode divides by the whole window's size
-   (POOLINIT's `window_h`).
+1. POOL: the window checks here, then in int8 mode the compiled `_engine.pool_int8` (MAX: the
+   maximum code of each window, moved from the input's zero point to the output's; AVG: the
+   window sum with the padding at the input's zero point, kh * kw of it taken off, then
+   `avg_mul` / `avg_shift`; a window split over rows keeps its partial maxima or sums in the
+   bias buffer). fp32 mode: numpy over the padded block, AVG divided by the window's size
+   (the whole window's, POOLINIT's `window_h`, when split over rows).
 2. ELEW is planned per latched ELEWINIT (`_ElewPlan`): a (+ or *) b with the input zero points
    and shifts, then requantized, in int64 by the compiled `_engine.elew_int8` (int8 mode).
 3. ACT maps every byte through a 256-entry table built from the real function (fp32 mode: the
@@ -24,7 +23,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from fvir.backend._engine import elew_int8
+from fvir.backend._engine import elew_int8, pool_int8
 from fvir.backend.blocks import (
     block_end,
     check_buf,
@@ -40,9 +39,9 @@ from fvir.backend.blocks import (
 from fvir.backend.faults import ProgramError
 from fvir.backend.memory import Memory
 from fvir.backend.requant import activate_real, rshift_round, sat8
-from fvir.backend.state import CoreState
-from fvir.backend.steps import Fields, Step, check_positive, configured_step
-from fvir.isa.spec import Act, ActFunc, Buf, ElewType, PoolType
+from fvir.backend.state import CoreState, row_of
+from fvir.backend.steps import Fields, Step, check_positive, compiled_params, configured_step
+from fvir.isa.spec import Act, ActFunc, Buf, ElewType, Opcode, PoolType
 
 ACTS = frozenset(int(a) for a in Act)
 
@@ -56,7 +55,7 @@ def poolinit(state: CoreState, mem: Memory, f: Fields) -> None:
     state.pool_cfg = dict(f)
 
 
-_NO_VALUE = -(1 << 15)  # max-pool padding in int8 mode: below every int8
+POOL_ALL_PADDING = 1  # pool_int8: a MAX window lies entirely in the padding
 
 
 def pool(state: CoreState, mem: Memory, f: Fields) -> None:
@@ -76,56 +75,43 @@ def pool(state: CoreState, mem: Memory, f: Fields) -> None:
     out_strides = (c["out_row_stride"], c["out_pix_stride"], 1)
     check_buf(state, "POOL", "writes", Buf.FMAP, f["out_addr"], out_shape, out_strides)
 
+    if state.mode == "int8":
+        code = pool_int8(state.raw[Buf.FMAP], state.bias, row_of(Opcode.POOL, f),
+                         row_of(Opcode.POOLINIT, c))
+        if code == POOL_ALL_PADDING:
+            raise ProgramError("a max-pool window lies entirely in the padding", "POOL")
+        if code:  # the partial results' bytes: the check that fails raises
+            n = 4 * rows * cols * chans
+            if f["acc_in"]:
+                check_buf(state, "POOL", "reads", Buf.BIAS, f["psum_addr"], (n,), (1,))
+            check_buf(state, "POOL", "writes", Buf.BIAS, f["psum_addr"], (n,), (1,))
+            raise AssertionError(f"pool_int8 returned {code} for partial results in bounds")
+        return
+    # fp32 mode: real values, float32
     is_max = c["pool_type"] == PoolType.MAX
-    int8 = state.mode == "int8"
-    in_zp, out_zp = (c["in_zp"], c["out_zp"]) if int8 else (0, 0)
-    if is_max and int8:
-        # int16 with a fill below every int8, one maximum per kernel offset.
-        p = padded(x, pads, _NO_VALUE, np.int16)
-        acc = None
-        for ky in range(kh):
-            for kx in range(kw):
-                tap = p[ky : ky + (rows - 1) * sh + 1 : sh, kx : kx + (cols - 1) * sw + 1 : sw]
-                acc = tap.copy() if acc is None else np.maximum(acc, tap, out=acc)
-        assert acc is not None  # kh, kw >= 1 (POOLINIT checks)
-        if (acc == _NO_VALUE).any():
+    p = padded(x, pads, -np.inf if is_max else 0, np.float32)
+    windows = sliding_window_view(p, (kh, kw), axis=(0, 1))[
+        : (rows - 1) * sh + 1 : sh, : (cols - 1) * sw + 1 : sw]  # [rows, cols, chans, kh, kw]
+    if is_max:
+        acc = windows.max(axis=(3, 4))
+        if np.isneginf(acc).any():
             raise ProgramError("a max-pool window lies entirely in the padding", "POOL")
     else:
-        # int8 sums in float64 are exact (255 * 255 * 128 < 2**53); fp32 mode: float32.
-        p = padded(x, pads, -np.inf if is_max else in_zp, np.float64 if int8 else np.float32)
-        windows = sliding_window_view(p, (kh, kw), axis=(0, 1))[
-            : (rows - 1) * sh + 1 : sh, : (cols - 1) * sw + 1 : sw]  # [rows, cols, chans, kh, kw]
-        if is_max:
-            acc = windows.max(axis=(3, 4))
-            if np.isneginf(acc).any():
-                raise ProgramError("a max-pool window lies entirely in the padding", "POOL")
-        else:
-            acc = windows.sum(axis=(3, 4))
-        if int8:
-            acc = acc.astype(np.int64)
-            if in_zp and not is_max:  # sum(window - in_zp)
-                acc -= in_zp * kh * kw
+        acc = windows.sum(axis=(3, 4))
     if f["acc_in"] or f["acc_out"]:
         acc = _partial_results(state, f, acc, is_max)
         if acc is None:
             return
-    if is_max and int8:  # a code of the input: sat8(acc - in_zp + out_zp)
-        out = (sat8(acc + (out_zp - in_zp)) if out_zp != in_zp else acc).astype(np.int8)
-    elif is_max:
-        out = acc
-    elif int8:
-        y = rshift_round(acc * c["avg_mul"], c["avg_shift"])
-        out = sat8(y + out_zp if out_zp else y).astype(np.int8)
-    else:  # a window split over rows: divided by the whole window's size
-        out = acc / np.float32((c["window_h"] or kh) * kw)
-    store(state.fmap, f["out_addr"], out_shape, out_strides, out)
+    if not is_max:  # a window split over rows: divided by the whole window's size
+        acc = acc / np.float32((c["window_h"] or kh) * kw)
+    store(state.fmap, f["out_addr"], out_shape, out_strides, acc)
 
 
 def _partial_results(state: CoreState, f: Fields, acc: np.ndarray,
                      is_max: bool) -> np.ndarray | None:
-    """A POOL window split over rows: combine `acc` with the partial results at psum_addr
-    (`acc_in`: their maximum or sum); with `acc_out` store them there (int32 in int8 mode,
-    float32 elements in fp32 mode) and return None."""
+    """fp32 mode's POOL window split over rows: combine `acc` with the partial results at
+    psum_addr (`acc_in`: their maximum or sum); with `acc_out` store them there (float32
+    elements) and return None."""
     psum, n = f["psum_addr"], acc.size
     if f["acc_in"]:
         before = read_bias(state, "POOL", psum, n).reshape(acc.shape)
@@ -166,11 +152,15 @@ class _ElewPlan:
         self.inj = injective(self.shape, self.out_strides)
         self.add = c["elew_type"] == ElewType.ADD
         self.act, self.act_arg = c["act"], c["act_arg"]
-        self.params = np.array([
-            self.a_addr, self.b_addr, self.out_addr, *self.shape, *self.in_strides[:2],
-            *self.b_strides[:2], *self.out_strides[:2], int(self.add), c["shift_a"],
-            c["shift_b"], c["shift_out"], self.act, self.act_arg, c["zp_a"], c["zp_b"],
-            c["zp_out"]], np.int64)
+        self.params = compiled_params(
+            "elew", in_a=self.a_addr, in_b=self.b_addr, out_addr=self.out_addr,
+            rows=self.shape[0], cols=self.shape[1], chans=self.shape[2],
+            in_row_stride=self.in_strides[0], in_pix_stride=self.in_strides[1],
+            b_row_stride=self.b_strides[0], b_pix_stride=self.b_strides[1],
+            out_row_stride=self.out_strides[0], out_pix_stride=self.out_strides[1],
+            add=int(self.add), shift_a=c["shift_a"], shift_b=c["shift_b"],
+            shift_out=c["shift_out"], act=self.act, act_arg=self.act_arg, zp_a=c["zp_a"],
+            zp_b=c["zp_b"], zp_out=c["zp_out"])
 
     def run(self, state: CoreState) -> None:
         fm = state.fmap

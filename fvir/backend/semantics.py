@@ -25,37 +25,22 @@ once and cached by the fields' names and values, so a package's instructions are
 their first run. `EXECUTE[op](state, memory, fields)` is `BUILD[op](fields)(state, memory)`:
 one definition either way.
 
-Each function is the pseudo-code of docs/isa.md, vectorized over numpy per instruction, never
-element by element:
+Each function checks what the pseudo-code of docs/isa.md checks, in its order, before changing
+anything (`MemoryFault` for DDR, `BufferFault` on chip, `ProgramError`), then applies it:
 
-- LOAD/SAVE build strided views (`np.ndarray` over the buffer, no copies) of the 3-D block on
-  both sides and copy once. The whole byte range is bounds-checked first (`MemoryFault` for DDR,
-  `BufferFault` on chip), so a faulting instruction changes nothing.
-- int8 CONV is compiled C (`fvir.backend._engine`, built at install time): exact int8 x int8
-  products accumulated in integers (im2col with AVX512-VNNI dot products where the CPU has
-  them, portable loops otherwise: the same integers), then the bias or partial sums and the
-  requantization in int64, stored in loop order. The Python side (`fvir.backend.conv`) does
-  the bounds checks and raises the faults. fp32 CONV is im2col times the [K x oc] weights in
-  numpy. MVM's int8 products are exact in float32 BLAS: |x*w| <= 2**14, so any partial sum
-  of at most 1024 products is an integer of magnitude <= 2**24; longer reductions are cut
-  into chunks of 1024 terms whose exact results are added in int64 (`exact_matmul`).
-- POOL reads windows through `sliding_window_view` of the padded block (-inf padding for MAX,
-  the input's zero point for AVG); int8 MAX is a maximum over the kernel offsets in int16.
-- Requantization (`rshift_round`, `sat8`, `activate`, `requant`) is defined in int64, as the
-  pseudo-code's helpers say; CONV and ELEW run it in int32 (ELEW also int16) whenever no
-  intermediate value can leave that range, which gives the same results.
+- int8 mode: LOAD/SAVE's copy, CONV, MVM (a 1 x 1 CONV of one pixel), ELEW and POOL are compiled
+  C (`fvir.backend._engine`, built at install time), the only definitions of that arithmetic;
+  the compiled frame loop (`fvir.backend.engine`) calls the same functions. CONV's products
+  are exact integers (int8 x int8 in int32 chunks that cannot overflow, AVX512-VNNI where the
+  CPU has it, portable loops otherwise: the same integers); every requantization is int64, as
+  the pseudo-code's helpers say, wrapping like numpy's int64. ACT (a 256-entry table built
+  from the real function) and ROW (Softmax and LayerNorm rows) are numpy.
 - Zero points: CONV's inputs are never offset (its padding takes the value in_zp, the compiler
-  folds -in_zp * sum(w) into the bias), so CONV's and MVM's products stay int8 x int8 and the
-  bounds above hold. ELEW's inputs x - zp lie in -255..255, and its int16/int32 choice counts
-  128 + |zp| per input. Output zero points are added after clipping to [-128 - zp, 127 - zp],
-  within -255..255 whatever the accumulator's type.
-- Multipliers (CONVINIT's or MVM's `scaled`): the products and the accumulators are exactly
-  as above; only the last step becomes requant(acc * mul, ...), in int64 (|acc| < 2**31 and
-  mul <= REQUANT_MUL_MAX < 2**24), with (bias << shift_bias) * mul and the rounding folded
-  into one cached int64 term per channel. Multipliers outside 1..REQUANT_MUL_MAX are a
-  `ProgramError` (checked when a (bias, multiplier) block is first seen, by content). The
-  choice is made when a CONV's plan is built (MVM: per instruction), so instructions without
-  `scaled` run the code they ran before.
+  folds -in_zp * sum(w) into the bias), so CONV's and MVM's products stay int8 x int8. Output
+  zero points are added after the activation, then saturated.
+- Multipliers (CONVINIT's or MVM's `scaled`): requant(acc * mul, ...) in int64 (|acc| < 2**31
+  and mul <= REQUANT_MUL_MAX < 2**24); a multiplier outside 1..REQUANT_MUL_MAX is a
+  `ProgramError`, checked before anything is written.
 
 Operands are read before results are written, as in the pseudo-code (whose X is defined before
 the output loop), so an output may equal an input (ELEW, ACT). When an output block overlaps

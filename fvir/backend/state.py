@@ -3,8 +3,8 @@ latch, and the dpdon/dpdby token counters (docs/isa.md, Engines and dependencies
 
 1. `CoreState` holds the fmap, weight and bias buffers sized from `CoreConfig` (uint8 bytes in
    int8 mode, float32 elements in fp32 mode), int8 / float32 value views of them, and the
-   latched CONVINIT / POOLINIT / ELEWINIT fields (CONVINIT's and ELEWINIT's in `latched`, an
-   array the compiled frame loop shares, with dict views for the Python steps).
+   latched CONVINIT / POOLINIT / ELEWINIT fields (in `latched`, an array the compiled frame
+   loop shares, with dict views for the Python steps).
 2. `Tokens` is the 4 x 4 counter matrix: `take` before an instruction starts, `give` after it
    completes, `check_empty` at the end of a frame.
 """
@@ -23,11 +23,21 @@ BUF_NAMES = {Buf.FMAP: "fmap", Buf.WEIGHT: "weight", Buf.BIAS: "bias"}
 ENGINE_OF: dict[Opcode, Engine | None] = {op: spec.engine for op, spec in SPECS.items()}
 """The engine that executes each instruction type (None: the dispatcher)."""
 
-LATCH_OPS = (Opcode.CONVINIT, Opcode.ELEWINIT)
+LATCH_OPS = (Opcode.CONVINIT, Opcode.ELEWINIT, Opcode.POOLINIT)
 """The configurations `CoreState.latched` holds, by row."""
 
 ROW_WIDTH = 1 + max(len(spec.fields) for spec in SPECS.values())
 """Columns of an instruction row: the opcode, then the fields in the ISA table's order."""
+
+
+def row_of(op: Opcode, fields: dict[str, int]) -> np.ndarray:
+    """The instruction row of `op` with `fields` (every field of `op`, in the ISA table's
+    order, as `Instruction.fields` has them): what the compiled functions read."""
+    row = np.zeros(ROW_WIDTH, np.int64)
+    row[0] = int(op)
+    values = list(fields.values())
+    row[1 : 1 + len(values)] = values
+    return row
 
 
 # ---------------------------------------------------------------------------------------------
@@ -137,12 +147,11 @@ class CoreState:
             self.fmap = self.raw[Buf.FMAP]
             self.weight = self.raw[Buf.WEIGHT]
         self.bias = self.raw[Buf.BIAS]
-        # CONVINIT's and ELEWINIT's latched fields, shared with the compiled frame loop: row
-        # LATCH_ROWS[op] is [generation (0: none), then the fields at their columns in an
-        # instruction row (`fvir.backend.engine`)]; the dicts are views built on demand.
-        self.latched = np.zeros((2, ROW_WIDTH), np.int64)
-        self._views: list[tuple[int, dict[str, int] | None]] = [(0, None), (0, None)]
-        self.pool_cfg: dict[str, int] | None = None
+        # The *INITs' latched fields, shared with the compiled frame loop: row i (LATCH_OPS[i])
+        # is [generation (0: none), then the fields at their columns in an instruction row];
+        # the dicts the Python steps read are views built on demand.
+        self.latched = np.zeros((len(LATCH_OPS), ROW_WIDTH), np.int64)
+        self._views: list[tuple[int, dict[str, int] | None]] = [(0, None)] * len(LATCH_OPS)
         self.tokens = Tokens()
 
     def _latched(self, which: int) -> dict[str, int] | None:
@@ -185,6 +194,15 @@ class CoreState:
     @elew_cfg.setter
     def elew_cfg(self, cfg: dict[str, int] | None) -> None:
         self._latch(1, cfg)
+
+    @property
+    def pool_cfg(self) -> dict[str, int] | None:
+        """The fields of the last POOLINIT (None: none since the last `clear_configs`)."""
+        return self._latched(2)
+
+    @pool_cfg.setter
+    def pool_cfg(self, cfg: dict[str, int] | None) -> None:
+        self._latch(2, cfg)
 
     def clear_configs(self) -> None:
         """Forget every latched *INIT (a frame must re-issue the ones it relies on)."""

@@ -9,6 +9,8 @@ from the instruction's fields (`fvir.backend.semantics.step_of` caches it by the
    what the pseudo-code's checks raise, in the same order, before changing anything.
 3. CONV and ELEW run under the configuration their INIT latched: `configured_step` keeps one
    plan per latched configuration (a handful per instruction at most).
+4. The compiled functions take int64 parameter vectors; `compiled_params` builds one by the
+   entries' names, which the extension itself lists.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
+
+from fvir.backend._engine import param_names
 from fvir.backend.faults import ProgramError
 from fvir.backend.memory import Memory
 from fvir.backend.state import CoreState
@@ -24,6 +29,19 @@ Fields = Mapping[str, int]
 """An instruction's fields by name (`Instruction.fields`: plain ints, the fastest to read)."""
 
 Step = Callable[[CoreState, Memory], None]
+
+
+_PARAM_NAMES = {kind: param_names(kind) for kind in ("conv", "dma", "elew")}
+
+
+def compiled_params(kind: str, **values: int) -> np.ndarray:
+    """The int64 parameter vector of a compiled function (`_engine.param_names(kind)`: "conv",
+    "dma" or "elew"), every entry given by name."""
+    names = _PARAM_NAMES[kind]
+    if values.keys() != set(names):
+        raise ValueError(f"{kind} parameters: missing {sorted(set(names) - values.keys())}, "
+                         f"unknown {sorted(values.keys() - set(names))}")
+    return np.array([values[name] for name in names], np.int64)
 
 
 def nothing(state: CoreState, mem: Memory) -> None:

@@ -11,11 +11,7 @@ import pytest
 
 from fvir.backend import _engine
 
-# The parameter vector's layout (fvir/backend/_engine.h, P_*).
-NAMES = ("in_addr in_rows in_cols ic in_row_stride in_pix_stride pad_t pad_l kh kw sh sw dh dw "
-         "rows cols oc wgt_addr in_zp depthwise bias_addr psum_addr acc_in acc_out scaled "
-         "shift_bias shift_cut act act_arg out_zp out_addr out_row_stride out_pix_stride "
-         "mul_max").split()
+NAMES = _engine.param_names("conv")  # the parameter vector's entries, in order
 P = {name: i for i, name in enumerate(NAMES)}
 
 
@@ -31,7 +27,6 @@ def kernel(request: pytest.FixtureRequest):
 
 
 def params(**fields: int) -> np.ndarray:
-    assert len(NAMES) == _engine.PARAMS
     p = np.zeros(len(NAMES), np.int64)
     p[P["mul_max"]] = 1
     for name, value in fields.items():

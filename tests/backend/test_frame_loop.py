@@ -1,7 +1,7 @@
 """The compiled frame loop (`fvir.backend.engine.run_frames`) against the Python driver
 (`functional.run_resolved`, each instruction's step) on the same frames: the same buffers, the
 same DDR, the same fault with the same location, whether the loop runs an instruction itself,
-stops at it for Python (POOL) or stops because it would fault; frames with a broken token
+stops at it for Python (ACT) or stops because it would fault; frames with a broken token
 protocol, and configurations latched in one frame and used in the next."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from fvir.backend import CoreState, Memory, SimError
 from fvir.backend.engine import Program, run_frames
 from fvir.backend.functional import resolve, run_decoded
-from fvir.isa import Buf, ElewType, Instruction, Opcode, PoolType, decode, encode
+from fvir.isa import ActFunc, Buf, ElewType, Instruction, Opcode, PoolType, decode, encode
 
 from .helpers import CORE, make
 
@@ -31,9 +31,11 @@ def dma(op: Opcode, dpdon: str, dpdby: str, buf: Buf, seg: int, off: int, addr: 
                 ddr_pix_stride=chans, ddr_row_stride=ddr_row)
 
 
-def frame(*, scaled: int = 1, pool: bool = False) -> list[Instruction]:
+def frame(*, scaled: int = 1, pool: PoolType | None = None,
+          act: bool = False) -> list[Instruction]:
     """LOAD input, weights and (bias, multiplier) pairs; a padded 3x3 CONV to 4 channels; the
-    output added to itself by ELEW; optionally a 2x2 max-pool (the loop stops there); SAVE."""
+    output added to itself by ELEW; optionally a sigmoid table on the sum (ACT, which the
+    loop leaves to Python) or a 2x2 pool; SAVE."""
     conv = [
         make(Opcode.CONVINIT, act=1, shift_cut=14, kernel_h=3, kernel_w=3, stride_h=1,
              stride_w=1, in_row_stride=48, in_pix_stride=8, out_row_stride=24,
@@ -44,16 +46,19 @@ def frame(*, scaled: int = 1, pool: bool = False) -> list[Instruction]:
     elew = [
         make(Opcode.ELEWINIT, elew_type=ElewType.ADD, shift_out=1, in_row_stride=24,
              in_pix_stride=4, out_row_stride=24, out_pix_stride=4, zp_a=2, zp_b=2, zp_out=-1),
-        make(Opcode.ELEW, "C", "S" if not pool else "", in_a=OUT, in_b=OUT, out_addr=SUM,
-             rows=4, cols=6, chans=4),
+        make(Opcode.ELEW, "C", "S" if pool is None and not act else "", in_a=OUT, in_b=OUT,
+             out_addr=SUM, rows=4, cols=6, chans=4),
     ]
+    if act:
+        elew.append(make(Opcode.ACT, "", "S", func=ActFunc.SIGMOID, in_frac=3, out_frac=7,
+                         in_addr=SUM, out_addr=SUM, length=96, in_zp=-1, out_zp=0))
     pooling = [
-        make(Opcode.POOLINIT, pool_type=PoolType.MAX, kernel_h=2, kernel_w=2, stride_h=2,
+        make(Opcode.POOLINIT, pool_type=pool, kernel_h=2, kernel_w=2, stride_h=2,
              stride_w=2, in_row_stride=24, in_pix_stride=4, out_row_stride=12,
-             out_pix_stride=4, in_zp=-1, out_zp=-1),
+             out_pix_stride=4, in_zp=-1, out_zp=3, avg_mul=3, avg_shift=3),
         make(Opcode.POOL, "", "S", in_addr=SUM, out_addr=POOLED, rows=2, cols=3, chans=4),
-    ] if pool else []
-    save = (dma(Opcode.SAVE, "M", "", Buf.FMAP, 2, 0, POOLED, 2, 3, 4, 12, 12) if pool
+    ] if pool is not None else []
+    save = (dma(Opcode.SAVE, "M", "", Buf.FMAP, 2, 0, POOLED, 2, 3, 4, 12, 12) if pool is not None
             else dma(Opcode.SAVE, "M", "", Buf.FMAP, 2, 0, SUM, 4, 6, 4, 24, 24))
     return [
         dma(Opcode.LOAD, "", "", Buf.FMAP, 0, 0, 0, 4, 6, 8, 48, 48),
@@ -117,9 +122,37 @@ def test_the_loop_computes_what_the_python_driver_computes(scaled):
     assert np.any(mem[2]) and np.any(mem[3])  # something was computed and saved
 
 
-def test_the_loop_stops_at_pool_for_python_and_resumes_after_it():
-    _, mem, fault, _ = both([frame(pool=True)])
+def test_the_loop_stops_at_act_for_python_and_resumes_after_it():
+    _, mem, fault, _ = both([frame(act=True)])
+    assert fault is None and np.any(mem[2])
+
+
+@pytest.mark.parametrize("pool", [PoolType.MAX, PoolType.AVG])
+def test_pooling_in_the_loop(pool):
+    _, mem, fault, _ = both([frame(pool=pool)])
     assert fault is None and np.any(mem[2][:24])
+
+
+def test_pool_faults_where_the_python_driver_does():
+    """A MAX window entirely in the padding (data the loop sees only when it computes)."""
+    instrs = [make(i.op, i.dpdon, i.dpdby, **{**i.fields, "pad_t": 2, "pad_b": 0, "rows": 3})
+              if i.op == Opcode.POOL else i for i in frame(pool=PoolType.MAX)]
+    _, _, fault, _ = both([instrs])
+    assert "entirely in the padding" in str(fault)
+
+
+def test_mvm_in_the_loop():
+    """LOAD a vector, its weights and (bias, multiplier) pairs; a scaled MVM; SAVE."""
+    instrs = [
+        dma(Opcode.LOAD, "", "", Buf.FMAP, 0, 0, 0, 1, 1, 40, 0, 0),
+        dma(Opcode.LOAD, "", "", Buf.WEIGHT, 1, 0, 0, 1, 1, 4 * 40, 0, 0),
+        dma(Opcode.LOAD, "", "C", Buf.BIAS, 1, W.size, 0, 1, 1, 32, 0, 0),
+        make(Opcode.MVM, "L", "S", act=1, shift_cut=12, wgt_addr=0, vec_addr=0, bias_addr=0,
+             out_addr=OUT, rows=4, cols=40, out_zp=1, scaled=1),
+        dma(Opcode.SAVE, "C", "", Buf.FMAP, 2, 0, OUT, 1, 1, 4, 0, 0),
+    ]
+    _, mem, fault, _ = both([instrs])
+    assert fault is None and np.any(mem[2][:4])
 
 
 def _replace(instrs: list[Instruction], op: Opcode, **fields: int) -> list[Instruction]:
