@@ -679,15 +679,28 @@ static int run_rows(const int64_t *table, int64_t *row, int64_t end, Core *c)
 /* ---------------------------------------------------------------------------------------- */
 /* Python binding */
 
+/* A binding's result: an int code, MemoryError for NO_MEMORY, or the exception already set
+ * (BAD_ARGS). */
+enum { BAD_ARGS = -100 };
+
+static PyObject *result(int code)
+{
+    if (code == BAD_ARGS)
+        return NULL;
+    if (code == NO_MEMORY)
+        return PyErr_NoMemory();
+    return PyLong_FromLong(code);
+}
+
 static PyObject *py_conv_int8(PyObject *self, PyObject *args)
 {
     Py_buffer fmap, weight, bias, params;
     (void)self;
     if (!PyArg_ParseTuple(args, "w*y*w*y*", &fmap, &weight, &bias, &params))
         return NULL;
-    int code;
+    int code = BAD_ARGS;
     if (params.len != (Py_ssize_t)(P_COUNT * sizeof(int64_t))) {
-        code = -100;
+        PyErr_SetString(PyExc_ValueError, "conv_int8: wrong parameter vector");
     } else {
         Py_BEGIN_ALLOW_THREADS
         code = conv_int8(fmap.buf, weight.buf, bias.buf, params.buf);
@@ -697,13 +710,7 @@ static PyObject *py_conv_int8(PyObject *self, PyObject *args)
     PyBuffer_Release(&weight);
     PyBuffer_Release(&bias);
     PyBuffer_Release(&params);
-    if (code == NO_MEMORY)
-        return PyErr_NoMemory();
-    if (code == -100) {
-        PyErr_SetString(PyExc_ValueError, "conv_int8: wrong parameter vector");
-        return NULL;
-    }
-    return PyLong_FromLong(code);
+    return result(code);
 }
 
 static PyObject *py_dma(PyObject *self, PyObject *args)
@@ -742,16 +749,14 @@ static PyObject *py_elew_int8(PyObject *self, PyObject *args)
     (void)self;
     if (!PyArg_ParseTuple(args, "w*y*", &fmap, &e))
         return NULL;
-    int code = e.len == (Py_ssize_t)(E_COUNT * sizeof(int64_t)) ? elew_int8(fmap.buf, e.buf) : -100;
+    int code = BAD_ARGS;
+    if (e.len != (Py_ssize_t)(E_COUNT * sizeof(int64_t)))
+        PyErr_SetString(PyExc_ValueError, "elew_int8: wrong parameter vector");
+    else
+        code = elew_int8(fmap.buf, e.buf);
     PyBuffer_Release(&fmap);
     PyBuffer_Release(&e);
-    if (code == -100) {
-        PyErr_SetString(PyExc_ValueError, "elew_int8: wrong parameter vector");
-        return NULL;
-    }
-    if (code == NO_MEMORY)
-        return PyErr_NoMemory();
-    Py_RETURN_NONE;
+    return result(code);
 }
 
 /* Whether `b` holds an instruction row (else a ValueError is set). */
@@ -770,7 +775,7 @@ static PyObject *py_pool_int8(PyObject *self, PyObject *args)
     (void)self;
     if (!PyArg_ParseTuple(args, "w*w*y*y*", &fmap, &bias, &row, &init))
         return NULL;
-    int code = -100;
+    int code = BAD_ARGS;
     if (as_row(&row, "pool_int8") && as_row(&init, "pool_int8")) {
         int64_t q[Q_COUNT];
         pool_params(row.buf, init.buf, q);
@@ -780,11 +785,7 @@ static PyObject *py_pool_int8(PyObject *self, PyObject *args)
     PyBuffer_Release(&bias);
     PyBuffer_Release(&row);
     PyBuffer_Release(&init);
-    if (code == -100)
-        return NULL;
-    if (code == NO_MEMORY)
-        return PyErr_NoMemory();
-    return PyLong_FromLong(code);
+    return result(code);
 }
 
 static PyObject *py_mvm_int8(PyObject *self, PyObject *args)
@@ -793,7 +794,7 @@ static PyObject *py_mvm_int8(PyObject *self, PyObject *args)
     (void)self;
     if (!PyArg_ParseTuple(args, "w*y*w*y*", &fmap, &weight, &bias, &row))
         return NULL;
-    int code = -100;
+    int code = BAD_ARGS;
     if (as_row(&row, "mvm_int8")) {
         int64_t p[P_COUNT];
         mvm_params(row.buf, p);
@@ -803,11 +804,7 @@ static PyObject *py_mvm_int8(PyObject *self, PyObject *args)
     PyBuffer_Release(&weight);
     PyBuffer_Release(&bias);
     PyBuffer_Release(&row);
-    if (code == -100)
-        return NULL;
-    if (code == NO_MEMORY)
-        return PyErr_NoMemory();
-    return PyLong_FromLong(code);
+    return result(code);
 }
 
 static PyObject *names(const char **list, int n)
@@ -912,7 +909,7 @@ static PyObject *py_run_spans(PyObject *self, PyObject *args)
         PyObject *arr;
         if (!PyArg_ParseTuple(item, "Op", &arr, &writable)
             || PyObject_GetBuffer(arr, &segs[g], writable ? PyBUF_WRITABLE : PyBUF_SIMPLE) < 0) {
-            code = -100;
+            code = BAD_ARGS;
             break;
         }
         held[g] = 1;
@@ -943,7 +940,7 @@ static PyObject *py_run_spans(PyObject *self, PyObject *args)
     PyBuffer_Release(&latched);
     PyBuffer_Release(&spans);
     PyBuffer_Release(&table);
-    if (code == -100)
+    if (code == BAD_ARGS)
         return NULL;
     if (problem) {
         PyErr_SetString(PyExc_ValueError, problem);

@@ -11,6 +11,8 @@ latch, and the dpdon/dpdby token counters (docs/isa.md, Engines and dependencies
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from fvir.backend.faults import DependencyError
@@ -121,6 +123,21 @@ class Tokens:
             row[:] = [0, 0, 0, 0]
 
 
+class _Latch:
+    """A `CoreState` attribute: the fields of the last `op` instruction (None: none since the
+    last `clear_configs`), a dict view of row `which` of the state's `latched`."""
+
+    def __init__(self, which: int, op: str) -> None:
+        self.which = which
+        self.__doc__ = f"The fields of the last {op} (None: none since the last clear_configs)."
+
+    def __get__(self, state: CoreState | None, owner: type | None = None) -> Any:
+        return self if state is None else state._latched(self.which)
+
+    def __set__(self, state: CoreState, cfg: dict[str, int] | None) -> None:
+        state._latch(self.which, cfg)
+
+
 class CoreState:
     """What one core's engines hold: buffers, latched configurations, token counters.
 
@@ -177,32 +194,9 @@ class CoreState:
             row[0] += 1
         self._views[which] = (int(row[0]), cfg)
 
-    @property
-    def conv_cfg(self) -> dict[str, int] | None:
-        """The fields of the last CONVINIT (None: none since the last `clear_configs`)."""
-        return self._latched(0)
-
-    @conv_cfg.setter
-    def conv_cfg(self, cfg: dict[str, int] | None) -> None:
-        self._latch(0, cfg)
-
-    @property
-    def elew_cfg(self) -> dict[str, int] | None:
-        """The fields of the last ELEWINIT (None: none since the last `clear_configs`)."""
-        return self._latched(1)
-
-    @elew_cfg.setter
-    def elew_cfg(self, cfg: dict[str, int] | None) -> None:
-        self._latch(1, cfg)
-
-    @property
-    def pool_cfg(self) -> dict[str, int] | None:
-        """The fields of the last POOLINIT (None: none since the last `clear_configs`)."""
-        return self._latched(2)
-
-    @pool_cfg.setter
-    def pool_cfg(self, cfg: dict[str, int] | None) -> None:
-        self._latch(2, cfg)
+    conv_cfg = _Latch(0, "CONVINIT")
+    elew_cfg = _Latch(1, "ELEWINIT")
+    pool_cfg = _Latch(2, "POOLINIT")
 
     def clear_configs(self) -> None:
         """Forget every latched *INIT (a frame must re-issue the ones it relies on)."""
