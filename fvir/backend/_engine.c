@@ -19,7 +19,8 @@
  *    int64; all operands are read before any result is written.
  * 3. LOAD/SAVE: runs of `chans` elements in loop order.
  * 4. POOL: window maxima or sums (with the partial results of a window split over rows),
- *    requantized; MVM: a 1 x 1 CONV of one pixel.
+ *    requantized; MVM: a 1 x 1 CONV of one pixel; ACT: each byte through the instruction's
+ *    256-entry table (the tables are built in Python from the real functions).
  * 5. The frame loop: instruction rows [opcode, fields in the ISA table's order]; the columns
  *    of the fields it reads are given at import (`configure`), so the ISA table stays the
  *    one source of field positions. CONVINIT and ELEWINIT latch their rows into an array the
@@ -199,7 +200,8 @@ static int conv_int8(uint8_t *fmap, const uint8_t *weight, uint8_t *bias, const 
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* The frame loop: LOAD, SAVE, the INITs, CONV, ELEW, POOL, MVM, SYNC and END of clean frames */
+/* The frame loop: LOAD, SAVE, the INITs, CONV, ELEW, POOL, MVM, ACT, SYNC and END of clean
+ * frames */
 
 /* The fields it reads. Their columns in a program row come from the ISA table at import
  * (`configure`): this file names fields, it never numbers them. */
@@ -230,9 +232,10 @@ static int conv_int8(uint8_t *fmap, const uint8_t *weight, uint8_t *bias, const 
     X(POOL, acc_out) X(POOL, psum_addr)                                                    \
     X(MVM, act) X(MVM, shift_cut) X(MVM, shift_bias) X(MVM, acc_in) X(MVM, acc_out)        \
     X(MVM, act_arg) X(MVM, wgt_addr) X(MVM, vec_addr) X(MVM, bias_addr) X(MVM, out_addr)   \
-    X(MVM, rows) X(MVM, cols) X(MVM, psum_addr) X(MVM, out_zp) X(MVM, scaled)
+    X(MVM, rows) X(MVM, cols) X(MVM, psum_addr) X(MVM, out_zp) X(MVM, scaled)              \
+    X(ACT, in_addr) X(ACT, out_addr) X(ACT, length)
 #define OPS(X) X(LOAD) X(SAVE) X(CONVINIT) X(CONV) X(ELEWINIT) X(ELEW) X(POOLINIT) X(POOL) \
-    X(MVM) X(SYNC) X(END)
+    X(MVM) X(ACT) X(SYNC) X(END)
 #define POOL_MAX 0  /* PoolType.MAX */
 #define ELEW_ADD 0  /* ElewType.ADD */
 
@@ -248,6 +251,7 @@ static int64_t COLUMN[F_COUNT];  /* a field's column in a program row */
 static int64_t OPCODE[OP_COUNT];  /* an instruction's opcode value */
 static int64_t MUL_MAX;           /* REQUANT_MUL_MAX */
 static int64_t ROW_MIN;           /* columns a row needs: one past the largest in COLUMN */
+static int64_t TABLE_COLUMN;      /* an ACT row's table (its index in the loop's tables) */
 static int CONFIGURED;
 
 /* A latched configuration, a row of `width` int64: [generation (0: none), then the *INIT
@@ -268,6 +272,8 @@ typedef struct {
     Region seg[MAX_REGIONS];
     int64_t nregions;
     int64_t *latched;  /* [LATCHES][width] */
+    const int8_t *tables;  /* ACT's 256-entry tables */
+    int64_t ntables;
     int64_t width;     /* columns of a program row */
 } Core;
 
@@ -431,6 +437,25 @@ static int pool_int8(uint8_t *fmap, uint8_t *bias, int64_t bias_size, const int6
                 out[i] = (uint8_t)(int8_t)v;
             }
         }
+    return OK;
+}
+
+static _Thread_local struct scratch ACT_IN;
+
+/* ACT in int8 mode: FMAP[out + i] = table[FMAP[in + i] as a byte] for i < n, every input read
+ * before any output is written (the blocks may overlap). The caller checked the bounds. */
+static int act_int8(uint8_t *fmap, const int8_t *table, int64_t in, int64_t out, int64_t n)
+{
+    const uint8_t *src = fmap + in;
+    if (in < out + n && out < in + n) {
+        uint8_t *copy = grow(&ACT_IN, (size_t)n);
+        if (!copy)
+            return NO_MEMORY;
+        memcpy(copy, src, (size_t)n);
+        src = copy;
+    }
+    for (int64_t i = 0; i < n; i++)
+        fmap[out + i] = (uint8_t)table[src[i]];
     return OK;
 }
 
@@ -638,6 +663,19 @@ static int mvm_row(const int64_t *r, Core *c)
     return code == NO_MEMORY ? NO_MEMORY : code ? STOP : OK;
 }
 
+static int act_row(const int64_t *r, Core *c)
+{
+    int64_t t = r[TABLE_COLUMN], n = F(r, ACT, length);
+    int64_t in = F(r, ACT, in_addr), out = F(r, ACT, out_addr);
+    if (t < 0 || t >= c->ntables)  /* a function or zero points ACT faults on */
+        return STOP;
+    if (n == 0)
+        return OK;
+    if (in + n > c->size[0] || out + n > c->size[0])
+        return STOP;
+    return act_int8(c->buf[0], c->tables + 256 * t, in, out, n);
+}
+
 /* Rows [*row, end) of one clean frame; on STOP, *row is the instruction Python runs. */
 static int run_rows(const int64_t *table, int64_t *row, int64_t end, Core *c)
 {
@@ -663,6 +701,8 @@ static int run_rows(const int64_t *table, int64_t *row, int64_t end, Core *c)
             code = poolinit_row(r, c);
         else if (op == OPCODE[OP_MVM])
             code = mvm_row(r, c);
+        else if (op == OPCODE[OP_ACT])
+            code = act_row(r, c);
         else if (op == OPCODE[OP_SYNC] || op == OPCODE[OP_END])
             code = OK;  /* a clean frame's fences: nothing to do in program order */
         else
@@ -759,6 +799,23 @@ static PyObject *py_elew_int8(PyObject *self, PyObject *args)
     return result(code);
 }
 
+static PyObject *py_act_int8(PyObject *self, PyObject *args)
+{
+    Py_buffer fmap, table;
+    long long in, out, n;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "w*y*LLL", &fmap, &table, &in, &out, &n))
+        return NULL;
+    int code = BAD_ARGS;
+    if (table.len != 256)
+        PyErr_SetString(PyExc_ValueError, "act_int8: a 256-byte table");
+    else
+        code = act_int8(fmap.buf, table.buf, in, out, n);
+    PyBuffer_Release(&fmap);
+    PyBuffer_Release(&table);
+    return result(code);
+}
+
 /* Whether `b` holds an instruction row (else a ValueError is set). */
 static int as_row(Py_buffer *b, const char *what)
 {
@@ -851,9 +908,9 @@ static PyObject *py_op_names(PyObject *self, PyObject *args)
 static PyObject *py_configure(PyObject *self, PyObject *args)
 {
     Py_buffer cols, ops;
-    long long mul_max;
+    long long mul_max, table_column;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*y*L", &cols, &ops, &mul_max))
+    if (!PyArg_ParseTuple(args, "y*y*LL", &cols, &ops, &mul_max, &table_column))
         return NULL;
     int ok = cols.len == (Py_ssize_t)sizeof(COLUMN) && ops.len == (Py_ssize_t)sizeof(OPCODE);
     if (ok) {
@@ -863,6 +920,8 @@ static PyObject *py_configure(PyObject *self, PyObject *args)
             ROW_MIN = COLUMN[f] + 1 > ROW_MIN ? COLUMN[f] + 1 : ROW_MIN;
         memcpy(OPCODE, ops.buf, sizeof(OPCODE));
         MUL_MAX = mul_max;
+        TABLE_COLUMN = table_column;
+        ROW_MIN = ROW_MIN > TABLE_COLUMN + 1 ? ROW_MIN : TABLE_COLUMN + 1;
         CONFIGURED = 1;
     }
     PyBuffer_Release(&cols);
@@ -877,7 +936,7 @@ static PyObject *py_configure(PyObject *self, PyObject *args)
 
 static PyObject *py_run_spans(PyObject *self, PyObject *args)
 {
-    Py_buffer table, spans, bufs[3], latched, segs[MAX_REGIONS];
+    Py_buffer table, spans, bufs[3], latched, tables, segs[MAX_REGIONS];
     PyObject *regions;
     Py_ssize_t span, row;
     int held[MAX_REGIONS] = {0};
@@ -886,8 +945,8 @@ static PyObject *py_run_spans(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_RuntimeError, "run_spans before configure");
         return NULL;
     }
-    if (!PyArg_ParseTuple(args, "y*y*nnw*w*w*w*O!", &table, &spans, &span, &row, &bufs[0],
-                          &bufs[1], &bufs[2], &latched, &PyTuple_Type, &regions))
+    if (!PyArg_ParseTuple(args, "y*y*nnw*w*w*w*y*O!", &table, &spans, &span, &row, &bufs[0],
+                          &bufs[1], &bufs[2], &latched, &tables, &PyTuple_Type, &regions))
         return NULL;
     Core c;
     int code = OK;
@@ -895,6 +954,7 @@ static PyObject *py_run_spans(PyObject *self, PyObject *args)
     Py_ssize_t nspans = spans.len / (Py_ssize_t)(2 * sizeof(int64_t));
     c.width = latched.len / (Py_ssize_t)(LATCHES * sizeof(int64_t));
     c.latched = latched.buf;
+    c.tables = tables.buf, c.ntables = tables.len / 256;
     for (int b = 0; b < 3; b++)
         c.buf[b] = bufs[b].buf, c.size[b] = bufs[b].len;
     c.nregions = PyTuple_GET_SIZE(regions);
@@ -938,6 +998,7 @@ static PyObject *py_run_spans(PyObject *self, PyObject *args)
     for (int b = 0; b < 3; b++)
         PyBuffer_Release(&bufs[b]);
     PyBuffer_Release(&latched);
+    PyBuffer_Release(&tables);
     PyBuffer_Release(&spans);
     PyBuffer_Release(&table);
     if (code == BAD_ARGS)
@@ -988,6 +1049,9 @@ static PyMethodDef METHODS[] = {
      "pool_int8(fmap, bias, row, init) -> 0, 1 (a MAX window entirely in the padding) or 2 (the "
      "partial results' bytes leave the bias buffer): the int8 POOL of instruction row `row` "
      "under the POOLINIT row `init`; the input and output blocks are checked by the caller."},
+    {"act_int8", py_act_int8, METH_VARARGS,
+     "act_int8(fmap, table, in_addr, out_addr, length): an int8 ACT through its 256-byte "
+     "table, bounds-checked by the caller."},
     {"mvm_int8", py_mvm_int8, METH_VARARGS,
      "mvm_int8(fmap, weight, bias, row) -> conv_int8's result for the int8 MVM of instruction "
      "row `row` (a 1 x 1 CONV of one pixel), bounds-checked by the caller."},
@@ -998,10 +1062,12 @@ static PyMethodDef METHODS[] = {
      "The fields the frame loop reads, as 'OPCODE.field'."},
     {"op_names", py_op_names, METH_NOARGS, "The instructions the frame loop runs."},
     {"configure", py_configure, METH_VARARGS,
-     "configure(columns, opcodes, mul_max): the column of every field_names() entry in a "
-     "program row, the value of every op_names() opcode, and REQUANT_MUL_MAX."},
+     "configure(columns, opcodes, mul_max, table_column): the column of every field_names() "
+     "entry in a program row, the value of every op_names() opcode, REQUANT_MUL_MAX, and the "
+     "column of an ACT row's table index."},
     {"run_spans", py_run_spans, METH_VARARGS,
-     "run_spans(table, spans, span, row, fmap, weight, bias, latched, regions) -> (span, row): "
+     "run_spans(table, spans, span, row, fmap, weight, bias, latched, tables, regions) -> "
+     "(span, row): "
      "run the clean frames' rows spans[span:] (from row) until the end (span == len(spans)) or "
      "an instruction Python must run (its row)."},
     {"kernel", py_kernel, METH_VARARGS,

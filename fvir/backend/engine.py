@@ -10,13 +10,14 @@ instruction by instruction in program order, with Python only where the loop sto
    no-op steps (the protocol depends only on the instructions). Only clean frames run in C,
    which therefore counts no tokens.
 3. `run_frames` runs one core's frames of a phase. Runs of consecutive clean frames go to
-   the loop. Where it stops (an instruction it does not run: ACT, ROW; or one it would fault
-   on, which it leaves untouched) that instruction's Python step runs, raising
+   the loop. Where it stops (an instruction it does not run: ROW; or one it would fault on,
+   which it leaves untouched) that instruction's Python step runs, raising
    the fault (located at its frame and index) or doing the work, and the loop resumes after
    it. A frame that is not clean runs through `run_resolved`, which raises its protocol error
    where program order meets it. fp32 mode runs every frame through `run_resolved`.
-4. The loop runs LOAD, SAVE, CONV, ELEW, POOL and MVM through the same compiled functions the
-   Python steps call, so each instruction has one definition whichever driver runs it. It releases
+4. The loop runs LOAD, SAVE, CONV, ELEW, POOL, MVM and ACT (through the table the Python side
+   built, `misc.table_of`) with the same compiled functions the Python steps call, so each
+   instruction has one definition whichever driver runs it. It releases
    the GIL, so cores (or input sets) on several host threads run at once.
 """
 
@@ -31,7 +32,8 @@ import fvir.backend._engine as _engine
 from fvir.backend.faults import SimError
 from fvir.backend.functional import Resolved, protocol_error, run_resolved
 from fvir.backend.memory import Memory
-from fvir.backend.state import ROW_WIDTH, CoreState
+from fvir.backend.misc import table_of
+from fvir.backend.state import ROW_WIDTH, TABLE_COLUMN, CoreState
 from fvir.isa.encoding import columns
 from fvir.isa.spec import REQUANT_MUL_MAX, SPECS, Opcode
 
@@ -42,7 +44,8 @@ def _configure() -> None:
         op, field = name.split(".")
         cols.append(1 + SPECS[Opcode[op]].names.index(field))
     ops = [int(Opcode[name]) for name in _engine.op_names()]
-    _engine.configure(np.array(cols, np.int64), np.array(ops, np.int64), REQUANT_MUL_MAX)
+    _engine.configure(np.array(cols, np.int64), np.array(ops, np.int64), REQUANT_MUL_MAX,
+                      TABLE_COLUMN)
 
 
 _configure()
@@ -54,10 +57,13 @@ Span = tuple[int, int, int]
 @dataclass(frozen=True)
 class Program:
     """An executable's instructions for both drivers: `entries` (the Python steps), `rows`
-    ([n, ROW_WIDTH] int64 for the loop) and `clean` (per frame: its protocol is clean)."""
+    ([n, ROW_WIDTH] int64 for the loop), `tables` (the ACTs' tables, [k, 256] int8, indexed by
+    an ACT row's TABLE_COLUMN; -1 where ACT raises instead) and `clean` (per frame: its
+    protocol is clean)."""
 
     entries: list[Resolved]
     rows: np.ndarray
+    tables: np.ndarray
     clean: np.ndarray
 
     @classmethod
@@ -72,8 +78,19 @@ class Program:
                 rows[index, 0] = int(op)
                 for j, name in enumerate(SPECS[op].names):
                     rows[index, 1 + j] = fields[name]
+        tables: list[np.ndarray] = []
+        known: dict[tuple[int, ...], int] = {}
+        for i in np.flatnonzero(rows[:, 0] == int(Opcode.ACT)).tolist():
+            key = tuple(rows[i, 1:TABLE_COLUMN].tolist())
+            if key not in known:
+                table = table_of(entries[i][4].fields)
+                known[key] = -1 if table is None else len(tables)
+                if table is not None:
+                    tables.append(table)
+            rows[i, TABLE_COLUMN] = known[key]
         clean = np.array([protocol_error(entries[a:b]) is None for a, b in frames], bool)
-        return cls(entries, rows, clean)
+        stacked = np.stack(tables) if tables else np.zeros((0, 256), np.int8)
+        return cls(entries, rows, stacked, clean)
 
 
 def run_frames(program: Program, spans: Sequence[Span], state: CoreState,
@@ -117,7 +134,7 @@ def _run_clean(program: Program, spans: Sequence[Span], state: CoreState,
     span, row = 0, int(bounds[0, 0])
     while True:
         span, row = _engine.run_spans(program.rows, bounds, span, row, raw[0], raw[1], raw[2],
-                                      state.latched, regions)
+                                      state.latched, program.tables, regions)
         if span == len(spans):
             return None
         frame, a, _ = spans[span]

@@ -8,9 +8,10 @@
    (the whole window's, POOLINIT's `window_h`, when split over rows).
 2. ELEW is planned per latched ELEWINIT (`_ElewPlan`): a (+ or *) b with the input zero points
    and shifts, then requantized, in int64 by the compiled `_engine.elew_int8` (int8 mode).
-3. ACT maps every byte through a 256-entry table built from the real function (fp32 mode: the
-   function itself); GELU's table is I-BERT's integer GELU of each byte (`_gelu_table`), which
-   has no zero points.
+3. ACT maps every byte through a 256-entry table built here from the real function (fp32
+   mode: the function itself), applied by the compiled `_engine.act_int8`; GELU's table is
+   I-BERT's integer GELU of each byte (`_gelu_table`), which has no zero points. `table_of`
+   gives the compiled loop an instruction's table.
 4. Zero points act in int8 mode only; fp32 mode ignores them (padding stays 0.0).
 """
 
@@ -23,7 +24,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from fvir.backend._engine import elew_int8, pool_int8
+from fvir.backend._engine import act_int8, elew_int8, pool_int8
 from fvir.backend.blocks import (
     block_end,
     check_buf,
@@ -262,19 +263,33 @@ def act_table(func: int, in_frac: int, out_frac: int, in_zp: int = 0,
     return table
 
 
-def act(state: CoreState, mem: Memory, f: Fields) -> None:
-    """ACT: a function through a 256-entry table (fp32 mode: the function itself)."""
-    n, in_addr, out_addr = f["length"], f["in_addr"], f["out_addr"]
+def _check_gelu(f: Fields) -> None:
     if f["func"] == ActFunc.GELU and (f["in_zp"] or f["out_zp"]):
         raise ProgramError(f"GELU takes no zero points (in_zp = {f['in_zp']}, out_zp = "
                            f"{f['out_zp']}): I-BERT's integer kernel is symmetric", "ACT")
+
+
+def table_of(f: Fields) -> np.ndarray | None:
+    """An int8 ACT instruction's table, or None where `act` raises on its fields instead (the
+    compiled loop then leaves the instruction to `act`)."""
+    try:
+        _check_gelu(f)
+        return act_table(f["func"], f["in_frac"], f["out_frac"], f["in_zp"], f["out_zp"])
+    except ProgramError:
+        return None
+
+
+def act(state: CoreState, mem: Memory, f: Fields) -> None:
+    """ACT: a function through a 256-entry table (fp32 mode: the function itself)."""
+    n, in_addr, out_addr = f["length"], f["in_addr"], f["out_addr"]
+    _check_gelu(f)
     if n == 0:
         return
     check_buf(state, "ACT", "reads", Buf.FMAP, in_addr, (n,), (1,))
     check_buf(state, "ACT", "writes", Buf.FMAP, out_addr, (n,), (1,))
     if state.mode == "int8":
         table = act_table(f["func"], f["in_frac"], f["out_frac"], f["in_zp"], f["out_zp"])
-        state.fmap[out_addr : out_addr + n] = table[state.raw[Buf.FMAP][in_addr : in_addr + n]]
+        act_int8(state.raw[Buf.FMAP], table, in_addr, out_addr, n)
     else:
         x = state.fmap[in_addr : in_addr + n]
         state.fmap[out_addr : out_addr + n] = _real_function(f["func"])(x).astype(np.float32)

@@ -28,13 +28,14 @@ one definition either way.
 Each function checks what the pseudo-code of docs/isa.md checks, in its order, before changing
 anything (`MemoryFault` for DDR, `BufferFault` on chip, `ProgramError`), then applies it:
 
-- int8 mode: LOAD/SAVE's copy, CONV, MVM (a 1 x 1 CONV of one pixel), ELEW and POOL are compiled
-  C (`fvir.backend._engine`, built at install time), the only definitions of that arithmetic;
-  the compiled frame loop (`fvir.backend.engine`) calls the same functions. CONV's products
-  are exact integers (int8 x int8 in int32 chunks that cannot overflow, AVX512-VNNI where the
-  CPU has it, portable loops otherwise: the same integers); every requantization is int64, as
-  the pseudo-code's helpers say, wrapping like numpy's int64. ACT (a 256-entry table built
-  from the real function) and ROW (Softmax and LayerNorm rows) are numpy.
+- int8 mode: LOAD/SAVE's copy, CONV, MVM (a 1 x 1 CONV of one pixel), ELEW, POOL and ACT's
+  table lookup are compiled C (`fvir.backend._engine`, built at install time), the only
+  definitions of that arithmetic; the compiled frame loop (`fvir.backend.engine`) calls the
+  same functions. CONV's products are exact integers (int8 x int8 in int32 chunks that cannot
+  overflow, AVX512-VNNI where the CPU has it, portable loops otherwise: the same integers);
+  every requantization is int64, as the pseudo-code's helpers say, wrapping like numpy's
+  int64. ACT's 256-entry tables are built in numpy from the real functions; ROW (Softmax and
+  LayerNorm rows) is numpy.
 - Zero points: CONV's inputs are never offset (its padding takes the value in_zp, the compiler
   folds -in_zp * sum(w) into the bias), so CONV's and MVM's products stay int8 x int8. Output
   zero points are added after the activation, then saturated.

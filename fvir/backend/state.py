@@ -28,8 +28,11 @@ ENGINE_OF: dict[Opcode, Engine | None] = {op: spec.engine for op, spec in SPECS.
 LATCH_OPS = (Opcode.CONVINIT, Opcode.ELEWINIT, Opcode.POOLINIT)
 """The configurations `CoreState.latched` holds, by row."""
 
-ROW_WIDTH = 1 + max(len(spec.fields) for spec in SPECS.values())
-"""Columns of an instruction row: the opcode, then the fields in the ISA table's order."""
+ROW_WIDTH = 2 + max(len(spec.fields) for spec in SPECS.values())
+"""Columns of an instruction row: the opcode, the fields in the ISA table's order, and last
+(`TABLE_COLUMN`) the compiled loop's index of an ACT's table."""
+
+TABLE_COLUMN = ROW_WIDTH - 1
 
 
 def row_of(op: Opcode, fields: dict[str, int]) -> np.ndarray:

@@ -1,7 +1,7 @@
 """The compiled frame loop (`fvir.backend.engine.run_frames`) against the Python driver
 (`functional.run_resolved`, each instruction's step) on the same frames: the same buffers, the
 same DDR, the same fault with the same location, whether the loop runs an instruction itself,
-stops at it for Python (ACT) or stops because it would fault; frames with a broken token
+stops at it for Python (ROW) or stops because it would fault; frames with a broken token
 protocol, and configurations latched in one frame and used in the next."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ X = RNG.integers(-128, 128, (4, 6, 8)).astype(np.int8)  # an HWC input, 6 x 8 by
 W = RNG.integers(-128, 128, (4, 3, 3, 8)).astype(np.int8)  # 3x3 conv weights [oc, kh, kw, ic]
 PAIRS = np.array([[RNG.integers(-4000, 4000), RNG.integers(1, 1 << 12)] for _ in range(4)],
                  np.int32)  # (bias, multiplier) per output channel
-OUT, SUM, POOLED = 400, 600, 800  # fmap addresses of the conv output, the sum, the pooled map
+OUT, SUM, POOLED, ROWS = 400, 600, 800, 1000  # fmap addresses: conv output, sum, pooled, rows
 
 
 def dma(op: Opcode, dpdon: str, dpdby: str, buf: Buf, seg: int, off: int, addr: int,
@@ -34,8 +34,8 @@ def dma(op: Opcode, dpdon: str, dpdby: str, buf: Buf, seg: int, off: int, addr: 
 def frame(*, scaled: int = 1, pool: PoolType | None = None,
           act: bool = False) -> list[Instruction]:
     """LOAD input, weights and (bias, multiplier) pairs; a padded 3x3 CONV to 4 channels; the
-    output added to itself by ELEW; optionally a sigmoid table on the sum (ACT, which the
-    loop leaves to Python) or a 2x2 pool; SAVE."""
+    output added to itself by ELEW; optionally a sigmoid table on the sum (ACT) and a softmax
+    of its pixels (ROW, which the loop leaves to Python), or a 2x2 pool; SAVE."""
     conv = [
         make(Opcode.CONVINIT, act=1, shift_cut=14, kernel_h=3, kernel_w=3, stride_h=1,
              stride_w=1, in_row_stride=48, in_pix_stride=8, out_row_stride=24,
@@ -49,9 +49,11 @@ def frame(*, scaled: int = 1, pool: PoolType | None = None,
         make(Opcode.ELEW, "C", "S" if pool is None and not act else "", in_a=OUT, in_b=OUT,
              out_addr=SUM, rows=4, cols=6, chans=4),
     ]
-    if act:
-        elew.append(make(Opcode.ACT, "", "S", func=ActFunc.SIGMOID, in_frac=3, out_frac=7,
+    if act:  # a sigmoid table in place, then a softmax over each pixel's channels (ROW)
+        elew.append(make(Opcode.ACT, func=ActFunc.SIGMOID, in_frac=3, out_frac=7,
                          in_addr=SUM, out_addr=SUM, length=96, in_zp=-1, out_zp=0))
+        elew.append(make(Opcode.ROW, "", "S", func=0, in_frac=7, out_frac=7, in_addr=SUM,
+                         out_addr=ROWS, rows=24, length=4))
     pooling = [
         make(Opcode.POOLINIT, pool_type=pool, kernel_h=2, kernel_w=2, stride_h=2,
              stride_w=2, in_row_stride=24, in_pix_stride=4, out_row_stride=12,
@@ -122,9 +124,9 @@ def test_the_loop_computes_what_the_python_driver_computes(scaled):
     assert np.any(mem[2]) and np.any(mem[3])  # something was computed and saved
 
 
-def test_the_loop_stops_at_act_for_python_and_resumes_after_it():
-    _, mem, fault, _ = both([frame(act=True)])
-    assert fault is None and np.any(mem[2])
+def test_the_loop_runs_act_stops_at_row_for_python_and_resumes_after_it():
+    state, mem, fault, _ = both([frame(act=True)])
+    assert fault is None and np.any(mem[2]) and np.any(state.raw[Buf.FMAP][ROWS : ROWS + 96])
 
 
 @pytest.mark.parametrize("pool", [PoolType.MAX, PoolType.AVG])
@@ -179,6 +181,17 @@ def test_a_fault_mid_frame_is_the_python_drivers_at_the_same_instruction(change,
     """Earlier instructions' effects stay (the DDR both drivers compare), the faulting one
     changes nothing, and the fault names the same instruction."""
     _, _, fault, _ = both([change(frame())])
+    assert fault is not None and message in str(fault)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (dict(func=ActFunc.GELU), "GELU takes no zero points"),
+    (dict(length=CORE.fmap_buffer_bytes), "(ACT): reads bytes"),
+])
+def test_an_act_fault_is_the_python_drivers(change, message):
+    """ACT's table is built in Python; where `act` raises on the fields, the loop has no
+    table for it and leaves it to Python, which raises."""
+    _, _, fault, _ = both([_replace(frame(act=True), Opcode.ACT, **change)])
     assert fault is not None and message in str(fault)
 
 
