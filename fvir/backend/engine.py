@@ -98,18 +98,15 @@ def run_frames(program: Program, spans: Sequence[Span], state: CoreState,
     """Run one core's frames in order (see the module docstring); the first fault and its
     frame (the fault located at its index in the frame), or None."""
     entries = program.entries
-    if state.mode != "int8":
-        for frame, a, b in spans:
-            try:
-                run_resolved(entries[a:b], state, mem)
-            except SimError as e:
-                return frame, e
-        return None
-    clean = program.clean
+    compiled = state.mode == "int8"
+
+    def runs_compiled(frame: int) -> bool:
+        return compiled and bool(program.clean[frame])
+
     i = 0
     while i < len(spans):
         frame, a, b = spans[i]
-        if not clean[frame]:
+        if not runs_compiled(frame):
             try:
                 run_resolved(entries[a:b], state, mem)
             except SimError as e:
@@ -117,7 +114,7 @@ def run_frames(program: Program, spans: Sequence[Span], state: CoreState,
             i += 1
             continue
         j = i + 1
-        while j < len(spans) and clean[spans[j][0]]:
+        while j < len(spans) and runs_compiled(spans[j][0]):
             j += 1
         hit = _run_clean(program, spans[i:j], state, mem)
         if hit is not None:

@@ -10,8 +10,10 @@ the linked packages of one or several tenants.
 A run has two passes over the same linked streams, so that the numerics can be skipped without
 changing a single cycle (`run(functional=False)`, the fast timing mode):
 
-1. Functional (`fvir.backend.functional.run_decoded`, i.e. `semantics.EXECUTE` per
-   instruction, checking the dpdon/dpdby protocol per frame): tenant by tenant, phase by
+1. Functional (`fvir.backend.engine.run_frames`: int8 frames in the compiled frame loop,
+   fp32 frames and frames with a broken token protocol through
+   `fvir.backend.functional.run_resolved`, one definition of every instruction either way):
+   tenant by tenant, phase by
    phase, each core's frames in program order; host phases run their layers in numpy between
    the accelerator phases (wall time measured and reported apart from cycles). Program order
    gives *the* result (see `functional`'s docstring), and frames of one phase write disjoint
