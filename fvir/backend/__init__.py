@@ -6,8 +6,20 @@ simulated program's errors (`faults`), program-order execution of streams and si
 packages (`functional`), the host's layers (`host`) and tensors in DDR (`tensors`), the
 functional pass of linked executables (`execute`), the cycle model
 (`items`, `program`, `bank`, `timing`) and the multi-core, multi-tenant machine (`machine`,
-with `report`, `trace` and `batch` presenting its runs).
+with `report`, `trace` and `batch` presenting its runs). The int8 arithmetic and the frame
+loop are the compiled extension `_engine` (`engine` drives it); without it, importing this
+package is one `UserError` saying how to build it.
 """
+
+from fvir.errors import UserError
+
+try:
+    from fvir.backend import _engine  # noqa: F401  (checked here, used by the modules below)
+except ImportError as error:
+    raise UserError(
+        "fvir's compiled simulator (fvir/backend/_engine.c) is not built in this installation: "
+        "reinstall with `pip install -e .`, which needs a C compiler and Python's headers"
+    ) from error
 
 from fvir.backend.faults import BufferFault, DependencyError, MemoryFault, ProgramError, SimError
 from fvir.backend.functional import run_package, run_stream

@@ -382,3 +382,15 @@ def test_a_reader_that_stops_early_is_not_a_traceback():
     err = proc.stderr.read().decode()
     assert proc.wait() == 141, err
     assert "Traceback" not in err
+
+
+def test_a_missing_compiled_simulator_is_one_line():
+    """An installation whose C extension was not built (here: hidden from the import system)
+    gets one line saying how to build it, not an ImportError traceback."""
+    code = ("import sys; sys.modules['fvir.backend._engine'] = None; "
+            "from fvir.tools.fv import main; raise SystemExit(main(['run', 'resnet18']))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert "compiled simulator" in proc.stderr and "pip install -e ." in proc.stderr
